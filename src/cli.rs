@@ -1,0 +1,339 @@
+//! What each subcommand does: wiring between the command line and the library.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use baosong::config::Config;
+use baosong::cycle::Cycle;
+use baosong::db;
+use baosong::pipeline::{self, Ctx, Outcome};
+use baosong::report;
+use baosong::source::files;
+use baosong::store::Store;
+use chrono::DateTime;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::{Cli, Command, QuarantineAction, TreeAction};
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    if let Command::CheckConfig = cli.command {
+        print!("{}", describe(&config));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ctx = Ctx::open(config).await?;
+    match cli.command {
+        Command::Import { paths } => import(&ctx, &paths).await,
+        Command::Status { cycle, as_of, json } => status(&ctx, cycle, as_of, json).await,
+        Command::Items { cycle, department, category, json } => items(&ctx, cycle, department, category, json).await,
+        Command::Quarantine { action } => quarantine(&ctx, action).await,
+        Command::Reassign { package, cycle } => reassign(&ctx, package, &cycle).await,
+        Command::Recategorize { item, category } => recategorize(&ctx, item, category).await,
+        Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
+        Command::CheckConfig => unreachable!("handled above"),
+    }
+}
+
+fn describe(c: &Config) -> String {
+    format!(
+        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n配置检查通过。\n",
+        c.origin,
+        c.timezone,
+        c.deadline_day,
+        c.data_dir.display(),
+        c.database_url,
+        c.roster.departments().len(),
+        c.categories.len()
+    )
+}
+
+#[derive(Default)]
+struct Tally {
+    packages: usize,
+    files: usize,
+    duplicates: usize,
+    refused: usize,
+    links: usize,
+    held: usize,
+    unrelated: usize,
+    correspondence: usize,
+    rejected: usize,
+    already: usize,
+    failed: usize,
+}
+
+async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
+    let found = files::discover(paths).context("无法读取要导入的路径")?;
+    let bar = ProgressBar::new(found.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} 导入中 [{bar:30}] {pos}/{len} 封  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut t = Tally::default();
+    let mut failures = Vec::new();
+    for f in &found {
+        let result = match files::load(f) {
+            Ok(incoming) => pipeline::ingest(ctx, incoming, now()).await,
+            Err(e) => Err(anyhow::Error::new(e).context("读取失败")),
+        };
+        match result {
+            Ok(Outcome::Package { department, accepted, duplicates, refused, links, .. }) => {
+                bar.set_message(department);
+                t.packages += 1;
+                t.files += accepted + duplicates;
+                t.duplicates += duplicates;
+                t.refused += refused;
+                t.links += links;
+            }
+            Ok(Outcome::Held { .. }) => t.held += 1,
+            Ok(Outcome::Unrelated { .. }) => t.unrelated += 1,
+            Ok(Outcome::Correspondence { .. }) => t.correspondence += 1,
+            Ok(Outcome::Rejected { .. }) => t.rejected += 1,
+            Ok(Outcome::AlreadyHad(_)) => t.already += 1,
+            Err(e) => {
+                t.failed += 1;
+                failures.push(format!("{f:?}: {e:#}"));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!("导入完成：共 {} 封邮件", found.len());
+    println!("  计入报送    {} 封（文件 {} 个，其中重复 {} 个；拒收文件 {} 个；超大附件链接 {} 个）", t.packages, t.files, t.duplicates, t.refused, t.links);
+    println!("  待审核      {} 封{}", t.held, if t.held > 0 { "（baosong quarantine list 查看）" } else { "" });
+    println!("  无关邮件    {} 封", t.unrelated);
+    println!("  往来邮件    {} 封（无附件，不算报送）", t.correspondence);
+    println!("  整封拒收    {} 封", t.rejected);
+    println!("  此前已导入  {} 封（不重复计入）", t.already);
+    if t.failed > 0 {
+        println!("  处理失败    {} 封：", t.failed);
+        for f in &failures {
+            println!("    {f}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_time(s: &str) -> anyhow::Result<i64> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp())
+        .with_context(|| format!("时间 \"{s}\" 格式不对，应写成 RFC 3339，例如 2024-03-28T12:00:00+08:00"))
+}
+
+fn parse_cycle(s: &str) -> anyhow::Result<Cycle> {
+    Cycle::parse(s).with_context(|| format!("月份 \"{s}\" 格式不对，应写成 YYYY-MM，例如 2024-03"))
+}
+
+async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let as_of = as_of.as_deref().map(parse_time).transpose()?.unwrap_or_else(now);
+    let cycle = match cycle {
+        Some(c) => parse_cycle(&c)?,
+        None => Cycle::at(as_of, ctx.config.timezone),
+    };
+    let board = report::board(&ctx.db, &ctx.config, cycle, as_of).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&board)?);
+    } else {
+        print!("{}", report::render(&board));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
+    match ctx.config.roster.by_name(name) {
+        Some(d) => Ok(d.name.clone()),
+        None => bail!("名单中没有单位 \"{name}\"；可用的名称见 {}（check-config 显示配置来源）", ctx.config.origin),
+    }
+}
+
+async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, category: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let filter = db::items::Filter {
+        cycle: cycle.as_deref().map(parse_cycle).transpose()?.map(|c| c.to_string()),
+        department: department.as_deref().map(|d| department_name(ctx, d)).transpose()?,
+        category,
+        ..Default::default()
+    };
+    let list = db::items::list(&ctx.db, &filter).await?;
+    if json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|l| {
+                let i = &l.item;
+                serde_json::json!({
+                    "id": i.id, "package": i.message_ref, "department": l.department, "cycle": l.cycle,
+                    "received_at": report::rfc3339(l.received_at, &ctx.config),
+                    "status": i.status, "kind": i.kind, "category": i.category, "name": i.shown_name,
+                    "size": i.size, "sha256": i.sha256, "mime": i.mime, "path": i.tree_path,
+                    "rejection": i.rejection_code, "reason": i.reason,
+                    "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+                    "url": i.url,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}{}{}{}{}{}{}文件", report::pad("编号", 7), report::pad("邮件", 6), report::pad("单位", 18), report::pad("月份", 9), report::pad("类别", 22), report::pad("类型", 7), report::pad("状态", 10));
+    for l in &list {
+        let i = &l.item;
+        let cat = ctx.config.categories.label(i.category.parse().ok());
+        let status = match i.status.as_str() {
+            "accepted" => "计入".to_string(),
+            "duplicate" => "重复".to_string(),
+            _ => format!("拒收:{}", i.rejection_code),
+        };
+        let kind = match i.kind.as_str() {
+            "photo" => "照片",
+            "video" => "视频",
+            "document" => "文档",
+            "link" => "链接",
+            _ => "—",
+        };
+        println!(
+            "{}{}{}{}{}{}{}{}",
+            report::pad(&i.id.to_string(), 7),
+            report::pad(&i.message_ref.to_string(), 6),
+            report::pad(&l.department, 18),
+            report::pad(&l.cycle, 9),
+            report::pad(&cat, 22),
+            report::pad(kind, 7),
+            report::pad(&status, 10),
+            i.shown_name
+        );
+    }
+    println!("共 {} 条", list.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitCode> {
+    match action {
+        QuarantineAction::List => {
+            let held = db::messages::held(&ctx.db, i64::MAX).await?;
+            if held.is_empty() {
+                println!("没有待审核的邮件。");
+            }
+            for m in held {
+                let guess = if m.guessed_department.is_empty() { "无法判断".into() } else { m.guessed_department };
+                println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::rfc3339(m.received_at, &ctx.config), m.from_addr, m.subject, guess);
+            }
+        }
+        QuarantineAction::Approve { id, department, remember_sender } => {
+            let name = department_name(ctx, &department)?;
+            let outcome = pipeline::approve(ctx, id, &name, now()).await?;
+            if remember_sender {
+                if let Some(m) = db::messages::get(&ctx.db, id).await? {
+                    db::senders::remember(&ctx.db, &m.from_addr, &name, now()).await?;
+                    println!("已记住：{} 的邮件今后直接计入 {name}。", m.from_addr);
+                }
+            }
+            match outcome {
+                Outcome::Package { cycle, accepted, duplicates, refused, .. } => {
+                    println!("已批准：邮件 {id} 计入 {name} {cycle}（计入 {accepted} 个，重复 {duplicates} 个，拒收 {refused} 个）。")
+                }
+                other => println!("已处理：{other:?}"),
+            }
+        }
+        QuarantineAction::Reject { id } => {
+            if db::messages::set_disposition(&ctx.db, id, "held", "dismissed").await? {
+                println!("已驳回邮件 {id}，不计入任何单位。");
+            } else {
+                bail!("邮件 {id} 不在待审核队列中");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn reassign(ctx: &Ctx, package: i64, cycle: &str) -> anyhow::Result<ExitCode> {
+    let cycle = parse_cycle(cycle)?.to_string();
+    let m = db::messages::get(&ctx.db, package).await?.with_context(|| format!("没有编号为 {package} 的邮件"))?;
+    let filter = db::items::Filter { message_ref: Some(package), ..Default::default() };
+    let list = db::items::list(&ctx.db, &filter).await?;
+    let mut tx = ctx.db.begin().await?;
+    if !db::messages::set_cycle(&mut tx, package, &cycle).await? {
+        bail!("邮件 {package} 不是计入的报送（状态：{}），不能改月份", m.disposition);
+    }
+    let moves = replace_items(ctx, &mut tx, &list, &cycle, None).await?;
+    tx.commit().await?;
+    apply_moves(ctx, &moves);
+    println!("已将邮件 {package}（{}）从 {} 改到 {cycle}。", m.department, m.cycle);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<ExitCode> {
+    if category > 10 {
+        bail!("类别编号应为 1–10，或 0 表示未分类");
+    }
+    let li = db::items::get(&ctx.db, item).await?.with_context(|| format!("没有编号为 {item} 的文件"))?;
+    let no = (category > 0).then_some(category);
+    let mut tx = ctx.db.begin().await?;
+    let cycle = li.cycle.clone();
+    let moves = replace_items(ctx, &mut tx, std::slice::from_ref(&li), &cycle, Some(no)).await?;
+    tx.commit().await?;
+    apply_moves(ctx, &moves);
+    println!("已将文件 {item}「{}」改为 {}。", li.item.shown_name, ctx.config.categories.label(no));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// New tree paths for items moving to `cycle` (and category, if given): (old, new, blob).
+async fn replace_items(
+    ctx: &Ctx,
+    tx: &mut db::Tx<'_>,
+    list: &[db::items::ListedItem],
+    cycle: &str,
+    category: Option<Option<u8>>,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut moves = Vec::new();
+    for li in list {
+        let it = &li.item;
+        let cat = category.unwrap_or_else(|| it.category.parse().ok());
+        let code = pipeline::category_code(cat);
+        if it.tree_path.is_empty() {
+            db::items::set_placement(tx, it.id, &code, "").await?;
+            continue;
+        }
+        let label = ctx.config.categories.label(cat);
+        let mut n = 1;
+        let path = loop {
+            let p = Store::tree_path(cycle, &li.department, &label, &it.file_name, n);
+            if p == it.tree_path || !db::items::tree_path_taken(tx, &p).await? {
+                break p;
+            }
+            n += 1;
+        };
+        db::items::set_placement(tx, it.id, &code, &path).await?;
+        moves.push((it.tree_path.clone(), path, it.blob_path.clone()));
+    }
+    Ok(moves)
+}
+
+fn apply_moves(ctx: &Ctx, moves: &[(String, String, String)]) {
+    for (old, new, blob) in moves {
+        if old != new {
+            let done = ctx.store.unlink(old).and_then(|_| ctx.store.link(blob, new));
+            if let Err(e) = done {
+                eprintln!("警告：目录树中 {new} 未能更新（{e}）；可运行 baosong tree rebuild");
+            }
+        }
+    }
+}
+
+async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let entries = db::items::tree_entries(&ctx.db).await?;
+    ctx.store.clear_tree().context("无法清空目录树")?;
+    let mut failed = 0;
+    for (tree, blob) in &entries {
+        if let Err(e) = ctx.store.link(blob, tree) {
+            failed += 1;
+            eprintln!("无法建立 {tree}：{e}");
+        }
+    }
+    println!("目录树已重建：{} 个文件，位于 {}", entries.len() - failed, ctx.store.abs("tree").display());
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

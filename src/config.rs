@@ -1,0 +1,303 @@
+//! Configuration: raw TOML (serde, deny_unknown_fields) validated once into `Config`.
+//! Errors name the file, the key and the fix, in Chinese and English.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::categories::{Categories, RawCategories};
+use crate::roster::{RawRoster, Roster};
+
+/// The example configuration shipped in `config/`, used when no file is given or found.
+const DEFAULT_MAIN: &str = include_str!("../config/baosong.toml");
+const DEFAULT_DEPARTMENTS: &str = include_str!("../config/departments.toml");
+const DEFAULT_CATEGORIES: &str = include_str!("../config/categories.toml");
+
+#[derive(Debug)]
+pub struct ConfigError {
+    pub file: String,
+    pub key: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    pub fn new(file: &str, key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        ConfigError { file: file.to_string(), key: key.to_string(), problem: problem.into(), fix: fix.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "配置错误 (config error): 文件 {} 的 `{}`：{}\n  修改方法 (fix): {}",
+            self.file, self.key, self.problem, self.fix
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    intake: RawIntake,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawIntake {
+    timezone: String,
+    deadline_day: i64,
+    departments_file: String,
+    categories_file: String,
+}
+
+impl Default for RawIntake {
+    fn default() -> Self {
+        RawIntake {
+            timezone: "Asia/Shanghai".into(),
+            deadline_day: 25,
+            departments_file: "departments.toml".into(),
+            categories_file: "categories.toml".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawStorage {
+    data_dir: String,
+    database_url: Option<String>,
+}
+
+impl Default for RawStorage {
+    fn default() -> Self {
+        RawStorage { data_dir: "./data".into(), database_url: None }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLimits {
+    max_unpacked_size: String,
+    max_archive_entries: i64,
+    max_compression_ratio: i64,
+    max_nesting_depth: i64,
+    max_mime_parts: i64,
+    max_mime_depth: i64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            max_unpacked_size: "4GiB".into(),
+            max_archive_entries: 5000,
+            max_compression_ratio: 200,
+            max_nesting_depth: 3,
+            max_mime_parts: 1000,
+            max_mime_depth: 30,
+        }
+    }
+}
+
+/// Limits on what one message may unpack to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_unpacked_bytes: u64,
+    pub max_archive_entries: usize,
+    pub max_compression_ratio: u64,
+    pub max_nesting_depth: usize,
+    pub max_mime_parts: usize,
+    pub max_mime_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_unpacked_bytes: 4 << 30,
+            max_archive_entries: 5000,
+            max_compression_ratio: 200,
+            max_nesting_depth: 3,
+            max_mime_parts: 1000,
+            max_mime_depth: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the configuration came from, for messages ("内置默认配置" when embedded).
+    pub origin: String,
+    pub timezone: Tz,
+    pub deadline_day: u32,
+    pub roster: Roster,
+    pub categories: Categories,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Loads `path`, or `./config/baosong.toml` when it exists, or the embedded defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(p) => Self::load_file(p),
+            None => {
+                let local = Path::new("config/baosong.toml");
+                if local.is_file() {
+                    Self::load_file(local)
+                } else {
+                    Self::embedded(Path::new("."))
+                }
+            }
+        }
+    }
+
+    /// The shipped example, with paths relative to `base`.
+    pub fn embedded(base: &Path) -> Result<Config, ConfigError> {
+        let raw = parse_toml::<RawConfig>("内置默认配置 baosong.toml", DEFAULT_MAIN)?;
+        let roster = parse_toml::<RawRoster>("内置默认 departments.toml", DEFAULT_DEPARTMENTS)?;
+        let cats = parse_toml::<RawCategories>("内置默认 categories.toml", DEFAULT_CATEGORIES)?;
+        Self::validate("内置默认配置".into(), base, raw, ("departments.toml", roster), ("categories.toml", cats))
+    }
+
+    fn load_file(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(&shown, "(文件)", format!("无法读取：{e}"), "检查 --config 或 BAOSONG_CONFIG 指向的路径是否存在且可读")
+        })?;
+        let raw = parse_toml::<RawConfig>(&shown, &text)?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let dep_path = base.join(&raw.intake.departments_file);
+        let cat_path = base.join(&raw.intake.categories_file);
+        let dep_text = read_named(&shown, "intake.departments_file", &dep_path)?;
+        let cat_text = read_named(&shown, "intake.categories_file", &cat_path)?;
+        let dep_shown = dep_path.display().to_string();
+        let cat_shown = cat_path.display().to_string();
+        let roster = parse_toml::<RawRoster>(&dep_shown, &dep_text)?;
+        let cats = parse_toml::<RawCategories>(&cat_shown, &cat_text)?;
+        Self::validate(shown, &base, raw, (&dep_shown, roster), (&cat_shown, cats))
+    }
+
+    fn validate(
+        origin: String,
+        base: &Path,
+        raw: RawConfig,
+        (dep_file, roster): (&str, RawRoster),
+        (cat_file, cats): (&str, RawCategories),
+    ) -> Result<Config, ConfigError> {
+        let timezone: Tz = raw.intake.timezone.parse().map_err(|_| {
+            ConfigError::new(&origin, "intake.timezone", format!("无法识别的时区 \"{}\"", raw.intake.timezone), "写成 IANA 时区名，例如 \"Asia/Shanghai\"")
+        })?;
+        if !(1..=28).contains(&raw.intake.deadline_day) {
+            return Err(ConfigError::new(
+                &origin,
+                "intake.deadline_day",
+                format!("{} 不是有效的截止日", raw.intake.deadline_day),
+                "填 1 到 28 之间的整数，按细则为 25（25 日当天截止）",
+            ));
+        }
+        let data_dir = base.join(&raw.storage.data_dir);
+        let database_url = match raw.storage.database_url {
+            Some(url) if url.starts_with("sqlite:") => url,
+            Some(url) => {
+                return Err(ConfigError::new(
+                    &origin,
+                    "storage.database_url",
+                    format!("暂不支持的数据库地址 \"{url}\""),
+                    "目前只支持 SQLite：删去此项（默认 data_dir/baosong.db），或写成 \"sqlite://路径\"",
+                ));
+            }
+            None => format!("sqlite://{}", data_dir.join("baosong.db").display()),
+        };
+        let l = &raw.limits;
+        let positive = |key: &str, v: i64| -> Result<usize, ConfigError> {
+            if v >= 1 {
+                Ok(v as usize)
+            } else {
+                Err(ConfigError::new(&origin, key, format!("{v} 必须是正整数"), "填大于 0 的整数，或删去此项使用默认值"))
+            }
+        };
+        let limits = Limits {
+            max_unpacked_bytes: parse_size(&l.max_unpacked_size).ok_or_else(|| {
+                ConfigError::new(&origin, "limits.max_unpacked_size", format!("无法识别的大小 \"{}\"", l.max_unpacked_size), "写成带单位的大小，例如 \"4GiB\"、\"500MiB\"")
+            })?,
+            max_archive_entries: positive("limits.max_archive_entries", l.max_archive_entries)?,
+            max_compression_ratio: positive("limits.max_compression_ratio", l.max_compression_ratio)? as u64,
+            max_nesting_depth: positive("limits.max_nesting_depth", l.max_nesting_depth)?,
+            max_mime_parts: positive("limits.max_mime_parts", l.max_mime_parts)?,
+            max_mime_depth: positive("limits.max_mime_depth", l.max_mime_depth)?,
+        };
+        Ok(Config {
+            roster: Roster::from_raw(dep_file, roster)?,
+            categories: Categories::from_raw(cat_file, cats)?,
+            origin,
+            timezone,
+            deadline_day: raw.intake.deadline_day as u32,
+            data_dir,
+            database_url,
+            limits,
+        })
+    }
+}
+
+fn read_named(origin: &str, key: &str, path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(origin, key, format!("无法读取 {}：{e}", path.display()), "路径相对于主配置文件所在目录；检查文件名是否正确")
+    })
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let key = e.span().map(|s| text.get(s).unwrap_or("").lines().next().unwrap_or("").to_string()).unwrap_or_default();
+        ConfigError::new(file, if key.is_empty() { "(语法)" } else { &key }, e.message().to_string(), "按 config/ 中的示例改正此项；未知的键请检查拼写")
+    })
+}
+
+/// "4GiB", "500MiB", "8MB", "1024": bytes.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let c = Config::embedded(Path::new("/tmp/x")).expect("embedded config must validate");
+        assert_eq!(c.deadline_day, 25);
+        assert_eq!(c.categories.len(), 10);
+        assert!(c.roster.departments().len() >= 10);
+        assert_eq!(c.data_dir, Path::new("/tmp/x/./data"));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4GiB"), Some(4 << 30));
+        assert_eq!(parse_size("8 MiB"), Some(8 << 20));
+        assert_eq!(parse_size("12"), Some(12));
+        assert_eq!(parse_size("lots"), None);
+    }
+}

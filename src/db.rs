@@ -1,0 +1,63 @@
+//! The database: an sqlx pool, its migrations, and one module per table. All SQL
+//! lives under db/. The SQL is written to run on PostgreSQL too: i64 Unix-second
+//! timestamps, `$N` placeholders, no SQLite-only functions.
+
+pub mod items;
+pub mod messages;
+pub mod senders;
+
+use std::path::Path;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+}
+
+/// Rows written at once never duplicate: a second copy of a message is this, not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyExists(pub i64);
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> anyhow::Result<Db> {
+        install_default_drivers();
+        let url = if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("无法创建数据库目录 {}", dir.display()))?;
+            }
+            if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") }
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .with_context(|| format!("无法打开数据库 {url}"))?;
+        if url.starts_with("sqlite:") {
+            pool.execute("PRAGMA journal_mode = WAL").await.context("无法设置 WAL 模式")?;
+        }
+        sqlx::migrate!("migrations/sqlite").run(&pool).await.context("数据库迁移失败")?;
+        Ok(Db { pool })
+    }
+
+    pub async fn begin(&self) -> anyhow::Result<Tx<'static>> {
+        Ok(self.pool.begin().await?)
+    }
+}

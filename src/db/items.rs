@@ -1,0 +1,147 @@
+//! The items table: the files, refused files and external links of each message.
+
+use sqlx::FromRow;
+
+use super::{Db, Tx};
+
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct ItemRow {
+    pub id: i64,
+    pub message_ref: i64,
+    pub status: String,
+    pub kind: String,
+    pub category: String,
+    pub shown_name: String,
+    pub file_name: String,
+    pub size: i64,
+    pub sha256: String,
+    pub mime: String,
+    pub blob_path: String,
+    pub tree_path: String,
+    pub rejection_code: String,
+    pub reason: String,
+    pub flags: String,
+    pub url: String,
+    pub expires_at: i64,
+    pub duplicate_of: i64,
+}
+
+/// An item with the message facts a report needs.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct ListedItem {
+    #[sqlx(flatten)]
+    pub item: ItemRow,
+    pub department: String,
+    pub cycle: String,
+    pub received_at: i64,
+}
+
+const COLUMNS: &str = "i.id, i.message_ref, i.status, i.kind, i.category, i.shown_name, i.file_name, i.size, i.sha256, \
+     i.mime, i.blob_path, i.tree_path, i.rejection_code, i.reason, i.flags, i.url, i.expires_at, i.duplicate_of";
+
+pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO items (message_ref, status, kind, category, shown_name, file_name, size, sha256, mime, blob_path, \
+         tree_path, rejection_code, reason, flags, url, expires_at, duplicate_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+    )
+    .bind(it.message_ref)
+    .bind(&it.status)
+    .bind(&it.kind)
+    .bind(&it.category)
+    .bind(&it.shown_name)
+    .bind(&it.file_name)
+    .bind(it.size)
+    .bind(&it.sha256)
+    .bind(&it.mime)
+    .bind(&it.blob_path)
+    .bind(&it.tree_path)
+    .bind(&it.rejection_code)
+    .bind(&it.reason)
+    .bind(&it.flags)
+    .bind(&it.url)
+    .bind(it.expires_at)
+    .bind(it.duplicate_of)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The accepted item with this content that `department` already sent in `cycle`.
+pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha256: &str) -> anyhow::Result<Option<i64>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT i.id FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE i.sha256 = $1 AND i.status = 'accepted' AND m.department = $2 AND m.cycle = $3 \
+         AND m.disposition = 'package' ORDER BY i.id LIMIT 1",
+    )
+    .bind(sha256)
+    .bind(department)
+    .bind(cycle)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+pub async fn tree_path_taken(tx: &mut Tx<'_>, tree_path: &str) -> anyhow::Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM items WHERE tree_path = $1 LIMIT 1")
+        .bind(tree_path)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Items with their message's department, cycle and receipt time.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub cycle: Option<String>,
+    pub department: Option<String>,
+    pub category: Option<String>,
+    pub message_ref: Option<i64>,
+    pub received_by: Option<i64>,
+}
+
+pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, m.department, m.cycle, m.received_at FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE m.disposition = 'package' \
+         AND ($1 = '' OR m.cycle = $1) AND ($2 = '' OR m.department = $2) AND ($3 = '' OR i.category = $3) \
+         AND ($4 = 0 OR i.message_ref = $4) AND m.received_at <= $5 \
+         ORDER BY m.received_at, i.id"
+    )))
+    .bind(f.cycle.clone().unwrap_or_default())
+    .bind(f.department.clone().unwrap_or_default())
+    .bind(f.category.clone().unwrap_or_default())
+    .bind(f.message_ref.unwrap_or(0))
+    .bind(f.received_by.unwrap_or(i64::MAX))
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, m.department, m.cycle, m.received_at FROM items i JOIN messages m ON m.id = i.message_ref WHERE i.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+pub async fn set_placement(tx: &mut Tx<'_>, id: i64, category: &str, tree_path: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE items SET category = $1, tree_path = $2 WHERE id = $3")
+        .bind(category)
+        .bind(tree_path)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Every accepted file that belongs in the browsable tree: (tree path, blob path).
+pub async fn tree_entries(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT i.tree_path, i.blob_path FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE m.disposition = 'package' AND i.tree_path <> '' ORDER BY i.id",
+    )
+    .fetch_all(&db.pool)
+    .await?)
+}

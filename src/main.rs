@@ -1,0 +1,131 @@
+//! The baosong command line.
+
+mod cli;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// 报送 baosong：接收各单位每月邮件报送的宣传照片和视频，分类归档、登记、出报表。
+///
+/// Intake of departments' monthly photo/video packages for the publicity office.
+#[derive(Parser, Debug)]
+#[command(name = "baosong", version, about, long_about = None)]
+struct Cli {
+    /// 配置文件（默认 ./config/baosong.toml，没有则用内置默认配置）
+    #[arg(long, global = true, env = "BAOSONG_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// 导入邮件：.eml 文件、装 .eml 的文件夹、Maildir 文件夹或 mbox 文件
+    Import {
+        /// 要导入的文件或文件夹，可写多个
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// 显示某月各单位报送情况（按时/逾期/未报/待报）
+    Status {
+        /// 月份，如 2024-03（默认：统计时间所在月份）
+        #[arg(long, value_name = "YYYY-MM")]
+        cycle: Option<String>,
+        /// 统计时间（RFC 3339，如 2024-03-28T12:00:00+08:00）；之后收到的邮件不计（默认：现在）
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        /// 输出 JSON，供其他程序读取
+        #[arg(long)]
+        json: bool,
+    },
+    /// 列出已登记的文件
+    Items {
+        #[arg(long, value_name = "YYYY-MM")]
+        cycle: Option<String>,
+        /// 单位名称或别名
+        #[arg(long, value_name = "NAME")]
+        department: Option<String>,
+        /// 类别编号 1–10，或 uncategorized
+        #[arg(long, value_name = "N")]
+        category: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 待审核邮件：名单外邮箱发来、但提到了某个单位的邮件
+    Quarantine {
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+    /// 把一封报送邮件改到另一个月份
+    Reassign {
+        /// 邮件编号（items 或 status 中显示的编号）
+        #[arg(value_name = "PACKAGE")]
+        package: i64,
+        #[arg(long, value_name = "YYYY-MM")]
+        cycle: String,
+    },
+    /// 手工更改一个文件的类别
+    Recategorize {
+        /// 文件编号（items 中显示的编号）
+        #[arg(value_name = "ITEM")]
+        item: i64,
+        /// 类别编号 1–10，或 0 表示未分类
+        #[arg(value_name = "N")]
+        category: u8,
+    },
+    /// 浏览目录树（data/tree）的维护
+    Tree {
+        #[command(subcommand)]
+        action: TreeAction,
+    },
+    /// 检查配置文件并显示生效的配置
+    CheckConfig,
+}
+
+#[derive(Subcommand, Debug)]
+enum QuarantineAction {
+    /// 列出待审核邮件
+    List,
+    /// 批准：按原收件时间计入指定单位
+    Approve {
+        id: i64,
+        #[arg(long, value_name = "NAME")]
+        department: String,
+        /// 记住这个发件地址，以后直接计入该单位
+        #[arg(long)]
+        remember_sender: bool,
+    },
+    /// 驳回：不计入，保留记录
+    Reject { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+enum TreeAction {
+    /// 按数据库重建整个目录树
+    Rebuild,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BAOSONG_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("无法启动运行时：{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

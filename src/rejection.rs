@@ -1,0 +1,147 @@
+//! Problems in the input, as data: a stable snake_case code and a Chinese reason.
+//! Rejections are recorded and shown, never retried. Flags are softer: the item
+//! is kept, but somebody should look.
+
+use std::fmt;
+
+/// Why a file, an archive entry or a whole message was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    UnsupportedType,
+    Executable,
+    EmptyFile,
+    UnsafePath,
+    ZipBomb,
+    TooLarge,
+    TooManyEntries,
+    NestingTooDeep,
+    EncryptedArchive,
+    CorruptArchive,
+    BrokenBase64,
+    TooManyParts,
+    MimeTooDeep,
+    Unparseable,
+    UnsupportedArchive,
+}
+
+impl Rejection {
+    pub const ALL: [Rejection; 15] = [
+        Rejection::UnsupportedType,
+        Rejection::Executable,
+        Rejection::EmptyFile,
+        Rejection::UnsafePath,
+        Rejection::ZipBomb,
+        Rejection::TooLarge,
+        Rejection::TooManyEntries,
+        Rejection::NestingTooDeep,
+        Rejection::EncryptedArchive,
+        Rejection::CorruptArchive,
+        Rejection::BrokenBase64,
+        Rejection::TooManyParts,
+        Rejection::MimeTooDeep,
+        Rejection::Unparseable,
+        Rejection::UnsupportedArchive,
+    ];
+
+    /// The stable code stored in the database and printed in `--json` output.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rejection::UnsupportedType => "unsupported_type",
+            Rejection::Executable => "executable",
+            Rejection::EmptyFile => "empty_file",
+            Rejection::UnsafePath => "unsafe_path",
+            Rejection::ZipBomb => "zip_bomb",
+            Rejection::TooLarge => "too_large",
+            Rejection::TooManyEntries => "too_many_entries",
+            Rejection::NestingTooDeep => "nesting_too_deep",
+            Rejection::EncryptedArchive => "encrypted_archive",
+            Rejection::CorruptArchive => "corrupt_archive",
+            Rejection::BrokenBase64 => "broken_base64",
+            Rejection::TooManyParts => "too_many_parts",
+            Rejection::MimeTooDeep => "mime_too_deep",
+            Rejection::Unparseable => "unparseable",
+            Rejection::UnsupportedArchive => "unsupported_archive",
+        }
+    }
+
+    /// The reason in plain Chinese, for receipts, the digest and the status table.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Rejection::UnsupportedType => "不支持的文件类型（只收照片、视频，文档仅存档）",
+            Rejection::Executable => "可执行程序，已拒收",
+            Rejection::EmptyFile => "文件为空（0 字节）",
+            Rejection::UnsafePath => "压缩包内路径不安全（含 ../、绝对路径或盘符）",
+            Rejection::ZipBomb => "压缩比异常，疑似压缩炸弹",
+            Rejection::TooLarge => "解压后总大小超过上限",
+            Rejection::TooManyEntries => "压缩包内文件数超过上限",
+            Rejection::NestingTooDeep => "压缩包嵌套层数过多",
+            Rejection::EncryptedArchive => "压缩包有密码，无法解压，请去掉密码后重发",
+            Rejection::CorruptArchive => "压缩包损坏或不完整，请重新打包发送",
+            Rejection::BrokenBase64 => "附件编码损坏（base64 无效），请重新发送",
+            Rejection::TooManyParts => "邮件附件（部分）数量过多",
+            Rejection::MimeTooDeep => "邮件结构嵌套过深",
+            Rejection::Unparseable => "邮件无法解析",
+            Rejection::UnsupportedArchive => "压缩方式不受支持，请用 ZIP（默认压缩）、7z 或 RAR 重新打包",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Rejection> {
+        Rejection::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A soft problem on a kept item or message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Flag {
+    Duplicate,
+    NameMismatch,
+    NameSanitized,
+    ExternalLink,
+    SentOnBehalf,
+    UnknownCharset,
+}
+
+impl Flag {
+    pub fn code(self) -> &'static str {
+        match self {
+            Flag::Duplicate => "duplicate",
+            Flag::NameMismatch => "name_mismatch",
+            Flag::NameSanitized => "name_sanitized",
+            Flag::ExternalLink => "external_link",
+            Flag::SentOnBehalf => "sent_on_behalf",
+            Flag::UnknownCharset => "unknown_charset",
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Flag::Duplicate => "重复文件，本月已报送过，只计一次",
+            Flag::NameMismatch => "文件扩展名与实际内容不符",
+            Flag::NameSanitized => "文件名含非法字符或过长，已改名保存",
+            Flag::ExternalLink => "超大附件链接，需在到期前下载",
+            Flag::SentOnBehalf => "由其他单位邮箱代发",
+            Flag::UnknownCharset => "邮件使用了未知字符集，名称可能有误",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for r in Rejection::ALL {
+            assert!(seen.insert(r.code()), "duplicate code {}", r.code());
+            assert_eq!(Rejection::from_code(r.code()), Some(r));
+            assert!(!r.reason().is_ascii(), "reason for {} must be Chinese", r.code());
+        }
+    }
+}

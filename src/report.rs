@@ -1,0 +1,209 @@
+//! The board for a cycle: every department's state and counts, and the review queue.
+//! `status --json` prints this structure; its field names are fixed for tools.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::cycle::{self, Cycle, State};
+use crate::db::{self, Db};
+
+#[derive(Debug, Serialize)]
+pub struct Board {
+    pub cycle: String,
+    pub due_before: String,
+    pub as_of: String,
+    pub departments: Vec<DepartmentRow>,
+    pub review_queue: Vec<ReviewEntry>,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct DepartmentRow {
+    pub department: String,
+    pub state: String,
+    pub first_received_at: Option<String>,
+    pub late_by_seconds: i64,
+    pub packages: i64,
+    pub photos: i64,
+    pub videos: i64,
+    pub documents: i64,
+    pub rejected: i64,
+    pub external_links: i64,
+    pub by_category: BTreeMap<String, i64>,
+    pub flags: BTreeMap<String, i64>,
+    #[serde(skip)]
+    pub state_label: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReviewEntry {
+    pub id: String,
+    pub from: String,
+    pub subject: String,
+    pub received_at: String,
+    pub guessed_department: String,
+}
+
+pub fn rfc3339(at: i64, config: &Config) -> String {
+    cycle::local(at, config.timezone).to_rfc3339()
+}
+
+/// The board of `cycle` as it stood at `as_of`: mail received later does not count.
+pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow::Result<Board> {
+    let due = cycle.due_before(config.deadline_day, config.timezone);
+    let cycle_s = cycle.to_string();
+    let packages = db::messages::packages(db, &cycle_s, as_of).await?;
+    let filter = db::items::Filter { cycle: Some(cycle_s.clone()), received_by: Some(as_of), ..Default::default() };
+    let items = db::items::list(db, &filter).await?;
+
+    let mut rows: Vec<DepartmentRow> = config.roster.departments().iter().map(|d| empty_row(&d.name)).collect();
+    let mut index: HashMap<String, usize> = rows.iter().enumerate().map(|(i, r)| (r.department.clone(), i)).collect();
+    let mut row_of = |name: &str, rows: &mut Vec<DepartmentRow>| -> usize {
+        *index.entry(name.to_string()).or_insert_with(|| {
+            rows.push(empty_row(name));
+            rows.len() - 1
+        })
+    };
+    let mut first: HashMap<String, i64> = HashMap::new();
+    for p in &packages {
+        let i = row_of(&p.department, &mut rows);
+        rows[i].packages += 1;
+    }
+    for li in &items {
+        let i = row_of(&li.department, &mut rows);
+        let r = &mut rows[i];
+        let it = &li.item;
+        for f in it.flags.split(',').filter(|f| !f.is_empty()) {
+            *r.flags.entry(f.to_string()).or_default() += 1;
+        }
+        match it.status.as_str() {
+            "rejected" => r.rejected += 1,
+            "accepted" => {
+                match it.kind.as_str() {
+                    "photo" => r.photos += 1,
+                    "video" => r.videos += 1,
+                    "document" => r.documents += 1,
+                    "link" => r.external_links += 1,
+                    _ => {}
+                }
+                if matches!(it.kind.as_str(), "photo" | "video") {
+                    *r.by_category.entry(it.category.clone()).or_default() += 1;
+                }
+                if matches!(it.kind.as_str(), "photo" | "video" | "link") {
+                    let e = first.entry(li.department.clone()).or_insert(li.received_at);
+                    *e = (*e).min(li.received_at);
+                }
+            }
+            _ => {}
+        }
+    }
+    for r in &mut rows {
+        let f = first.get(&r.department).copied();
+        let st = cycle::state(due.timestamp(), f, as_of);
+        r.state = st.code().to_string();
+        r.state_label = st.label();
+        r.first_received_at = f.map(|t| rfc3339(t, config));
+        if let State::Late { by_seconds } = st {
+            r.late_by_seconds = by_seconds;
+        }
+    }
+    let review_queue = db::messages::held(db, as_of)
+        .await?
+        .into_iter()
+        .map(|m| ReviewEntry {
+            id: m.id.to_string(),
+            from: m.from_addr,
+            subject: m.subject,
+            received_at: rfc3339(m.received_at, config),
+            guessed_department: m.guessed_department,
+        })
+        .collect();
+    Ok(Board { cycle: cycle_s, due_before: due.to_rfc3339(), as_of: rfc3339(as_of, config), departments: rows, review_queue })
+}
+
+fn empty_row(name: &str) -> DepartmentRow {
+    let mut by_category: BTreeMap<String, i64> = (1..=10).map(|n| (n.to_string(), 0)).collect();
+    by_category.insert("uncategorized".into(), 0);
+    DepartmentRow { department: name.to_string(), by_category, ..Default::default() }
+}
+
+/// Display width on a terminal: CJK characters take two columns.
+pub fn width(s: &str) -> usize {
+    s.chars().map(|c| if (c as u32) >= 0x1100 && !matches!(c, '①'..='⑩') { 2 } else { 1 }).sum()
+}
+
+pub fn pad(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// "1天3小时", "45分钟".
+pub fn duration_zh(secs: i64) -> String {
+    let (d, h, m) = (secs / 86400, secs % 86400 / 3600, secs % 3600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{}分钟", m.max(1)),
+        (0, h) => format!("{h}小时{m}分钟"),
+        (d, h) => format!("{d}天{h}小时"),
+    }
+}
+
+/// The board as a Chinese table, for `baosong status`.
+pub fn render(b: &Board) -> String {
+    let short = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
+    let mut out = format!("{} 月份报送情况    截止：{} 前    统计时间：{}\n\n", b.cycle, short(&b.due_before), short(&b.as_of));
+    let name_w = b.departments.iter().map(|d| width(&d.department)).max().unwrap_or(8).max(8) + 2;
+    out += &format!(
+        "{}{}{}{}{}{}{}{}{}{}\n",
+        pad("单位", name_w),
+        pad("状态", 16),
+        pad("首次报送", 13),
+        pad("邮件", 6),
+        pad("照片", 6),
+        pad("视频", 6),
+        pad("文档", 6),
+        pad("拒收", 6),
+        pad("链接", 6),
+        "类别分布"
+    );
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &b.departments {
+        *counts.entry(d.state_label).or_default() += 1;
+        let state = if d.late_by_seconds > 0 { format!("{}{}", d.state_label, duration_zh(d.late_by_seconds)) } else { d.state_label.to_string() };
+        let first = d.first_received_at.as_deref().map(|t| t.get(5..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "—".into());
+        let mut cats: Vec<String> = (1..=10u8)
+            .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))
+            .collect();
+        if let Some(c) = d.by_category.get("uncategorized").filter(|c| **c > 0) {
+            cats.push(format!("未分类{c}"));
+        }
+        out += &format!(
+            "{}{}{}{}{}{}{}{}{}{}\n",
+            pad(&d.department, name_w),
+            pad(&state, 16),
+            pad(&first, 13),
+            pad(&d.packages.to_string(), 6),
+            pad(&d.photos.to_string(), 6),
+            pad(&d.videos.to_string(), 6),
+            pad(&d.documents.to_string(), 6),
+            pad(&d.rejected.to_string(), 6),
+            pad(&d.external_links.to_string(), 6),
+            cats.join(" ")
+        );
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect();
+    out += &format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
+    let dups: i64 = b.departments.iter().map(|d| d.flags.get("duplicate").copied().unwrap_or(0)).sum();
+    if dups > 0 {
+        out += &format!("重复文件 {dups} 个（只计一次）\n");
+    }
+    if b.review_queue.is_empty() {
+        out += "待审核：无\n";
+    } else {
+        out += &format!("待审核 {} 封（baosong quarantine approve 编号 --department 单位 批准）：\n", b.review_queue.len());
+        for r in &b.review_queue {
+            let guess = if r.guessed_department.is_empty() { "无法判断".to_string() } else { r.guessed_department.clone() };
+            out += &format!("  [{}] {}  {}  「{}」  疑似：{}\n", r.id, short(&r.received_at), r.from, r.subject, guess);
+        }
+    }
+    out
+}

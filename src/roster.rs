@@ -1,0 +1,215 @@
+//! Departments, their aliases and senders, and how a name in free text maps to one.
+//!
+//! Names are normalised before matching: 乌审旗/公安局/旗局 prefixes go, 镇/苏木/乡
+//! before 派出所 go, 派出所 becomes 所, 交警/交通管理 become 交管, 刑事侦查 becomes 刑侦
+//! and 情报指挥中心 becomes 指挥中心.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoster {
+    #[serde(default)]
+    department: Vec<RawDepartment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDepartment {
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    senders: Vec<String>,
+    #[serde(default)]
+    contacts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub senders: Vec<String>,
+    pub contacts: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Roster {
+    departments: Vec<Department>,
+    by_sender: HashMap<String, usize>,
+    /// Normalised name or alias → department index, longest keys first.
+    keys: Vec<(String, usize)>,
+}
+
+impl Roster {
+    pub fn from_raw(file: &str, raw: RawRoster) -> Result<Roster, ConfigError> {
+        if raw.department.is_empty() {
+            return Err(ConfigError::new(file, "department", "名单为空", "至少写一个 [[department]]，含 name 和 senders"));
+        }
+        let mut departments = Vec::new();
+        let mut by_sender = HashMap::new();
+        let mut key_owner: HashMap<String, usize> = HashMap::new();
+        for (i, d) in raw.department.into_iter().enumerate() {
+            let key = format!("department[{i}]");
+            let name = d.name.trim().to_string();
+            if name.is_empty() || name.contains(['/', '\\']) {
+                return Err(ConfigError::new(file, &format!("{key}.name"), "单位名称为空或含 / \\", "填写单位全称，例如 \"嘎鲁图派出所\""));
+            }
+            for alias in std::iter::once(&name).chain(d.aliases.iter()) {
+                let k = normalize(alias);
+                if let Some(&j) = key_owner.get(&k) {
+                    if j != i {
+                        return Err(ConfigError::new(
+                            file,
+                            &format!("{key}.aliases"),
+                            format!("名称或别名 \"{alias}\" 与 \"{}\" 重复", departments_name(&departments, j)),
+                            "每个名称和别名只能属于一个单位；删去重复的别名",
+                        ));
+                    }
+                }
+                key_owner.insert(k, i);
+            }
+            let senders: Vec<String> = d.senders.iter().map(|s| s.trim().to_lowercase()).collect();
+            for s in &senders {
+                if !s.contains('@') {
+                    return Err(ConfigError::new(file, &format!("{key}.senders"), format!("\"{s}\" 不是邮箱地址"), "写成完整地址，例如 \"gltpcs@163.com\""));
+                }
+                if let Some(j) = by_sender.insert(s.clone(), i) {
+                    return Err(ConfigError::new(
+                        file,
+                        &format!("{key}.senders"),
+                        format!("发件地址 {s} 已属于 \"{}\"", departments_name(&departments, j)),
+                        "一个邮箱只能属于一个单位；代发的邮件会按主题里的单位名自动归属",
+                    ));
+                }
+            }
+            let contacts = if d.contacts.is_empty() { senders.clone() } else { d.contacts.clone() };
+            departments.push(Department { name, aliases: d.aliases, senders, contacts });
+        }
+        let mut keys: Vec<(String, usize)> = key_owner.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+        keys.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
+        Ok(Roster { departments, by_sender, keys })
+    }
+
+    pub fn departments(&self) -> &[Department] {
+        &self.departments
+    }
+
+    pub fn by_sender(&self, address: &str) -> Option<&Department> {
+        self.by_sender.get(&address.trim().to_lowercase()).map(|&i| &self.departments[i])
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Department> {
+        let k = normalize(name);
+        self.keys.iter().find(|(key, _)| *key == k).map(|&(_, i)| &self.departments[i])
+    }
+
+    /// Every department named in `text`, in roster order, without repeats.
+    pub fn mentioned(&self, text: &str) -> Vec<&Department> {
+        let norm = normalize(text);
+        let mut taken = vec![false; norm.len()];
+        let mut found = vec![false; self.departments.len()];
+        for (key, i) in &self.keys {
+            let mut from = 0;
+            while let Some(pos) = norm[from..].find(key.as_str()) {
+                let start = from + pos;
+                let end = start + key.len();
+                if !taken[start..end].iter().any(|&t| t) {
+                    taken[start..end].iter_mut().for_each(|t| *t = true);
+                    found[*i] = true;
+                }
+                from = end;
+            }
+        }
+        self.departments.iter().zip(found).filter(|(_, f)| *f).map(|(d, _)| d).collect()
+    }
+}
+
+fn departments_name(deps: &[Department], i: usize) -> String {
+    deps.get(i).map(|d| d.name.clone()).unwrap_or_default()
+}
+
+/// Normalises a department name, or a whole subject, for matching.
+pub fn normalize(s: &str) -> String {
+    let mut t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    for (from, to) in [
+        ("乌审旗", ""),
+        ("公安局", ""),
+        ("旗局", ""),
+        ("派出所", "所"),
+        ("交通警察", "交管"),
+        ("交通管理", "交管"),
+        ("交警", "交管"),
+        ("刑事侦查", "刑侦"),
+        ("情报指挥中心", "指挥中心"),
+    ] {
+        t = t.replace(from, to);
+    }
+    for suffix in ["镇所", "苏木所", "乡所"] {
+        t = t.replace(suffix, "所");
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roster() -> Roster {
+        let raw: RawRoster = toml::from_str(
+            r#"
+            [[department]]
+            name = "嘎鲁图派出所"
+            aliases = ["嘎鲁图所"]
+            senders = ["GLTPCS@163.com"]
+            [[department]]
+            name = "交管大队"
+            senders = ["jg@qq.com"]
+            [[department]]
+            name = "刑事侦查大队"
+            aliases = ["刑侦大队"]
+            senders = ["xz@qq.com"]
+            [[department]]
+            name = "图克派出所"
+            senders = ["tk@qq.com"]
+            "#,
+        )
+        .unwrap();
+        Roster::from_raw("t", raw).unwrap()
+    }
+
+    #[test]
+    fn variants_of_names_match() {
+        let r = roster();
+        for text in ["乌审旗公安局嘎鲁图镇派出所3月素材", "嘎鲁图所", "旗局嘎鲁图派出所"] {
+            let m: Vec<_> = r.mentioned(text).into_iter().map(|d| d.name.as_str()).collect();
+            assert_eq!(m, ["嘎鲁图派出所"], "{text}");
+        }
+        assert_eq!(r.mentioned("交警大队三月份")[0].name, "交管大队");
+        assert_eq!(r.mentioned("交通管理大队")[0].name, "交管大队");
+        assert_eq!(r.mentioned("刑侦大队")[0].name, "刑事侦查大队");
+        assert!(r.mentioned("三月份宣传素材").is_empty());
+        assert_eq!(r.mentioned("图克镇派出所、嘎鲁图所").len(), 2);
+    }
+
+    #[test]
+    fn sender_lookup_ignores_case() {
+        assert_eq!(roster().by_sender("gltpcs@163.COM").unwrap().name, "嘎鲁图派出所");
+        assert!(roster().by_sender("x@y.z").is_none());
+    }
+
+    #[test]
+    fn duplicate_sender_is_a_config_error_naming_the_key() {
+        let raw: RawRoster = toml::from_str(
+            "[[department]]\nname='甲所'\nsenders=['a@b.c']\n[[department]]\nname='乙所'\nsenders=['A@b.c']\n",
+        )
+        .unwrap();
+        let e = Roster::from_raw("departments.toml", raw).unwrap_err();
+        assert_eq!(e.key, "department[1].senders");
+        assert!(e.problem.contains("甲所"));
+    }
+}
