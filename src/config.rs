@@ -147,18 +147,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// Loads `path`, or `./config/baosong.toml` when it exists, or the embedded defaults.
+    /// Loads `path`, or without one the embedded defaults (the files shipped in
+    /// `config/`), with the data directory `./data` under the current directory.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         match path {
             Some(p) => Self::load_file(p),
-            None => {
-                let local = Path::new("config/baosong.toml");
-                if local.is_file() {
-                    Self::load_file(local)
-                } else {
-                    Self::embedded(Path::new("."))
-                }
-            }
+            None => Self::embedded(Path::new(".")),
         }
     }
 

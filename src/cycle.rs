@@ -48,6 +48,12 @@ impl Cycle {
         Cycle::new(y.parse().ok()?, m.parse().ok()?)
     }
 
+    /// 00:00 local time on the 1st of the month.
+    pub fn start(self, tz: Tz) -> DateTime<Tz> {
+        let midnight = NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default().and_hms_opt(0, 0, 0).unwrap_or_default();
+        tz.from_local_datetime(&midnight).earliest().unwrap_or_else(|| tz.from_utc_datetime(&midnight))
+    }
+
     /// The first instant that is late: 00:00 local time on the day after `deadline_day`.
     pub fn due_before(self, deadline_day: u32, tz: Tz) -> DateTime<Tz> {
         let day = NaiveDate::from_ymd_opt(self.year, self.month, deadline_day)

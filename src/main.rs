@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "baosong", version, about, long_about = None)]
 struct Cli {
-    /// 配置文件（默认 ./config/baosong.toml，没有则用内置默认配置）
+    /// 配置文件（不写则用内置默认配置，数据存放在当前目录的 data/ 下）
     #[arg(long, global = true, env = "BAOSONG_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::cycle::{self, Cycle, State};
 use crate::db::{self, Db};
+use crate::rejection::Rejection;
 
 #[derive(Debug, Serialize)]
 pub struct Board {
@@ -16,6 +17,19 @@ pub struct Board {
     pub as_of: String,
     pub departments: Vec<DepartmentRow>,
     pub review_queue: Vec<ReviewEntry>,
+    /// Messages refused whole (too many parts, unparseable …) received in the cycle's month.
+    pub rejected_messages: Vec<RejectedMessage>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectedMessage {
+    pub id: String,
+    pub from: String,
+    pub subject: String,
+    pub received_at: String,
+    pub department: String,
+    pub code: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -119,7 +133,29 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             guessed_department: m.guessed_department,
         })
         .collect();
-    Ok(Board { cycle: cycle_s, due_before: due.to_rfc3339(), as_of: rfc3339(as_of, config), departments: rows, review_queue })
+    let month_start = cycle.start(config.timezone).timestamp();
+    let month_end = cycle.next().start(config.timezone).timestamp() - 1;
+    let rejected_messages = db::messages::rejected_between(db, month_start, month_end.min(as_of))
+        .await?
+        .into_iter()
+        .map(|m| RejectedMessage {
+            id: m.id.to_string(),
+            from: m.from_addr,
+            subject: m.subject,
+            received_at: rfc3339(m.received_at, config),
+            department: m.department,
+            reason: Rejection::from_code(&m.reason_code).map(Rejection::reason).unwrap_or("").to_string(),
+            code: m.reason_code,
+        })
+        .collect();
+    Ok(Board {
+        cycle: cycle_s,
+        due_before: due.to_rfc3339(),
+        as_of: rfc3339(as_of, config),
+        departments: rows,
+        review_queue,
+        rejected_messages,
+    })
 }
 
 fn empty_row(name: &str) -> DepartmentRow {
@@ -192,6 +228,9 @@ pub fn render(b: &Board) -> String {
     }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect();
     out += &format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
+    for m in &b.rejected_messages {
+        out += &format!("整封拒收 [{}] {}  {}  「{}」：{}\n", m.id, short(&m.received_at), m.from, m.subject, m.reason);
+    }
     let dups: i64 = b.departments.iter().map(|d| d.flags.get("duplicate").copied().unwrap_or(0)).sum();
     if dups > 0 {
         out += &format!("重复文件 {dups} 个（只计一次）\n");

@@ -121,7 +121,7 @@ impl Walk<'_> {
                     let shown = named.map(|n| n.text).unwrap_or_else(|| "（正文）".into());
                     self.refuse(shown, Rejection::BrokenBase64, "");
                 } else if let (Some(n), true) = (&named, is_attachment(part, raw)) {
-                    self.file(vec![], n.text.clone(), t.as_bytes().to_vec(), 0);
+                    self.file(vec![], n.text.clone(), t.as_bytes().to_vec(), 0, charset_flag(n));
                 } else if matches!(part.body, PartType::Html(_)) {
                     self.htmls.push(t.to_string());
                 } else {
@@ -129,6 +129,7 @@ impl Walk<'_> {
                 }
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
+                let flags = named.as_ref().map(charset_flag).unwrap_or_default();
                 let name = match named {
                     Some(n) => n.text,
                     None => {
@@ -139,7 +140,7 @@ impl Walk<'_> {
                 if declared_base64(part, raw) && (part.is_encoding_problem || !clean_base64(part, raw)) {
                     self.refuse(name, Rejection::BrokenBase64, "");
                 } else {
-                    self.file(vec![], name, b.to_vec(), 0);
+                    self.file(vec![], name, b.to_vec(), 0, flags);
                 }
             }
         }
@@ -151,7 +152,7 @@ impl Walk<'_> {
     }
 
     /// A file at `folders`/`name` (as decoded); archives are opened, the rest kept.
-    fn file(&mut self, folders: Vec<(String, String)>, name: String, data: Vec<u8>, nesting: usize) {
+    fn file(&mut self, folders: Vec<(String, String)>, name: String, data: Vec<u8>, nesting: usize, mut flags: Vec<Flag>) {
         let shown_prefix: String = folders.iter().map(|(shown, _)| format!("{shown}/")).collect();
         let shown = format!("{shown_prefix}{name}");
         if data.is_empty() {
@@ -172,7 +173,6 @@ impl Walk<'_> {
             return self.refuse(shown, Rejection::TooLarge, "");
         }
         self.budget -= data.len() as u64;
-        let mut flags = vec![];
         if changed {
             flags.push(Flag::NameSanitized);
         }
@@ -219,7 +219,7 @@ impl Walk<'_> {
                 let safe = names::sanitize(&p).0;
                 (p, safe)
             }));
-            self.file(f, file_name, bytes, nesting);
+            self.file(f, file_name, bytes, nesting, vec![]);
         }
     }
 
@@ -261,6 +261,10 @@ fn archive_kind(data: &[u8]) -> Option<ArchiveKind> {
     } else {
         None
     }
+}
+
+fn charset_flag(name: &crate::parse::header::Decoded) -> Vec<Flag> {
+    if name.unknown_charset { vec![Flag::UnknownCharset] } else { vec![] }
 }
 
 fn declared_base64(part: &MessagePart<'_>, raw: &[u8]) -> bool {

@@ -131,6 +131,17 @@ pub async fn packages(db: &Db, cycle: &str, as_of: i64) -> anyhow::Result<Vec<Me
     .await?)
 }
 
+/// Messages refused whole, received in [from, to].
+pub async fn rejected_between(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE disposition = 'rejected' AND received_at >= $1 AND received_at <= $2 ORDER BY received_at, id"
+    )))
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 pub async fn set_disposition(db: &Db, id: i64, from: &str, to: &str) -> anyhow::Result<bool> {
     let r = sqlx::query("UPDATE messages SET disposition = $1 WHERE id = $2 AND disposition = $3")
         .bind(to)

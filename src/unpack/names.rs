@@ -31,6 +31,8 @@ const RESERVED: [&str; 22] = [
 
 /// Longest name kept, in characters (extension included).
 pub const MAX_NAME_CHARS: usize = 120;
+/// And in UTF-8 bytes: Linux file systems allow 255, and a clash suffix needs room.
+pub const MAX_NAME_BYTES: usize = 200;
 
 /// One path component made safe. Returns the name and whether it had to change.
 pub fn sanitize(name: &str) -> (String, bool) {
@@ -51,10 +53,13 @@ pub fn sanitize(name: &str) -> (String, bool) {
     if RESERVED.contains(&stem.as_str()) {
         s = format!("_{s}");
     }
-    if s.chars().count() > MAX_NAME_CHARS {
+    if s.chars().count() > MAX_NAME_CHARS || s.len() > MAX_NAME_BYTES {
         let ext = extension(&s).map(|e| format!(".{e}")).unwrap_or_default();
-        let keep = MAX_NAME_CHARS.saturating_sub(ext.chars().count());
-        s = s.chars().take(keep).collect::<String>() + &ext;
+        let mut stem: String = s.chars().take(MAX_NAME_CHARS.saturating_sub(ext.chars().count())).collect();
+        while stem.len() + ext.len() > MAX_NAME_BYTES {
+            stem.pop();
+        }
+        s = stem + &ext;
     }
     let changed = s != name;
     (s, changed)
@@ -95,8 +100,10 @@ mod tests {
         let long = "长".repeat(300) + ".jpg";
         let (s, changed) = sanitize(&long);
         assert!(changed);
-        assert_eq!(s.chars().count(), MAX_NAME_CHARS);
+        assert!(s.len() <= MAX_NAME_BYTES, "{} bytes", s.len());
         assert!(s.ends_with(".jpg"));
+        let ascii = "x".repeat(300) + ".jpg";
+        assert_eq!(sanitize(&ascii).0.chars().count(), MAX_NAME_CHARS);
         assert_eq!(sanitize("..").0, "未命名");
     }
 }

@@ -1,0 +1,302 @@
+//! Test fixtures built byte for byte: MIME messages in each encoding, ZIPs with GBK
+//! names, 7z archives, and small files that sniff as JPEG, PNG or MP4.
+
+use std::io::Write;
+
+pub fn gbk(s: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(s).0.into_owned()
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+fn wrap76(s: &str) -> String {
+    s.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned() + "\r\n").collect()
+}
+
+/// A JPEG by magic, with distinct content for each `seed`.
+pub fn jpeg(seed: u32) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+    v.extend(seed.to_le_bytes());
+    v.extend((0..2000u32).map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed.wrapping_mul(40503)) >> 13) as u8));
+    v.extend([0xFF, 0xD9]);
+    v
+}
+
+pub fn png(seed: u32) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    v.extend(seed.to_le_bytes());
+    v.extend([0u8; 64]);
+    v
+}
+
+pub fn mp4(seed: u32) -> Vec<u8> {
+    let mut v = vec![0, 0, 0, 0x18];
+    v.extend(b"ftypisom\x00\x00\x02\x00isomiso2");
+    v.extend(seed.to_le_bytes());
+    v.extend([7u8; 500]);
+    v
+}
+
+/// How an attachment's file name is written in its headers.
+#[derive(Clone, Copy, Debug)]
+pub enum NameStyle {
+    /// filename*=UTF-8''…
+    Rfc2231Utf8,
+    /// filename="=?gb18030?B?…?=" (QQ style, RFC 2047 inside quotes)
+    QuotedGb18030Word,
+    /// filename*0*=gbk''…; filename*1*=… (continuations)
+    Rfc2231GbkContinued,
+    /// filename="<raw GBK bytes>"
+    RawGbk,
+    /// name="=?GB2312?B?…?=" split in the middle of a character over two words
+    SplitGb2312Words,
+}
+
+pub struct Part {
+    pub headers: Vec<u8>,
+    pub body: Vec<u8>,
+}
+
+impl Part {
+    pub fn attachment(name: &str, data: &[u8], style: NameStyle) -> Part {
+        let disp: Vec<u8> = match style {
+            NameStyle::Rfc2231Utf8 => {
+                let pct: String = name.bytes().map(|b| format!("%{b:02X}")).collect();
+                format!("Content-Disposition: attachment; filename*=UTF-8''{pct}\r\n").into_bytes()
+            }
+            NameStyle::QuotedGb18030Word => {
+                format!("Content-Disposition: attachment; filename=\"=?gb18030?B?{}?=\"\r\n", b64(&gbk(name))).into_bytes()
+            }
+            NameStyle::Rfc2231GbkContinued => {
+                let pct: String = gbk(name).iter().map(|b| format!("%{b:02X}")).collect();
+                let cut = (pct.len() / 2) / 3 * 3;
+                format!("Content-Disposition: attachment;\r\n filename*0*=gbk''{};\r\n filename*1*={}\r\n", &pct[..cut], &pct[cut..]).into_bytes()
+            }
+            NameStyle::RawGbk => {
+                let mut h = b"Content-Disposition: attachment; filename=\"".to_vec();
+                h.extend(gbk(name));
+                h.extend(b"\"\r\n");
+                h
+            }
+            NameStyle::SplitGb2312Words => {
+                let g = gbk(name);
+                let cut = if g.len() > 3 { 3 } else { 1 };
+                format!("Content-Disposition: attachment; filename=\"=?GB2312?B?{}?= =?GB2312?B?{}?=\"\r\n", b64(&g[..cut]), b64(&g[cut..])).into_bytes()
+            }
+        };
+        let mut headers = b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n".to_vec();
+        headers.extend(disp);
+        Part { headers, body: wrap76(&b64(data)).into_bytes() }
+    }
+
+    pub fn text(s: &str) -> Part {
+        Part {
+            headers: b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n".to_vec(),
+            body: wrap76(&b64(s.as_bytes())).into_bytes(),
+        }
+    }
+
+    pub fn html(s: &str) -> Part {
+        Part {
+            headers: b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n".to_vec(),
+            body: wrap76(&b64(s.as_bytes())).into_bytes(),
+        }
+    }
+
+    pub fn inline_image(cid: &str, data: &[u8]) -> Part {
+        Part {
+            headers: format!("Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <{cid}>\r\nContent-Disposition: inline\r\n").into_bytes(),
+            body: wrap76(&b64(data)).into_bytes(),
+        }
+    }
+
+    pub fn forwarded(inner: &[u8]) -> Part {
+        Part { headers: b"Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n".to_vec(), body: inner.to_vec() }
+    }
+
+    pub fn raw(headers: &str, body: &[u8]) -> Part {
+        Part { headers: headers.as_bytes().to_vec(), body: body.to_vec() }
+    }
+}
+
+pub struct Mail {
+    pub from: String,
+    pub subject: Vec<u8>,
+    pub date: String,
+    pub received: Option<String>,
+    pub message_id: String,
+    pub parts: Vec<Part>,
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+impl Mail {
+    /// `date` is RFC 2822, e.g. "Tue, 19 Mar 2024 10:00:00 +0800". The subject is a UTF-8 encoded word.
+    pub fn new(from: &str, subject: &str, date: &str) -> Mail {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Mail {
+            from: from.into(),
+            subject: format!("=?UTF-8?B?{}?=", b64(subject.as_bytes())).into_bytes(),
+            date: date.into(),
+            received: None,
+            message_id: format!("<tencent_{n:08}_{}@qq.com>", std::process::id()),
+            parts: vec![Part::text("各位领导好，附件是本月的宣传素材，请查收。")],
+        }
+    }
+
+    pub fn subject_raw(mut self, raw: &[u8]) -> Mail {
+        self.subject = raw.to_vec();
+        self
+    }
+
+    pub fn received(mut self, date: &str) -> Mail {
+        self.received = Some(date.into());
+        self
+    }
+
+    pub fn message_id(mut self, id: &str) -> Mail {
+        self.message_id = id.into();
+        self
+    }
+
+    pub fn part(mut self, p: Part) -> Mail {
+        self.parts.push(p);
+        self
+    }
+
+    pub fn attach(self, name: &str, data: &[u8]) -> Mail {
+        self.part(Part::attachment(name, data, NameStyle::Rfc2231Utf8))
+    }
+
+    pub fn no_parts(mut self) -> Mail {
+        self.parts.clear();
+        self
+    }
+
+    pub fn build(&self) -> Vec<u8> {
+        let mut m = Vec::new();
+        if let Some(r) = &self.received {
+            m.extend(format!("Received: from smtp.qq.com by mx.qq.com with ESMTPS; {r}\r\n").as_bytes());
+        }
+        m.extend(format!("From: =?UTF-8?B?{}?= <{}>\r\nTo: 1605739848@qq.com\r\nSubject: ", b64("宣传员".as_bytes()), self.from).as_bytes());
+        m.extend(&self.subject);
+        m.extend(format!("\r\nDate: {}\r\nMessage-ID: {}\r\nMIME-Version: 1.0\r\n", self.date, self.message_id).as_bytes());
+        if self.parts.is_empty() {
+            m.extend(b"Content-Type: text/plain; charset=utf-8\r\n\r\n\xe6\x94\xb6\xe5\x88\xb0\r\n");
+            return m;
+        }
+        let boundary = "----=_NextPart_baosong_test";
+        m.extend(format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\nThis is a multi-part message in MIME format.\r\n").as_bytes());
+        for p in &self.parts {
+            m.extend(format!("\r\n--{boundary}\r\n").as_bytes());
+            m.extend(&p.headers);
+            m.extend(b"\r\n");
+            m.extend(&p.body);
+        }
+        m.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+        m
+    }
+}
+
+/// One entry of a hand-written ZIP.
+#[derive(Clone, Default)]
+pub struct ZipEntry {
+    pub name: Vec<u8>,
+    pub data: Vec<u8>,
+    pub utf8_flag: bool,
+    pub unicode_path: Option<String>,
+    /// Writes a stale CRC into the 0x7075 field (the name was changed after it was written).
+    pub stale_unicode: bool,
+    pub deflate: bool,
+    pub encrypted: bool,
+}
+
+impl ZipEntry {
+    /// A GBK-named entry without the UTF-8 flag, as 7-Zip/360/WinRAR on zh-CN Windows write it.
+    pub fn gbk(name: &str, data: &[u8]) -> ZipEntry {
+        ZipEntry { name: gbk(name), data: data.to_vec(), ..Default::default() }
+    }
+
+    pub fn utf8(name: &str, data: &[u8]) -> ZipEntry {
+        ZipEntry { name: name.as_bytes().to_vec(), data: data.to_vec(), utf8_flag: true, ..Default::default() }
+    }
+}
+
+/// Writes a ZIP byte for byte (stored or deflated), with local headers, central directory and EOCD.
+pub fn zip(entries: &[ZipEntry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for e in entries {
+        let crc = crc32fast::hash(&e.data);
+        let body = if e.deflate {
+            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+            enc.write_all(&e.data).unwrap();
+            enc.finish().unwrap()
+        } else {
+            e.data.clone()
+        };
+        let mut extra = Vec::new();
+        if let Some(u) = &e.unicode_path {
+            extra.extend(0x7075u16.to_le_bytes());
+            extra.extend(((5 + u.len()) as u16).to_le_bytes());
+            extra.push(1);
+            extra.extend((crc32fast::hash(&e.name) ^ u32::from(e.stale_unicode)).to_le_bytes());
+            extra.extend(u.as_bytes());
+        }
+        let flags: u16 = u16::from(e.encrypted) | if e.utf8_flag { 0x0800 } else { 0 };
+        let method: u16 = if e.deflate { 8 } else { 0 };
+        let offset = out.len() as u32;
+        let common = |v: &mut Vec<u8>| {
+            v.extend(20u16.to_le_bytes());
+            v.extend(flags.to_le_bytes());
+            v.extend(method.to_le_bytes());
+            v.extend([0u8; 4]); // time, date
+            v.extend(crc.to_le_bytes());
+            v.extend((body.len() as u32).to_le_bytes());
+            v.extend((e.data.len() as u32).to_le_bytes());
+            v.extend((e.name.len() as u16).to_le_bytes());
+            v.extend((extra.len() as u16).to_le_bytes());
+        };
+        out.extend(b"PK\x03\x04");
+        common(&mut out);
+        out.extend(&e.name);
+        out.extend(&extra);
+        out.extend(&body);
+        central.extend(b"PK\x01\x02");
+        central.extend(20u16.to_le_bytes()); // version made by
+        common(&mut central);
+        central.extend([0u8; 8]); // comment len, disk, internal attrs, external attrs (part)
+        central.extend([0u8; 2]);
+        central.extend(offset.to_le_bytes());
+        central.extend(&e.name);
+        central.extend(&extra);
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(b"PK\x05\x06\x00\x00\x00\x00");
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend([0u8; 2]);
+    out
+}
+
+/// A 7z archive of (name, data) entries.
+pub fn sevenz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = sevenz_rust2::ArchiveWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    for (name, data) in entries {
+        w.push_archive_entry(sevenz_rust2::ArchiveEntry::new_file(name), Some(*data)).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}

@@ -1,0 +1,124 @@
+//! A fresh baosong installation per test: its own config folder (the shipped roster
+//! and categories) and data directory, driven through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+pub struct App {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl App {
+    pub fn new() -> App {
+        Self::with_config("")
+    }
+
+    /// `extra` is appended to baosong.toml (e.g. a `[limits]` table).
+    pub fn with_config(extra: &str) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for f in ["departments.toml", "categories.toml"] {
+            std::fs::copy(root.join("config").join(f), dir.path().join(f)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("baosong.toml"),
+            format!("[intake]\ntimezone = \"Asia/Shanghai\"\ndeadline_day = 25\n\n[storage]\ndata_dir = \"data\"\n\n{extra}\n"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
+        App { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("baosong.toml")
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_baosong"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env_remove("BAOSONG_CONFIG")
+            .output()
+            .unwrap();
+        Run {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists it succeeded.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert!(r.ok, "baosong {args:?} failed:\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    /// Writes `raw` as an .eml in the inbox and returns its path.
+    pub fn eml(&self, name: &str, raw: &[u8]) -> PathBuf {
+        let p = self.dir.path().join("inbox").join(name);
+        std::fs::write(&p, raw).unwrap();
+        p
+    }
+
+    /// Imports one message and returns the summary printed.
+    pub fn import_one(&self, name: &str, raw: &[u8]) -> String {
+        let p = self.eml(name, raw);
+        self.ok(&["import", p.to_str().unwrap()])
+    }
+
+    pub fn status(&self, cycle: &str, as_of: &str) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--cycle", cycle, "--as-of", as_of, "--json"])).unwrap()
+    }
+
+    pub fn items(&self, args: &[&str]) -> Vec<Value> {
+        let mut a = vec!["items", "--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str::<Value>(&self.ok(&a)).unwrap().as_array().unwrap().clone()
+    }
+
+    /// The board row of one department.
+    pub fn row(&self, cycle: &str, as_of: &str, department: &str) -> Value {
+        let s = self.status(cycle, as_of);
+        s["departments"].as_array().unwrap().iter().find(|d| d["department"] == department).unwrap_or_else(|| panic!("{department} not on the board: {s}")).clone()
+    }
+
+    /// Every file under data/tree, relative to it.
+    pub fn tree(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let root = self.data().join("tree");
+        walk(&root, &root, &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(root, &p, out);
+        } else {
+            out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// Import summary line value: the number after a label like "计入报送".
+pub fn summary_count(summary: &str, label: &str) -> usize {
+    let line = summary.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no {label} in {summary}"));
+    line.trim_start()[label.len()..].trim_start().split_whitespace().next().unwrap().parse().unwrap()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real binary, a real SQLite database and real files on disk.
+
+mod cli;
+mod cycles;
+mod departments;
+mod encodings;
+mod fixtures;
+mod harness;
+mod hostile;
+mod ingest;
+mod sample;
+mod unpacking;
