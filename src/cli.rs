@@ -103,6 +103,11 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
         bar.inc(1);
     }
     bar.finish_and_clear();
+    // Links the tree for anything a crash left unlinked after its commit.
+    let missing = sync_tree(ctx).await?;
+    if missing > 0 {
+        eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
+    }
     println!("导入完成：共 {} 封邮件", found.len());
     println!("  计入报送    {} 封（文件 {} 个，其中重复 {} 个；拒收文件 {} 个；超大附件链接 {} 个）", t.packages, t.files, t.duplicates, t.refused, t.links);
     println!("  待审核      {} 封{}", t.held, if t.held > 0 { "（baosong quarantine list 查看）" } else { "" });
@@ -183,10 +188,10 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
     for l in &list {
         let i = &l.item;
         let cat = ctx.config.categories.label(i.category.parse().ok());
-        let status = match i.status.as_str() {
-            "accepted" => "计入".to_string(),
-            "duplicate" => "重复".to_string(),
-            _ => format!("拒收:{}", i.rejection_code),
+        let (status, why) = match i.status.as_str() {
+            "accepted" => ("计入", String::new()),
+            "duplicate" => ("重复", String::new()),
+            _ => ("拒收", format!("（{}）", i.reason)),
         };
         let kind = match i.kind.as_str() {
             "photo" => "照片",
@@ -203,8 +208,8 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
             report::pad(&l.cycle, 9),
             report::pad(&cat, 22),
             report::pad(kind, 7),
-            report::pad(&status, 10),
-            i.shown_name
+            report::pad(status, 10),
+            format!("{}{why}", i.shown_name)
         );
     }
     println!("共 {} 条", list.len());
@@ -324,16 +329,22 @@ fn apply_moves(ctx: &Ctx, moves: &[(String, String, String)]) {
     }
 }
 
-async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let entries = db::items::tree_entries(&ctx.db).await?;
-    ctx.store.clear_tree().context("无法清空目录树")?;
+/// Links every tree entry the database knows and the disk lacks; returns how many failed.
+async fn sync_tree(ctx: &Ctx) -> anyhow::Result<usize> {
     let mut failed = 0;
-    for (tree, blob) in &entries {
-        if let Err(e) = ctx.store.link(blob, tree) {
+    for (tree, blob) in db::items::tree_entries(&ctx.db).await? {
+        if let Err(e) = ctx.store.link(&blob, &tree) {
             failed += 1;
             eprintln!("无法建立 {tree}：{e}");
         }
     }
-    println!("目录树已重建：{} 个文件，位于 {}", entries.len() - failed, ctx.store.abs("tree").display());
+    Ok(failed)
+}
+
+async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    ctx.store.clear_tree().context("无法清空目录树")?;
+    let failed = sync_tree(ctx).await?;
+    let total = db::items::tree_entries(&ctx.db).await?.len();
+    println!("目录树已重建：{} 个文件，位于 {}", total - failed, ctx.store.abs("tree").display());
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

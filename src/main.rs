@@ -109,6 +109,12 @@ enum TreeAction {
 }
 
 fn main() -> ExitCode {
+    // Printing into `| head` or `| more` that closes early ends quietly, as other tools do.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BAOSONG_LOG").unwrap_or_else(|_| "warn".into()))

@@ -164,9 +164,16 @@ fn empty_row(name: &str) -> DepartmentRow {
     DepartmentRow { department: name.to_string(), by_category, ..Default::default() }
 }
 
-/// Display width on a terminal: CJK characters take two columns.
+/// Display width on a terminal: CJK and full-width characters take two columns;
+/// symbols such as — and ① take one, as most terminals draw them.
 pub fn width(s: &str) -> usize {
-    s.chars().map(|c| if (c as u32) >= 0x1100 && !matches!(c, '①'..='⑩') { 2 } else { 1 }).sum()
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
 }
 
 pub fn pad(s: &str, w: usize) -> String {
