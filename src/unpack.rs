@@ -207,6 +207,9 @@ impl Walk<'_> {
                 continue;
             };
             let Some(file_name) = parts.pop() else { continue };
+            if is_system_file(&parts, &file_name) {
+                continue;
+            }
             let bytes = match bytes {
                 Ok(b) => b,
                 Err(r) => {
@@ -261,6 +264,13 @@ fn archive_kind(data: &[u8]) -> Option<ArchiveKind> {
     } else {
         None
     }
+}
+
+/// Metadata that archivers add by themselves (macOS resource forks, Windows thumbnail
+/// caches): not the sender's material, so neither kept nor reported.
+fn is_system_file(folders: &[String], name: &str) -> bool {
+    folders.iter().any(|f| f == "__MACOSX")
+        || ["thumbs.db", ".ds_store", "desktop.ini"].contains(&name.to_ascii_lowercase().as_str())
 }
 
 fn charset_flag(name: &crate::parse::header::Decoded) -> Vec<Flag> {

@@ -300,3 +300,35 @@ pub fn sevenz(entries: &[(&str, &[u8])]) -> Vec<u8> {
     }
     w.finish().unwrap().into_inner()
 }
+
+/// A RAR 4 archive of stored (uncompressed) entries, written byte for byte from the
+/// format's technical note. `encrypted` sets the password flag on every entry.
+pub fn rar(entries: &[(&str, &[u8])], encrypted: bool) -> Vec<u8> {
+    let crc16 = |b: &[u8]| (crc32fast::hash(b) & 0xFFFF) as u16;
+    let mut out = b"Rar!\x1a\x07\x00".to_vec();
+    let main = [0x73u8, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0];
+    out.extend(crc16(&main).to_le_bytes());
+    out.extend(main);
+    for (name, data) in entries {
+        let name = name.replace('/', "\\");
+        let mut h = vec![0x74u8];
+        let flags: u16 = 0x8000 | if encrypted { 0x04 } else { 0 };
+        h.extend(flags.to_le_bytes());
+        h.extend(((32 + name.len()) as u16).to_le_bytes());
+        h.extend((data.len() as u32).to_le_bytes()); // packed size
+        h.extend((data.len() as u32).to_le_bytes()); // unpacked size
+        h.push(2); // host OS: Windows
+        h.extend(crc32fast::hash(data).to_le_bytes());
+        h.extend(0x5863_0000u32.to_le_bytes()); // DOS time: 2024-03-03
+        h.push(20); // version needed: 2.0
+        h.push(0x30); // method: store
+        h.extend((name.len() as u16).to_le_bytes());
+        h.extend(0x20u32.to_le_bytes()); // attributes: archive
+        h.extend(name.as_bytes());
+        out.extend(crc16(&h).to_le_bytes());
+        out.extend(&h);
+        out.extend(*data);
+    }
+    out.extend([0xC4, 0x3D, 0x7B, 0x00, 0x40, 0x07, 0x00]);
+    out
+}

@@ -27,6 +27,9 @@ fn zip_names_follow_the_unicode_field_then_the_flag_then_utf8_then_gb18030() {
         ZipEntry { name: "图克所/④表彰.jpg".as_bytes().to_vec(), data: jpeg(4), ..Default::default() },
         // A GBK trail byte 0x5C ("\") inside a character must not split the path.
         ZipEntry::gbk("图克所\\⑤打击盗窃.jpg", &jpeg(5)),
+        // What archivers add by themselves is neither kept nor reported.
+        ZipEntry::utf8("__MACOSX/图克所/._②练兵.jpg", b"\x00\x05\x16\x07 resource fork"),
+        ZipEntry::utf8("图克所/Thumbs.db", b"\xd0\xcf\x11\xe0 cache"),
     ]);
     let mail = Mail::new("tkpcs@qq.com", "3月素材", MAR19).attach("图克所.zip", &archive);
     app.import_one("a.eml", &mail.build());
@@ -36,6 +39,7 @@ fn zip_names_follow_the_unicode_field_then_the_flag_then_utf8_then_gb18030() {
     assert!(n.contains(&"accepted:图克所.zip/图克所/③安保.jpg".to_string()), "{n:?}");
     assert!(n.contains(&"accepted:图克所.zip/图克所/④表彰.jpg".to_string()), "{n:?}");
     assert!(n.contains(&"accepted:图克所.zip/图克所/⑤打击盗窃.jpg".to_string()), "{n:?}");
+    assert_eq!(n.len(), 5, "{n:?}");
 }
 
 #[test]
@@ -92,4 +96,24 @@ fn documents_are_stored_not_counted_and_a_wrong_extension_is_flagged() {
     let items = app.items(&[]);
     let pdf = items.iter().find(|i| i["kind"] == "document").unwrap();
     assert!(!pdf["path"].as_str().unwrap().is_empty(), "documents are filed in the tree");
+}
+
+#[test]
+fn rar_archives_are_opened_and_refused_when_locked_or_cut() {
+    let app = App::new();
+    let good = crate::fixtures::rar(&[("7.xueliang/camera.jpg", &jpeg(60)), ("2.training/drill.mp4", &mp4(61))], false);
+    let locked = crate::fixtures::rar(&[("secret.jpg", &jpeg(62))], true);
+    let cut = good[..good.len() / 2].to_vec();
+    let mail = Mail::new("wsq_zadd@163.com", "治安大队3月素材", MAR19).attach("素材.rar", &good).attach("加密.rar", &locked).attach("坏的.rar", &cut);
+    app.import_one("a.eml", &mail.build());
+    let n = names(&app);
+    assert!(n.contains(&"accepted:素材.rar/7.xueliang/camera.jpg".to_string()), "{n:?}");
+    assert!(n.contains(&"accepted:素材.rar/2.training/drill.mp4".to_string()), "{n:?}");
+    let items = app.items(&[]);
+    let code = |name: &str| items.iter().find(|i| i["name"] == name).map(|i| i["rejection"].as_str().unwrap().to_string());
+    assert_eq!(code("加密.rar").as_deref(), Some("encrypted_archive"));
+    assert_eq!(code("坏的.rar").as_deref(), Some("corrupt_archive"));
+    let row = app.row("2024-03", AS_OF, "治安管理大队");
+    assert_eq!(row["by_category"]["7"], 1);
+    assert_eq!(row["by_category"]["2"], 1);
 }
