@@ -137,6 +137,7 @@ fn parse_cycle(s: &str) -> anyhow::Result<Cycle> {
 
 async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     let as_of = as_of.as_deref().map(parse_time).transpose()?.unwrap_or_else(now);
+    let chosen = cycle.is_some();
     let cycle = match cycle {
         Some(c) => parse_cycle(&c)?,
         None => Cycle::at(as_of, ctx.config.timezone),
@@ -146,6 +147,11 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
         println!("{}", serde_json::to_string_pretty(&board)?);
     } else {
         print!("{}", report::render(&board));
+        let known = db::messages::cycles(&ctx.db).await?;
+        if !chosen && board.departments.iter().all(|d| d.packages == 0) && !known.is_empty() {
+            let list: Vec<&str> = known.iter().take(6).map(String::as_str).collect();
+            println!("\n本月还没有报送。已有报送的月份：{}（用 --cycle 查看，如 --cycle {}）", list.join("、"), list[0]);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

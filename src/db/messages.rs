@@ -142,6 +142,13 @@ pub async fn rejected_between(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec
     .await?)
 }
 
+/// Cycles that have counted packages, newest first.
+pub async fn cycles(db: &Db) -> anyhow::Result<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT cycle FROM messages WHERE disposition = 'package' ORDER BY cycle DESC").fetch_all(&db.pool).await?;
+    Ok(rows.into_iter().map(|(c,)| c).collect())
+}
+
 pub async fn set_disposition(db: &Db, id: i64, from: &str, to: &str) -> anyhow::Result<bool> {
     let r = sqlx::query("UPDATE messages SET disposition = $1 WHERE id = $2 AND disposition = $3")
         .bind(to)

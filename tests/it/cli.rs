@@ -56,6 +56,9 @@ fn status_table_shows_states_in_chinese() {
     let line = out.lines().find(|l| l.starts_with("图克派出所")).unwrap();
     assert!(line.contains("未报"), "{line}");
     assert!(out.contains("截止：2024-03-26 00:00"), "{out}");
+    // Without --cycle it is the month of --as-of; an empty month points to the months with data.
+    let empty = app.ok(&["status", "--as-of", "2024-05-02T00:00:00+08:00"]);
+    assert!(empty.contains("2024-05 月份") && empty.contains("已有报送的月份：2024-03"), "{empty}");
     let bad = app.run(&["status", "--as-of", "yesterday"]);
     assert!(!bad.ok && bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
 }
