@@ -2,6 +2,7 @@
 //! lives under db/. The SQL is written to run on PostgreSQL too: i64 Unix-second
 //! timestamps, `$N` placeholders, no SQLite-only functions.
 
+pub mod cursors;
 pub mod items;
 pub mod messages;
 pub mod senders;

@@ -1,27 +1,29 @@
 //! One message through every stage: parse → resolve → unpack → inspect → store →
-//! record. Files are written before the transaction (blobs are content-addressed, so
-//! a crash leaves only unreferenced blobs); all rows of a message are one
-//! transaction; the browsable tree is linked after the commit and can always be
-//! rebuilt from the database.
+//! record. Parsing, unpacking, inspection and blob writes run on a blocking thread
+//! and keep no file in memory longer than it takes to hash and store it. Blobs are
+//! written before the transaction (they are content-addressed, so a crash leaves
+//! only unreferenced blobs); all rows of a message, and the IMAP cursor that points
+//! past it, are one transaction; the browsable tree is linked after the commit and
+//! can always be rebuilt from the database.
 
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
-use tracing::{info, info_span, warn};
+use tracing::{info, info_span, warn, Instrument};
 
 use crate::categories::CategoryNo;
 use crate::config::Config;
 use crate::cycle::{self, Cycle};
 use crate::db::items::ItemRow;
 use crate::db::messages::MessageRow;
-use crate::db::{self, AlreadyExists, Db};
+use crate::db::{self, AlreadyExists, Db, Tx};
 use crate::inspect::{self, Kind};
 use crate::parse::{self, Envelope};
 use crate::rejection::{Flag, Rejection};
 use crate::resolve::{self, Decision};
-use crate::source::Incoming;
+use crate::source::{Cursor, Incoming};
 use crate::store::Store;
-use crate::unpack::{self, Unpacked};
+use crate::unpack::{self, Refused, Unpacked, links::ExternalLink};
 
 pub struct Ctx {
     pub config: Config,
@@ -47,27 +49,12 @@ pub enum Outcome {
     AlreadyHad(AlreadyExists),
 }
 
-/// What the CPU-bound stages found, owned, so it can cross from a blocking thread.
-struct Analysis {
-    envelope: Envelope,
-    unpacked: Unpacked,
-    parsed: bool,
-}
-
-fn analyse(raw: &[u8], config: &Config) -> Analysis {
-    match parse::parse(raw) {
-        Some(msg) => {
-            let envelope = parse::envelope(&msg);
-            let unpacked = unpack::unpack(&msg, &config.limits, config.timezone);
-            Analysis { envelope, unpacked, parsed: true }
-        }
-        None => Analysis { envelope: Envelope::default(), unpacked: Unpacked::default(), parsed: false },
-    }
-}
-
-/// A file that passed inspection, stored as a blob.
+/// A file that passed inspection and is stored as a blob; its bytes are gone.
 struct Kept {
-    file: unpack::File,
+    folders: Vec<String>,
+    name: String,
+    shown: String,
+    size: i64,
     kind: Kind,
     mime: &'static str,
     sha256: String,
@@ -75,35 +62,136 @@ struct Kept {
     flags: Vec<Flag>,
 }
 
+/// What the blocking stages found, owned, without file contents.
+struct Analysis {
+    parsed: bool,
+    envelope: Envelope,
+    kept: Vec<Kept>,
+    refused: Vec<Refused>,
+    links: Vec<ExternalLink>,
+    names: Vec<String>,
+    message_rejection: Option<Rejection>,
+    unknown_charset: bool,
+    is_package: bool,
+}
+
+/// Parse, unpack, inspect and store blobs. Disk errors are real errors (retried);
+/// everything wrong with the mail itself is in the analysis.
+fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysis> {
+    let Some(msg) = parse::parse(raw) else {
+        return Ok(Analysis {
+            parsed: false,
+            envelope: Envelope::default(),
+            kept: vec![],
+            refused: vec![],
+            links: vec![],
+            names: vec![],
+            message_rejection: Some(Rejection::Unparseable),
+            unknown_charset: false,
+            is_package: false,
+        });
+    };
+    let envelope = parse::envelope(&msg);
+    let mut kept = Vec::new();
+    let mut refused = Vec::new();
+    let mut disk_error: Option<std::io::Error> = None;
+    let unpacked: Unpacked = unpack::unpack(&msg, &config.limits, config.timezone, &mut |f| {
+        if disk_error.is_some() {
+            return;
+        }
+        match inspect::inspect(&f.name, f.data) {
+            Ok(ins) => {
+                let sha256 = inspect::sha256_hex(f.data);
+                match store.put_blob(&sha256, f.data) {
+                    Ok(blob) => {
+                        let mut flags = f.flags;
+                        flags.extend(ins.flags);
+                        kept.push(Kept {
+                            folders: f.folders,
+                            name: f.name,
+                            shown: f.shown,
+                            size: f.data.len() as i64,
+                            kind: ins.kind,
+                            mime: ins.mime,
+                            sha256,
+                            blob,
+                            flags,
+                        });
+                    }
+                    Err(e) => disk_error = Some(e),
+                }
+            }
+            Err(rejection) => refused.push(Refused { shown: f.shown, rejection, detail: String::new() }),
+        }
+    });
+    if let Some(e) = disk_error {
+        return Err(anyhow::Error::new(e).context("无法保存文件"));
+    }
+    let is_package = unpacked.is_package();
+    refused.splice(0..0, unpacked.refused);
+    Ok(Analysis {
+        parsed: true,
+        unknown_charset: envelope.unknown_charset || unpacked.unknown_charset,
+        envelope,
+        kept,
+        refused,
+        links: unpacked.links,
+        names: unpacked.names,
+        message_rejection: unpacked.message_rejection,
+        is_package,
+    })
+}
+
+async fn analyse_blocking<R>(ctx: &Ctx, raw: R) -> anyhow::Result<(R, Analysis)>
+where
+    R: std::ops::Deref<Target = [u8]> + Send + 'static,
+{
+    let config = ctx.config.clone();
+    let store = ctx.store.clone();
+    let (raw, a) = tokio::task::spawn_blocking(move || {
+        let a = analyse(&raw, &config, &store);
+        (raw, a)
+    })
+    .await
+    .context("解析线程异常退出")?;
+    Ok((raw, a?))
+}
+
 /// Ingests one message. `now` is the processing time; it is the receipt time only
 /// when neither the source nor the headers give one.
 pub async fn ingest(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Outcome> {
-    let raw_sha = inspect::sha256_hex(&incoming.raw);
-    let span = info_span!("message", source = %incoming.source, message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
-    let _g = span.enter();
+    let span = info_span!("message", source = %incoming.source, uid = incoming.cursor.as_ref().map(|c| c.uid), message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
+    ingest_inner(ctx, incoming, now).instrument(span).await
+}
+
+async fn ingest_inner(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Outcome> {
+    let Incoming { raw, source, received_at, cursor } = incoming;
+    let raw_sha = inspect::sha256_hex(&raw);
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, "").await? {
+        advance_alone(ctx, cursor.as_ref()).await?;
         return Ok(Outcome::AlreadyHad(had));
     }
-    let (raw, a) = analyse_blocking(ctx, incoming.raw).await?;
-    span.record("message_id", a.envelope.message_id.as_str());
+    let (raw, a) = analyse_blocking(ctx, raw).await?;
+    tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, &a.envelope.message_id).await? {
+        advance_alone(ctx, cursor.as_ref()).await?;
         return Ok(Outcome::AlreadyHad(had));
     }
     let raw_path = ctx.store.put_raw(&raw_sha, &raw).context("无法保存原始邮件")?;
-    let received_at = incoming.received_at.or(a.envelope.header_received_at).unwrap_or(now);
+    drop(raw);
     let row = MessageRow {
         raw_sha256: raw_sha,
         message_id: a.envelope.message_id.clone(),
-        source: incoming.source,
+        source,
         from_addr: a.envelope.from.clone(),
         subject: a.envelope.subject.clone(),
-        received_at,
+        received_at: received_at.or(a.envelope.header_received_at).unwrap_or(now),
         processed_at: now,
         raw_path,
         ..MessageRow::default()
     };
     let sender_dept = sender_department(ctx, &a.envelope.from).await?;
-    record(ctx, row, a, sender_dept, None).await
+    record(ctx, row, a, sender_dept, None, cursor.as_ref()).await
 }
 
 /// Approves a held message for `department`: it goes through the pipeline again with
@@ -114,17 +202,7 @@ pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::
     let raw = std::fs::read(ctx.store.abs(&row.raw_path)).with_context(|| format!("无法读取原始邮件 {}", row.raw_path))?;
     let (_, a) = analyse_blocking(ctx, raw).await?;
     let row = MessageRow { processed_at: now, ..row };
-    record(ctx, row, a, Some(department.to_string()), Some(id)).await
-}
-
-async fn analyse_blocking(ctx: &Ctx, raw: Vec<u8>) -> anyhow::Result<(Vec<u8>, Analysis)> {
-    let config = ctx.config.clone();
-    tokio::task::spawn_blocking(move || {
-        let a = analyse(&raw, &config);
-        (raw, a)
-    })
-    .await
-    .context("解析线程异常退出")
+    record(ctx, row, a, Some(department.to_string()), Some(id), None).await
 }
 
 async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<String>> {
@@ -135,72 +213,61 @@ async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<Strin
     Ok(remembered.filter(|d| ctx.config.roster.by_name(d).is_some()))
 }
 
-/// Decides, stores and records one analysed message. `forced` is an approval's department;
-/// `existing` the row id of a held message being approved.
-async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<i64>) -> anyhow::Result<Outcome> {
-    let forced = existing.is_some();
+/// A message already recorded still moves the cursor past it.
+async fn advance_alone(ctx: &Ctx, cursor: Option<&Cursor>) -> anyhow::Result<()> {
+    if let Some(c) = cursor {
+        let mut tx = ctx.db.begin().await?;
+        db::cursors::advance(&mut tx, c).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Decides and records one analysed message. `existing` is the row id of a held
+/// message being approved, whose department is `sender`.
+async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<i64>, cursor: Option<&Cursor>) -> anyhow::Result<Outcome> {
     let mut flags: Vec<&str> = Vec::new();
-    if a.envelope.unknown_charset || a.unpacked.unknown_charset {
+    if a.unknown_charset {
         flags.push(Flag::UnknownCharset.code());
     }
-    let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.unpacked.names.iter().map(String::as_str)).collect();
-    let decision = if forced {
-        Decision::Department { name: sender.clone().unwrap_or_default(), on_behalf: false }
-    } else {
-        resolve::department(&ctx.config.roster, sender.as_deref(), &texts)
+    let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.names.iter().map(String::as_str)).collect();
+    let decision = match (existing, &sender) {
+        (Some(_), Some(d)) => Decision::Department { name: d.clone(), on_behalf: false },
+        _ => resolve::department(&ctx.config.roster, sender.as_deref(), &texts),
     };
     if let Decision::Department { name, .. } = &decision {
         row.department = name.clone();
     }
-
+    row.flags = flags.join(",");
     let simple = |disposition: &str, reason: &str| MessageRow { disposition: disposition.into(), reason_code: reason.into(), ..row.clone() };
-    if !a.parsed {
-        return finish_simple(ctx, simple("rejected", Rejection::Unparseable.code()), existing, |id| Outcome::Rejected {
-            id,
-            rejection: Rejection::Unparseable,
-        })
-        .await;
+    if let Some(r) = a.message_rejection {
+        let rejected = simple("rejected", r.code());
+        return finish_simple(ctx, rejected, existing, cursor, |id| Outcome::Rejected { id, rejection: r }).await;
     }
-    if let Some(r) = a.unpacked.message_rejection {
-        return finish_simple(ctx, simple("rejected", r.code()), existing, |id| Outcome::Rejected { id, rejection: r }).await;
-    }
-    if !a.unpacked.is_package() {
-        return finish_simple(ctx, simple("correspondence", ""), existing, |id| Outcome::Correspondence { id }).await;
+    if !a.is_package {
+        return finish_simple(ctx, simple("correspondence", ""), existing, cursor, |id| Outcome::Correspondence { id }).await;
     }
     let (department, on_behalf) = match decision {
-        Decision::Unrelated => return finish_simple(ctx, simple("unrelated", ""), existing, |id| Outcome::Unrelated { id }).await,
+        Decision::Unrelated => {
+            let outcome = finish_simple(ctx, simple("unrelated", ""), existing, cursor, |id| Outcome::Unrelated { id }).await?;
+            forget_blobs(ctx, &a.kept).await;
+            return Ok(outcome);
+        }
         Decision::Held { guess } => {
             let held = MessageRow { guessed_department: guess.clone(), ..simple("held", "") };
-            return finish_simple(ctx, held, existing, |id| Outcome::Held { id, guess: guess.clone() }).await;
+            return finish_simple(ctx, held, existing, cursor, |id| Outcome::Held { id, guess: guess.clone() }).await;
         }
         Decision::Department { name, on_behalf } => (name, on_behalf),
     };
+    debug_assert!(a.parsed);
     if on_behalf {
         flags.push(Flag::SentOnBehalf.code());
     }
     tracing::Span::current().record("department", department.as_str());
 
-    // Inspect and store blobs before the transaction.
-    let subject = row.subject.clone();
-    let Unpacked { files, refused, links, names, .. } = a.unpacked;
-    let mut kept = Vec::new();
-    let mut rejected: Vec<(String, Rejection, String)> = refused.into_iter().map(|r| (r.shown, r.rejection, r.detail)).collect();
-    for f in files {
-        match inspect::inspect(&f.name, &f.data) {
-            Ok(ins) => {
-                let sha256 = inspect::sha256_hex(&f.data);
-                let blob = ctx.store.put_blob(&sha256, &f.data).context("无法保存文件")?;
-                let mut fl = f.flags.clone();
-                fl.extend(ins.flags);
-                kept.push(Kept { file: f, kind: ins.kind, mime: ins.mime, sha256, blob, flags: fl });
-            }
-            Err(r) => rejected.push((f.shown, r, String::new())),
-        }
-    }
-
     let mut tx = ctx.db.begin().await?;
     let received_cycle = Cycle::at(row.received_at, ctx.config.timezone);
-    let named = resolve::named_month(&subject, &names, received_cycle);
+    let named = resolve::named_month(&row.subject, &a.names, received_cycle);
     let already = db::messages::has_package(&mut tx, &department, &received_cycle.to_string()).await?;
     let cyc = cycle::assign(named, row.received_at, ctx.config.timezone, ctx.config.deadline_day, already);
     row.cycle_rule = if named.is_some() { "named" } else if cyc != received_cycle { "rolled_over" } else { "received" }.into();
@@ -211,23 +278,16 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     row.flags = flags.join(",");
     tracing::Span::current().record("cycle", row.cycle.as_str());
 
-    let message_ref = match existing {
-        Some(id) => {
-            db::messages::update_decision(&mut tx, id, &row).await?;
-            id
-        }
-        None => match db::messages::insert(&mut tx, &row).await? {
-            Ok(id) => id,
-            Err(had) => return Ok(Outcome::AlreadyHad(had)),
-        },
+    let message_ref = match write_message(&mut tx, &row, existing).await? {
+        Ok(id) => id,
+        Err(had) => return Ok(Outcome::AlreadyHad(had)),
     };
-
     let mut links_to_make = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
     let mut first_in_message: HashMap<String, i64> = HashMap::new();
     let (mut accepted, mut duplicates) = (0, 0);
-    for k in kept {
-        let category = ctx.config.categories.classify(&k.file.folders, &k.file.name, &subject);
+    for k in &a.kept {
+        let category = ctx.config.categories.classify(&k.folders, &k.name, &row.subject);
         let twin = match first_in_message.get(&k.sha256) {
             Some(&id) => Some(id),
             None => db::items::accepted_twin(&mut tx, &department, &row.cycle, &k.sha256).await?,
@@ -236,15 +296,15 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
             message_ref,
             kind: k.kind.code().into(),
             category: category_code(category),
-            shown_name: k.file.shown.clone(),
-            file_name: k.file.name.clone(),
-            size: k.file.data.len() as i64,
+            shown_name: k.shown.clone(),
+            file_name: k.name.clone(),
+            size: k.size,
             sha256: k.sha256.clone(),
             mime: k.mime.into(),
             blob_path: k.blob.clone(),
             ..ItemRow::default()
         };
-        let mut fl = k.flags;
+        let mut fl = k.flags.clone();
         if let Some(twin) = twin {
             fl.push(Flag::Duplicate);
             item.status = "duplicate".into();
@@ -254,53 +314,54 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
             item.status = "accepted".into();
             let label = ctx.config.categories.label(category);
             let mut n = 1;
-            let path = loop {
-                let candidate = Store::tree_path(&row.cycle, &department, &label, &k.file.name, n);
+            item.tree_path = loop {
+                let candidate = Store::tree_path(&row.cycle, &department, &label, &k.name, n);
                 if !claimed.contains(&candidate) && !db::items::tree_path_taken(&mut tx, &candidate).await? {
                     break candidate;
                 }
                 n += 1;
             };
-            claimed.insert(path.clone());
-            item.tree_path = path;
+            claimed.insert(item.tree_path.clone());
             accepted += 1;
         }
         item.flags = flag_codes(&fl);
         let id = db::items::insert(&mut tx, &item).await?;
         if item.status == "accepted" {
-            first_in_message.insert(k.sha256, id);
+            first_in_message.insert(k.sha256.clone(), id);
             links_to_make.push((item.blob_path, item.tree_path));
         }
     }
-    let refused_count = rejected.len();
-    for (shown, r, detail) in rejected {
+    for r in &a.refused {
+        let reason = if r.detail.is_empty() { r.rejection.reason().to_string() } else { format!("{}：{}", r.rejection.reason(), r.detail) };
         let item = ItemRow {
             message_ref,
             status: "rejected".into(),
-            shown_name: shown,
-            rejection_code: r.code().into(),
-            reason: if detail.is_empty() { r.reason().into() } else { format!("{}：{detail}", r.reason()) },
+            shown_name: r.shown.clone(),
+            rejection_code: r.rejection.code().into(),
+            reason,
             category: category_code(None),
             ..ItemRow::default()
         };
         db::items::insert(&mut tx, &item).await?;
     }
-    let link_count = links.len();
-    for l in links {
+    for l in &a.links {
         let item = ItemRow {
             message_ref,
             status: "accepted".into(),
             kind: "link".into(),
-            category: category_code(ctx.config.categories.classify(&[], &l.name, &subject)),
+            category: category_code(ctx.config.categories.classify(&[], &l.name, &row.subject)),
             shown_name: l.name.clone(),
-            file_name: l.name,
+            file_name: l.name.clone(),
             size: l.size_bytes.unwrap_or(0),
-            url: l.url,
+            url: l.url.clone(),
             expires_at: l.expires_at.unwrap_or(0),
             flags: Flag::ExternalLink.code().into(),
             ..ItemRow::default()
         };
         db::items::insert(&mut tx, &item).await?;
+    }
+    if let Some(c) = cursor {
+        db::cursors::advance(&mut tx, c).await?;
     }
     tx.commit().await?;
 
@@ -309,8 +370,33 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
             warn!(error = %e, tree, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
         }
     }
-    info!(accepted, duplicates, refused = refused_count, links = link_count, "已计入");
-    Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused: refused_count, links: link_count })
+    let (refused, links) = (a.refused.len(), a.links.len());
+    info!(accepted, duplicates, refused, links, "已计入");
+    Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused, links })
+}
+
+async fn write_message(tx: &mut Tx<'_>, row: &MessageRow, existing: Option<i64>) -> anyhow::Result<Result<i64, AlreadyExists>> {
+    match existing {
+        Some(id) => {
+            db::messages::update_decision(tx, id, row).await?;
+            Ok(Ok(id))
+        }
+        None => db::messages::insert(tx, row).await,
+    }
+}
+
+/// Blobs written for a message that turned out unrelated are removed again, unless
+/// something else refers to the same content.
+async fn forget_blobs(ctx: &Ctx, kept: &[Kept]) {
+    for k in kept {
+        match db::items::sha_referenced(&ctx.db, &k.sha256).await {
+            Ok(false) => {
+                let _ = std::fs::remove_file(ctx.store.abs(&k.blob));
+            }
+            Ok(true) => {}
+            Err(e) => warn!(error = %e, "无法检查文件引用"),
+        }
+    }
 }
 
 pub fn category_code(c: CategoryNo) -> String {
@@ -324,18 +410,15 @@ fn flag_codes(flags: &[Flag]) -> String {
     v.iter().map(|f| f.code()).collect::<Vec<_>>().join(",")
 }
 
-async fn finish_simple(ctx: &Ctx, row: MessageRow, existing: Option<i64>, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
+async fn finish_simple(ctx: &Ctx, row: MessageRow, existing: Option<i64>, cursor: Option<&Cursor>, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
     let mut tx = ctx.db.begin().await?;
-    let id = match existing {
-        Some(id) => {
-            db::messages::update_decision(&mut tx, id, &row).await?;
-            id
-        }
-        None => match db::messages::insert(&mut tx, &row).await? {
-            Ok(id) => id,
-            Err(had) => return Ok(Outcome::AlreadyHad(had)),
-        },
+    let id = match write_message(&mut tx, &row, existing).await? {
+        Ok(id) => id,
+        Err(had) => return Ok(Outcome::AlreadyHad(had)),
     };
+    if let Some(c) = cursor {
+        db::cursors::advance(&mut tx, c).await?;
+    }
     tx.commit().await?;
     info!(disposition = %row.disposition, reason = %row.reason_code, "已记录");
     Ok(outcome(id))

@@ -1,6 +1,8 @@
 //! From a parsed message to files: attachments, inline images and forwarded messages
 //! (message/rfc822), with ZIP, 7z and RAR archives opened recursively under limits.
-//! Every problem becomes a recorded rejection; nothing is written to disk here.
+//! Every problem becomes a recorded rejection; nothing is written to disk here. Files
+//! are handed to a sink as they are found, borrowed, so that a large attachment is
+//! never copied.
 
 pub mod links;
 pub mod names;
@@ -18,14 +20,14 @@ use links::ExternalLink;
 
 /// A file found in the message, ready to be inspected.
 #[derive(Debug, Clone)]
-pub struct File {
+pub struct File<'a> {
     /// Folder components it sat in: archive names (without extension), then folders inside.
     pub folders: Vec<String>,
     /// Its safe name.
     pub name: String,
     /// Where it came from, as the sender would recognise it: "素材.zip/①党建/1.jpg".
     pub shown: String,
-    pub data: Vec<u8>,
+    pub data: &'a [u8],
     pub flags: Vec<Flag>,
 }
 
@@ -38,7 +40,8 @@ pub struct Refused {
 
 #[derive(Debug, Default)]
 pub struct Unpacked {
-    pub files: Vec<File>,
+    /// How many files went to the sink.
+    pub files: usize,
     pub refused: Vec<Refused>,
     pub links: Vec<ExternalLink>,
     /// Names of archives and attached messages' subjects: they may name a department or month.
@@ -51,12 +54,13 @@ pub struct Unpacked {
 impl Unpacked {
     /// Whether the mail carried anything at all (a file, a refused file or a link).
     pub fn is_package(&self) -> bool {
-        !self.files.is_empty() || !self.refused.is_empty() || !self.links.is_empty() || self.message_rejection.is_some()
+        self.files > 0 || !self.refused.is_empty() || !self.links.is_empty() || self.message_rejection.is_some()
     }
 }
 
-struct Walk<'l> {
+struct Walk<'l, 's> {
     limits: &'l Limits,
+    sink: &'s mut dyn FnMut(File<'_>),
     budget: u64,
     out: Unpacked,
     texts: Vec<String>,
@@ -64,8 +68,9 @@ struct Walk<'l> {
     unnamed: usize,
 }
 
-pub fn unpack(msg: &Message<'_>, limits: &Limits, tz: Tz) -> Unpacked {
-    let mut w = Walk { limits, budget: limits.max_unpacked_bytes, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0 };
+/// Walks `msg`, handing every file found to `sink`.
+pub fn unpack(msg: &Message<'_>, limits: &Limits, tz: Tz, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
+    let mut w = Walk { limits, sink, budget: limits.max_unpacked_bytes, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0 };
     if count_parts(msg) > limits.max_mime_parts {
         w.out.message_rejection = Some(Rejection::TooManyParts);
         return w.out;
@@ -88,7 +93,7 @@ fn count_parts(msg: &Message<'_>) -> usize {
         .sum()
 }
 
-impl Walk<'_> {
+impl Walk<'_, '_> {
     fn message(&mut self, msg: &Message<'_>, depth: usize) -> Result<(), Rejection> {
         self.part(msg, 0, depth)
     }
@@ -121,7 +126,7 @@ impl Walk<'_> {
                     let shown = named.map(|n| n.text).unwrap_or_else(|| "（正文）".into());
                     self.refuse(shown, Rejection::BrokenBase64, "");
                 } else if let (Some(n), true) = (&named, is_attachment(part, raw)) {
-                    self.file(vec![], n.text.clone(), t.as_bytes().to_vec(), 0, charset_flag(n));
+                    self.file(vec![], n.text.clone(), t.as_bytes(), 0, charset_flag(n));
                 } else if matches!(part.body, PartType::Html(_)) {
                     self.htmls.push(t.to_string());
                 } else {
@@ -140,7 +145,7 @@ impl Walk<'_> {
                 if declared_base64(part, raw) && (part.is_encoding_problem || !clean_base64(part, raw)) {
                     self.refuse(name, Rejection::BrokenBase64, "");
                 } else {
-                    self.file(vec![], name, b.to_vec(), 0, flags);
+                    self.file(vec![], name, b, 0, flags);
                 }
             }
         }
@@ -152,14 +157,14 @@ impl Walk<'_> {
     }
 
     /// A file at `folders`/`name` (as decoded); archives are opened, the rest kept.
-    fn file(&mut self, folders: Vec<(String, String)>, name: String, data: Vec<u8>, nesting: usize, mut flags: Vec<Flag>) {
+    fn file(&mut self, folders: Vec<(String, String)>, name: String, data: &[u8], nesting: usize, mut flags: Vec<Flag>) {
         let shown_prefix: String = folders.iter().map(|(shown, _)| format!("{shown}/")).collect();
         let shown = format!("{shown_prefix}{name}");
         if data.is_empty() {
             return self.refuse(shown, Rejection::EmptyFile, "");
         }
         let (safe, changed) = names::sanitize(&name);
-        let kind = archive_kind(&data);
+        let kind = archive_kind(data);
         if let Some(kind) = kind {
             self.out.names.push(name.clone());
             if nesting >= self.limits.max_nesting_depth {
@@ -167,7 +172,7 @@ impl Walk<'_> {
             }
             let mut inner_folders = folders.clone();
             inner_folders.push((name.clone(), names::stem(&safe).to_string()));
-            return self.archive(kind, &data, inner_folders, &shown, nesting + 1);
+            return self.archive(kind, data, inner_folders, &shown, nesting + 1);
         }
         if (data.len() as u64) > self.budget {
             return self.refuse(shown, Rejection::TooLarge, "");
@@ -177,7 +182,8 @@ impl Walk<'_> {
             flags.push(Flag::NameSanitized);
         }
         let folders = folders.into_iter().map(|(_, safe)| safe).collect();
-        self.out.files.push(File { folders, name: safe, shown, data, flags });
+        self.out.files += 1;
+        (self.sink)(File { folders, name: safe, shown, data, flags });
     }
 
     fn archive(&mut self, kind: ArchiveKind, data: &[u8], folders: Vec<(String, String)>, shown: &str, nesting: usize) {
@@ -222,7 +228,7 @@ impl Walk<'_> {
                 let safe = names::sanitize(&p).0;
                 (p, safe)
             }));
-            self.file(f, file_name, bytes, nesting, vec![]);
+            self.file(f, file_name, &bytes, nesting, vec![]);
         }
     }
 

@@ -82,6 +82,12 @@ pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha25
     Ok(row.map(|(id,)| id))
 }
 
+/// Whether any item refers to content with this hash.
+pub async fn sha_referenced(db: &Db, sha256: &str) -> anyhow::Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM items WHERE sha256 = $1 LIMIT 1").bind(sha256).fetch_optional(&db.pool).await?;
+    Ok(row.is_some())
+}
+
 pub async fn tree_path_taken(tx: &mut Tx<'_>, tree_path: &str) -> anyhow::Result<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM items WHERE tree_path = $1 LIMIT 1")
         .bind(tree_path)

@@ -4,7 +4,7 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::Incoming;
+use super::{Incoming, Raw};
 
 /// One message found on disk, not yet read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,13 +96,13 @@ fn mbox_messages(path: &Path, out: &mut Vec<Found>) -> io::Result<()> {
 /// Reads one found message.
 pub fn load(found: &Found) -> io::Result<Incoming> {
     match found {
-        Found::Eml(p) => Ok(Incoming { raw: fs::read(p)?, source: p.display().to_string(), received_at: None }),
+        Found::Eml(p) => Ok(Incoming { raw: Raw::Bytes(fs::read(p)?), source: p.display().to_string(), received_at: None, cursor: None }),
         Found::Mbox { path, start, end, index } => {
             let mut f = fs::File::open(path)?;
             f.seek(SeekFrom::Start(*start))?;
             let mut buf = vec![0u8; (end - start) as usize];
             f.read_exact(&mut buf)?;
-            Ok(Incoming { raw: unescape_mbox(&buf), source: format!("{}#{}", path.display(), index + 1), received_at: None })
+            Ok(Incoming { raw: Raw::Bytes(unescape_mbox(&buf)), source: format!("{}#{}", path.display(), index + 1), received_at: None, cursor: None })
         }
     }
 }
@@ -135,9 +135,9 @@ mod tests {
         let found = discover(&[p]).unwrap();
         assert_eq!(found.len(), 2);
         let one = load(&found[0]).unwrap();
-        assert_eq!(String::from_utf8(one.raw).unwrap(), "Subject: 1\n\nFrom here\n");
+        assert_eq!(String::from_utf8(one.raw.to_vec()).unwrap(), "Subject: 1\n\nFrom here\n");
         assert!(one.source.ends_with("box.mbox#1"));
-        assert_eq!(String::from_utf8(load(&found[1]).unwrap().raw).unwrap(), "Subject: 2\n\nx\n");
+        assert_eq!(String::from_utf8(load(&found[1]).unwrap().raw.to_vec()).unwrap(), "Subject: 2\n\nx\n");
     }
 
     #[test]
