@@ -4,6 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use baosong::config::Config;
+use baosong::config::imap::ImapConfig;
+use baosong::daemon;
+use baosong::source::imap;
 use baosong::cycle::Cycle;
 use baosong::db;
 use baosong::pipeline::{self, Ctx, Outcome};
@@ -23,10 +26,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     if let Command::CheckConfig = cli.command {
         print!("{}", describe(&config));
-        return Ok(ExitCode::SUCCESS);
+        return check_mailbox(&config).await;
     }
     let ctx = Ctx::open(config).await?;
     match cli.command {
+        Command::Run => run_daemon(&ctx, false).await,
+        Command::Poll { once: true } => poll_once(&ctx).await,
+        Command::Poll { once: false } => run_daemon(&ctx, true).await,
         Command::Import { paths } => import(&ctx, &paths).await,
         Command::Status { cycle, as_of, json } => status(&ctx, cycle, as_of, json).await,
         Command::Items { cycle, department, category, json } => items(&ctx, cycle, department, category, json).await,
@@ -36,6 +42,81 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
         Command::CheckConfig => unreachable!("handled above"),
     }
+}
+
+fn imap_config(config: &Config) -> anyhow::Result<(&ImapConfig, String)> {
+    let Some(cfg) = config.imap.as_ref() else {
+        bail!("{} 中没有 [imap] 配置；示例见 config/baosong.toml 的 [imap] 一节", config.origin);
+    };
+    Ok((cfg, cfg.password()?))
+}
+
+async fn check_mailbox(config: &Config) -> anyhow::Result<ExitCode> {
+    let Some(cfg) = config.imap.as_ref() else {
+        println!("未配置 [imap]：只能用 baosong import 导入邮件。");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let password = cfg.password()?;
+    println!("邮箱：{}（{}:{}）", cfg.user, cfg.host, cfg.port);
+    let (mut session, caps) = match imap::login(cfg, &password).await {
+        Ok(s) => s,
+        Err(e) => {
+            println!("登录失败：{e}\n  {}", e.advice());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    println!("登录成功。服务器能力：{}", caps.join(" "));
+    match imap::folders::list(&mut session, cfg).await {
+        Ok(list) => {
+            println!("文件夹：");
+            for f in list {
+                let mark = if f.junk { "（垃圾邮件）" } else if !f.selectable { "（不可选）" } else { "" };
+                println!("  {}{mark}", imap::utf7::decode(&f.name));
+            }
+        }
+        Err(e) => println!("无法列出文件夹：{e}"),
+    }
+    let reading: Vec<String> = imap::folders::to_read(&mut session, cfg).await.unwrap_or_default().iter().map(|f| imap::utf7::decode(f)).collect();
+    println!("将读取：{}", reading.join("、"));
+    let _ = session.logout().await;
+    println!("邮箱检查通过（未收取任何邮件）。");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn poll_once(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let (cfg, password) = imap_config(&ctx.config)?;
+    match daemon::poll_once(ctx, cfg, &password).await {
+        Ok(s) => {
+            println!("收取完成：读取 {} 个文件夹，新入库 {} 封（其中此前已有 {} 封），早于 backfill_since 跳过 {} 封。", s.folders, s.ingested - s.already, s.already, s.skipped_before_backfill);
+            let missing = sync_tree(ctx).await?;
+            Ok(if missing == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Err(e) => {
+            eprintln!("收取失败：{e}\n  {}", e.advice());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
+    let (cfg, password) = imap_config(&ctx.config)?;
+    let mut cfg = cfg.clone();
+    if force_poll {
+        cfg.idle = false;
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("收到退出信号，处理完当前邮件后退出");
+        let _ = tx.send(true);
+    });
+    sync_tree(ctx).await?;
+    daemon::run(ctx, &cfg, &password, rx).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe(c: &Config) -> String {

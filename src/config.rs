@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+pub mod imap;
+
 use crate::categories::{Categories, RawCategories};
+use imap::{ImapConfig, RawImap};
 use crate::roster::{RawRoster, Roster};
 
 /// The example configuration shipped in `config/`, used when no file is given or found.
@@ -50,6 +53,7 @@ struct RawConfig {
     storage: RawStorage,
     #[serde(default)]
     limits: RawLimits,
+    imap: Option<RawImap>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +148,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub limits: Limits,
+    /// The mailbox to watch, when `[imap]` is present.
+    pub imap: Option<ImapConfig>,
 }
 
 impl Config {
@@ -232,7 +238,12 @@ impl Config {
             max_mime_parts: positive("limits.max_mime_parts", l.max_mime_parts)?,
             max_mime_depth: positive("limits.max_mime_depth", l.max_mime_depth)?,
         };
+        let imap = match raw.imap {
+            Some(r) => Some(ImapConfig::from_raw(&origin, base, r, timezone)?),
+            None => None,
+        };
         Ok(Config {
+            imap,
             roster: Roster::from_raw(dep_file, roster)?,
             categories: Categories::from_raw(cat_file, cats)?,
             origin,

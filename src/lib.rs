@@ -7,6 +7,7 @@
 pub mod categories; // the ten work categories and how names map to them
 pub mod config; // raw TOML validated into Config; errors name file, key and fix
 pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pending
+pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
 pub mod inspect; // what a file is, by content; hashes
 pub mod parse; // mail-parser plus Chinese header repair
@@ -15,6 +16,6 @@ pub mod rejection; // rejection codes and flags, with Chinese reasons
 pub mod report; // the board for a cycle (status, status --json)
 pub mod resolve; // pure: whose package it is, which month it names
 pub mod roster; // departments, aliases, senders; name normalisation
-pub mod source; // where raw mail comes from (files now, IMAP later)
+pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links

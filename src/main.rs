@@ -29,6 +29,14 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// 运行收件守护进程：持续读取 [imap] 配置的邮箱，新邮件到达即入库
+    Run,
+    /// 读取一次邮箱后退出（配合 --once）；不带 --once 时按 poll_interval 定时读取
+    Poll {
+        /// 只读取一轮就退出
+        #[arg(long)]
+        once: bool,
+    },
     /// 显示某月各单位报送情况（按时/逾期/未报/待报）
     Status {
         /// 月份，如 2024-03（默认：统计时间所在月份）
@@ -81,7 +89,7 @@ enum Command {
         #[command(subcommand)]
         action: TreeAction,
     },
-    /// 检查配置文件并显示生效的配置
+    /// 检查配置文件；配置了 [imap] 时还会登录邮箱，显示服务器能力和文件夹（不收取邮件）
     CheckConfig,
 }
 
@@ -116,9 +124,12 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    // The daemon reports what it does; one-off commands only warn.
+    let default_level = if matches!(cli.command, Command::Run | Command::Poll { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BAOSONG_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BAOSONG_LOG").unwrap_or_else(|_| default_level.into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

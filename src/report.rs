@@ -19,6 +19,18 @@ pub struct Board {
     pub review_queue: Vec<ReviewEntry>,
     /// Messages refused whole (too many parts, unparseable …) received in the cycle's month.
     pub rejected_messages: Vec<RejectedMessage>,
+    /// Health of each watched mailbox.
+    pub mailbox: Vec<MailboxHealth>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MailboxHealth {
+    pub account: String,
+    pub last_ok_at: Option<String>,
+    pub last_error: String,
+    pub last_error_at: Option<String>,
+    /// No successful check within `imap.stale_after` of `as_of`.
+    pub stale: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -148,7 +160,20 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             code: m.reason_code,
         })
         .collect();
+    let stale_after = config.imap.as_ref().map_or(30 * 60, |i| i.stale_after.as_secs() as i64);
+    let mailbox = db::cursors::health(db)
+        .await?
+        .into_iter()
+        .map(|h| MailboxHealth {
+            stale: h.last_ok_at == 0 || as_of - h.last_ok_at > stale_after,
+            last_ok_at: (h.last_ok_at > 0).then(|| rfc3339(h.last_ok_at, config)),
+            last_error_at: (h.last_error_at > 0).then(|| rfc3339(h.last_error_at, config)),
+            last_error: h.last_error,
+            account: h.account,
+        })
+        .collect();
     Ok(Board {
+        mailbox,
         cycle: cycle_s,
         due_before: due.to_rfc3339(),
         as_of: rfc3339(as_of, config),
@@ -241,6 +266,17 @@ pub fn render(b: &Board) -> String {
     let dups: i64 = b.departments.iter().map(|d| d.flags.get("duplicate").copied().unwrap_or(0)).sum();
     if dups > 0 {
         out += &format!("重复文件 {dups} 个（只计一次）\n");
+    }
+    for m in &b.mailbox {
+        let ok = m.last_ok_at.as_deref().map(short).unwrap_or_else(|| "从未成功".into());
+        out += &format!("邮箱 {}：上次成功检查 {ok}", m.account);
+        if !m.last_error.is_empty() {
+            out += &format!("；最近错误（{}）：{}", m.last_error_at.as_deref().map(short).unwrap_or_default(), m.last_error);
+        }
+        out += "\n";
+        if m.stale {
+            out += "  ⚠ 已较长时间没有成功检查邮箱，请确认 baosong run 正在运行、网络和授权码正常\n";
+        }
     }
     if b.review_queue.is_empty() {
         out += "待审核：无\n";

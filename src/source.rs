@@ -4,6 +4,7 @@
 //! IMAP the cursor position that is committed with the message's records.
 
 pub mod files;
+pub mod imap;
 
 
 use std::ops::Deref;

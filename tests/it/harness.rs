@@ -37,6 +37,46 @@ impl App {
         App { dir }
     }
 
+    /// An installation reading the test Dovecot's mailbox. `tls`: through the TLS
+    /// listener with the test CA; otherwise plain (for the recording proxy).
+    pub fn with_imap(port: u16, tls: bool, extra: &str) -> App {
+        let transport = if tls {
+            format!("tls = \"tls\"\nca_file = \"{}\"", crate::dovecot::certs().dir.join("ca.pem").display())
+        } else {
+            "tls = \"plain\"\nallow_insecure = true".to_string()
+        };
+        let password = if extra.contains("password_") { "" } else { "password_env = \"BAOSONG_TEST_IMAP_PASSWORD\"\n" };
+        App::with_config(&format!(
+            "[imap]\nhost = \"localhost\"\nport = {port}\n{transport}\nuser = \"{}\"\n{password}timeout = \"10s\"\n{extra}\n",
+            crate::dovecot::USER
+        ))
+    }
+
+    /// Starts `baosong ARGS` in the background, logging to daemon.log in the test folder.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_baosong"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .env_remove("BAOSONG_CONFIG")
+            .env("BAOSONG_TEST_IMAP_PASSWORD", crate::dovecot::PASSWORD)
+            .env("BAOSONG_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// Accepted and duplicate items, and packages, of one department in March 2024.
+    pub fn photos(&self, department: &str) -> i64 {
+        self.row("2024-03", "2024-04-30T00:00:00+08:00", department)["photos"].as_i64().unwrap()
+    }
+
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("baosong.toml")
     }
@@ -51,6 +91,7 @@ impl App {
             .arg(self.config())
             .args(args)
             .env_remove("BAOSONG_CONFIG")
+            .env("BAOSONG_TEST_IMAP_PASSWORD", crate::dovecot::PASSWORD)
             .output()
             .unwrap();
         Run {
@@ -121,4 +162,24 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
 pub fn summary_count(summary: &str, label: &str) -> usize {
     let line = summary.lines().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no {label} in {summary}"));
     line.trim_start()[label.len()..].trim_start().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Waits up to `limit` for `cond`, checking every 100 ms.
+pub fn wait_until(limit: std::time::Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    cond()
+}
+
+/// Sends SIGTERM (or SIGKILL) to a child.
+pub fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
 }

@@ -2,11 +2,13 @@
 
 mod cli;
 mod cycles;
+mod dovecot;
 mod departments;
 mod encodings;
 mod fixtures;
 mod harness;
 mod hostile;
+mod imap;
 mod ingest;
 mod sample;
 mod unpacking;

@@ -1,0 +1,129 @@
+//! The intake daemon: one persistent IMAP session, a pass over every watched folder,
+//! then IDLE (or a poll interval), reconnecting with backoff on any error. SIGTERM or
+//! SIGINT lets the current message's transaction finish, logs out and exits.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::config::imap::ImapConfig;
+use crate::db;
+use crate::pipeline::Ctx;
+use crate::source::imap::backoff::{AUTH_FAILURE_WAIT, Backoff};
+use crate::source::imap::{self, ImapError, fetch, folders, has_cap, idle};
+
+/// Totals of one pass over all folders.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PassStats {
+    pub folders: usize,
+    pub ingested: usize,
+    pub already: usize,
+    pub skipped_before_backfill: usize,
+}
+
+/// `baosong poll --once`: connect, one pass, log out.
+pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str) -> Result<PassStats, ImapError> {
+    let (_tx, shutdown) = watch::channel(false);
+    let (mut session, _caps) = imap::login(cfg, password).await?;
+    let result = pass(ctx, &mut session, cfg, &shutdown).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+    record_health(ctx, cfg, &result).await;
+    result
+}
+
+/// `baosong run`: until `shutdown` turns true.
+pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut backoff = Backoff::default();
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff).await;
+        let e = match result {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let at = chrono::Utc::now().timestamp();
+        if let Err(db_err) = db::cursors::failed(&ctx.db, &cfg.account(), &e.to_string(), at).await {
+            warn!(error = %db_err, "无法记录邮箱状态");
+        }
+        let wait = if e.is_auth() { AUTH_FAILURE_WAIT } else { backoff.next(fastrand::f64()) };
+        error!(error = %e, advice = e.advice(), retry_in_seconds = wait.as_secs(), "邮箱连接中断，稍后重连");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+
+async fn session(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: &mut watch::Receiver<bool>, backoff: &mut Backoff) -> Result<(), ImapError> {
+    let (mut session, caps) = imap::login(cfg, password).await?;
+    backoff.reset();
+    let use_idle = cfg.idle && has_cap(&caps, "IDLE");
+    info!(account = %cfg.account(), idle = use_idle, "已登录邮箱");
+    loop {
+        let result = pass(ctx, &mut session, cfg, shutdown).await;
+        record_health(ctx, cfg, &result).await;
+        let stats = result?;
+        if stats.ingested > 0 {
+            info!(ingested = stats.ingested, already = stats.already, "本轮收取完成");
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        if use_idle {
+            let first = cfg.folders.first().map(String::as_str).unwrap_or("INBOX");
+            let mailbox = imap::timed(cfg.timeout, session.examine(first)).await?;
+            // Mail that arrived between the pass and this EXAMINE raises no EXISTS
+            // during IDLE: it is already counted in the EXAMINE answer. Look again.
+            let cursor = db::cursors::get(&ctx.db, &cfg.account(), first).await?;
+            let seen_up_to = cursor.filter(|c| Some(c.uid_validity) == mailbox.uid_validity.map(i64::from)).map_or(0, |c| c.last_uid);
+            // (Asked by UID FETCH, not from UIDNEXT: mail deleted before it was read
+            // leaves UIDNEXT ahead of the cursor for good.)
+            if mailbox.exists > 0 && !fetch::list_pending(&mut session, cfg, seen_up_to).await?.is_empty() {
+                continue;
+            }
+            let (s, woke) = idle::wait(session, cfg.idle_timeout, cfg.timeout, shutdown).await?;
+            session = s;
+            if woke == idle::Woke::Shutdown {
+                break;
+            }
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(cfg.poll_interval) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+    info!("已退出邮箱");
+    Ok(())
+}
+
+/// One pass over every folder to read.
+pub async fn pass(ctx: &Ctx, session: &mut imap::Session, cfg: &ImapConfig, shutdown: &watch::Receiver<bool>) -> Result<PassStats, ImapError> {
+    let mut stats = PassStats::default();
+    for name in folders::to_read(session, cfg).await? {
+        if *shutdown.borrow() {
+            break;
+        }
+        let f = fetch::folder(ctx, session, cfg, &name, shutdown).await?;
+        stats.folders += 1;
+        stats.ingested += f.ingested;
+        stats.already += f.already;
+        stats.skipped_before_backfill += f.skipped_before_backfill;
+    }
+    Ok(stats)
+}
+
+async fn record_health<T>(ctx: &Ctx, cfg: &ImapConfig, result: &Result<T, ImapError>) {
+    let at = chrono::Utc::now().timestamp();
+    let r = match result {
+        Ok(_) => db::cursors::checked_ok(&ctx.db, &cfg.account(), at).await,
+        Err(e) => db::cursors::failed(&ctx.db, &cfg.account(), &e.to_string(), at).await,
+    };
+    if let Err(e) = r {
+        warn!(error = %e, "无法记录邮箱状态");
+    }
+}

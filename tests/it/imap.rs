@@ -1,0 +1,228 @@
+//! The IMAP intake against a real Dovecot: receipt times, IDLE, polling, reconnects,
+//! UIDVALIDITY resets, kill -9, ID, ascending UID sets and chunked fetch.
+
+use std::time::{Duration, Instant};
+
+use crate::dovecot::{Dovecot, Proxy};
+use crate::fixtures::{Mail, jpeg};
+use crate::harness::{App, signal, wait_until};
+
+/// A department package whose Date: header disagrees with the INTERNALDATE it is appended with.
+fn package(from: &str, seed: u32) -> Vec<u8> {
+    Mail::new(from, "素材", "Mon, 01 Jan 2024 08:00:00 +0800").attach(&format!("照片{seed}.jpg"), &jpeg(seed)).build()
+}
+
+#[test]
+fn poll_once_ingests_with_internaldate_receipt_times_including_junk() {
+    let d = Dovecot::start();
+    let mut c = d.client();
+    c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 1));
+    c.append("INBOX", "27-Mar-2024 09:00:00 +0800", &package("wdhpcs@163.com", 2));
+    c.append("Junk", "20-Mar-2024 10:00:00 +0800", &package("tkpcs@qq.com", 3));
+    c.create("&UXZO1mWHTvZZOQ-/&W6NPIGdQZZk-");
+    c.append("&UXZO1mWHTvZZOQ-/&W6NPIGdQZZk-", "21-Mar-2024 10:00:00 +0800", &package("wsq_jgdd@163.com", 4));
+    let app = App::with_imap(d.tls_port, true, "");
+    let out = app.ok(&["poll", "--once"]);
+    assert!(out.contains("新入库 4 封"), "{out}");
+    let as_of = "2024-03-28T12:00:00+08:00";
+    let g = app.row("2024-03", as_of, "嘎鲁图派出所");
+    assert_eq!(g["state"], "on_time");
+    assert_eq!(g["first_received_at"], "2024-03-19T10:00:00+08:00", "INTERNALDATE, not Date:");
+    let w = app.row("2024-03", as_of, "无定河派出所");
+    assert_eq!(w["state"], "late");
+    assert_eq!(w["late_by_seconds"], 33 * 3600);
+    assert_eq!(app.row("2024-03", as_of, "图克派出所")["state"], "on_time", "Junk is read");
+    assert_eq!(app.row("2024-03", as_of, "交管大队")["state"], "on_time", "其他文件夹/* is read");
+    // Read-only: nothing was marked read, and a second pass finds nothing new.
+    assert!(c.flags("INBOX").iter().all(|l| !l.contains("\\Seen")));
+    let again = app.ok(&["poll", "--once"]);
+    assert!(again.contains("新入库 0 封"), "{again}");
+    let status = app.ok(&["status", "--cycle", "2024-03", "--as-of", as_of]);
+    assert!(status.contains("邮箱 office@example.test@localhost：上次成功检查"), "{status}");
+}
+
+#[test]
+fn after_ingest_seen_marks_only_what_was_recorded() {
+    let d = Dovecot::start();
+    let mut c = d.client();
+    c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 5));
+    let app = App::with_imap(d.tls_port, true, "scan_junk = false\nafter_ingest = \"seen\"");
+    app.ok(&["poll", "--once"]);
+    assert!(c.flags("INBOX")[0].contains("\\Seen"));
+    assert_eq!(c.count("INBOX"), 1, "never expunged");
+}
+
+#[test]
+fn idle_picks_up_new_mail_and_sigterm_exits_cleanly() {
+    let d = Dovecot::start();
+    let app = App::with_imap(d.tls_port, true, "poll_interval = \"10m\"");
+    let mut daemon = app.spawn(&["run"]);
+    assert!(wait_until(Duration::from_secs(15), || app.daemon_log().contains("已登录邮箱")), "{}", app.daemon_log());
+    std::thread::sleep(Duration::from_millis(500));
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 6));
+    // Polling is 10 minutes away: only IDLE can bring this in.
+    assert!(wait_until(Duration::from_secs(10), || app.photos("嘎鲁图派出所") == 1), "{}", app.daemon_log());
+    let asked = Instant::now();
+    signal(&daemon, libc::SIGTERM);
+    let status = loop {
+        if let Some(s) = daemon.try_wait().unwrap() {
+            break s;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(10), "did not exit within 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(app.daemon_log().contains("已退出邮箱"), "{}", app.daemon_log());
+}
+
+#[test]
+fn polling_without_idle_picks_up_new_mail() {
+    let d = Dovecot::start();
+    let app = App::with_imap(d.tls_port, true, "idle = false\npoll_interval = \"1s\"");
+    let mut daemon = app.spawn(&["run"]);
+    assert!(wait_until(Duration::from_secs(15), || app.daemon_log().contains("已登录邮箱")), "{}", app.daemon_log());
+    assert!(app.daemon_log().contains("idle=false"));
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 7));
+    assert!(wait_until(Duration::from_secs(10), || app.photos("嘎鲁图派出所") == 1), "{}", app.daemon_log());
+    signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+}
+
+#[test]
+fn reconnects_after_a_server_restart_and_a_cut_connection_losing_nothing() {
+    let mut d = Dovecot::start();
+    let proxy = Proxy::start(d.plain_port);
+    let app = App::with_imap(proxy.port, false, "poll_interval = \"10m\"");
+    let mut daemon = app.spawn(&["run"]);
+    assert!(wait_until(Duration::from_secs(15), || app.daemon_log().contains("已登录邮箱")), "{}", app.daemon_log());
+    let mut seed = 100;
+    let mut put = |d: &Dovecot, n: usize| {
+        let mut c = d.client();
+        for _ in 0..n {
+            seed += 1;
+            c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", seed));
+        }
+    };
+    put(&d, 3);
+    assert!(wait_until(Duration::from_secs(10), || app.photos("嘎鲁图派出所") == 3), "{}", app.daemon_log());
+    d.restart();
+    put(&d, 3);
+    assert!(wait_until(Duration::from_secs(30), || app.photos("嘎鲁图派出所") == 6), "after restart: {}", app.daemon_log());
+    proxy.cut();
+    put(&d, 3);
+    assert!(wait_until(Duration::from_secs(30), || app.photos("嘎鲁图派出所") == 9), "after cut: {}", app.daemon_log());
+    signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    assert!(app.daemon_log().contains("稍后重连"), "the disconnects were noticed: {}", app.daemon_log());
+    assert_eq!(app.items(&[]).len(), 9, "nothing lost, nothing twice");
+}
+
+#[test]
+fn a_uidvalidity_reset_counts_nothing_twice() {
+    let mut d = Dovecot::start();
+    {
+        let mut c = d.client();
+        for i in 0..5 {
+            c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 200 + i));
+        }
+    }
+    let app = App::with_imap(d.tls_port, true, "scan_junk = false");
+    app.ok(&["poll", "--once"]);
+    assert_eq!(app.photos("嘎鲁图派出所"), 5);
+    d.reset_uidvalidity();
+    d.client().append("INBOX", "20-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 300));
+    let out = app.ok(&["poll", "--once"]);
+    assert!(out.contains("新入库 1 封（其中此前已有 5 封）") || out.contains("此前已有 5 封"), "{out}");
+    assert_eq!(app.photos("嘎鲁图派出所"), 6);
+    assert_eq!(app.items(&[]).len(), 6);
+    assert_eq!(app.row("2024-03", "2024-04-30T00:00:00+08:00", "嘎鲁图派出所")["packages"], 6);
+}
+
+#[test]
+fn id_is_sent_only_when_advertised_and_uid_sets_only_ascend() {
+    for (extra, expect_id) in [("", true), ("imap_capability = IMAP4rev1 IDLE UIDPLUS LITERAL+", false)] {
+        let d = Dovecot::start_with(extra);
+        {
+            let mut c = d.client();
+            for i in 0..30 {
+                c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 400 + i));
+            }
+        }
+        let proxy = Proxy::start(d.plain_port);
+        // A small chunk size forces several batches.
+        let app = App::with_imap(proxy.port, false, "chunk_size = \"64KiB\"");
+        app.ok(&["poll", "--once"]);
+        assert_eq!(app.photos("嘎鲁图派出所"), 30);
+        let commands = proxy.commands();
+        let sent_id = commands.iter().any(|l| l.contains(" ID ("));
+        assert_eq!(sent_id, expect_id, "capability line {extra:?}: {commands:?}");
+        let mut fetches = 0;
+        for line in commands.iter().filter(|l| l.contains("UID FETCH ")) {
+            let set = line.split("UID FETCH ").nth(1).unwrap().split(' ').next().unwrap();
+            let mut prev = 0u64;
+            for range in set.split(',') {
+                let (a, b) = range.split_once(':').unwrap_or((range, range));
+                let a: u64 = a.parse().unwrap();
+                let b: u64 = if b == "*" { u64::MAX } else { b.parse().unwrap() };
+                assert!(a <= b && a > prev, "descending UID set in {line}");
+                prev = b;
+            }
+            fetches += 1;
+        }
+        assert!(fetches >= 3, "expected several batches: {commands:?}");
+        assert!(!commands.iter().any(|l| l.contains("EXPUNGE")), "never expunge");
+    }
+}
+
+#[test]
+fn a_100_mib_message_is_fetched_in_chunks() {
+    let d = Dovecot::start();
+    let mut big = Vec::with_capacity(75 << 20);
+    let mut x: u32 = 12345;
+    big.extend([0xFF, 0xD8, 0xFF, 0xE0]);
+    while big.len() < 75 << 20 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        big.extend(x.to_le_bytes());
+    }
+    let raw = Mail::new("gltpcs@163.com", "3月视频素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("大文件.jpg", &big).build();
+    assert!(raw.len() > 100 << 20, "{} bytes", raw.len());
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
+    let app = App::with_imap(d.tls_port, true, "scan_junk = false\nchunk_size = \"8MiB\"");
+    let run = app.run(&["poll", "--once"]);
+    assert!(run.ok, "{}{}", run.stdout, run.stderr);
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 1);
+    let sha = items[0]["sha256"].as_str().unwrap();
+    assert_eq!(sha, baosong::inspect::sha256_hex(&big));
+    assert_eq!(items[0]["size"], big.len());
+}
+
+#[test]
+fn a_wrong_password_is_explained_and_backs_off() {
+    let d = Dovecot::start();
+    let app = App::with_imap(d.tls_port, true, "password_env = \"BAOSONG_TEST_WRONG\"");
+    let r = app.run(&["check-config"]);
+    assert!(!r.ok && r.stderr.contains("BAOSONG_TEST_WRONG") && r.stderr.contains("授权码"), "{}", r.stderr);
+
+    let app = App::with_imap(d.tls_port, true, "password_file = \"pw.txt\"");
+    std::fs::write(app.dir.path().join("pw.txt"), "wrong-code\n").unwrap();
+    let r = app.run(&["check-config"]);
+    assert!(!r.ok && r.stdout.contains("登录失败") && r.stdout.contains("授权码"), "{}", r.stdout);
+    let mut daemon = app.spawn(&["run"]);
+    assert!(wait_until(Duration::from_secs(10), || app.daemon_log().contains("retry_in_seconds=1800")), "{}", app.daemon_log());
+    signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    assert!(app.daemon_log().contains("生成授权码"), "{}", app.daemon_log());
+}
+
+#[test]
+fn check_config_logs_in_and_lists_folders() {
+    let d = Dovecot::start();
+    d.client().create("&UXZO1mWHTvZZOQ-/&W6NPIGdQZZk-");
+    let app = App::with_imap(d.tls_port, true, "");
+    let out = app.ok(&["check-config"]);
+    assert!(out.contains("登录成功") && out.contains("IDLE") && out.contains("其他文件夹/宣传材料"), "{out}");
+    assert!(out.contains("将读取：INBOX、Junk、其他文件夹/宣传材料") || out.contains("将读取：INBOX"), "{out}");
+}
