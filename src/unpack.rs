@@ -142,7 +142,7 @@ impl Walk<'_, '_> {
                         format!("未命名附件{}{}", self.unnamed, ext_for(part))
                     }
                 };
-                if declared_base64(part, raw) && (part.is_encoding_problem || !clean_base64(part, raw)) {
+                if declared_base64(part, raw) && part.is_encoding_problem {
                     self.refuse(name, Rejection::BrokenBase64, "");
                 } else {
                     self.file(vec![], name, b, 0, flags);
@@ -283,26 +283,11 @@ fn charset_flag(name: &crate::parse::header::Decoded) -> Vec<Flag> {
     if name.unknown_charset { vec![Flag::UnknownCharset] } else { vec![] }
 }
 
+/// mail-parser gives up on a base64 body with a character outside the alphabet and
+/// hands the part over as text with `is_encoding_problem` set.
 fn declared_base64(part: &MessagePart<'_>, raw: &[u8]) -> bool {
     raw_header(part, raw, &HeaderName::ContentTransferEncoding)
         .is_some_and(|v| String::from_utf8_lossy(v).trim().eq_ignore_ascii_case("base64"))
-}
-
-/// mail-parser decodes base64 leniently; a body with characters outside the alphabet
-/// is damaged even when something came out.
-fn clean_base64(part: &MessagePart<'_>, raw: &[u8]) -> bool {
-    let body = raw.get(part.offset_body as usize..part.offset_end as usize).unwrap_or(&[]);
-    let mut seen_pad = false;
-    for &c in body {
-        match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' if !seen_pad => {}
-            b'=' => seen_pad = true,
-            b'\r' | b'\n' | b' ' | b'\t' => {}
-            b'-' => return true, // the closing boundary, when offset_end includes it
-            _ => return false,
-        }
-    }
-    true
 }
 
 fn is_attachment(part: &MessagePart<'_>, raw: &[u8]) -> bool {

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Installs what building and testing baosong needs on a fresh Debian machine.
-# Idempotent: packages already present are not fetched again. Run as root (or with sudo).
+# Installs what building and testing baosong needs on a fresh Debian machine:
+# a C/C++ toolchain (the unrar crate builds the UnRAR source), Dovecot for the IMAP
+# tests, openssl for their test CA, and isync (mbsync) for the IMAP benchmark.
+# Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
 
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc)
-command -v c++ >/dev/null 2>&1 || need+=(g++)   # the unrar crate builds the UnRAR C++ source
+command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd dovecot-lmtpd)
+command -v mbsync >/dev/null 2>&1 || need+=(isync)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

@@ -226,3 +226,56 @@ fn check_config_logs_in_and_lists_folders() {
     assert!(out.contains("登录成功") && out.contains("IDLE") && out.contains("其他文件夹/宣传材料"), "{out}");
     assert!(out.contains("将读取：INBOX、Junk、其他文件夹/宣传材料") || out.contains("将读取：INBOX"), "{out}");
 }
+
+#[test]
+fn kill_9_at_random_moments_counts_every_message_exactly_once() {
+    let d = Dovecot::start();
+    {
+        let mut c = d.client();
+        for i in 0..200u32 {
+            // About 60 KB each, so that a batch takes long enough to be interrupted.
+            let mut photo = jpeg(1000 + i);
+            photo.extend(std::iter::repeat_n((i % 251) as u8, 60_000).enumerate().map(|(k, b)| b ^ (k as u8)));
+            let raw = Mail::new("gltpcs@163.com", "3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach(&format!("{i}.jpg"), &photo).build();
+            c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
+        }
+    }
+    let app = App::with_imap(d.tls_port, true, "scan_junk = false\nidle = false\npoll_interval = \"1s\"\nchunk_size = \"1MiB\"");
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let count = |app: &App| app.items(&[]).len();
+    let mut mid_batch = 0;
+    let (mut window, mut last) = (100u64, 0);
+    for round in 0..40 {
+        let mut daemon = app.spawn(&["run"]);
+        std::thread::sleep(Duration::from_millis(rng.u64(window..window + 150)));
+        signal(&daemon, libc::SIGKILL);
+        daemon.wait().unwrap();
+        let n = count(&app);
+        eprintln!("round {round}: {n} of 200 recorded (seed {seed})");
+        if n > last && n < 200 {
+            mid_batch += 1;
+        } else if n == last {
+            window += 100; // a slow machine: let the next run get further
+        }
+        last = n;
+        if mid_batch >= 10 || n >= 200 {
+            break;
+        }
+    }
+    assert!(mid_batch >= 10, "at least 10 kills must land mid-batch (seed {seed})");
+    let mut daemon = app.spawn(&["run"]);
+    assert!(wait_until(Duration::from_secs(120), || count(&app) >= 200), "{}", app.daemon_log());
+    signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 200, "seed {seed}");
+    assert!(items.iter().all(|i| i["status"] == "accepted"), "no duplicates: seed {seed}");
+    let mut packages: Vec<i64> = items.iter().map(|i| i["package"].as_i64().unwrap()).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    assert_eq!(packages.len(), 200, "one package per message, each with its one file");
+    let row = app.row("2024-03", "2024-04-30T00:00:00+08:00", "嘎鲁图派出所");
+    assert_eq!((row["packages"].as_i64(), row["photos"].as_i64()), (Some(200), Some(200)), "seed {seed}");
+}

@@ -10,6 +10,7 @@ use std::io::Write;
 
 use chrono::DateTime;
 use futures::TryStreamExt;
+use tokio::sync::mpsc::Sender;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -18,6 +19,9 @@ use crate::config::imap::{AfterIngest, ImapConfig};
 use crate::db;
 use crate::pipeline::{self, Ctx, Outcome};
 use crate::source::{Cursor, Incoming, Raw};
+
+/// Messages fetched ahead of the pipeline (each at most `chunk_size`, or a spool file).
+const QUEUE: usize = 8;
 
 /// A message waiting above the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,22 +102,53 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
     let (old, fresh): (Vec<Pending>, Vec<Pending>) =
         pending.into_iter().partition(|p| cfg.backfill_since.zip(p.internal_date).is_some_and(|(since, d)| d < since));
     stats.skipped_before_backfill = old.len();
-    for batch in batches(&fresh, cfg.chunk_size) {
-        if *shutdown.borrow() {
-            break;
+
+    // Fetching and ingesting overlap: the network fills a short queue while the
+    // pipeline (parsing on a blocking thread) empties it, strictly in UID order, so
+    // the cursor never passes a message that is not recorded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Incoming>(QUEUE);
+    let producer = async {
+        let tx = tx;
+        for batch in batches(&fresh, cfg.chunk_size) {
+            if *shutdown.borrow() {
+                break;
+            }
+            if batch.len() == 1 && batch[0].size > cfg.chunk_size {
+                if let Some(incoming) = fetch_large(ctx, session, cfg, name, uid_validity, batch[0]).await? {
+                    if tx.send(incoming).await.is_err() {
+                        break;
+                    }
+                }
+            } else if !fetch_batch(session, cfg, name, uid_validity, &batch, &tx).await? {
+                break;
+            }
         }
-        let done = if batch.len() == 1 && batch[0].size > cfg.chunk_size {
-            fetch_large(ctx, session, cfg, name, uid_validity, batch[0]).await?;
-            vec![batch[0].uid]
-        } else {
-            fetch_batch(ctx, session, cfg, name, uid_validity, &batch, shutdown, &mut stats).await?
-        };
-        stats.ingested += done.len();
-        if let Some(&max) = done.iter().max() {
-            last = last.max(i64::from(max));
+        Ok::<(), ImapError>(())
+    };
+    let consumer = async {
+        let mut done: Vec<u32> = Vec::new();
+        let mut already = 0;
+        while let Some(incoming) = rx.recv().await {
+            if *shutdown.borrow() {
+                break; // what is left stays above the cursor for next time
+            }
+            let uid = incoming.cursor.as_ref().map_or(0, |c| c.uid as u32);
+            if matches!(pipeline::ingest(ctx, incoming, chrono::Utc::now().timestamp()).await?, Outcome::AlreadyHad(_)) {
+                already += 1;
+            }
+            done.push(uid);
         }
-        after_ingest(session, cfg, &done).await?;
+        Ok::<(Vec<u32>, usize), ImapError>((done, already))
+    };
+    let (produced, consumed) = tokio::join!(producer, consumer);
+    let (done, already) = consumed?;
+    stats.ingested = done.len();
+    stats.already = already;
+    if let Some(&max) = done.iter().max() {
+        last = last.max(i64::from(max));
     }
+    after_ingest(session, cfg, &done).await?;
+    produced?;
     // Messages before backfill_since that sit after everything processed: pass them.
     if let Some(max_old) = old.iter().map(|p| i64::from(p.uid)).max().filter(|&m| m > last) {
         if fresh.iter().all(|p| i64::from(p.uid) <= last) {
@@ -153,27 +188,18 @@ fn source_ref(cfg: &ImapConfig, folder: &str, uid_validity: i64, uid: u32) -> St
     format!("imap:{}/{};UIDVALIDITY={uid_validity}/;UID={uid}", cfg.account(), super::utf7::decode(folder))
 }
 
-/// Fetches a batch in one UID FETCH and ingests each message as it arrives.
-#[allow(clippy::too_many_arguments)]
-async fn fetch_batch(
-    ctx: &Ctx,
-    session: &mut Session,
-    cfg: &ImapConfig,
-    folder: &str,
-    uid_validity: i64,
-    batch: &[Pending],
-    shutdown: &watch::Receiver<bool>,
-    stats: &mut FolderStats,
-) -> Result<Vec<u32>, ImapError> {
+/// Fetches a batch in one UID FETCH, queueing each message as it arrives. Returns
+/// false when the queue's reader has stopped.
+async fn fetch_batch(session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, batch: &[Pending], queue: &Sender<Incoming>) -> Result<bool, ImapError> {
     let uids: Vec<u32> = batch.iter().map(|p| p.uid).collect();
-    let mut done = Vec::new();
     let mut stream = timed(cfg.timeout, session.uid_fetch(uid_set(&uids), "(UID INTERNALDATE BODY.PEEK[])")).await?;
+    let mut open = true;
     loop {
         let next = tokio::time::timeout(cfg.timeout, stream.try_next()).await.map_err(|_| ImapError::Timeout(cfg.timeout.as_secs()))??;
         let Some(fetch) = next else { break };
         let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) else { continue };
-        if *shutdown.borrow() {
-            continue; // drain the response; the cursor has not moved past this one
+        if !open {
+            continue; // drain the response so the connection stays usable
         }
         let incoming = Incoming {
             raw: Raw::Bytes(body.to_vec()),
@@ -182,18 +208,14 @@ async fn fetch_batch(
             cursor: Some(Cursor { account: cfg.account(), folder: folder.to_string(), uid_validity, uid: i64::from(uid) }),
         };
         drop(fetch);
-        let outcome = pipeline::ingest(ctx, incoming, chrono::Utc::now().timestamp()).await?;
-        if matches!(outcome, Outcome::AlreadyHad(_)) {
-            stats.already += 1;
-        }
-        done.push(uid);
+        open = queue.send(incoming).await.is_ok();
     }
-    Ok(done)
+    Ok(open)
 }
 
 /// Fetches one large message in `chunk_size` ranges into a spool file, so it is never
 /// held in memory twice, then ingests it from a memory map.
-async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, p: Pending) -> Result<(), ImapError> {
+async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, p: Pending) -> Result<Option<Incoming>, ImapError> {
     let mut spool = tempfile::NamedTempFile::new_in(ctx.store.abs("tmp")).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
     let mut offset = 0u64;
     let mut internal_date = p.internal_date;
@@ -207,7 +229,7 @@ async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder:
         .map_err(|_| ImapError::Timeout(cfg.timeout.as_secs()))??;
         let Some(f) = fetched.iter().find(|f| f.uid == Some(p.uid)) else {
             warn!(folder, uid = p.uid, "邮件在读取过程中消失，跳过");
-            return Ok(());
+            return Ok(None);
         };
         internal_date = internal_date.or(f.internal_date().map(|d| d.timestamp()));
         let part = f.body().unwrap_or_default();
@@ -223,14 +245,12 @@ async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder:
     // SAFETY: the spool file is private to this process and not modified while mapped.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| anyhow::Error::new(e).context("无法映射临时文件"))?;
     info!(folder, uid = p.uid, bytes = offset, "分段读取大邮件完成");
-    let incoming = Incoming {
+    Ok(Some(Incoming {
         raw: Raw::Mapped { map, _spool: path },
         source: source_ref(cfg, folder, uid_validity, p.uid),
         received_at: internal_date,
         cursor: Some(Cursor { account: cfg.account(), folder: folder.to_string(), uid_validity, uid: i64::from(p.uid) }),
-    };
-    pipeline::ingest(ctx, incoming, chrono::Utc::now().timestamp()).await?;
-    Ok(())
+    }))
 }
 
 /// Marks or moves mail whose records are committed. Never EXPUNGE: on QQ it deletes

@@ -1,0 +1,193 @@
+//! IMAP intake against mbsync, both pulling the same 200 × ~1 MB mailbox from a local
+//! Dovecot over TLS, alternated, at least 5 runs each; then peak RSS of baosong on a
+//! 100 MiB and a 300 MiB message. Run with `cargo bench --bench imap`.
+//!
+//! baosong does the whole ingest (fetch, parse, unpack, hash, sniff, store, record);
+//! mbsync only downloads into a Maildir. Goal: baosong ≥ 0.8× mbsync's throughput,
+//! and peak RSS below 2× the message size.
+
+#[path = "../tests/it/dovecot.rs"]
+#[allow(dead_code)]
+mod dovecot;
+#[path = "../tests/it/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use fixtures::{Mail, ZipEntry, zip};
+
+const RUNS: usize = 5;
+const MESSAGES: u32 = 200;
+
+fn photo(seed: u32, len: usize) -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    let mut x = seed.wrapping_mul(2654435761) | 1;
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        v.extend(x.to_le_bytes());
+    }
+    v
+}
+
+fn config(dir: &Path, d: &dovecot::Dovecot, folders: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    for f in ["departments.toml", "categories.toml"] {
+        std::fs::copy(root.join(f), dir.join(f)).unwrap();
+    }
+    let p = dir.join("baosong.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[storage]\ndata_dir = \"data\"\n[imap]\nhost = \"localhost\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BENCH_PW\"\nscan_junk = false\nfolders = {folders}\n",
+            d.tls_port,
+            dovecot::certs().dir.join("ca.pem").display(),
+            dovecot::USER
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// Runs `args` under a small python3 parent and returns its peak RSS in MiB. (A child
+/// forked straight from this process would count this process's own pages in its
+/// ru_maxrss until it execs.)
+fn peak_rss(args: &[&std::ffi::OsStr]) -> (f64, f64) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import resource,subprocess,sys,time\nt=time.time()\nr=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL)\nprint(time.time()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\nsys.exit(r.returncode)")
+        .args(args)
+        .env("BENCH_PW", dovecot::PASSWORD)
+        .env("BAOSONG_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut f = text.split_whitespace().map(|x| x.parse::<f64>().unwrap());
+    (f.next().unwrap(), f.next().unwrap() / 1024.0)
+}
+
+/// Runs a command, returning wall seconds and the child's peak RSS in MiB.
+fn measure(cmd: &mut Command) -> (f64, f64) {
+    let start = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0 && status == 0, "{cmd:?} failed ({status})");
+    (start.elapsed().as_secs_f64(), usage.ru_maxrss as f64 / 1024.0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` lists; nothing to list here
+    }
+    let d = dovecot::Dovecot::start();
+    let mut total = 0usize;
+    {
+        let mut c = d.client();
+        for i in 0..MESSAGES {
+            let archive = zip(&[ZipEntry::utf8("①党建/a.jpg", &photo(i * 3, 260_000)), ZipEntry::utf8("⑤反诈/b.jpg", &photo(i * 3 + 1, 260_000)), ZipEntry::utf8("⑩点滴/c.jpg", &photo(i * 3 + 2, 260_000))]);
+            let raw = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("素材.zip", &archive).build();
+            total += raw.len();
+            c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
+        }
+    }
+    let mb = total as f64 / 1e6;
+    println!("mailbox: {MESSAGES} messages, {mb:.1} MB, Dovecot over TLS on localhost");
+
+    let work = tempfile::tempdir().unwrap();
+    let mbsync_conf = work.path().join("mbsyncrc");
+    std::fs::write(
+        &mbsync_conf,
+        format!(
+            "IMAPAccount bench\nHost localhost\nPort {}\nUser {}\nPass {}\nSSLType IMAPS\nCertificateFile {}\nPipelineDepth 50\n\nIMAPStore remote\nAccount bench\n\nMaildirStore local\nPath {}/maildir/\nInbox {}/maildir/INBOX\n\nChannel bench\nFar :remote:\nNear :local:\nPatterns INBOX\nSync Pull\nCreate Near\nSyncState *\n",
+            d.tls_port,
+            dovecot::USER,
+            dovecot::PASSWORD,
+            dovecot::certs().dir.join("ca.pem").display(),
+            work.path().display(),
+            work.path().display()
+        ),
+    )
+    .unwrap();
+    let run_mbsync = || {
+        let _ = std::fs::remove_dir_all(work.path().join("maildir"));
+        std::fs::create_dir_all(work.path().join("maildir")).unwrap();
+        measure(Command::new("mbsync").arg("-q").arg("-c").arg(&mbsync_conf).arg("bench"))
+    };
+    let run_baosong = || {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = config(dir.path(), &d, "[\"INBOX\"]");
+        let r = measure(Command::new(env!("CARGO_BIN_EXE_baosong")).arg("--config").arg(&conf).args(["poll", "--once"]).env("BENCH_PW", dovecot::PASSWORD).env("BAOSONG_LOG", "warn"));
+        let items = Command::new(env!("CARGO_BIN_EXE_baosong")).arg("--config").arg(&conf).args(["items", "--json"]).output().unwrap();
+        let n = serde_json::from_slice::<serde_json::Value>(&items.stdout).unwrap().as_array().unwrap().len();
+        assert_eq!(n, MESSAGES as usize * 3, "baosong must have ingested every photo");
+        r
+    };
+    if let Ok(dir) = std::env::var("BENCH_HOLD") {
+        // For profiling by hand: leave a ready configuration and keep Dovecot up.
+        let conf = config(Path::new(&dir), &d, "[\"INBOX\"]");
+        println!("holding: BENCH_PW={} baosong --config {} poll --once", dovecot::PASSWORD, conf.display());
+        std::thread::sleep(std::time::Duration::from_secs(900));
+        return;
+    }
+    let only = std::env::var("BENCH_PART").unwrap_or_default();
+    if only != "rss" {
+        throughput(run_mbsync, run_baosong, mb);
+    }
+    if only != "throughput" {
+        rss(&work);
+    }
+}
+
+fn throughput(run_mbsync: impl Fn() -> (f64, f64), run_baosong: impl Fn() -> (f64, f64), mb: f64) {
+    // Warm the caches once each.
+    run_mbsync();
+    run_baosong();
+    let (mut m, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        m.push(run_mbsync().0);
+        b.push(run_baosong().0);
+    }
+    let (mm, bm) = (median(m.clone()), median(b.clone()));
+    println!("mbsync  (download only) runs: {}", m.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" "));
+    println!("baosong (full ingest)   runs: {}", b.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" "));
+    println!("median: mbsync {mm:.2}s ({:.0} MB/s), baosong {bm:.2}s ({:.0} MB/s)", mb / mm, mb / bm);
+    println!("throughput ratio baosong/mbsync: {:.2}× (goal ≥ 0.80×)", mm / bm);
+}
+
+/// Peak RSS of `poll --once` (chunked IMAP fetch into a spool) and of `import` of the
+/// same message from a file, for a 100 MiB and a 300 MiB message.
+fn rss(work: &tempfile::TempDir) {
+    for size_mib in [100usize, 300] {
+        let d = dovecot::Dovecot::start();
+        let attachment = photo(7, size_mib * 1024 * 1024 * 3 / 4 - 4096);
+        let raw = Mail::new("gltpcs@163.com", "3月视频", "Tue, 19 Mar 2024 10:00:00 +0800").attach("big.jpg", &attachment).build();
+        let raw_mib = raw.len() as f64 / (1024.0 * 1024.0);
+        let eml = work.path().join(format!("big-{size_mib}.eml"));
+        std::fs::write(&eml, &raw).unwrap();
+        d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
+        drop(raw);
+        drop(attachment);
+        let dir = tempfile::tempdir().unwrap();
+        let conf = config(dir.path(), &d, "[\"INBOX\"]");
+        let bin = std::ffi::OsStr::new(env!("CARGO_BIN_EXE_baosong"));
+        let (secs, rss) = peak_rss(&[bin, "--config".as_ref(), conf.as_os_str(), "poll".as_ref(), "--once".as_ref()]);
+        println!("{raw_mib:.0} MiB message over IMAP: ingested in {secs:.1}s, peak RSS {rss:.0} MiB = {:.2}× the message (goal < 2×)", rss / raw_mib);
+        let dir = tempfile::tempdir().unwrap();
+        let conf = config(dir.path(), &d, "[\"INBOX\"]");
+        let (secs, rss) = peak_rss(&[bin, "--config".as_ref(), conf.as_os_str(), "import".as_ref(), eml.as_os_str()]);
+        println!("{raw_mib:.0} MiB message from a file: ingested in {secs:.1}s, peak RSS {rss:.0} MiB = {:.2}× the message", rss / raw_mib);
+    }
+}

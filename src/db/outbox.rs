@@ -1,0 +1,138 @@
+//! The outbox and extensions tables.
+
+use sqlx::FromRow;
+
+use super::{AlreadyExists, Db};
+
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub key: String,
+    pub kind: String,
+    pub department: String,
+    pub cycle: String,
+    pub message_id: String,
+    pub recipients: String,
+    pub cc: String,
+    pub subject: String,
+    pub body: String,
+    pub state: String,
+    pub attempts: i64,
+    pub interrupted: i64,
+    pub next_attempt_at: i64,
+    pub last_error: String,
+    pub created_at: i64,
+    pub sent_at: i64,
+}
+
+const COLUMNS: &str = "id, key, kind, department, cycle, message_id, recipients, cc, subject, body, state, attempts, \
+     interrupted, next_attempt_at, last_error, created_at, sent_at";
+
+/// Queues a mail unless one with the same key exists.
+pub async fn enqueue(db: &Db, r: &OutboxRow) -> anyhow::Result<Result<i64, AlreadyExists>> {
+    let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM outbox WHERE key = $1").bind(&r.key).fetch_optional(&db.pool).await?;
+    if let Some((id,)) = existing {
+        return Ok(Err(AlreadyExists(id)));
+    }
+    let row: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO outbox (key, kind, department, cycle, message_id, recipients, cc, subject, body, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) ON CONFLICT (key) DO NOTHING RETURNING id",
+    )
+    .bind(&r.key)
+    .bind(&r.kind)
+    .bind(&r.department)
+    .bind(&r.cycle)
+    .bind(&r.message_id)
+    .bind(&r.recipients)
+    .bind(&r.cc)
+    .bind(&r.subject)
+    .bind(&r.body)
+    .bind(r.created_at)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|(id,)| id).ok_or(AlreadyExists(0)))
+}
+
+pub async fn exists(db: &Db, key: &str) -> anyhow::Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM outbox WHERE key = $1").bind(key).fetch_optional(&db.pool).await?;
+    Ok(row.is_some())
+}
+
+/// Mail left in `sending` by a crash: it may or may not have reached the server.
+/// It goes back to pending (to be sent again) and the interruption is counted.
+pub async fn recover_interrupted(db: &Db) -> anyhow::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE outbox SET state = 'pending', interrupted = interrupted + 1, \
+         last_error = '上次发送被中断，可能已送达；已重新发送' WHERE state = 'sending'",
+    )
+    .execute(&db.pool)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// The next pending mail due at `now`, marked `sending`.
+pub async fn claim_next(db: &Db, now: i64) -> anyhow::Result<Option<OutboxRow>> {
+    let mut tx = db.begin().await?;
+    let row: Option<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT 1"
+    )))
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(r) = &row {
+        sqlx::query("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = $1").bind(r.id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn mark_sent(db: &Db, id: i64, at: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'sent', sent_at = $1, last_error = '' WHERE id = $2").bind(at).bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
+pub async fn mark_failed(db: &Db, id: i64, reply: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'failed', last_error = $1 WHERE id = $2").bind(reply).bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
+pub async fn retry_later(db: &Db, id: i64, at: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'pending', next_attempt_at = $1, last_error = $2 WHERE id = $3")
+        .bind(at)
+        .bind(error)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"))).bind(limit).fetch_all(&db.pool).await?)
+}
+
+/// Failed mail created since `since`, for the digest.
+pub async fn failed_since(db: &Db, since: i64) -> anyhow::Result<Vec<OutboxRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox WHERE state = 'failed' AND created_at >= $1 ORDER BY id")))
+        .bind(since)
+        .fetch_all(&db.pool)
+        .await?)
+}
+
+pub async fn set_extension(db: &Db, department: &str, cycle: &str, until: &str, at: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO extensions (department, cycle, until_date, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (department, cycle) DO UPDATE SET until_date = excluded.until_date, granted_at = excluded.granted_at",
+    )
+    .bind(department)
+    .bind(cycle)
+    .bind(until)
+    .bind(at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Extensions of one cycle: (department, last day YYYY-MM-DD).
+pub async fn extensions(db: &Db, cycle: &str) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT department, until_date FROM extensions WHERE cycle = $1").bind(cycle).fetch_all(&db.pool).await?)
+}
