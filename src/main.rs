@@ -138,8 +138,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli::run(cli)) {
-        Ok(code) => code,
+    // Run on a worker thread, next to the I/O driver, rather than on this thread:
+    // every network wake-up would otherwise cross threads.
+    match runtime.block_on(async { tokio::spawn(cli::run(cli)).await }) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("错误：{e:#}");
             ExitCode::FAILURE

@@ -160,25 +160,53 @@ where
 /// Ingests one message. `now` is the processing time; it is the receipt time only
 /// when neither the source nor the headers give one.
 pub async fn ingest(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Outcome> {
-    let span = info_span!("message", source = %incoming.source, uid = incoming.cursor.as_ref().map(|c| c.uid), message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
-    ingest_inner(ctx, incoming, now).instrument(span).await
+    let prepared = prepare(ctx, incoming, now).await?;
+    commit(ctx, prepared).await
 }
 
-async fn ingest_inner(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Outcome> {
+/// A message analysed and stored on disk, not yet recorded. Preparing the next
+/// message may overlap with committing this one; commits happen in arrival order.
+pub struct Prepared {
+    span: tracing::Span,
+    cursor: Option<Cursor>,
+    stage: Stage,
+}
+
+enum Stage {
+    AlreadyHad(AlreadyExists),
+    Fresh { row: MessageRow, analysis: Analysis, sender: Option<String> },
+}
+
+/// Everything but the transaction: dedupe check, parse, unpack, inspect, blobs, raw mail.
+pub async fn prepare(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Prepared> {
+    let span = info_span!("message", source = %incoming.source, uid = incoming.cursor.as_ref().map(|c| c.uid), message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
     let Incoming { raw, source, received_at, cursor } = incoming;
-    let raw_sha = inspect::sha256_hex(&raw);
+    let stage = prepare_inner(ctx, raw, source, received_at, now).instrument(span.clone()).await?;
+    Ok(Prepared { span, cursor, stage })
+}
+
+async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
+    // Hashing and file writes run on blocking threads, so that the task that also
+    // reads the network is never held up by them.
+    let (raw, raw_sha) = tokio::task::spawn_blocking(move || {
+        let sha = inspect::sha256_hex(&raw);
+        (raw, sha)
+    })
+    .await
+    .context("哈希线程异常退出")?;
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, "").await? {
-        advance_alone(ctx, cursor.as_ref()).await?;
-        return Ok(Outcome::AlreadyHad(had));
+        return Ok(Stage::AlreadyHad(had));
     }
     let (raw, a) = analyse_blocking(ctx, raw).await?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, &a.envelope.message_id).await? {
-        advance_alone(ctx, cursor.as_ref()).await?;
-        return Ok(Outcome::AlreadyHad(had));
+        return Ok(Stage::AlreadyHad(had));
     }
-    let raw_path = ctx.store.put_raw(&raw_sha, &raw).context("无法保存原始邮件")?;
-    drop(raw);
+    let (store, sha) = (ctx.store.clone(), raw_sha.clone());
+    let raw_path = tokio::task::spawn_blocking(move || store.put_raw(&sha, &raw))
+        .await
+        .context("写文件线程异常退出")?
+        .context("无法保存原始邮件")?;
     let row = MessageRow {
         raw_sha256: raw_sha,
         message_id: a.envelope.message_id.clone(),
@@ -190,8 +218,24 @@ async fn ingest_inner(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result
         raw_path,
         ..MessageRow::default()
     };
-    let sender_dept = sender_department(ctx, &a.envelope.from).await?;
-    record(ctx, row, a, sender_dept, None, cursor.as_ref()).await
+    let sender = sender_department(ctx, &a.envelope.from).await?;
+    Ok(Stage::Fresh { row, analysis: a, sender })
+}
+
+/// Records a prepared message, and moves its cursor, in one transaction.
+pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
+    let Prepared { span, cursor, stage } = p;
+    async move {
+        match stage {
+            Stage::AlreadyHad(had) => {
+                advance_alone(ctx, cursor.as_ref()).await?;
+                Ok(Outcome::AlreadyHad(had))
+            }
+            Stage::Fresh { row, analysis, sender } => record(ctx, row, analysis, sender, None, cursor.as_ref()).await,
+        }
+    }
+    .instrument(span)
+    .await
 }
 
 /// Approves a held message for `department`: it goes through the pipeline again with

@@ -42,10 +42,12 @@ pub async fn find_existing(db: &Db, raw_sha256: &str, message_id: &str) -> anyho
 
 /// Inserts `m` (its id is ignored). A concurrent twin is reported, not raised.
 pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i64, AlreadyExists>> {
-    let existing: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE raw_sha256 = $1")
-        .bind(&m.raw_sha256)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let existing: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM messages WHERE raw_sha256 = $1 OR (message_id <> '' AND message_id = $2) ORDER BY id LIMIT 1")
+            .bind(&m.raw_sha256)
+            .bind(&m.message_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     if let Some((id,)) = existing {
         return Ok(Err(AlreadyExists(id)));
     }

@@ -125,18 +125,36 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
         }
         Ok::<(), ImapError>(())
     };
+    // The consumer prepares message N+1 (parsing, on another core) while it commits
+    // message N; commits stay in UID order.
     let consumer = async {
         let mut done: Vec<u32> = Vec::new();
         let mut already = 0;
+        let mut ready: Option<(u32, pipeline::Prepared)> = None;
+        let mut commit = |uid: u32, outcome: Outcome, done: &mut Vec<u32>| {
+            if matches!(outcome, Outcome::AlreadyHad(_)) {
+                already += 1;
+            }
+            done.push(uid);
+        };
         while let Some(incoming) = rx.recv().await {
             if *shutdown.borrow() {
                 break; // what is left stays above the cursor for next time
             }
             let uid = incoming.cursor.as_ref().map_or(0, |c| c.uid as u32);
-            if matches!(pipeline::ingest(ctx, incoming, chrono::Utc::now().timestamp()).await?, Outcome::AlreadyHad(_)) {
-                already += 1;
-            }
-            done.push(uid);
+            let now = chrono::Utc::now().timestamp();
+            let prepared = match ready.take() {
+                Some((prev_uid, prev)) => {
+                    let (committed, prepared) = tokio::join!(pipeline::commit(ctx, prev), pipeline::prepare(ctx, incoming, now));
+                    commit(prev_uid, committed?, &mut done);
+                    prepared?
+                }
+                None => pipeline::prepare(ctx, incoming, now).await?,
+            };
+            ready = Some((uid, prepared));
+        }
+        if let Some((uid, prev)) = ready.take() {
+            commit(uid, pipeline::commit(ctx, prev).await?, &mut done);
         }
         Ok::<(Vec<u32>, usize), ImapError>((done, already))
     };
