@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use baosong::config::Config;
 use baosong::config::imap::ImapConfig;
 use baosong::daemon;
+use baosong::scheduler;
 use baosong::source::imap;
 use baosong::cycle::Cycle;
 use baosong::db;
@@ -16,7 +17,7 @@ use baosong::store::Store;
 use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{Cli, Command, QuarantineAction, TreeAction};
+use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction};
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -40,6 +41,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reassign { package, cycle } => reassign(&ctx, package, &cycle).await,
         Command::Recategorize { item, category } => recategorize(&ctx, item, category).await,
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
+        Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
+        Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
+        Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
+        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|_| ExitCode::SUCCESS),
+        Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
         Command::CheckConfig => unreachable!("handled above"),
     }
 }
@@ -98,6 +104,129 @@ async fn poll_once(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn print_draft(d: &baosong::notify::Draft) {
+    println!("收件人：{}", d.to.join("、"));
+    if !d.cc.is_empty() {
+        println!("抄送：{}", d.cc.join("、"));
+    }
+    println!("主题：{}\n\n{}", d.subject, d.text.trim_end());
+}
+
+async fn digest(ctx: &Ctx, date: Option<String>, print_only: bool) -> anyhow::Result<ExitCode> {
+    let date = match date {
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("日期 \"{d}\" 格式不对，应写成 2024-03-20"))?,
+        None => baosong::cycle::local(now(), ctx.config.timezone).date_naive(),
+    };
+    let d = scheduler::digest(&ctx.db, &ctx.config, date).await?;
+    if print_only {
+        print_draft(&d);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if scheduler::enqueue(&ctx.db, &ctx.config, &d, now()).await? {
+        println!("{date} 的每日汇总已放入发件箱。");
+    } else {
+        println!("{date} 的每日汇总此前已发送过，不再重复发送。");
+    }
+    outbox_flush(ctx).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn remind(ctx: &Ctx, as_of: Option<String>, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let as_of = as_of.as_deref().map(parse_time).transpose()?.unwrap_or_else(now);
+    let drafts = scheduler::reminders(&ctx.db, &ctx.config, as_of).await?;
+    if drafts.is_empty() {
+        println!("此刻没有需要发送的提醒。");
+    }
+    let mut queued = 0;
+    for d in &drafts {
+        if dry_run {
+            let sent = db::outbox::exists(&ctx.db, &d.key).await?;
+            println!("—— {}{} ——", d.key, if sent { "（已发送过，不会重复发送）" } else { "" });
+            print_draft(d);
+            println!();
+        } else if scheduler::enqueue(&ctx.db, &ctx.config, d, now()).await? {
+            queued += 1;
+        }
+    }
+    if !dry_run {
+        println!("新放入发件箱的提醒 {queued} 封（{} 封此前已发送过）。", drafts.len() - queued);
+        outbox_flush(ctx).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn outbox_flush(ctx: &Ctx) -> anyhow::Result<()> {
+    let smtp = ctx.config.smtp.as_ref().context("没有 [smtp] 配置，无法发信；示例见 config/baosong.toml")?;
+    let transport = baosong::outbox::transport(smtp, &smtp.password()?)?;
+    db::outbox::recover_interrupted(&ctx.db).await?;
+    let f = baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, true).await?;
+    println!("发送：成功 {} 封，被拒 {} 封，暂缓重试 {} 封。", f.sent, f.failed, f.deferred);
+    Ok(())
+}
+
+async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
+    let rows = db::outbox::list(&ctx.db, limit).await?;
+    if json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({"id": r.id, "key": r.key, "kind": r.kind, "message_id": r.message_id, "to": r.recipients, "cc": r.cc,
+                    "subject": r.subject, "state": r.state, "attempts": r.attempts, "interrupted": r.interrupted, "last_error": r.last_error})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("发件箱是空的。");
+    }
+    for r in rows {
+        let state = match r.state.as_str() {
+            "sent" => format!("已发送 {}", report::rfc3339(r.sent_at, &ctx.config).get(..16).unwrap_or("").replace('T', " ")),
+            "failed" => format!("失败：{}", r.last_error),
+            "sending" => "发送中".to_string(),
+            _ if r.attempts > 0 => format!("待重试（已试 {} 次）：{}", r.attempts, r.last_error),
+            _ => "待发送".to_string(),
+        };
+        println!("[{}] {}  收件人 {}{}  「{}」  {}", r.id, r.key, r.recipients, if r.cc.is_empty() { String::new() } else { format!(" 抄送 {}", r.cc) }, r.subject, state);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow::Result<ExitCode> {
+    let name = department_name(ctx, department)?;
+    let cycle = parse_cycle(cycle)?;
+    let date = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").with_context(|| format!("日期 \"{until}\" 格式不对，应写成 2024-03-28"))?;
+    db::outbox::set_extension(&ctx.db, &name, &cycle.to_string(), &date.to_string(), now()).await?;
+    println!("已批准：{name} {cycle} 延期至 {date}（含当天）。");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The notice loop of the daemon: receipts, digest, reminders, then the outbox.
+async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+    let (Some(smtp), Some(_)) = (ctx.config.smtp.as_ref(), ctx.config.notify.as_ref()) else {
+        tracing::info!("未配置 [smtp] 和 [notify]：不发送回执、汇总和提醒");
+        return Ok(());
+    };
+    let transport = baosong::outbox::transport(smtp, &smtp.password()?)?;
+    let recovered = db::outbox::recover_interrupted(&ctx.db).await?;
+    if recovered > 0 {
+        tracing::warn!(recovered, "上次退出时有邮件发送被中断，将重新发送（收件人可能收到两次）");
+    }
+    loop {
+        if let Err(e) = scheduler::tick(&ctx.db, &ctx.config, now()).await {
+            tracing::error!(error = %format!("{e:#}"), "生成通知失败");
+        }
+        if let Err(e) = baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, false).await {
+            tracing::error!(error = %format!("{e:#}"), "发送通知失败");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(baosong::outbox::TICK) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+
 async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     let (cfg, password) = imap_config(&ctx.config)?;
     let mut cfg = cfg.clone();
@@ -114,8 +243,13 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
         tracing::info!("收到退出信号，处理完当前邮件后退出");
         let _ = tx.send(true);
     });
+    if let Some(smtp) = &ctx.config.smtp {
+        smtp.password()?; // a missing 授权码 is a start-up error, not a silent gap
+    }
     sync_tree(ctx).await?;
-    daemon::run(ctx, &cfg, &password, rx).await?;
+    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone()), notify_loop(ctx, rx));
+    intake?;
+    notices?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -184,6 +318,13 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if ctx.config.smtp.is_some() && ctx.config.notify.as_ref().is_some_and(|n| n.receipts) {
+        let queued = scheduler::receipts(&ctx.db, &ctx.config, now()).await?;
+        if queued > 0 {
+            println!("回执 {queued} 封已放入发件箱。");
+            outbox_flush(ctx).await?;
+        }
+    }
     // Links the tree for anything a crash left unlinked after its commit.
     let missing = sync_tree(ctx).await?;
     if missing > 0 {

@@ -8,9 +8,11 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 pub mod imap;
+pub mod notify;
 
 use crate::categories::{Categories, RawCategories};
 use imap::{ImapConfig, RawImap};
+use notify::{NotifyConfig, RawNotify, RawSmtp, SmtpConfig};
 use crate::roster::{RawRoster, Roster};
 
 /// The example configuration shipped in `config/`, used when no file is given or found.
@@ -54,6 +56,8 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     imap: Option<RawImap>,
+    smtp: Option<RawSmtp>,
+    notify: Option<RawNotify>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +154,12 @@ pub struct Config {
     pub limits: Limits,
     /// The mailbox to watch, when `[imap]` is present.
     pub imap: Option<ImapConfig>,
+    /// How to send mail, when `[smtp]` is present.
+    pub smtp: Option<SmtpConfig>,
+    /// What to send and when, when `[notify]` is present.
+    pub notify: Option<NotifyConfig>,
+    /// The mail templates, checked at start-up (present with `[notify]`).
+    pub templates: Option<std::sync::Arc<crate::notify::templates::Templates>>,
 }
 
 impl Config {
@@ -242,8 +252,23 @@ impl Config {
             Some(r) => Some(ImapConfig::from_raw(&origin, base, r, timezone)?),
             None => None,
         };
+        let smtp = match raw.smtp {
+            Some(r) => Some(SmtpConfig::from_raw(&origin, base, r)?),
+            None => None,
+        };
+        let notify = match raw.notify {
+            Some(r) => Some(NotifyConfig::from_raw(&origin, base, r)?),
+            None => None,
+        };
+        let templates = match &notify {
+            Some(n) => Some(std::sync::Arc::new(crate::notify::templates::Templates::load(n.templates_dir.as_deref())?)),
+            None => None,
+        };
         Ok(Config {
             imap,
+            smtp,
+            notify,
+            templates,
             roster: Roster::from_raw(dep_file, roster)?,
             categories: Categories::from_raw(cat_file, cats)?,
             origin,

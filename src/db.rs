@@ -5,6 +5,7 @@
 pub mod cursors;
 pub mod items;
 pub mod messages;
+pub mod outbox;
 pub mod senders;
 
 use std::path::Path;

@@ -10,12 +10,15 @@ pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pe
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
 pub mod inspect; // what a file is, by content; hashes
+pub mod notify; // receipts, the daily digest and reminders, rendered into the outbox
+pub mod outbox; // sends what the outbox holds, exactly once per key
 pub mod parse; // mail-parser plus Chinese header repair
 pub mod pipeline; // one message through every stage, one transaction
 pub mod rejection; // rejection codes and flags, with Chinese reasons
 pub mod report; // the board for a cycle (status, status --json)
 pub mod resolve; // pure: whose package it is, which month it names
 pub mod roster; // departments, aliases, senders; name normalisation
+pub mod scheduler; // daily jobs, idempotent per date
 pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links

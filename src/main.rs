@@ -89,6 +89,41 @@ enum Command {
         #[command(subcommand)]
         action: TreeAction,
     },
+    /// 生成某天的每日汇总：--print 只显示，--send 放入发件箱并发送
+    Digest {
+        /// 日期，如 2024-03-20（默认今天）
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        #[arg(long, conflicts_with = "send")]
+        print: bool,
+        #[arg(long)]
+        send: bool,
+    },
+    /// 催报提醒：--dry-run 显示此刻该发的提醒，--send 发送（每个提醒只发一次）
+    Remind {
+        /// 按此时间判断（RFC 3339，默认现在）
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+        #[arg(long, conflicts_with = "send")]
+        dry_run: bool,
+        #[arg(long)]
+        send: bool,
+    },
+    /// 发件箱：已发、待发和失败的通知
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+    /// 给某单位某月延期：状态和提醒按新日期计算
+    Extend {
+        /// 单位名称或别名
+        department: String,
+        #[arg(long, value_name = "YYYY-MM")]
+        cycle: String,
+        /// 延至哪一天（含当天），如 2024-03-28
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: String,
+    },
     /// 检查配置文件；配置了 [imap] 时还会登录邮箱，显示服务器能力和文件夹（不收取邮件）
     CheckConfig,
 }
@@ -108,6 +143,20 @@ enum QuarantineAction {
     },
     /// 驳回：不计入，保留记录
     Reject { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+enum OutboxAction {
+    /// 列出最近的通知及其状态
+    List {
+        /// 最多显示多少条
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 立即发送待发的通知
+    Flush,
 }
 
 #[derive(Subcommand, Debug)]

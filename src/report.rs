@@ -58,6 +58,8 @@ pub struct DepartmentRow {
     pub external_links: i64,
     pub by_category: BTreeMap<String, i64>,
     pub flags: BTreeMap<String, i64>,
+    /// The last day granted by `baosong extend`, if any (YYYY-MM-DD).
+    pub extended_until: Option<String>,
     #[serde(skip)]
     pub state_label: &'static str,
 }
@@ -73,6 +75,23 @@ pub struct ReviewEntry {
 
 pub fn rfc3339(at: i64, config: &Config) -> String {
     cycle::local(at, config.timezone).to_rfc3339()
+}
+
+/// When a department's package for `cycle` becomes late: the configured deadline, or
+/// the day after an extension's last day (local midnight).
+pub async fn due_before(db: &Db, config: &Config, department: &str, cycle: Cycle) -> anyhow::Result<i64> {
+    let ext = db::outbox::extensions(db, &cycle.to_string()).await?;
+    Ok(due_with(config, cycle, ext.iter().find(|(d, _)| d == department).map(|(_, u)| u.as_str())))
+}
+
+fn due_with(config: &Config, cycle: Cycle, extended_until: Option<&str>) -> i64 {
+    extended_until
+        .and_then(|u| chrono::NaiveDate::parse_from_str(u, "%Y-%m-%d").ok())
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| chrono::TimeZone::from_local_datetime(&config.timezone, &t).earliest())
+        .map(|t| t.timestamp())
+        .unwrap_or_else(|| cycle.due_before(config.deadline_day, config.timezone).timestamp())
 }
 
 /// The board of `cycle` as it stood at `as_of`: mail received later does not count.
@@ -124,9 +143,12 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             _ => {}
         }
     }
+    let extensions = db::outbox::extensions(db, &cycle_s).await?;
     for r in &mut rows {
         let f = first.get(&r.department).copied();
-        let st = cycle::state(due.timestamp(), f, as_of);
+        let ext = extensions.iter().find(|(d, _)| *d == r.department).map(|(_, u)| u.clone());
+        let st = cycle::state(due_with(config, cycle, ext.as_deref()), f, as_of);
+        r.extended_until = ext;
         r.state = st.code().to_string();
         r.state_label = st.label();
         r.first_received_at = f.map(|t| rfc3339(t, config));
@@ -236,7 +258,10 @@ pub fn render(b: &Board) -> String {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &b.departments {
         *counts.entry(d.state_label).or_default() += 1;
-        let state = if d.late_by_seconds > 0 { format!("{}{}", d.state_label, duration_zh(d.late_by_seconds)) } else { d.state_label.to_string() };
+        let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state_label, duration_zh(d.late_by_seconds)) } else { d.state_label.to_string() };
+        if let Some(u) = &d.extended_until {
+            state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
+        }
         let first = d.first_received_at.as_deref().map(|t| t.get(5..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "—".into());
         let mut cats: Vec<String> = (1..=10u8)
             .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))

@@ -27,6 +27,8 @@ struct RawDepartment {
     senders: Vec<String>,
     #[serde(default)]
     contacts: Vec<String>,
+    #[serde(default)]
+    escalation: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct Department {
     pub aliases: Vec<String>,
     pub senders: Vec<String>,
     pub contacts: Vec<String>,
+    /// Copied from the second overdue reminder on (the department head).
+    pub escalation: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -88,7 +92,7 @@ impl Roster {
                 }
             }
             let contacts = if d.contacts.is_empty() { senders.clone() } else { d.contacts.clone() };
-            departments.push(Department { name, aliases: d.aliases, senders, contacts });
+            departments.push(Department { name, aliases: d.aliases, senders, contacts, escalation: d.escalation });
         }
         let mut keys: Vec<(String, usize)> = key_owner.into_iter().filter(|(k, _)| !k.is_empty()).collect();
         keys.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));

@@ -132,6 +132,18 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
     .await?)
 }
 
+/// 超大附件 links of counted packages that expire in [from, to).
+pub async fn links_expiring(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<ListedItem>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, m.department, m.cycle, m.received_at FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE m.disposition = 'package' AND i.kind = 'link' AND i.expires_at >= $1 AND i.expires_at < $2 ORDER BY i.expires_at"
+    )))
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 pub async fn set_placement(tx: &mut Tx<'_>, id: i64, category: &str, tree_path: &str) -> anyhow::Result<()> {
     sqlx::query("UPDATE items SET category = $1, tree_path = $2 WHERE id = $3")
         .bind(category)

@@ -144,6 +144,23 @@ pub async fn rejected_between(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec
     .await?)
 }
 
+/// Every message received in [from, to), oldest first.
+pub async fn received_between(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM messages WHERE received_at >= $1 AND received_at < $2 ORDER BY received_at, id")))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&db.pool)
+        .await?)
+}
+
+/// Packages processed since `since` (for receipts).
+pub async fn packages_processed_since(db: &Db, since: i64) -> anyhow::Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM messages WHERE disposition = 'package' AND processed_at >= $1 ORDER BY id")))
+        .bind(since)
+        .fetch_all(&db.pool)
+        .await?)
+}
+
 /// Cycles that have counted packages, newest first.
 pub async fn cycles(db: &Db) -> anyhow::Result<Vec<String>> {
     let rows: Vec<(String,)> =

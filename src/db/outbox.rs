@@ -70,13 +70,13 @@ pub async fn recover_interrupted(db: &Db) -> anyhow::Result<u64> {
     Ok(r.rows_affected())
 }
 
-/// The next pending mail due at `now`, marked `sending`.
-pub async fn claim_next(db: &Db, now: i64) -> anyhow::Result<Option<OutboxRow>> {
+/// The next pending mail due by `due_by`, marked `sending`.
+pub async fn claim_next(db: &Db, due_by: i64) -> anyhow::Result<Option<OutboxRow>> {
     let mut tx = db.begin().await?;
     let row: Option<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 ORDER BY id LIMIT 1"
     )))
-    .bind(now)
+    .bind(due_by)
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(r) = &row {

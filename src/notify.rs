@@ -1,0 +1,95 @@
+//! Outbound mail: receipts to senders, the office's daily digest and reminders to
+//! departments. Each is rendered from a template the office can edit, turned into a
+//! complete message and written to the outbox under a unique key; `outbox` sends it.
+
+pub mod digest;
+pub mod receipt;
+pub mod reminder;
+pub mod templates;
+
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
+use sha2::{Digest, Sha256};
+
+use crate::config::notify::SmtpConfig;
+use crate::db::outbox::OutboxRow;
+
+/// A rendered mail, ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub key: String,
+    pub kind: &'static str,
+    pub department: String,
+    pub cycle: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Splits a rendered template into its first line (the subject) and the body.
+pub fn split_subject(rendered: &str) -> (String, String) {
+    let rendered = rendered.trim_start_matches(['\n', '\r']);
+    match rendered.split_once('\n') {
+        Some((subject, body)) => (subject.trim().to_string(), body.trim_start_matches(['\n', '\r']).to_string()),
+        None => (rendered.trim().to_string(), String::new()),
+    }
+}
+
+/// The Message-ID of an outbox key: the same key always gives the same id, so a
+/// resend after a crash can be recognised as the same mail.
+pub fn message_id(key: &str, from: &str) -> String {
+    let domain = from.rsplit('@').next().unwrap_or("baosong.local").trim_end_matches('>');
+    let hash = hex::encode(&Sha256::digest(key.as_bytes())[..12]);
+    format!("<baosong.{hash}@{domain}>")
+}
+
+/// Builds the full message and the outbox row for a draft.
+pub fn to_outbox(d: &Draft, smtp: &SmtpConfig, now: i64) -> anyhow::Result<OutboxRow> {
+    let from: Mailbox = smtp.from.parse()?;
+    let id = message_id(&d.key, &from.email.to_string());
+    let mut b = lettre::Message::builder().from(from).subject(d.subject.clone()).message_id(Some(id.clone()));
+    for t in &d.to {
+        b = b.to(t.parse()?);
+    }
+    for c in &d.cc {
+        b = b.cc(c.parse()?);
+    }
+    let message = match &d.html {
+        Some(html) => b.multipart(MultiPart::alternative_plain_html(d.text.clone(), html.clone()))?,
+        None => b.singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(d.text.clone()))?,
+    };
+    let body = String::from_utf8(message.formatted())?;
+    Ok(OutboxRow {
+        key: d.key.clone(),
+        kind: d.kind.to_string(),
+        department: d.department.clone(),
+        cycle: d.cycle.clone(),
+        message_id: id,
+        recipients: d.to.join(","),
+        cc: d.cc.join(","),
+        subject: d.subject.clone(),
+        body,
+        created_at: now,
+        ..OutboxRow::default()
+    })
+}
+
+/// "2024年3月".
+pub fn cycle_label(c: crate::cycle::Cycle) -> String {
+    format!("{}年{}月", c.year, c.month)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_is_the_first_line_and_ids_are_stable() {
+        assert_eq!(split_subject("\n主题\n\n正文\n第二行"), ("主题".into(), "正文\n第二行".into()));
+        let a = message_id("digest:2024-03-20", "office@qq.com");
+        assert_eq!(a, message_id("digest:2024-03-20", "office@qq.com"));
+        assert_ne!(a, message_id("digest:2024-03-21", "office@qq.com"));
+        assert!(a.ends_with("@qq.com>"));
+    }
+}

@@ -1,0 +1,248 @@
+//! The office's daily digest: the last 24 hours' intake, the current cycle's board,
+//! the review queue, refused files, 超大附件 links close to expiry and mailbox health.
+//! Sent once per date (key `digest:<date>`), in HTML and plain text.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{Draft, cycle_label};
+use crate::config::Config;
+use crate::cycle::{Cycle, local};
+use crate::db::{self, Db};
+use crate::report::{self, duration_zh};
+
+#[derive(Debug, Serialize)]
+pub struct Intake {
+    pub received_at: String,
+    pub department: String,
+    pub subject: String,
+    pub outcome: String,
+    pub works: i64,
+    pub rejected: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub department: String,
+    pub state_label: String,
+    pub detail: String,
+    pub packages: i64,
+    pub photos: i64,
+    pub videos: i64,
+    pub categories: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Board {
+    pub cycle_label: String,
+    pub deadline: String,
+    pub summary: String,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Review {
+    pub id: String,
+    pub from: String,
+    pub subject: String,
+    pub received_at: String,
+    pub guess: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Refused {
+    pub department: String,
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Expiring {
+    pub department: String,
+    pub name: String,
+    pub expires: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Mailbox {
+    pub account: String,
+    pub last_ok: String,
+    pub last_error: String,
+    pub stale: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub to: String,
+    pub subject: String,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Context {
+    pub date: String,
+    pub since: String,
+    pub until: String,
+    pub intake: Vec<Intake>,
+    pub board: Board,
+    pub review: Vec<Review>,
+    pub rejected: Vec<Refused>,
+    pub links: Vec<Expiring>,
+    pub mailbox: Vec<Mailbox>,
+    pub failed_mail: Vec<Failed>,
+    pub office: String,
+}
+
+pub fn sample() -> Context {
+    Context {
+        date: "2024-03-20".into(),
+        since: "2024-03-19 08:00".into(),
+        until: "2024-03-20 08:00".into(),
+        intake: vec![Intake { received_at: "03-19 10:12".into(), department: "嘎鲁图派出所".into(), subject: "3月素材".into(), outcome: "计入".into(), works: 4, rejected: 0 }],
+        board: Board {
+            cycle_label: "2024年3月".into(),
+            deadline: "2024年3月25日".into(),
+            summary: "按时 1 个，待报 19 个".into(),
+            rows: vec![Row { department: "嘎鲁图派出所".into(), state_label: "按时".into(), detail: String::new(), packages: 1, photos: 4, videos: 0, categories: "①2 ⑤2".into() }],
+        },
+        review: vec![Review { id: "5".into(), from: "x@qq.com".into(), subject: "图克所3月".into(), received_at: "03-19 11:00".into(), guess: "图克派出所".into() }],
+        rejected: vec![Refused { department: "拘留所".into(), name: "a.jpg".into(), reason: "可执行程序，已拒收".into() }],
+        links: vec![Expiring { department: "看守所".into(), name: "视频.mp4".into(), expires: "2024-03-24 16:20".into() }],
+        mailbox: vec![Mailbox { account: "x@qq.com@imap.qq.com".into(), last_ok: "2024-03-20 07:58".into(), last_error: String::new(), stale: false }],
+        failed_mail: vec![Failed { to: "a@b.c".into(), subject: "回执".into(), error: "550 no such user".into() }],
+        office: "宣传工作领导小组办公室".into(),
+    }
+}
+
+fn short(at: i64, config: &Config) -> String {
+    local(at, config.timezone).format("%m-%d %H:%M").to_string()
+}
+
+fn outcome_label(disposition: &str) -> &'static str {
+    match disposition {
+        "package" => "计入",
+        "held" => "待审核",
+        "unrelated" => "无关邮件",
+        "correspondence" => "往来邮件",
+        "rejected" => "整封拒收",
+        "dismissed" => "已驳回",
+        _ => "其他",
+    }
+}
+
+/// The digest for `date`, covering the 24 hours before `date`'s digest time.
+pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templates, date: NaiveDate, office: &str) -> anyhow::Result<Draft> {
+    let notify = config.notify.clone().unwrap_or_default();
+    let until = date.and_time(notify.digest_time).and_local_timezone(config.timezone).earliest().map(|t| t.timestamp()).unwrap_or_default();
+    let since = until - 24 * 3600;
+    let cycle = Cycle::at(until, config.timezone);
+    let board = report::board(db, config, cycle, until).await?;
+
+    let mut intake = Vec::new();
+    let mut rejected = Vec::new();
+    for m in db::messages::received_between(db, since, until).await? {
+        let filter = db::items::Filter { message_ref: Some(m.id), ..Default::default() };
+        let items = if m.disposition == "package" { db::items::list(db, &filter).await? } else { vec![] };
+        let works = items.iter().filter(|i| i.item.status == "accepted" && matches!(i.item.kind.as_str(), "photo" | "video")).count() as i64;
+        let refused: Vec<_> = items.iter().filter(|i| i.item.status == "rejected").collect();
+        for r in &refused {
+            rejected.push(Refused { department: m.department.clone(), name: r.item.shown_name.clone(), reason: r.item.reason.clone() });
+        }
+        intake.push(Intake {
+            received_at: short(m.received_at, config),
+            department: m.department.clone(),
+            subject: m.subject.clone(),
+            outcome: outcome_label(&m.disposition).into(),
+            works,
+            rejected: refused.len() as i64,
+        });
+    }
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    let rows = board
+        .departments
+        .iter()
+        .map(|d| {
+            *counts.entry(d.state_label).or_default() += 1;
+            let mut cats: Vec<String> = (1..=10u8)
+                .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))
+                .collect();
+            if let Some(c) = d.by_category.get("uncategorized").filter(|c| **c > 0) {
+                cats.push(format!("未分类{c}"));
+            }
+            let mut detail = if d.late_by_seconds > 0 { format!("晚 {}", duration_zh(d.late_by_seconds)) } else { String::new() };
+            if let Some(u) = &d.extended_until {
+                detail += &format!("{}延期至 {u}", if detail.is_empty() { "" } else { "，" });
+            }
+            Row {
+                department: d.department.clone(),
+                state_label: d.state_label.into(),
+                detail,
+                packages: d.packages,
+                photos: d.photos,
+                videos: d.videos,
+                categories: cats.join(" "),
+            }
+        })
+        .collect();
+    let summary = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect::<Vec<_>>().join("，");
+    let links = db::items::links_expiring(db, until, until + 7 * 24 * 3600)
+        .await?
+        .into_iter()
+        .map(|l| Expiring { department: l.department, name: l.item.shown_name, expires: short(l.item.expires_at, config) })
+        .collect();
+    let failed_mail = db::outbox::failed_since(db, since)
+        .await?
+        .into_iter()
+        .map(|f| Failed { to: f.recipients, subject: f.subject, error: f.last_error })
+        .collect();
+    let ctx = Context {
+        date: date.to_string(),
+        since: short(since, config),
+        until: short(until, config),
+        intake,
+        board: Board {
+            cycle_label: cycle_label(cycle),
+            deadline: super::receipt::deadline_label(cycle.due_before(config.deadline_day, config.timezone).timestamp(), config),
+            summary,
+            rows,
+        },
+        review: board
+            .review_queue
+            .iter()
+            .map(|r| Review {
+                id: r.id.clone(),
+                from: r.from.clone(),
+                subject: r.subject.clone(),
+                received_at: r.received_at.get(5..16).unwrap_or(&r.received_at).replace('T', " "),
+                guess: if r.guessed_department.is_empty() { "无法判断".into() } else { r.guessed_department.clone() },
+            })
+            .collect(),
+        rejected,
+        links,
+        mailbox: board
+            .mailbox
+            .iter()
+            .map(|m| Mailbox {
+                account: m.account.clone(),
+                last_ok: m.last_ok_at.as_deref().map(|t| t.get(..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "从未成功".into()),
+                last_error: m.last_error.clone(),
+                stale: m.stale,
+            })
+            .collect(),
+        failed_mail,
+        office: office.to_string(),
+    };
+    let (subject, text) = super::split_subject(&templates.render("digest.txt", &ctx).map_err(anyhow::Error::msg)?);
+    let (_, html) = super::split_subject(&templates.render("digest.html", &ctx).map_err(anyhow::Error::msg)?);
+    Ok(Draft {
+        key: format!("digest:{date}"),
+        kind: "digest",
+        department: String::new(),
+        cycle: cycle.to_string(),
+        to: notify.office.clone(),
+        cc: vec![],
+        subject,
+        text,
+        html: Some(html),
+    })
+}

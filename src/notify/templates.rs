@@ -1,0 +1,61 @@
+//! The mail templates: defaults shipped in config/templates, overridden file by file
+//! from `notify.templates_dir`. All are checked at start-up by rendering them with
+//! sample values, so a broken template is a configuration error, not a failed send.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::config::ConfigError;
+
+const DEFAULTS: [(&str, &str); 4] = [
+    ("receipt.txt", include_str!("../../config/templates/receipt.txt")),
+    ("reminder.txt", include_str!("../../config/templates/reminder.txt")),
+    ("digest.txt", include_str!("../../config/templates/digest.txt")),
+    ("digest.html", include_str!("../../config/templates/digest.html")),
+];
+
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn load(dir: Option<&std::path::Path>) -> Result<Templates, ConfigError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(false);
+        for (name, default) in DEFAULTS {
+            let (source, shown) = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+                Some(p) => (
+                    std::fs::read_to_string(&p).map_err(|e| ConfigError::new(&p.display().to_string(), "(文件)", format!("无法读取：{e}"), "检查文件权限"))?,
+                    p.display().to_string(),
+                ),
+                None => (default.to_string(), format!("内置模板 {name}")),
+            };
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|e| ConfigError::new(&shown, "(模板语法)", e.to_string(), "按 config/templates 中的示例改正模板语法"))?;
+        }
+        let t = Templates { env };
+        t.check()?;
+        Ok(t)
+    }
+
+    /// Renders every template with sample values; an unknown variable is an error.
+    fn check(&self) -> Result<(), ConfigError> {
+        let samples = [
+            ("receipt.txt", serde_json::to_value(super::receipt::sample()).unwrap_or_default()),
+            ("reminder.txt", serde_json::to_value(super::reminder::sample()).unwrap_or_default()),
+            ("digest.txt", serde_json::to_value(super::digest::sample()).unwrap_or_default()),
+            ("digest.html", serde_json::to_value(super::digest::sample()).unwrap_or_default()),
+        ];
+        for (name, ctx) in samples {
+            self.render(name, &ctx).map_err(|e| ConfigError::new(name, "(模板)", e, "检查模板中的变量名，可用变量见模板开头的说明"))?;
+        }
+        Ok(())
+    }
+
+    pub fn render<S: Serialize>(&self, name: &str, ctx: &S) -> Result<String, String> {
+        let t = self.env.get_template(name).map_err(|e| e.to_string())?;
+        t.render(ctx).map_err(|e| format!("{e:#}"))
+    }
+}

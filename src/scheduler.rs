@@ -1,0 +1,115 @@
+//! The daily jobs: receipts for new packages, the digest once per date after
+//! `digest_time`, and reminders after `reminder_time`. Every job only writes to the
+//! outbox under a unique key, so running it twice, or after a restart, sends nothing
+//! twice; a daemon that was down over 08:00 sends that day's digest when it is back.
+
+use chrono::NaiveDate;
+
+use crate::config::Config;
+use crate::cycle::{self, Cycle, local};
+use crate::db::{self, AlreadyExists, Db};
+use crate::notify::reminder::{self, Reminder};
+use crate::notify::{self, Draft};
+use crate::report;
+
+/// Writes a draft to the outbox; false when one with its key was already there.
+pub async fn enqueue(db: &Db, config: &Config, d: &Draft, now: i64) -> anyhow::Result<bool> {
+    let smtp = config.smtp.as_ref().ok_or_else(|| anyhow::anyhow!("没有 [smtp] 配置，无法发信"))?;
+    if d.to.is_empty() {
+        tracing::warn!(key = %d.key, "没有收件人，跳过");
+        return Ok(false);
+    }
+    let row = notify::to_outbox(d, smtp, now)?;
+    Ok(!matches!(db::outbox::enqueue(db, &row).await?, Err(AlreadyExists(_))))
+}
+
+fn office_name(config: &Config) -> String {
+    config
+        .smtp
+        .as_ref()
+        .and_then(|s| s.from.parse::<lettre::message::Mailbox>().ok())
+        .and_then(|m| m.name)
+        .unwrap_or_else(|| "宣传工作领导小组办公室".into())
+}
+
+fn mailbox_address(config: &Config) -> String {
+    config.imap.as_ref().map(|i| i.user.clone()).or_else(|| config.smtp.as_ref().map(|s| s.user.clone())).unwrap_or_default()
+}
+
+/// Receipts for packages processed in the last two days that have none yet.
+pub async fn receipts(db: &Db, config: &Config, now: i64) -> anyhow::Result<usize> {
+    let (Some(templates), Some(n)) = (&config.templates, &config.notify) else { return Ok(0) };
+    if !n.receipts {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for m in db::messages::packages_processed_since(db, now - 2 * 24 * 3600).await? {
+        if db::outbox::exists(db, &format!("receipt:{}", m.id)).await? {
+            continue;
+        }
+        if let Some(d) = notify::receipt::draft(db, config, templates, &m, &office_name(config)).await? {
+            queued += usize::from(enqueue(db, config, &d, now).await?);
+        }
+    }
+    Ok(queued)
+}
+
+/// The digest for `date`.
+pub async fn digest(db: &Db, config: &Config, date: NaiveDate) -> anyhow::Result<Draft> {
+    let templates = config.templates.as_ref().ok_or_else(|| anyhow::anyhow!("没有 [notify] 配置"))?;
+    notify::digest::draft(db, config, templates, date, &office_name(config)).await
+}
+
+/// Today's digest, once `digest_time` has passed.
+pub async fn daily_digest(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
+    let Some(n) = &config.notify else { return Ok(false) };
+    let t = local(now, config.timezone);
+    if t.time() < n.digest_time || n.office.is_empty() {
+        return Ok(false);
+    }
+    let date = t.date_naive();
+    if db::outbox::exists(db, &format!("digest:{date}")).await? {
+        return Ok(false);
+    }
+    let d = digest(db, config, date).await?;
+    enqueue(db, config, &d, now).await
+}
+
+/// The reminders due at `as_of` for this cycle and the one before (whose overdue
+/// reminders run until this cycle's deadline).
+pub async fn reminders(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<Vec<Draft>> {
+    let (Some(templates), Some(n)) = (&config.templates, &config.notify) else { return Ok(vec![]) };
+    let current = Cycle::at(as_of, config.timezone);
+    let previous = Cycle::at(current.start(config.timezone).timestamp() - 1, config.timezone);
+    let mut out = Vec::new();
+    for cycle in [previous, current] {
+        let board = report::board(db, config, cycle, as_of).await?;
+        let until = cycle.next().due_before(config.deadline_day, config.timezone).timestamp();
+        for d in config.roster.departments() {
+            let Some(row) = board.departments.iter().find(|r| r.department == d.name) else { continue };
+            let due = report::due_before(db, config, &d.name, cycle).await?;
+            let Some((step, at)) = reminder::latest_step(due, until, as_of, n, config.timezone) else { continue };
+            let first = row.first_received_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp());
+            if !reminder::applies(step, cycle::state(due, first, as_of)) {
+                continue;
+            }
+            let r = Reminder { department: d, cycle, step, step_at: at, due_before: due, extended: row.extended_until.is_some() };
+            out.push(reminder::draft(&r, templates, config.timezone, &mailbox_address(config), &office_name(config))?);
+        }
+    }
+    Ok(out)
+}
+
+/// One round of the daemon's notice work; returns how many mails were queued.
+pub async fn tick(db: &Db, config: &Config, now: i64) -> anyhow::Result<usize> {
+    let mut queued = receipts(db, config, now).await?;
+    queued += usize::from(daily_digest(db, config, now).await?);
+    if let Some(n) = &config.notify {
+        if local(now, config.timezone).time() >= n.reminder_time {
+            for d in reminders(db, config, now).await? {
+                queued += usize::from(enqueue(db, config, &d, now).await?);
+            }
+        }
+    }
+    Ok(queued)
+}
