@@ -76,7 +76,7 @@ pub async fn daily_digest(db: &Db, config: &Config, now: i64) -> anyhow::Result<
 }
 
 /// The reminders due at `as_of` for this cycle and the one before (whose overdue
-/// reminders run until this cycle's deadline).
+/// reminders run for `overdue_for_days` after its deadline, then the cycle is closed).
 pub async fn reminders(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<Vec<Draft>> {
     let (Some(templates), Some(n)) = (&config.templates, &config.notify) else { return Ok(vec![]) };
     let current = Cycle::at(as_of, config.timezone);
@@ -84,16 +84,16 @@ pub async fn reminders(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<V
     let mut out = Vec::new();
     for cycle in [previous, current] {
         let board = report::board(db, config, cycle, as_of).await?;
-        let until = cycle.next().due_before(config.deadline_day, config.timezone).timestamp();
         for d in config.roster.departments() {
             let Some(row) = board.departments.iter().find(|r| r.department == d.name) else { continue };
             let due = report::due_before(db, config, &d.name, cycle).await?;
+            let until = due + i64::from(n.overdue_for_days) * 24 * 3600;
             let Some((step, at)) = reminder::latest_step(due, until, as_of, n, config.timezone) else { continue };
             let first = row.first_received_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp());
             if !reminder::applies(step, cycle::state(due, first, as_of)) {
                 continue;
             }
-            let r = Reminder { department: d, cycle, step, step_at: at, due_before: due, extended: row.extended_until.is_some() };
+            let r = Reminder { department: d, cycle, step, step_at: at, now: as_of, due_before: due, extended: row.extended_until.is_some() };
             out.push(reminder::draft(&r, templates, config.timezone, &mailbox_address(config), &office_name(config))?);
         }
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing baosong needs on a fresh Debian machine:
 # a C/C++ toolchain (the unrar crate builds the UnRAR source), Dovecot for the IMAP
-# tests, openssl for their test CA, and isync (mbsync) for the IMAP benchmark.
+# tests, openssl for their test CA, isync (mbsync) for the IMAP benchmark, and
+# aiosmtpd (PyPI) for the SMTP tests.
 # Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
 
@@ -18,5 +19,10 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# The SMTP tests run a real SMTP server (aiosmtpd) that relays into Dovecot over LMTP.
+if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo (Rust 1.95) is required" >&2; exit 1; }

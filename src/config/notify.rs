@@ -35,6 +35,7 @@ pub struct RawNotify {
     remind_days_before: Option<i64>,
     remind_on_deadline: Option<bool>,
     overdue_every_days: Option<i64>,
+    overdue_for_days: Option<i64>,
     templates_dir: Option<String>,
 }
 
@@ -70,6 +71,8 @@ pub struct NotifyConfig {
     pub remind_days_before: u32,
     pub remind_on_deadline: bool,
     pub overdue_every_days: u32,
+    /// Overdue reminders stop this many days after the deadline: the cycle is closed.
+    pub overdue_for_days: u32,
     pub templates_dir: Option<PathBuf>,
 }
 
@@ -84,6 +87,7 @@ impl Default for NotifyConfig {
             remind_days_before: 3,
             remind_on_deadline: true,
             overdue_every_days: 3,
+            overdue_for_days: 14,
             templates_dir: None,
         }
     }
@@ -193,6 +197,7 @@ impl NotifyConfig {
             remind_days_before: days("remind_days_before", raw.remind_days_before, 3, 0)?,
             remind_on_deadline: raw.remind_on_deadline.unwrap_or(true),
             overdue_every_days: days("overdue_every_days", raw.overdue_every_days, 3, 1)?,
+            overdue_for_days: days("overdue_for_days", raw.overdue_for_days, 14, 1)?,
             templates_dir: raw.templates_dir.map(|d| base.join(d)),
         })
     }

@@ -1,7 +1,7 @@
 //! Reminders to departments that have not sent their package. Pure schedule:
 //! `remind_days_before` days before the deadline and on the deadline day to pending
 //! departments; the day after the deadline and then every `overdue_every_days` days to
-//! missing ones, until the next month's deadline. Each step is sent at
+//! missing ones, for `overdue_for_days` after the deadline (then the cycle is closed). Each step is sent at
 //! `reminder_time`. A daemon that was down sends only the latest step due, once.
 
 use chrono::{Datelike, Duration, NaiveDate};
@@ -31,8 +31,11 @@ impl Step {
 }
 
 /// The latest step due at `as_of` for a deadline of `due_before` (the first late
-/// instant), or None. `until` ends the overdue steps (the next cycle's deadline).
+/// instant), or None. `until` ends the overdue steps (the cycle is closed).
 pub fn latest_step(due_before: i64, until: i64, as_of: i64, n: &NotifyConfig, tz: Tz) -> Option<(Step, i64)> {
+    if as_of >= until {
+        return None; // the cycle is closed
+    }
     let last_day: NaiveDate = local(due_before - 1, tz).date_naive();
     let at = |d: NaiveDate| d.and_time(n.reminder_time).and_local_timezone(tz).earliest().map(|t| t.timestamp());
     let mut best: Option<(Step, i64)> = None;
@@ -102,13 +105,15 @@ pub struct Reminder<'a> {
     pub cycle: Cycle,
     pub step: Step,
     pub step_at: i64,
+    /// When the reminder is written; days left or overdue count from here.
+    pub now: i64,
     pub due_before: i64,
     pub extended: bool,
 }
 
 pub fn draft(r: &Reminder<'_>, templates: &super::templates::Templates, tz: Tz, mailbox: &str, office: &str) -> anyhow::Result<Draft> {
     let last_day = local(r.due_before - 1, tz).date_naive();
-    let today = local(r.step_at, tz).date_naive();
+    let today = local(r.now.max(r.step_at), tz).date_naive();
     let ctx = Context {
         department: r.department.name.clone(),
         cycle_label: cycle_label(r.cycle),
@@ -157,7 +162,7 @@ mod tests {
     fn the_schedule() {
         let n = NotifyConfig::default();
         let due = t("2024-03-26T00:00:00+08:00");
-        let until = t("2024-04-26T00:00:00+08:00");
+        let until = due + 14 * 24 * 3600;
         let step = |at: &str| latest_step(due, until, t(at), &n, Shanghai).map(|(s, _)| s);
         assert_eq!(step("2024-03-22T08:59:00+08:00"), None);
         assert_eq!(step("2024-03-22T09:00:00+08:00"), Some(Step::Before));
@@ -167,8 +172,9 @@ mod tests {
         assert_eq!(step("2024-03-29T09:00:00+08:00"), Some(Step::Overdue(2)));
         // Down for a week: only the latest step.
         assert_eq!(step("2024-04-05T10:00:00+08:00"), Some(Step::Overdue(4)));
-        // The next deadline closes the cycle.
-        assert_eq!(step("2024-05-10T10:00:00+08:00"), Some(Step::Overdue(11)));
+        // Fourteen days after the deadline the cycle is closed: nothing more.
+        assert_eq!(step("2024-04-08T10:00:00+08:00"), Some(Step::Overdue(5)));
+        assert_eq!(step("2024-04-09T10:00:00+08:00"), None);
         assert!(applies(Step::Before, State::Pending) && !applies(Step::Before, State::OnTime));
         assert!(applies(Step::Overdue(2), State::Missing) && !applies(Step::Overdue(2), State::Late { by_seconds: 1 }));
     }

@@ -47,6 +47,7 @@ pub struct Dovecot {
     pub dir: tempfile::TempDir,
     pub plain_port: u16,
     pub tls_port: u16,
+    pub lmtp_port: u16,
     extra: String,
     child: Option<Child>,
 }
@@ -68,7 +69,7 @@ impl Dovecot {
     pub fn start_with(extra: &str) -> Dovecot {
         let dir = tempfile::Builder::new().prefix("baosong-dovecot-").tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let mut d = Dovecot { dir, plain_port: free_port(), tls_port: free_port(), extra: extra.to_string(), child: None };
+        let mut d = Dovecot { dir, plain_port: free_port(), tls_port: free_port(), lmtp_port: free_port(), extra: extra.to_string(), child: None };
         d.write_config();
         d.launch();
         d
@@ -99,7 +100,8 @@ instance_name = baosong-{port}
 log_path = {p}/dovecot.log
 info_log_path = {p}/dovecot.log
 listen = 127.0.0.1
-protocols = imap
+protocols = imap lmtp
+postmaster_address = postmaster@example.test
 ssl = yes
 ssl_cert = <{certs}/cert.pem
 ssl_key = <{certs}/key.pem
@@ -137,6 +139,12 @@ service imap-login {{
     ssl = yes
   }}
 }}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp}
+  }}
+}}
 {extra}
 "#,
             p = p.display(),
@@ -144,6 +152,7 @@ service imap-login {{
             certs = certs.dir.display(),
             plain = self.plain_port,
             tls = self.tls_port,
+            lmtp = self.lmtp_port,
             extra = self.extra,
         );
         std::fs::write(p.join("dovecot.conf"), conf).unwrap();
@@ -284,6 +293,29 @@ impl Client {
         line.split("MESSAGES ").nth(1).unwrap().trim_end_matches([')', '\r', '\n']).trim().parse().unwrap()
     }
 
+    /// Every message in a folder, whole, in UID order.
+    pub fn messages(&mut self, folder: &str) -> Vec<Vec<u8>> {
+        self.command(&format!("EXAMINE \"{folder}\""));
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        self.stream.get_mut().write_all(format!("{tag} UID FETCH 1:* (BODY.PEEK[])\r\n").as_bytes()).unwrap();
+        let mut out = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            assert!(self.stream.read_until(b'\n', &mut line).unwrap() > 0);
+            let text = String::from_utf8_lossy(&line).to_string();
+            if text.starts_with(&format!("{tag} ")) {
+                assert!(text.starts_with(&format!("{tag} OK")) || text.contains("No messages") || out.is_empty(), "{text}");
+                return out;
+            }
+            if let Some(n) = text.trim_end().strip_suffix('}').and_then(|t| t.rsplit_once('{')).and_then(|(_, n)| n.parse::<usize>().ok()) {
+                let mut body = vec![0u8; n];
+                self.stream.read_exact(&mut body).unwrap();
+                out.push(body);
+            }
+        }
+    }
+
     /// Flags of every message in a folder, by UID order.
     pub fn flags(&mut self, folder: &str) -> Vec<String> {
         self.command(&format!("EXAMINE \"{folder}\""));
@@ -344,5 +376,64 @@ impl Proxy {
     /// The command lines the client sent (literals excluded as far as lines go).
     pub fn commands(&self) -> Vec<String> {
         String::from_utf8_lossy(&self.log.lock().unwrap()).lines().map(str::to_string).collect()
+    }
+}
+
+/// A real SMTP server (aiosmtpd, tests/smtp_relay.py) with implicit TLS and AUTH,
+/// relaying every accepted message over LMTP into the Dovecot user's INBOX.
+pub struct Relay {
+    pub port: u16,
+    child: Option<Child>,
+    lmtp_port: u16,
+}
+
+pub const SMTP_USER: &str = "office@example.test";
+pub const SMTP_PASSWORD: &str = "smtpshouquanma16";
+
+impl Relay {
+    pub fn start(d: &Dovecot) -> Relay {
+        let mut r = Relay { port: free_port(), child: None, lmtp_port: d.lmtp_port };
+        r.launch();
+        r
+    }
+
+    fn launch(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_relay.py");
+        let certs = certs();
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(self.port.to_string())
+            .arg(certs.dir.join("cert.pem"))
+            .arg(certs.dir.join("key.pem"))
+            .arg(self.lmtp_port.to_string())
+            .arg(USER)
+            .arg(SMTP_USER)
+            .arg(SMTP_PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd must be installed (tests/install-deps.sh)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "smtp_relay.py did not start");
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

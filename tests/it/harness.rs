@@ -52,6 +52,21 @@ impl App {
         ))
     }
 
+    /// An installation that sends mail through the test relay; `notify` is added to `[notify]`.
+    pub fn with_smtp(relay_port: u16, notify: &str) -> App {
+        App::with_config(&format!(
+            "[smtp]\nhost = \"localhost\"\nport = {relay_port}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BAOSONG_TEST_SMTP_PASSWORD\"\nfrom = \"乌审旗公安局宣传工作领导小组办公室 <{}>\"\ntimeout = \"10s\"\n\n[notify]\nquiet_hours = \"none\"\n{notify}\n",
+            crate::dovecot::certs().dir.join("ca.pem").display(),
+            crate::dovecot::SMTP_USER,
+            crate::dovecot::SMTP_USER
+        ))
+    }
+
+    /// Replaces the roster.
+    pub fn set_roster(&self, toml: &str) {
+        std::fs::write(self.dir.path().join("departments.toml"), toml).unwrap();
+    }
+
     /// Starts `baosong ARGS` in the background, logging to daemon.log in the test folder.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
@@ -61,6 +76,7 @@ impl App {
             .args(args)
             .env_remove("BAOSONG_CONFIG")
             .env("BAOSONG_TEST_IMAP_PASSWORD", crate::dovecot::PASSWORD)
+            .env("BAOSONG_TEST_SMTP_PASSWORD", crate::dovecot::SMTP_PASSWORD)
             .env("BAOSONG_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -92,6 +108,7 @@ impl App {
             .args(args)
             .env_remove("BAOSONG_CONFIG")
             .env("BAOSONG_TEST_IMAP_PASSWORD", crate::dovecot::PASSWORD)
+            .env("BAOSONG_TEST_SMTP_PASSWORD", crate::dovecot::SMTP_PASSWORD)
             .output()
             .unwrap();
         Run {

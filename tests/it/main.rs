@@ -10,5 +10,6 @@ mod harness;
 mod hostile;
 mod imap;
 mod ingest;
+mod notices;
 mod sample;
 mod unpacking;
