@@ -203,7 +203,7 @@ async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow
 }
 
 /// The notice loop of the daemon: receipts, digest, reminders, then the outbox.
-async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>, ingested: &tokio::sync::Notify) -> anyhow::Result<()> {
     let (Some(smtp), Some(_)) = (ctx.config.smtp.as_ref(), ctx.config.notify.as_ref()) else {
         tracing::info!("未配置 [smtp] 和 [notify]：不发送回执、汇总和提醒");
         return Ok(());
@@ -222,6 +222,7 @@ async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>
         }
         tokio::select! {
             _ = tokio::time::sleep(baosong::outbox::TICK) => {}
+            _ = ingested.notified() => {}
             _ = shutdown.changed() => return Ok(()),
         }
     }
@@ -247,7 +248,8 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
         smtp.password()?; // a missing 授权码 is a start-up error, not a silent gap
     }
     sync_tree(ctx).await?;
-    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone()), notify_loop(ctx, rx));
+    let ingested = tokio::sync::Notify::new();
+    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested), notify_loop(ctx, rx, &ingested));
     intake?;
     notices?;
     Ok(ExitCode::SUCCESS)

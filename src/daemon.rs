@@ -32,14 +32,15 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str) -> Result<Pa
     result
 }
 
-/// `baosong run`: until `shutdown` turns true.
-pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// `baosong run`: until `shutdown` turns true. `ingested` is woken after each pass
+/// that recorded something, so that receipts go out without waiting for a timer.
+pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>, ingested: &tokio::sync::Notify) -> anyhow::Result<()> {
     let mut backoff = Backoff::default();
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
-        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff).await;
+        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff, ingested).await;
         let e = match result {
             Ok(()) => return Ok(()),
             Err(e) => e,
@@ -57,7 +58,14 @@ pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watc
     }
 }
 
-async fn session(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: &mut watch::Receiver<bool>, backoff: &mut Backoff) -> Result<(), ImapError> {
+async fn session(
+    ctx: &Ctx,
+    cfg: &ImapConfig,
+    password: &str,
+    shutdown: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+    ingested: &tokio::sync::Notify,
+) -> Result<(), ImapError> {
     let (mut session, caps) = imap::login(cfg, password).await?;
     backoff.reset();
     let use_idle = cfg.idle && has_cap(&caps, "IDLE");
@@ -68,6 +76,7 @@ async fn session(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: &mut wat
         let stats = result?;
         if stats.ingested > 0 {
             info!(ingested = stats.ingested, already = stats.already, "本轮收取完成");
+            ingested.notify_one();
         }
         if *shutdown.borrow() {
             break;

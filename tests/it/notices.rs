@@ -262,3 +262,39 @@ fn quiet_hours_hold_mail_back() {
     assert!(outbox(&app).iter().all(|r| r["state"] == "pending"));
     assert!(arrived(&d).is_empty());
 }
+
+#[test]
+fn the_daemon_sends_a_receipt_for_mail_it_takes_in_and_nothing_twice_after_a_restart() {
+    let d = Dovecot::start();
+    let relay = Relay::start(&d);
+    // One Dovecot is both the office mailbox (read over IMAP) and where sent mail lands.
+    let app = App::with_smtp(relay.port, "");
+    let imap = format!(
+        "\n[imap]\nhost = \"localhost\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BAOSONG_TEST_IMAP_PASSWORD\"\nfolders = [\"Office\"]\nscan_junk = false\n",
+        d.tls_port,
+        crate::dovecot::certs().dir.join("ca.pem").display(),
+        crate::dovecot::USER
+    );
+    let conf = std::fs::read_to_string(app.config()).unwrap() + &imap;
+    // Reminders are not part of this test: keep them away from the real clock.
+    let conf = conf.replace("quiet_hours = \"none\"", "quiet_hours = \"none\"\nremind_days_before = 0\nremind_on_deadline = false\noverdue_for_days = 1\nreminder_time = \"23:59\"");
+    std::fs::write(app.config(), conf).unwrap();
+    app.set_roster(ROSTER);
+    let mut c = d.client();
+    c.create("Office");
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let raw = Mail::new("gltpcs@163.com", "本月素材", &(now - chrono::Duration::minutes(5)).to_rfc2822()).attach("①党建.jpg", &jpeg(40)).build();
+    c.append("Office", &(now - chrono::Duration::minutes(5)).format("%d-%b-%Y %H:%M:%S %z").to_string(), &raw);
+    let mut daemon = app.spawn(&["run"]);
+    let receipt = crate::harness::wait_until(Duration::from_secs(20), || arrived(&d).iter().any(|m| m.2.starts_with("【回执】")));
+    signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    assert!(receipt, "no receipt arrived: {}", app.daemon_log());
+    // A restart sends nothing again.
+    let mut daemon = app.spawn(&["run"]);
+    std::thread::sleep(Duration::from_secs(3));
+    signal(&daemon, libc::SIGTERM);
+    assert!(daemon.wait().unwrap().success());
+    let receipts = arrived(&d).iter().filter(|m| m.2.starts_with("【回执】")).count();
+    assert_eq!(receipts, 1, "{}", app.daemon_log());
+}
