@@ -281,6 +281,25 @@ impl Config {
     }
 }
 
+/// A secret (QQ's 授权码) from `password_file` when set, else from the environment
+/// variable `env`. `table` is "imap" or "smtp", for the error's key.
+pub fn secret(origin: &str, table: &str, env: &str, file: Option<&Path>) -> Result<String, ConfigError> {
+    if let Some(p) = file {
+        return std::fs::read_to_string(p).map(|s| s.trim().to_string()).map_err(|e| {
+            ConfigError::new(origin, &format!("{table}.password_file"), format!("无法读取 {}：{e}", p.display()), "检查文件路径和权限（建议 chmod 600）")
+        });
+    }
+    match std::env::var(env) {
+        Ok(p) if !p.trim().is_empty() => Ok(p.trim().to_string()),
+        _ => Err(ConfigError::new(
+            origin,
+            &format!("{table}.password_env"),
+            format!("环境变量 {env} 没有设置"),
+            format!("把邮箱的授权码（不是 QQ 密码）放进环境变量：export {env}=授权码；或用 {table}.password_file 指定文件"),
+        )),
+    }
+}
+
 fn read_named(origin: &str, key: &str, path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| {
         ConfigError::new(origin, key, format!("无法读取 {}：{e}", path.display()), "路径相对于主配置文件所在目录；检查文件名是否正确")

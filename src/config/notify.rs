@@ -144,20 +144,7 @@ impl SmtpConfig {
 
     /// The password (授权码), read when needed and never logged.
     pub fn password(&self) -> Result<String, ConfigError> {
-        if let Some(p) = &self.password_file {
-            return std::fs::read_to_string(p).map(|s| s.trim().to_string()).map_err(|e| {
-                ConfigError::new(&self.origin, "smtp.password_file", format!("无法读取 {}：{e}", p.display()), "检查文件路径和权限（建议 chmod 600）")
-            });
-        }
-        match std::env::var(&self.password_env) {
-            Ok(p) if !p.trim().is_empty() => Ok(p.trim().to_string()),
-            _ => Err(ConfigError::new(
-                &self.origin,
-                "smtp.password_env",
-                format!("环境变量 {} 没有设置", self.password_env),
-                &format!("把发信邮箱的授权码放进环境变量：export {}=授权码；或用 smtp.password_file 指定文件", self.password_env),
-            )),
-        }
+        super::secret(&self.origin, "smtp", &self.password_env, self.password_file.as_deref())
     }
 }
 

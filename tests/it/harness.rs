@@ -70,13 +70,7 @@ impl App {
     /// Starts `baosong ARGS` in the background, logging to daemon.log in the test folder.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_baosong"))
-            .arg("--config")
-            .arg(self.config())
-            .args(args)
-            .env_remove("BAOSONG_CONFIG")
-            .env("BAOSONG_TEST_IMAP_PASSWORD", crate::dovecot::PASSWORD)
-            .env("BAOSONG_TEST_SMTP_PASSWORD", crate::dovecot::SMTP_PASSWORD)
+        self.command(args)
             .env("BAOSONG_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(log)
@@ -101,16 +95,20 @@ impl App {
         self.dir.path().join("data")
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_baosong"))
-            .arg("--config")
+    /// `baosong --config … ARGS`, with the test mailboxes' passwords in the environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_baosong"));
+        c.arg("--config")
             .arg(self.config())
             .args(args)
             .env_remove("BAOSONG_CONFIG")
             .env("BAOSONG_TEST_IMAP_PASSWORD", crate::dovecot::PASSWORD)
-            .env("BAOSONG_TEST_SMTP_PASSWORD", crate::dovecot::SMTP_PASSWORD)
-            .output()
-            .unwrap();
+            .env("BAOSONG_TEST_SMTP_PASSWORD", crate::dovecot::SMTP_PASSWORD);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().unwrap();
         Run {
             ok: out.status.success(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
