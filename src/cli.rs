@@ -93,7 +93,14 @@ async fn poll_once(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let (cfg, password) = imap_config(&ctx.config)?;
     match daemon::poll_once(ctx, cfg, &password).await {
         Ok(s) => {
-            println!("收取完成：读取 {} 个文件夹，新入库 {} 封（其中此前已有 {} 封），早于 backfill_since 跳过 {} 封。", s.folders, s.ingested - s.already, s.already, s.skipped_before_backfill);
+            print!("收取完成：读取 {} 个文件夹，新入库 {} 封", s.folders, s.ingested - s.already);
+            if s.already > 0 {
+                print!("，另有 {} 封此前已入库（不重复计入）", s.already);
+            }
+            if s.skipped_before_backfill > 0 {
+                print!("，早于 backfill_since 跳过 {} 封", s.skipped_before_backfill);
+            }
+            println!("。");
             let missing = sync_tree(ctx).await?;
             Ok(if missing == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }

@@ -23,7 +23,7 @@ fn poll_once_ingests_with_internaldate_receipt_times_including_junk() {
     c.append("&UXZO1mWHTvZZOQ-/&W6NPIGdQZZk-", "21-Mar-2024 10:00:00 +0800", &package("wsq_jgdd@163.com", 4));
     let app = App::with_imap(d.tls_port, true, "");
     let out = app.ok(&["poll", "--once"]);
-    assert!(out.contains("新入库 4 封"), "{out}");
+    assert!(out.contains("新入库 4 封。"), "{out}");
     let as_of = "2024-03-28T12:00:00+08:00";
     let g = app.row("2024-03", as_of, "嘎鲁图派出所");
     assert_eq!(g["state"], "on_time");
@@ -36,7 +36,7 @@ fn poll_once_ingests_with_internaldate_receipt_times_including_junk() {
     // Read-only: nothing was marked read, and a second pass finds nothing new.
     assert!(c.flags("INBOX").iter().all(|l| !l.contains("\\Seen")));
     let again = app.ok(&["poll", "--once"]);
-    assert!(again.contains("新入库 0 封"), "{again}");
+    assert!(again.contains("新入库 0 封。"), "{again}");
     let status = app.ok(&["status", "--cycle", "2024-03", "--as-of", as_of]);
     assert!(status.contains("邮箱 office@example.test@localhost：上次成功检查"), "{status}");
 }
@@ -132,7 +132,7 @@ fn a_uidvalidity_reset_counts_nothing_twice() {
     d.reset_uidvalidity();
     d.client().append("INBOX", "20-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 300));
     let out = app.ok(&["poll", "--once"]);
-    assert!(out.contains("新入库 1 封（其中此前已有 5 封）") || out.contains("此前已有 5 封"), "{out}");
+    assert!(out.contains("新入库 1 封，另有 5 封此前已入库（不重复计入）"), "{out}");
     assert_eq!(app.photos("嘎鲁图派出所"), 6);
     assert_eq!(app.items(&[]).len(), 6);
     assert_eq!(app.row("2024-03", "2024-04-30T00:00:00+08:00", "嘎鲁图派出所")["packages"], 6);
