@@ -29,6 +29,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{}", describe(&config));
         return check_mailbox(&config).await;
     }
+    if let Command::Inspect { files, json, thumbs } = &cli.command {
+        return inspect_files(&config, files, *json, thumbs.as_deref());
+    }
     let ctx = Ctx::open(config).await?;
     match cli.command {
         Command::Run => run_daemon(&ctx, false).await,
@@ -46,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
         Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|_| ExitCode::SUCCESS),
         Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
-        Command::CheckConfig => unreachable!("handled above"),
+        Command::CheckConfig | Command::Inspect { .. } => unreachable!("handled above"),
     }
 }
 
@@ -262,6 +265,81 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `baosong inspect`: what baosong would see in each file, without recording anything.
+fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thumbs: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    use baosong::inspect;
+    let mut cfg = config.media;
+    cfg.thumbnails = thumbs.is_some();
+    if let Some(dir) = thumbs {
+        std::fs::create_dir_all(dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
+    }
+    let cycle_start = Cycle::at(now(), config.timezone).start(config.timezone).timestamp();
+    let mut failed = false;
+    for path in files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let data = match std::fs::read(path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("{}：无法读取（{e}）", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        let result = inspect::inspect(&name, &data).and_then(|ins| inspect::examine(ins.kind, ins.mime, &name, &data, &cfg, config.timezone).map(|m| (ins, m)));
+        let (ins, mut m) = match result {
+            Ok(r) => r,
+            Err(r) => {
+                if json {
+                    println!("{}", serde_json::json!({"file": path.display().to_string(), "rejected": r.code(), "reason": r.reason()}));
+                } else {
+                    println!("{}：拒收（{}）", path.display(), r.reason());
+                }
+                continue;
+            }
+        };
+        if inspect::quality::old_capture(m.captured_at, cycle_start, cfg.thresholds.old_capture_days) {
+            m.flags.push(baosong::rejection::Flag::OldCapture);
+        }
+        let mut flags: Vec<_> = ins.flags.iter().chain(&m.flags).copied().collect();
+        flags.sort();
+        flags.dedup();
+        let thumb = match (thumbs, m.thumbnail.take()) {
+            (Some(dir), Some(jpeg)) => {
+                let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+                let p = dir.join(format!("{stem}.jpg"));
+                std::fs::write(&p, jpeg).with_context(|| format!("无法写入 {}", p.display()))?;
+                Some(p.display().to_string())
+            }
+            _ => None,
+        };
+        let captured = m.captured_at.map(|t| report::rfc3339(t, config));
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"file": path.display().to_string(), "kind": ins.kind.code(), "mime": ins.mime, "width": m.width, "height": m.height,
+                    "duration_seconds": m.duration_ms.map(|d| d as f64 / 1000.0), "container": m.container, "codec": m.codec,
+                    "captured_at": captured, "camera": m.camera, "blur": m.blur, "phash": m.phash,
+                    "flags": flags.iter().map(|f| f.code()).collect::<Vec<_>>(), "thumbnail": thumb})
+            );
+        } else {
+            let size = match (m.width, m.height) {
+                (Some(w), Some(h)) => format!("{w}×{h}"),
+                _ => "尺寸未知".into(),
+            };
+            let problems: Vec<&str> = flags.iter().map(|f| f.reason()).collect();
+            println!(
+                "{}：{} {size}{}{}  {}",
+                path.display(),
+                match ins.kind { inspect::Kind::Photo => "照片", inspect::Kind::Video => "视频", inspect::Kind::Document => "文档" },
+                m.duration_ms.map(|d| format!("，{:.1} 秒", d as f64 / 1000.0)).unwrap_or_default(),
+                captured.map(|c| format!("，拍摄于 {}", c.get(..16).unwrap_or(&c).replace('T', " "))).unwrap_or_default(),
+                if problems.is_empty() { "没有发现问题".to_string() } else { problems.join("；") }
+            );
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
 fn describe(c: &Config) -> String {
     format!(
         "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n配置检查通过。\n",
@@ -415,6 +493,10 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                     "rejection": i.rejection_code, "reason": i.reason,
                     "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
                     "url": i.url,
+                    "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
+                    "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &ctx.config)),
+                    "camera": i.camera, "phash": i.phash, "blur": (i.blur_centi >= 0).then(|| i.blur_centi as f64 / 100.0),
+                    "thumbnail": i.thumb_path, "similar_to": (i.similar_to != 0).then_some(i.similar_to),
                 })
             })
             .collect();

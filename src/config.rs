@@ -58,6 +58,23 @@ struct RawConfig {
     imap: Option<RawImap>,
     smtp: Option<RawSmtp>,
     notify: Option<RawNotify>,
+    #[serde(default)]
+    inspect: RawInspect,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInspect {
+    min_photo_long_side: Option<i64>,
+    min_video_short_side: Option<i64>,
+    blur_threshold: Option<f64>,
+    old_capture_days: Option<i64>,
+    short_video_seconds: Option<f64>,
+    near_duplicate_distance: Option<i64>,
+    recompressed_bits_per_pixel: Option<f64>,
+    max_pixels: Option<i64>,
+    max_decode_memory: Option<String>,
+    thumbnails: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +175,8 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     /// What to send and when, when `[notify]` is present.
     pub notify: Option<NotifyConfig>,
+    /// How photos and videos are examined (`[inspect]`).
+    pub media: crate::inspect::MediaConfig,
     /// The mail templates, checked at start-up (present with `[notify]`).
     pub templates: Option<std::sync::Arc<crate::notify::templates::Templates>>,
 }
@@ -260,11 +279,13 @@ impl Config {
             Some(r) => Some(NotifyConfig::from_raw(&origin, base, r)?),
             None => None,
         };
+        let media = inspect_config(&origin, &raw.inspect)?;
         let templates = match &notify {
             Some(n) => Some(std::sync::Arc::new(crate::notify::templates::Templates::load(n.templates_dir.as_deref())?)),
             None => None,
         };
         Ok(Config {
+            media,
             imap,
             smtp,
             notify,
@@ -279,6 +300,35 @@ impl Config {
             limits,
         })
     }
+}
+
+fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaConfig, ConfigError> {
+    let d = crate::inspect::MediaConfig::default();
+    let t = d.thresholds;
+    let positive = |key: &str, v: Option<i64>, default: i64| -> Result<i64, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(x) if x > 0 => Ok(x),
+            Some(x) => Err(ConfigError::new(origin, &format!("inspect.{key}"), format!("{x} 必须是正整数"), "填大于 0 的整数，或删去此项使用默认值")),
+        }
+    };
+    let size_text = r.max_decode_memory.as_deref().unwrap_or("512MiB");
+    Ok(crate::inspect::MediaConfig {
+        thresholds: crate::inspect::quality::Thresholds {
+            min_photo_long_side: positive("min_photo_long_side", r.min_photo_long_side, i64::from(t.min_photo_long_side))? as u32,
+            min_video_short_side: positive("min_video_short_side", r.min_video_short_side, i64::from(t.min_video_short_side))? as u32,
+            blur: r.blur_threshold.unwrap_or(t.blur),
+            old_capture_days: positive("old_capture_days", r.old_capture_days, t.old_capture_days)?,
+            short_video_ms: r.short_video_seconds.map_or(t.short_video_ms, |s| (s * 1000.0) as i64),
+            near_duplicate_distance: r.near_duplicate_distance.map_or(t.near_duplicate_distance, |x| x.clamp(0, 64) as u32),
+            recompressed_bits_per_pixel: r.recompressed_bits_per_pixel.unwrap_or(t.recompressed_bits_per_pixel),
+        },
+        limits: crate::inspect::photo::DecodeLimits {
+            max_pixels: positive("max_pixels", r.max_pixels, d.limits.max_pixels as i64)? as u64,
+            max_alloc: parse_size(size_text).ok_or_else(|| ConfigError::new(origin, "inspect.max_decode_memory", format!("无法识别的大小 \"{size_text}\""), "写成 \"512MiB\" 这样的大小"))?,
+        },
+        thumbnails: r.thumbnails.unwrap_or(true),
+    })
 }
 
 /// A secret (QQ's 授权码) from `password_file` when set, else from the environment

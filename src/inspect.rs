@@ -1,6 +1,16 @@
 //! What a file really is, told by its content: photo, video or document, or refused.
-//! A name whose extension disagrees with the content is flagged, not refused.
+//! A name whose extension disagrees with the content is flagged, not refused. Photos
+//! and videos are then examined (`examine`): size, capture time, camera, perceptual
+//! hash, blur, thumbnail and quality flags.
 
+pub mod heif;
+pub mod photo;
+pub mod quality;
+pub mod video;
+
+use std::sync::{Condvar, Mutex};
+
+use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 
 use crate::rejection::{Flag, Rejection};
@@ -60,6 +70,105 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Inspection, Rejection> {
         }
     }
     Ok(Inspection { kind, mime, flags })
+}
+
+/// How photos and videos are examined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MediaConfig {
+    pub thresholds: quality::Thresholds,
+    pub limits: photo::DecodeLimits,
+    pub thumbnails: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            thresholds: quality::Thresholds::default(),
+            limits: photo::DecodeLimits { max_pixels: 250_000_000, max_alloc: 512 << 20 },
+            thumbnails: true,
+        }
+    }
+}
+
+/// What examining a photo or video found.
+#[derive(Debug, Clone, Default)]
+pub struct Media {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<i64>,
+    pub container: Option<String>,
+    pub codec: Option<String>,
+    /// EXIF DateTimeOriginal (read as local time) or the video's creation time.
+    pub captured_at: Option<i64>,
+    pub camera: Option<String>,
+    pub phash: Option<String>,
+    pub blur: Option<f64>,
+    pub thumbnail: Option<Vec<u8>>,
+    pub flags: Vec<Flag>,
+}
+
+/// At most this many decodes run at once, whoever asks: intake never waits on a pile
+/// of slow decodes, and a burst of large photos cannot exhaust memory.
+struct Pool {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+static POOL: std::sync::LazyLock<Pool> = std::sync::LazyLock::new(|| Pool {
+    free: Mutex::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    freed: Condvar::new(),
+});
+
+fn with_permit<T>(f: impl FnOnce() -> T) -> T {
+    let mut free = POOL.free.lock().unwrap_or_else(|e| e.into_inner());
+    while *free == 0 {
+        free = POOL.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+    }
+    *free -= 1;
+    drop(free);
+    let out = f();
+    *POOL.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    POOL.freed.notify_one();
+    out
+}
+
+/// Examines a photo or video (other kinds give an empty `Media`).
+pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfig, tz: Tz) -> Result<Media, Rejection> {
+    let t = &cfg.thresholds;
+    match kind {
+        Kind::Photo => with_permit(|| {
+            let p = photo::analyse(mime, data, cfg.limits, cfg.thumbnails)?;
+            let captured_at = p.exif.taken.as_deref().and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok()).and_then(|n| n.and_local_timezone(tz).earliest()).map(|t| t.timestamp());
+            Ok(Media {
+                flags: quality::photo(t, name, mime, data.len(), p.width, p.height, p.exif.present, p.blur),
+                width: (p.width > 0).then_some(p.width),
+                height: (p.height > 0).then_some(p.height),
+                captured_at,
+                camera: p.exif.camera,
+                phash: p.phash,
+                blur: p.blur,
+                thumbnail: p.thumbnail,
+                ..Media::default()
+            })
+        }),
+        Kind::Video => {
+            if !matches!(mime, "video/mp4" | "video/quicktime" | "video/3gpp" | "video/x-m4v") {
+                return Ok(Media { container: Some(mime.trim_start_matches("video/").trim_start_matches("x-").to_string()), ..Media::default() });
+            }
+            let v = video::read(data);
+            Ok(Media {
+                flags: quality::video(t, v.width, v.height, v.duration_ms),
+                width: v.width,
+                height: v.height,
+                duration_ms: v.duration_ms,
+                container: Some(v.container),
+                codec: v.codec,
+                captured_at: v.created_at,
+                ..Media::default()
+            })
+        }
+        Kind::Document => Ok(Media::default()),
+    }
 }
 
 fn is_executable(data: &[u8]) -> bool {

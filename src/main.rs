@@ -89,6 +89,17 @@ enum Command {
         #[command(subcommand)]
         action: TreeAction,
     },
+    /// 检查照片或视频（不入库）：尺寸、拍摄时间、模糊度、相似度指纹和质量问题
+    Inspect {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// 每个文件输出一行 JSON
+        #[arg(long)]
+        json: bool,
+        /// 把 320 像素缩略图写到这个目录
+        #[arg(long, value_name = "DIR")]
+        thumbs: Option<PathBuf>,
+    },
     /// 生成某天的每日汇总：--print 只显示，--send 放入发件箱并发送
     Digest {
         /// 日期，如 2024-03-20（默认今天）

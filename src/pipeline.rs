@@ -60,6 +60,9 @@ struct Kept {
     sha256: String,
     blob: String,
     flags: Vec<Flag>,
+    /// What examining it found (the thumbnail bytes are already stored).
+    media: inspect::Media,
+    thumb: String,
 }
 
 /// What the blocking stages found, owned, without file contents.
@@ -99,13 +102,20 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
         if disk_error.is_some() {
             return;
         }
-        match inspect::inspect(&f.name, f.data) {
-            Ok(ins) => {
+        let examined = inspect::inspect(&f.name, f.data)
+            .and_then(|ins| inspect::examine(ins.kind, ins.mime, &f.name, f.data, &config.media, config.timezone).map(|m| (ins, m)));
+        match examined {
+            Ok((ins, mut media)) => {
                 let sha256 = inspect::sha256_hex(f.data);
-                match store.put_blob(&sha256, f.data) {
-                    Ok(blob) => {
+                let thumb = match media.thumbnail.take() {
+                    Some(jpeg) => store.put_thumb(&sha256, &jpeg),
+                    None => Ok(String::new()),
+                };
+                match store.put_blob(&sha256, f.data).and_then(|blob| thumb.map(|t| (blob, t))) {
+                    Ok((blob, thumb)) => {
                         let mut flags = f.flags;
                         flags.extend(ins.flags);
+                        flags.extend(media.flags.iter().copied());
                         kept.push(Kept {
                             folders: f.folders,
                             name: f.name,
@@ -116,6 +126,8 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
                             sha256,
                             blob,
                             flags,
+                            media,
+                            thumb,
                         });
                     }
                     Err(e) => disk_error = Some(e),
@@ -326,6 +338,9 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         Ok(id) => id,
         Err(had) => return Ok(Outcome::AlreadyHad(had)),
     };
+    let mut known = if a.kept.iter().any(|k| k.media.phash.is_some()) { db::items::phashes(&mut tx).await? } else { vec![] };
+    let cycle_start = cyc.start(ctx.config.timezone).timestamp();
+    let t = ctx.config.media.thresholds;
     let mut links_to_make = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
     let mut first_in_message: HashMap<String, i64> = HashMap::new();
@@ -346,9 +361,34 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
             sha256: k.sha256.clone(),
             mime: k.mime.into(),
             blob_path: k.blob.clone(),
+            width: k.media.width.map_or(0, i64::from),
+            height: k.media.height.map_or(0, i64::from),
+            duration_ms: k.media.duration_ms.unwrap_or(0),
+            container: k.media.container.clone().unwrap_or_default(),
+            codec: k.media.codec.clone().unwrap_or_default(),
+            captured_at: k.media.captured_at.unwrap_or(0),
+            camera: k.media.camera.clone().unwrap_or_default(),
+            phash: k.media.phash.clone().unwrap_or_default(),
+            blur_centi: k.media.blur.map_or(-1, |b| (b * 100.0).round() as i64),
+            thumb_path: k.thumb.clone(),
             ..ItemRow::default()
         };
         let mut fl = k.flags.clone();
+        if inspect::quality::old_capture(k.media.captured_at, cycle_start, t.old_capture_days) {
+            fl.push(Flag::OldCapture);
+        }
+        if let (None, Some(h)) = (twin, &k.media.phash) {
+            // The closest earlier photo that is not the very same file.
+            let similar = known
+                .iter()
+                .filter(|e| e.sha256 != k.sha256)
+                .filter_map(|e| inspect::photo::distance(h, &e.phash).filter(|&d| d <= t.near_duplicate_distance).map(|d| (d, e)))
+                .min_by_key(|(d, e)| (*d, e.id));
+            if let Some((_, e)) = similar {
+                fl.push(if e.cycle == row.cycle { Flag::NearDuplicate } else { Flag::Reused });
+                item.similar_to = e.id;
+            }
+        }
         if let Some(twin) = twin {
             fl.push(Flag::Duplicate);
             item.status = "duplicate".into();
@@ -371,6 +411,9 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         item.flags = flag_codes(&fl);
         let id = db::items::insert(&mut tx, &item).await?;
         if item.status == "accepted" {
+            if !item.phash.is_empty() {
+                known.push(db::items::Hashed { id, phash: item.phash.clone(), sha256: k.sha256.clone(), department: department.clone(), cycle: row.cycle.clone() });
+            }
             first_in_message.insert(k.sha256.clone(), id);
             links_to_make.push((item.blob_path, item.tree_path));
         }

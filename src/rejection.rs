@@ -22,10 +22,11 @@ pub enum Rejection {
     MimeTooDeep,
     Unparseable,
     UnsupportedArchive,
+    ImageBomb,
 }
 
 impl Rejection {
-    pub const ALL: [Rejection; 15] = [
+    pub const ALL: [Rejection; 16] = [
         Rejection::UnsupportedType,
         Rejection::Executable,
         Rejection::EmptyFile,
@@ -41,6 +42,7 @@ impl Rejection {
         Rejection::MimeTooDeep,
         Rejection::Unparseable,
         Rejection::UnsupportedArchive,
+        Rejection::ImageBomb,
     ];
 
     /// The stable code stored in the database and printed in `--json` output.
@@ -61,6 +63,7 @@ impl Rejection {
             Rejection::MimeTooDeep => "mime_too_deep",
             Rejection::Unparseable => "unparseable",
             Rejection::UnsupportedArchive => "unsupported_archive",
+            Rejection::ImageBomb => "image_bomb",
         }
     }
 
@@ -82,6 +85,7 @@ impl Rejection {
             Rejection::MimeTooDeep => "邮件结构嵌套过深",
             Rejection::Unparseable => "邮件无法解析",
             Rejection::UnsupportedArchive => "压缩方式不受支持，请用 ZIP（默认压缩）、7z 或 RAR 重新打包",
+            Rejection::ImageBomb => "图片尺寸异常巨大，超过解码上限，已拒收",
         }
     }
 
@@ -105,6 +109,14 @@ pub enum Flag {
     ExternalLink,
     SentOnBehalf,
     UnknownCharset,
+    LowResolution,
+    Blurry,
+    Recompressed,
+    Screenshot,
+    OldCapture,
+    ShortVideo,
+    NearDuplicate,
+    Reused,
 }
 
 impl Flag {
@@ -116,7 +128,36 @@ impl Flag {
             Flag::ExternalLink => "external_link",
             Flag::SentOnBehalf => "sent_on_behalf",
             Flag::UnknownCharset => "unknown_charset",
+            Flag::LowResolution => "low_resolution",
+            Flag::Blurry => "blurry",
+            Flag::Recompressed => "recompressed",
+            Flag::Screenshot => "screenshot",
+            Flag::OldCapture => "old_capture",
+            Flag::ShortVideo => "short_video",
+            Flag::NearDuplicate => "near_duplicate",
+            Flag::Reused => "reused",
         }
+    }
+
+    pub const ALL: [Flag; 14] = [
+        Flag::Duplicate,
+        Flag::NameMismatch,
+        Flag::NameSanitized,
+        Flag::ExternalLink,
+        Flag::SentOnBehalf,
+        Flag::UnknownCharset,
+        Flag::LowResolution,
+        Flag::Blurry,
+        Flag::Recompressed,
+        Flag::Screenshot,
+        Flag::OldCapture,
+        Flag::ShortVideo,
+        Flag::NearDuplicate,
+        Flag::Reused,
+    ];
+
+    pub fn from_code(code: &str) -> Option<Flag> {
+        Flag::ALL.into_iter().find(|f| f.code() == code)
     }
 
     pub fn reason(self) -> &'static str {
@@ -127,6 +168,14 @@ impl Flag {
             Flag::ExternalLink => "超大附件链接，需在到期前下载",
             Flag::SentOnBehalf => "由其他单位邮箱代发",
             Flag::UnknownCharset => "邮件使用了未知字符集，名称可能有误",
+            Flag::LowResolution => "分辨率偏低（照片长边不足 1600 像素，视频低于 720p）",
+            Flag::Blurry => "画面模糊",
+            Flag::Recompressed => "疑似经微信等压缩过（请发送原图）",
+            Flag::Screenshot => "疑似手机截图",
+            Flag::OldCapture => "拍摄时间较早，可能不是本月素材",
+            Flag::ShortVideo => "视频过短（不足 3 秒）",
+            Flag::NearDuplicate => "与已报送的照片高度相似",
+            Flag::Reused => "与以前月份报送的照片高度相似",
         }
     }
 }

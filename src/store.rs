@@ -13,7 +13,7 @@ pub struct Store {
 
 impl Store {
     pub fn open(data_dir: &Path) -> io::Result<Store> {
-        for sub in ["blobs", "raw", "tree", "tmp"] {
+        for sub in ["blobs", "raw", "tree", "thumbs", "tmp"] {
             fs::create_dir_all(data_dir.join(sub))?;
         }
         Ok(Store { root: data_dir.to_path_buf() })
@@ -31,6 +31,13 @@ impl Store {
     pub fn put_blob(&self, sha256: &str, data: &[u8]) -> io::Result<String> {
         let rel = format!("blobs/{}/{}/{}", &sha256[..2], &sha256[2..4], sha256);
         self.put(&rel, data)?;
+        Ok(rel)
+    }
+
+    /// A thumbnail (JPEG) of the blob with this SHA-256.
+    pub fn put_thumb(&self, sha256: &str, jpeg: &[u8]) -> io::Result<String> {
+        let rel = format!("thumbs/{}/{}.jpg", &sha256[..2], sha256);
+        self.put(&rel, jpeg)?;
         Ok(rel)
     }
 

@@ -24,6 +24,17 @@ pub struct ItemRow {
     pub url: String,
     pub expires_at: i64,
     pub duplicate_of: i64,
+    pub width: i64,
+    pub height: i64,
+    pub duration_ms: i64,
+    pub container: String,
+    pub codec: String,
+    pub captured_at: i64,
+    pub camera: String,
+    pub phash: String,
+    pub blur_centi: i64,
+    pub thumb_path: String,
+    pub similar_to: i64,
 }
 
 /// An item with the message facts a report needs.
@@ -37,13 +48,16 @@ pub struct ListedItem {
 }
 
 const COLUMNS: &str = "i.id, i.message_ref, i.status, i.kind, i.category, i.shown_name, i.file_name, i.size, i.sha256, \
-     i.mime, i.blob_path, i.tree_path, i.rejection_code, i.reason, i.flags, i.url, i.expires_at, i.duplicate_of";
+     i.mime, i.blob_path, i.tree_path, i.rejection_code, i.reason, i.flags, i.url, i.expires_at, i.duplicate_of, \
+     i.width, i.height, i.duration_ms, i.container, i.codec, i.captured_at, i.camera, i.phash, i.blur_centi, i.thumb_path, i.similar_to";
 
 pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO items (message_ref, status, kind, category, shown_name, file_name, size, sha256, mime, blob_path, \
-         tree_path, rejection_code, reason, flags, url, expires_at, duplicate_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+         tree_path, rejection_code, reason, flags, url, expires_at, duplicate_of, width, height, duration_ms, container, codec, \
+         captured_at, camera, phash, blur_centi, thumb_path, similar_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         $25, $26, $27, $28) RETURNING id",
     )
     .bind(it.message_ref)
     .bind(&it.status)
@@ -62,6 +76,17 @@ pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
     .bind(&it.url)
     .bind(it.expires_at)
     .bind(it.duplicate_of)
+    .bind(it.width)
+    .bind(it.height)
+    .bind(it.duration_ms)
+    .bind(&it.container)
+    .bind(&it.codec)
+    .bind(it.captured_at)
+    .bind(&it.camera)
+    .bind(&it.phash)
+    .bind(it.blur_centi)
+    .bind(&it.thumb_path)
+    .bind(it.similar_to)
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
@@ -80,6 +105,26 @@ pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha25
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(|(id,)| id))
+}
+
+/// A photo already recorded, for near-duplicate search.
+#[derive(Debug, Clone, FromRow)]
+pub struct Hashed {
+    pub id: i64,
+    pub phash: String,
+    pub sha256: String,
+    pub department: String,
+    pub cycle: String,
+}
+
+/// Every counted photo with a perceptual hash.
+pub async fn phashes(tx: &mut Tx<'_>) -> anyhow::Result<Vec<Hashed>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.phash, i.sha256, m.department, m.cycle FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE i.phash <> '' AND i.status = 'accepted' AND m.disposition = 'package' ORDER BY i.id",
+    )
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 /// Whether any item refers to content with this hash.

@@ -109,7 +109,8 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         let reasons: Vec<&str> = it
             .flags
             .split(',')
-            .filter_map(|f| [Flag::Duplicate, Flag::NameMismatch, Flag::NameSanitized, Flag::UnknownCharset].into_iter().find(|x| x.code() == f))
+            .filter_map(Flag::from_code)
+            .filter(|f| !matches!(f, Flag::ExternalLink | Flag::SentOnBehalf))
             .map(Flag::reason)
             .collect();
         if !reasons.is_empty() {

@@ -245,18 +245,25 @@ fn kill_9_at_random_moments_counts_every_message_exactly_once() {
     let mut rng = fastrand::Rng::with_seed(seed);
     let count = |app: &App| app.items(&[]).len();
     let mut mid_batch = 0;
-    let (mut window, mut last) = (100u64, 0);
-    for round in 0..40 {
+    // The kill delay adapts so that each run gets through roughly ten messages,
+    // whatever the speed of the machine: shorter after a big step, longer after none.
+    let (mut window, mut last) = (150f64, 0);
+    for round in 0..60 {
         let mut daemon = app.spawn(&["run"]);
-        std::thread::sleep(Duration::from_millis(rng.u64(window..window + 150)));
+        let delay = (window * (0.7 + 0.6 * rng.f64())) as u64;
+        std::thread::sleep(Duration::from_millis(delay));
         signal(&daemon, libc::SIGKILL);
         daemon.wait().unwrap();
         let n = count(&app);
-        eprintln!("round {round}: {n} of 200 recorded (seed {seed})");
-        if n > last && n < 200 {
+        let step = n - last;
+        eprintln!("round {round}: killed after {delay} ms, {n} of 200 recorded (seed {seed})");
+        if step > 0 && n < 200 {
             mid_batch += 1;
-        } else if n == last {
-            window += 100; // a slow machine: let the next run get further
+        }
+        if step == 0 {
+            window = window * 1.5 + 50.0;
+        } else if step > 15 {
+            window = (window * 0.7).max(30.0);
         }
         last = n;
         if mid_batch >= 10 || n >= 200 {
