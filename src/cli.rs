@@ -29,8 +29,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{}", describe(&config));
         return check_mailbox(&config).await;
     }
-    if let Command::Inspect { files, json, thumbs } = &cli.command {
-        return inspect_files(&config, files, *json, thumbs.as_deref());
+    if let Command::Inspect { files, json, thumbs, cycle } = &cli.command {
+        let cycle = match cycle {
+            Some(c) => parse_cycle(c)?,
+            None => Cycle::at(now(), config.timezone),
+        };
+        return inspect_files(&config, files, *json, thumbs.as_deref(), cycle);
     }
     let ctx = Ctx::open(config).await?;
     match cli.command {
@@ -266,14 +270,14 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `baosong inspect`: what baosong would see in each file, without recording anything.
-fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thumbs: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thumbs: Option<&std::path::Path>, cycle: Cycle) -> anyhow::Result<ExitCode> {
     use baosong::inspect;
     let mut cfg = config.media;
     cfg.thumbnails = thumbs.is_some();
     if let Some(dir) = thumbs {
         std::fs::create_dir_all(dir).with_context(|| format!("无法创建目录 {}", dir.display()))?;
     }
-    let cycle_start = Cycle::at(now(), config.timezone).start(config.timezone).timestamp();
+    let cycle_start = cycle.start(config.timezone).timestamp();
     let mut failed = false;
     for path in files {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

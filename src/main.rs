@@ -99,6 +99,9 @@ enum Command {
         /// 把 320 像素缩略图写到这个目录
         #[arg(long, value_name = "DIR")]
         thumbs: Option<PathBuf>,
+        /// 按哪个月份判断“拍摄时间较早”（默认本月）
+        #[arg(long, value_name = "YYYY-MM")]
+        cycle: Option<String>,
     },
     /// 生成某天的每日汇总：--print 只显示，--send 放入发件箱并发送
     Digest {

@@ -332,3 +332,155 @@ pub fn rar(entries: &[(&str, &[u8])], encrypted: bool) -> Vec<u8> {
     out.extend([0xC4, 0x3D, 0x7B, 0x00, 0x40, 0x07, 0x00]);
     out
 }
+
+/// A textured picture: large shapes that differ with `seed` (what a perceptual hash
+/// sees), with blocks, lines and noise on top (what a blur score sees).
+pub fn texture(w: u32, h: u32, seed: u32) -> image::RgbImage {
+    let mut x = seed.wrapping_mul(2654435761) | 1;
+    let s = f64::from(seed);
+    let (f1, f2, p1, p2) = (2.0 + (s * 1.7) % 5.0, 1.0 + (s * 2.3) % 4.0, s * 0.9, s * 1.3);
+    image::RgbImage::from_fn(w, h, |px, py| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let (u, v) = (f64::from(px) / f64::from(w), f64::from(py) / f64::from(h));
+        let shape = 128.0 + 90.0 * (u * f1 * std::f64::consts::TAU + p1).sin() * (v * f2 * std::f64::consts::TAU + p2).cos();
+        let block = ((px / 37 + py / 23 + seed) % 7) as f64 * 6.0;
+        let line = if (px + py * 3 + seed) % 41 < 2 { 40.0 } else { 0.0 };
+        let noise = f64::from(x & 0x1f);
+        let l = (shape + block + line + noise - 40.0).clamp(0.0, 255.0) as u8;
+        image::Rgb([l, l.saturating_sub(20), l / 2 + 60])
+    })
+}
+
+pub fn encode_jpeg(img: &image::RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(img).unwrap();
+    out
+}
+
+pub fn encode_png(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    out
+}
+
+/// Puts an EXIF APP1 segment (big-endian TIFF) right after the JPEG's SOI marker.
+pub fn with_exif(jpeg: &[u8], orientation: u16, taken: Option<&str>, make: &str, model: &str) -> Vec<u8> {
+    let ascii = |s: &str| {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        v
+    };
+    let (make, model) = (ascii(make), ascii(model));
+    // Layout: header(8) | IFD0: 2 + 4*12 + 4 | Exif IFD: 2 + 1*12 + 4 | data
+    let ifd0 = 8u32;
+    let exif_ifd = ifd0 + 2 + 4 * 12 + 4;
+    let data = exif_ifd + 2 + 12 + 4;
+    let (make_at, model_at) = (data, data + make.len() as u32);
+    let taken_at = model_at + model.len() as u32;
+    let mut t = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, typ: u16, count: u32, value: u32| {
+        t.extend(tag.to_be_bytes());
+        t.extend(typ.to_be_bytes());
+        t.extend(count.to_be_bytes());
+        t.extend(value.to_be_bytes());
+    };
+    t.extend(4u16.to_be_bytes());
+    entry(&mut t, 0x010F, 2, make.len() as u32, make_at);
+    entry(&mut t, 0x0110, 2, model.len() as u32, model_at);
+    entry(&mut t, 0x0112, 3, 1, u32::from(orientation) << 16);
+    entry(&mut t, 0x8769, 4, 1, exif_ifd);
+    t.extend(0u32.to_be_bytes());
+    match taken {
+        Some(_) => {
+            t.extend(1u16.to_be_bytes());
+            entry(&mut t, 0x9003, 2, 20, taken_at);
+        }
+        None => {
+            t.extend(1u16.to_be_bytes());
+            entry(&mut t, 0x9010, 2, 1, 0); // OffsetTimeOriginal, empty: keeps the layout
+        }
+    }
+    t.extend(0u32.to_be_bytes());
+    t.extend(&make);
+    t.extend(&model);
+    if let Some(d) = taken {
+        t.extend(ascii(d));
+    }
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend(t);
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((app1.len() + 2) as u16).to_be_bytes());
+    out.extend(app1);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+fn mp4_box(kind: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend(kind);
+    b.extend(body);
+    b
+}
+
+/// An MP4 with a video track of the given size and duration (no media data needed).
+pub fn mp4_video(seconds: u32, width: u32, height: u32, created_unix: i64) -> Vec<u8> {
+    let created = (created_unix + 2_082_844_800) as u32;
+    let mut mvhd = vec![0u8; 4];
+    mvhd.extend(created.to_be_bytes());
+    mvhd.extend(created.to_be_bytes());
+    mvhd.extend(1000u32.to_be_bytes());
+    mvhd.extend((seconds * 1000).to_be_bytes());
+    mvhd.extend([0u8; 80]);
+    let mut tkhd = vec![0u8; 76];
+    tkhd.extend((width << 16).to_be_bytes());
+    tkhd.extend((height << 16).to_be_bytes());
+    let mut hdlr = vec![0u8; 8];
+    hdlr.extend(b"vide");
+    hdlr.extend([0u8; 13]);
+    let mut avc1 = vec![0u8; 24];
+    avc1.extend((width as u16).to_be_bytes());
+    avc1.extend((height as u16).to_be_bytes());
+    avc1.extend([0u8; 50]);
+    let mut stsd = vec![0, 0, 0, 0, 0, 0, 0, 1];
+    stsd.extend(mp4_box(b"avc1", &avc1));
+    let stbl = mp4_box(b"stbl", &mp4_box(b"stsd", &stsd));
+    let mdia = [mp4_box(b"hdlr", &hdlr), mp4_box(b"minf", &stbl)].concat();
+    let trak = [mp4_box(b"tkhd", &tkhd), mp4_box(b"mdia", &mdia)].concat();
+    let moov = [mp4_box(b"mvhd", &mvhd), mp4_box(b"trak", &trak)].concat();
+    [mp4_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2avc1mp41"), mp4_box(b"moov", &moov), mp4_box(b"mdat", &[0u8; 64])].concat()
+}
+
+/// A HEIC container as iPhones write it, reduced to what baosong reads: the brand and
+/// the primary image's `ispe` size.
+pub fn heic(width: u32, height: u32) -> Vec<u8> {
+    let mut ispe = vec![0u8; 4];
+    ispe.extend(width.to_be_bytes());
+    ispe.extend(height.to_be_bytes());
+    let ipco = mp4_box(b"ipco", &mp4_box(b"ispe", &ispe));
+    let mut meta = vec![0u8; 4];
+    let mut hdlr = vec![0u8; 8];
+    hdlr.extend(b"pict");
+    hdlr.extend([0u8; 13]);
+    meta.extend(mp4_box(b"hdlr", &hdlr));
+    meta.extend(mp4_box(b"iprp", &ipco));
+    [mp4_box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic"), mp4_box(b"meta", &meta), mp4_box(b"mdat", &[0u8; 32])].concat()
+}
+
+/// A PNG whose header claims 30,000 × 30,000 pixels.
+pub fn png_bomb() -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend(30_000u32.to_be_bytes());
+    ihdr.extend(30_000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let chunk = |kind: &[u8], body: &[u8]| {
+        let mut c = (body.len() as u32).to_be_bytes().to_vec();
+        c.extend(kind);
+        c.extend(body);
+        c.extend(crc32fast::hash(&[kind, body].concat()).to_be_bytes());
+        c
+    };
+    [b"\x89PNG\r\n\x1a\n".to_vec(), chunk(b"IHDR", &ihdr), chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]), chunk(b"IEND", &[])].concat()
+}

@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod imap;
 mod ingest;
+mod media;
 mod notices;
 mod sample;
 mod unpacking;
