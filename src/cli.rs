@@ -131,7 +131,7 @@ async fn digest(ctx: &Ctx, date: Option<String>, print_only: bool) -> anyhow::Re
         Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("日期 \"{d}\" 格式不对，应写成 2024-03-20"))?,
         None => baosong::cycle::local(now(), ctx.config.timezone).date_naive(),
     };
-    let d = scheduler::digest(&ctx.db, &ctx.config, date).await?;
+    let d = scheduler::digest(&ctx.db, &ctx.config, &ctx.store, date).await?;
     if print_only {
         print_draft(&d);
         return Ok(ExitCode::SUCCESS);
@@ -228,7 +228,7 @@ async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>
         tracing::warn!(recovered, "上次退出时有邮件发送被中断，将重新发送（收件人可能收到两次）");
     }
     loop {
-        if let Err(e) = scheduler::tick(&ctx.db, &ctx.config, now()).await {
+        if let Err(e) = scheduler::tick(&ctx.db, &ctx.config, &ctx.store, now()).await {
             tracing::error!(error = %format!("{e:#}"), "生成通知失败");
         }
         if let Err(e) = baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, false).await {

@@ -6,6 +6,7 @@
 pub mod heif;
 pub mod photo;
 pub mod quality;
+pub mod sheet;
 pub mod video;
 
 use std::sync::{Condvar, Mutex};

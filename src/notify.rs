@@ -7,7 +7,7 @@ pub mod receipt;
 pub mod reminder;
 pub mod templates;
 
-use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use sha2::{Digest, Sha256};
 
 use crate::config::notify::SmtpConfig;
@@ -25,6 +25,8 @@ pub struct Draft {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Images the HTML shows inline: (content id, JPEG bytes).
+    pub inline: Vec<(String, Vec<u8>)>,
 }
 
 /// Splits a rendered template into its first line (the subject) and the body.
@@ -56,6 +58,13 @@ pub fn to_outbox(d: &Draft, smtp: &SmtpConfig, now: i64) -> anyhow::Result<Outbo
         b = b.cc(c.parse()?);
     }
     let message = match &d.html {
+        Some(html) if !d.inline.is_empty() => {
+            let mut related = MultiPart::related().singlepart(SinglePart::html(html.clone()));
+            for (cid, jpeg) in &d.inline {
+                related = related.singlepart(Attachment::new_inline(cid.clone()).body(jpeg.clone(), ContentType::parse("image/jpeg")?));
+            }
+            b.multipart(MultiPart::alternative().singlepart(SinglePart::plain(d.text.clone())).multipart(related))?
+        }
         Some(html) => b.multipart(MultiPart::alternative_plain_html(d.text.clone(), html.clone()))?,
         None => b.singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(d.text.clone()))?,
     };

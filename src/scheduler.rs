@@ -55,13 +55,13 @@ pub async fn receipts(db: &Db, config: &Config, now: i64) -> anyhow::Result<usiz
 }
 
 /// The digest for `date`.
-pub async fn digest(db: &Db, config: &Config, date: NaiveDate) -> anyhow::Result<Draft> {
+pub async fn digest(db: &Db, config: &Config, store: &crate::store::Store, date: NaiveDate) -> anyhow::Result<Draft> {
     let templates = config.templates.as_ref().ok_or_else(|| anyhow::anyhow!("没有 [notify] 配置"))?;
-    notify::digest::draft(db, config, templates, date, &office_name(config)).await
+    notify::digest::draft(db, config, templates, store, date, &office_name(config)).await
 }
 
 /// Today's digest, once `digest_time` has passed.
-pub async fn daily_digest(db: &Db, config: &Config, now: i64) -> anyhow::Result<bool> {
+pub async fn daily_digest(db: &Db, config: &Config, store: &crate::store::Store, now: i64) -> anyhow::Result<bool> {
     let Some(n) = &config.notify else { return Ok(false) };
     let t = local(now, config.timezone);
     if t.time() < n.digest_time || n.office.is_empty() {
@@ -71,7 +71,7 @@ pub async fn daily_digest(db: &Db, config: &Config, now: i64) -> anyhow::Result<
     if db::outbox::exists(db, &format!("digest:{date}")).await? {
         return Ok(false);
     }
-    let d = digest(db, config, date).await?;
+    let d = digest(db, config, store, date).await?;
     enqueue(db, config, &d, now).await
 }
 
@@ -101,9 +101,9 @@ pub async fn reminders(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<V
 }
 
 /// One round of the daemon's notice work; returns how many mails were queued.
-pub async fn tick(db: &Db, config: &Config, now: i64) -> anyhow::Result<usize> {
+pub async fn tick(db: &Db, config: &Config, store: &crate::store::Store, now: i64) -> anyhow::Result<usize> {
     let mut queued = receipts(db, config, now).await?;
-    queued += usize::from(daily_digest(db, config, now).await?);
+    queued += usize::from(daily_digest(db, config, store, now).await?);
     if let Some(n) = &config.notify {
         if local(now, config.timezone).time() >= n.reminder_time {
             for d in reminders(db, config, now).await? {

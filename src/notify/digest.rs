@@ -79,6 +79,21 @@ pub struct Failed {
 }
 
 #[derive(Debug, Serialize)]
+pub struct SheetItem {
+    pub id: i64,
+    pub name: String,
+    pub flags: String,
+}
+
+/// A contact sheet of one department's photos of the day, shown inline by its cid.
+#[derive(Debug, Serialize)]
+pub struct Sheet {
+    pub department: String,
+    pub cid: String,
+    pub items: Vec<SheetItem>,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Context {
     pub date: String,
     pub since: String,
@@ -90,6 +105,7 @@ pub struct Context {
     pub links: Vec<Expiring>,
     pub mailbox: Vec<Mailbox>,
     pub failed_mail: Vec<Failed>,
+    pub sheets: Vec<Sheet>,
     pub office: String,
 }
 
@@ -110,6 +126,7 @@ pub fn sample() -> Context {
         links: vec![Expiring { department: "看守所".into(), name: "视频.mp4".into(), expires: "2024-03-24 16:20".into() }],
         mailbox: vec![Mailbox { account: "x@qq.com@imap.qq.com".into(), last_ok: "2024-03-20 07:58".into(), last_error: String::new(), stale: false }],
         failed_mail: vec![Failed { to: "a@b.c".into(), subject: "回执".into(), error: "550 no such user".into() }],
+        sheets: vec![Sheet { department: "嘎鲁图派出所".into(), cid: "sheet-1@baosong".into(), items: vec![SheetItem { id: 12, name: "①党建.jpg".into(), flags: String::new() }] }],
         office: "宣传工作领导小组办公室".into(),
     }
 }
@@ -131,7 +148,7 @@ fn outcome_label(disposition: &str) -> &'static str {
 }
 
 /// The digest for `date`, covering the 24 hours before `date`'s digest time.
-pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templates, date: NaiveDate, office: &str) -> anyhow::Result<Draft> {
+pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templates, store: &crate::store::Store, date: NaiveDate, office: &str) -> anyhow::Result<Draft> {
     let notify = config.notify.clone().unwrap_or_default();
     let until = date.and_time(notify.digest_time).and_local_timezone(config.timezone).earliest().map(|t| t.timestamp()).unwrap_or_default();
     let since = until - 24 * 3600;
@@ -140,10 +157,15 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
 
     let mut intake = Vec::new();
     let mut rejected = Vec::new();
+    let mut thumbs: std::collections::BTreeMap<String, Vec<(i64, String, String, String)>> = Default::default();
     for m in db::messages::received_between(db, since, until).await? {
         let filter = db::items::Filter { message_ref: Some(m.id), ..Default::default() };
         let items = if m.disposition == "package" { db::items::list(db, &filter).await? } else { vec![] };
         let works = items.iter().filter(|i| i.item.status == "accepted" && matches!(i.item.kind.as_str(), "photo" | "video")).count() as i64;
+        for i in items.iter().filter(|i| i.item.status == "accepted" && !i.item.thumb_path.is_empty()) {
+            let flags = i.item.flags.split(',').filter_map(crate::rejection::Flag::from_code).map(|f| f.reason()).collect::<Vec<_>>().join("；");
+            thumbs.entry(m.department.clone()).or_default().push((i.item.id, i.item.shown_name.clone(), i.item.thumb_path.clone(), flags));
+        }
         let refused: Vec<_> = items.iter().filter(|i| i.item.status == "rejected").collect();
         for r in &refused {
             rejected.push(Refused { department: m.department.clone(), name: r.item.shown_name.clone(), reason: r.item.reason.clone() });
@@ -195,7 +217,20 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         .into_iter()
         .map(|f| Failed { to: f.recipients, subject: f.subject, error: f.last_error })
         .collect();
+    let mut sheets = Vec::new();
+    let mut inline = Vec::new();
+    for (n, (department, list)) in thumbs.into_iter().enumerate() {
+        let tiles: Vec<(i64, image::DynamicImage)> = list.iter().filter_map(|(id, _, path, _)| image::open(store.abs(path)).ok().map(|img| (*id, img))).take(48).collect();
+        if tiles.is_empty() {
+            continue;
+        }
+        let cid = format!("sheet-{}@baosong", n + 1);
+        inline.push((cid.clone(), crate::inspect::sheet::contact_sheet(&tiles, 6)));
+        let items = list.into_iter().map(|(id, name, _, flags)| SheetItem { id, name, flags }).collect();
+        sheets.push(Sheet { department, cid, items });
+    }
     let ctx = Context {
+        sheets,
         date: date.to_string(),
         since: short(since, config),
         until: short(until, config),
@@ -244,5 +279,6 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         subject,
         text,
         html: Some(html),
+        inline,
     })
 }

@@ -147,6 +147,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         subject,
         text,
         html: None,
+        inline: vec![],
     }))
 }
 

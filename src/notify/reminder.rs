@@ -146,6 +146,7 @@ pub fn draft(r: &Reminder<'_>, templates: &super::templates::Templates, tz: Tz, 
         subject,
         text,
         html: None,
+        inline: vec![],
     })
 }
 

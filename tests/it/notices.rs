@@ -170,23 +170,22 @@ fn mail_waits_while_the_server_is_down_and_a_5xx_is_recorded_as_failed() {
 #[test]
 fn kill_9_while_sending_delivers_everything_and_repeats_only_interrupted_mail() {
     let d = Dovecot::start();
-    let relay = Relay::start(&d);
+    let mut relay = Relay::start(&d);
     let app = App::with_smtp(relay.port, "");
     let mut roster = String::new();
     for i in 0..40 {
         roster += &format!("[[department]]\nname = \"测试{i}派出所\"\nsenders = [\"s{i}@163.com\"]\ncontacts = [\"c{i}@example.test\"]\n\n");
     }
     app.set_roster(&roster);
-    // Queue the 40 reminders without sending them, then send with kills in between.
-    let printed = app.ok(&["remind", "--as-of", "2024-03-22T09:30:00+08:00", "--dry-run"]);
-    assert_eq!(printed.matches("收件人：").count(), 40);
+    // Queue the 40 reminders while the server is down, then send with kills in between.
+    relay.stop();
+    let out = app.ok(&["remind", "--as-of", "2024-03-22T09:30:00+08:00", "--send"]);
+    assert!(out.contains("新放入发件箱的提醒 40 封"), "{out}");
+    relay.restart();
     let seed = fastrand::u64(..);
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut first = true;
     for _ in 0..6 {
-        let args: &[&str] = if first { &["remind", "--as-of", "2024-03-22T09:30:00+08:00", "--send"] } else { &["outbox", "flush"] };
-        first = false;
-        let mut child = app.spawn(args);
+        let mut child = app.spawn(&["outbox", "flush"]);
         std::thread::sleep(Duration::from_millis(rng.u64(50..400)));
         signal(&child, libc::SIGKILL);
         child.wait().unwrap();
@@ -297,4 +296,24 @@ fn the_daemon_sends_a_receipt_for_mail_it_takes_in_and_nothing_twice_after_a_res
     assert!(daemon.wait().unwrap().success());
     let receipts = arrived(&d).iter().filter(|m| m.2.starts_with("【回执】")).count();
     assert_eq!(receipts, 1, "{}", app.daemon_log());
+}
+
+#[test]
+fn the_digest_embeds_a_contact_sheet_of_the_days_photos() {
+    use crate::fixtures::{encode_jpeg, texture};
+    let d = Dovecot::start();
+    let relay = Relay::start(&d);
+    let app = App::with_smtp(relay.port, "office = [\"office@example.test\"]");
+    let mail = Mail::new("gltpcs@163.com", "3月素材", "Wed, 20 Mar 2024 10:00:00 +0800")
+        .attach("①党建.jpg", &encode_jpeg(&texture(1600, 1200, 21), 85))
+        .attach("⑤反诈.jpg", &encode_jpeg(&texture(1600, 1200, 22), 85));
+    app.import_one("a.eml", &mail.build());
+    app.ok(&["digest", "--date", "2024-03-21", "--send"]);
+    let raw = d.client().messages("INBOX").remove(0);
+    let m = MessageParser::default().parse(&raw).unwrap();
+    let html = m.body_html(0).unwrap().to_string();
+    assert!(html.contains("嘎鲁图派出所：今日照片") && html.contains("cid:sheet-1@baosong"), "{html}");
+    let sheet = m.parts.iter().find(|p| p.content_id() == Some("sheet-1@baosong")).expect("the sheet is attached inline");
+    let img = image::load_from_memory(sheet.contents()).unwrap();
+    assert_eq!((img.width(), img.height()), (2 * 166 + 6, 184 + 6), "two tiles side by side");
 }
