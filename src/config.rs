@@ -331,6 +331,27 @@ fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaC
     })
 }
 
+/// The server of a provider preset for `table` ("imap" or "smtp"): "qq" gives
+/// imap.qq.com / smtp.qq.com, all on the implicit-TLS `port`.
+pub fn provider(origin: &str, table: &str, name: Option<&str>, port: u16) -> Result<Option<(String, u16)>, ConfigError> {
+    let domain = match name {
+        None => return Ok(None),
+        Some("qq") => "qq.com",
+        Some("163") => "163.com",
+        Some("126") => "126.com",
+        Some("exmail") => "exmail.qq.com",
+        Some(other) => {
+            return Err(ConfigError::new(
+                origin,
+                &format!("{table}.provider"),
+                format!("不认识的邮箱服务商 \"{other}\""),
+                "写 \"qq\"、\"163\"、\"126\" 或 \"exmail\"；其他邮箱删去此项，改写 host、port 和 tls",
+            ));
+        }
+    };
+    Ok(Some((format!("{table}.{domain}"), port)))
+}
+
 /// A secret (QQ's 授权码) from `password_file` when set, else from the environment
 /// variable `env`. `table` is "imap" or "smtp", for the error's key.
 pub fn secret(origin: &str, table: &str, env: &str, file: Option<&Path>) -> Result<String, ConfigError> {

@@ -90,15 +90,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 impl ImapConfig {
     pub fn from_raw(file: &str, base: &Path, raw: RawImap, tz: chrono_tz::Tz) -> Result<ImapConfig, ConfigError> {
         let err = |key: &str, problem: String, fix: &str| ConfigError::new(file, &format!("imap.{key}"), problem, fix);
-        let preset = match raw.provider.as_deref() {
-            None => None,
-            Some("qq") => Some(("imap.qq.com", 993)),
-            Some("163") => Some(("imap.163.com", 993)),
-            Some("126") => Some(("imap.126.com", 993)),
-            Some("exmail") => Some(("imap.exmail.qq.com", 993)),
-            Some(other) => return Err(err("provider", format!("不认识的邮箱服务商 \"{other}\""), "写 \"qq\"、\"163\"、\"126\" 或 \"exmail\"；其他邮箱删去此项，改写 host、port 和 tls")),
-        };
-        let host = raw.host.clone().or(preset.map(|p| p.0.to_string())).ok_or_else(|| err("host", "没有写邮箱服务器".into(), "写 provider = \"qq\"，或写 host = \"imap.example.com\""))?;
+        let preset = super::provider(file, "imap", raw.provider.as_deref(), 993)?;
+        let host = raw.host.clone().or(preset.as_ref().map(|p| p.0.clone())).ok_or_else(|| err("host", "没有写邮箱服务器".into(), "写 provider = \"qq\"，或写 host = \"imap.example.com\""))?;
         let tls = match raw.tls.as_deref().unwrap_or("tls") {
             "tls" => Tls::Implicit,
             "starttls" => Tls::StartTls,

@@ -102,15 +102,8 @@ fn time(file: &str, key: &str, v: &Option<String>, default: &str) -> Result<Naiv
 impl SmtpConfig {
     pub fn from_raw(file: &str, base: &Path, raw: RawSmtp) -> Result<SmtpConfig, ConfigError> {
         let err = |key: &str, problem: String, fix: &str| ConfigError::new(file, &format!("smtp.{key}"), problem, fix);
-        let preset = match raw.provider.as_deref() {
-            None => None,
-            Some("qq") => Some(("smtp.qq.com", 465)),
-            Some("163") => Some(("smtp.163.com", 465)),
-            Some("126") => Some(("smtp.126.com", 465)),
-            Some("exmail") => Some(("smtp.exmail.qq.com", 465)),
-            Some(other) => return Err(err("provider", format!("不认识的邮箱服务商 \"{other}\""), "写 \"qq\"、\"163\"、\"126\" 或 \"exmail\"；其他邮箱删去此项，改写 host、port 和 tls")),
-        };
-        let host = raw.host.or(preset.map(|p| p.0.to_string())).ok_or_else(|| err("host", "没有写发信服务器".into(), "写 provider = \"qq\"，或写 host = \"smtp.example.com\""))?;
+        let preset = super::provider(file, "smtp", raw.provider.as_deref(), 465)?;
+        let host = raw.host.or(preset.as_ref().map(|p| p.0.clone())).ok_or_else(|| err("host", "没有写发信服务器".into(), "写 provider = \"qq\"，或写 host = \"smtp.example.com\""))?;
         let tls = match raw.tls.as_deref().unwrap_or("tls") {
             "tls" => SmtpTls::Implicit,
             "starttls" => SmtpTls::StartTls,
