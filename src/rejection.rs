@@ -23,10 +23,11 @@ pub enum Rejection {
     Unparseable,
     UnsupportedArchive,
     ImageBomb,
+    ProcessingFailed,
 }
 
 impl Rejection {
-    pub const ALL: [Rejection; 16] = [
+    pub const ALL: [Rejection; 17] = [
         Rejection::UnsupportedType,
         Rejection::Executable,
         Rejection::EmptyFile,
@@ -43,6 +44,7 @@ impl Rejection {
         Rejection::Unparseable,
         Rejection::UnsupportedArchive,
         Rejection::ImageBomb,
+        Rejection::ProcessingFailed,
     ];
 
     /// The stable code stored in the database and printed in `--json` output.
@@ -64,6 +66,7 @@ impl Rejection {
             Rejection::Unparseable => "unparseable",
             Rejection::UnsupportedArchive => "unsupported_archive",
             Rejection::ImageBomb => "image_bomb",
+            Rejection::ProcessingFailed => "processing_failed",
         }
     }
 
@@ -86,6 +89,7 @@ impl Rejection {
             Rejection::Unparseable => "邮件无法解析",
             Rejection::UnsupportedArchive => "压缩方式不受支持，请用 ZIP（默认压缩）、7z 或 RAR 重新打包",
             Rejection::ImageBomb => "图片尺寸异常巨大，超过解码上限，已拒收",
+            Rejection::ProcessingFailed => "处理此文件时程序出错（已记录详情），请联系管理员",
         }
     }
 

@@ -116,6 +116,37 @@ impl App {
         }
     }
 
+    /// Runs `baosong ARGS` and measures it: the child's own peak RSS in KiB and its
+    /// wall time, read with wait4 for exactly this child (getrusage of that one process,
+    /// so other tests' children running at the same time do not count).
+    pub fn run_measured(&self, args: &[&str]) -> (Run, u64, std::time::Duration) {
+        use std::io::Read;
+        let start = std::time::Instant::now();
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let errs = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        let mut stdout = String::new();
+        let _ = out.read_to_string(&mut stdout);
+        let stderr = errs.join().unwrap();
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child, which std
+        // has not waited for.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        assert!(pid > 0, "wait4 failed");
+        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        (Run { ok, stdout, stderr }, usage.ru_maxrss as u64, start.elapsed())
+    }
+
     /// Runs and insists it succeeded.
     pub fn ok(&self, args: &[&str]) -> String {
         let r = self.run(args);
