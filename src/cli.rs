@@ -14,6 +14,7 @@ use baosong::pipeline::{self, Ctx, Outcome};
 use baosong::report;
 use baosong::source::files;
 use baosong::store::Store;
+use baosong::verify;
 use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reassign { package, cycle } => reassign(&ctx, package, &cycle).await,
         Command::Recategorize { item, category } => recategorize(&ctx, item, category).await,
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
+        Command::Verify { repair } => verify(&ctx, repair).await,
         Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
         Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
@@ -629,7 +631,7 @@ async fn replace_items(
         let label = ctx.config.categories.label(cat);
         let mut n = 1;
         let path = loop {
-            let p = Store::tree_path(cycle, &li.department, &label, &it.file_name, n);
+            let p = Store::tree_path(cycle, &li.department, &label, &baosong::unpack::names::tree_name(&it.file_name, &it.mime).0, n);
             if p == it.tree_path || !db::items::tree_path_taken(tx, &p).await? {
                 break p;
             }
@@ -653,21 +655,84 @@ fn apply_moves(ctx: &Ctx, moves: &[(String, String, String)]) {
 }
 
 /// Links every tree entry the database knows and the disk lacks; returns how many failed.
+/// Blobs are not re-hashed here (it runs after every import); `tree rebuild` does.
 async fn sync_tree(ctx: &Ctx) -> anyhow::Result<usize> {
-    let mut failed = 0;
-    for (tree, blob) in db::items::tree_entries(&ctx.db).await? {
-        if let Err(e) = ctx.store.link(&blob, &tree) {
-            failed += 1;
-            eprintln!("无法建立 {tree}：{e}");
-        }
+    let entries = db::items::tree_entries(&ctx.db).await?;
+    let store = ctx.store.clone();
+    let done = tokio::task::spawn_blocking(move || verify::link_tree(&store, &entries, false, &|_, _| {})).await.context("目录树线程异常退出")?;
+    for (tree, e) in &done.failed {
+        eprintln!("无法建立 {tree}：{e}");
     }
-    Ok(failed)
+    Ok(done.failed.len())
+}
+
+/// A bar on a terminal; otherwise a line on stderr every `every` files.
+fn progress(what: &'static str, every: usize) -> (ProgressBar, verify::Progress) {
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let bar = if tty { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{what} [{{bar:30}}] {{pos}}/{{len}} 个文件"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let b = bar.clone();
+    let report: verify::Progress = std::sync::Arc::new(move |done, total| {
+        if tty {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        } else if done % every == 0 {
+            eprintln!("{what}：{done}/{total} 个文件");
+        }
+    });
+    (bar, report)
 }
 
 async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     ctx.store.clear_tree().context("无法清空目录树")?;
-    let failed = sync_tree(ctx).await?;
-    let total = db::items::tree_entries(&ctx.db).await?.len();
-    println!("目录树已重建：{} 个文件，位于 {}", total - failed, ctx.store.abs("tree").display());
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let entries = db::items::tree_entries(&ctx.db).await?;
+    let store = ctx.store.clone();
+    let (bar, report) = progress("重建目录树", 1000);
+    let done = tokio::task::spawn_blocking(move || verify::link_tree(&store, &entries, true, &*report)).await.context("目录树线程异常退出")?;
+    bar.finish_and_clear();
+    for (tree, blob, why) in &done.damaged {
+        eprintln!("未放入目录树：{tree}（存档文件 {blob}：{why}）");
+    }
+    for (tree, e) in &done.failed {
+        eprintln!("无法建立 {tree}：{e}");
+    }
+    println!("目录树已重建：{} 个文件，位于 {}", done.linked, ctx.store.abs("tree").display());
+    if !done.damaged.is_empty() {
+        println!("{} 个文件的存档已损坏或缺失，没有放入目录树；运行 baosong verify --repair 从原始邮件恢复，再运行 baosong tree rebuild。", done.damaged.len());
+    }
+    Ok(if done.failed.is_empty() && done.damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// `baosong verify [--repair]`: one line per problem, a summary, and a failing exit
+/// code while anything stays damaged.
+async fn verify(ctx: &Ctx, repair: bool) -> anyhow::Result<ExitCode> {
+    let (bar, report) = progress("校验", 1000);
+    let r = verify::verify(ctx, repair, report).await?;
+    bar.finish_and_clear();
+    for p in &r.problems {
+        println!("{}", p.describe());
+    }
+    if r.wrong_modes > 0 {
+        if repair {
+            println!("{} 个存档文件原来不是只读，已改为只读（0444）{}。", r.wrong_modes, if r.modes_fixed < r.wrong_modes { format!("，其中 {} 个未能修改", r.wrong_modes - r.modes_fixed) } else { String::new() });
+        } else {
+            println!("{} 个存档文件不是只读（应为 0444）；运行 baosong verify --repair 修正。", r.wrong_modes);
+        }
+    }
+    let unresolved = r.unresolved();
+    let fixed = r.problems.len() - unresolved;
+    println!(
+        "校验完成：存档文件 {} 个，原始邮件 {} 封，目录树文件 {} 个；发现问题 {} 个{}{}。",
+        r.blobs,
+        r.raw,
+        r.tree,
+        r.problems.len(),
+        if repair { format!("，已修复 {fixed} 个") } else { String::new() },
+        if unresolved > 0 { format!("，尚未解决 {unresolved} 个") } else { String::new() },
+    );
+    Ok(if unresolved == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

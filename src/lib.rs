@@ -22,3 +22,4 @@ pub mod scheduler; // daily jobs, idempotent per date
 pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
+pub mod verify; // the store re-hashed, damaged blobs restored from raw mail; the tree linked

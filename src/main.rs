@@ -89,6 +89,12 @@ enum Command {
         #[command(subcommand)]
         action: TreeAction,
     },
+    /// 校验存档：重新计算每个存档文件和原始邮件的哈希，找出损坏或缺失的文件和被改动的目录树文件
+    Verify {
+        /// 修复：从原始邮件恢复损坏的存档文件，恢复目录树，把存档文件改为只读
+        #[arg(long)]
+        repair: bool,
+    },
     /// 检查照片或视频（不入库）：尺寸、拍摄时间、模糊度、相似度指纹和质量问题
     Inspect {
         #[arg(required = true, value_name = "FILE")]

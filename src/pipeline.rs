@@ -154,6 +154,21 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
     })
 }
 
+/// The bytes of the file with SHA-256 `sha256` that analysing `raw` finds, if any:
+/// `baosong verify --repair` restores a damaged blob from the mail it came from, by the
+/// same code that found the file the first time. Writes nothing.
+pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>> {
+    let mut found = None;
+    let walked = guarded(|| {
+        walk(raw, config, &mut |f, _, _| {
+            if found.is_none() && inspect::sha256_hex(f.data) == sha256 {
+                found = Some(f.data.to_vec());
+            }
+        })
+    });
+    walked.ok().and(found)
+}
+
 async fn analyse_blocking<R>(ctx: &Ctx, raw: R) -> anyhow::Result<(R, Analysis)>
 where
     R: std::ops::Deref<Target = [u8]> + Send + 'static,
@@ -397,9 +412,14 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         } else {
             item.status = "accepted".into();
             let label = ctx.config.categories.label(category);
+            // In the tree a file is called what its content is: no `.hta` holding a JPEG.
+            let (tree_name, renamed) = unpack::names::tree_name(&k.name, k.mime);
+            if renamed && unpack::names::extension(&k.name).is_some() {
+                fl.push(Flag::NameMismatch);
+            }
             let mut n = 1;
             item.tree_path = loop {
-                let candidate = Store::tree_path(&row.cycle, &department, &label, &k.name, n);
+                let candidate = Store::tree_path(&row.cycle, &department, &label, &tree_name, n);
                 if !claimed.contains(&candidate) && !db::items::tree_path_taken(&mut tx, &candidate).await? {
                     break candidate;
                 }

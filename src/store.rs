@@ -1,10 +1,28 @@
 //! Files on disk: content-addressed blobs (`blobs/ab/cd/<sha256>`), raw mail
 //! (`raw/ab/<sha256>.eml`) and the browsable tree (`tree/2024-03/单位/①党的建设/名称`),
-//! whose entries are hard links to blobs (copies where links fail).
+//! whose entries are hard links to blobs (copies where links fail). Stored files are
+//! read-only for everyone (0444) and directories 0755: office staff open the tree from
+//! a Samba share, and since a tree entry is the archived blob itself, nobody may write
+//! to it. Temporary files live in `tmp/` and nowhere else.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+/// Mode of every stored file: anyone may read, nobody may write (root aside).
+pub const FILE_MODE: u32 = 0o444;
+/// Mode of every directory of the store the staff browse.
+pub const DIR_MODE: u32 = 0o755;
+/// A temporary file older than this is a leftover of a crash (kill -9, power loss) and
+/// is removed when a store is opened. Younger ones may belong to a process still
+/// running (the daemon while `import` starts): none of them lives this long, since a
+/// temporary file exists only while one message is fetched or one file is written.
+/// Deleting one by mistake would only fail that write (retried later), never lose data.
+pub const STALE_TMP: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -12,11 +30,17 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens (creating) the store and removes stale temporary files (see [`STALE_TMP`]).
     pub fn open(data_dir: &Path) -> io::Result<Store> {
-        for sub in ["blobs", "raw", "tree", "thumbs", "tmp"] {
-            fs::create_dir_all(data_dir.join(sub))?;
+        for sub in ["blobs", "raw", "tree", "thumbs"] {
+            make_dirs(&data_dir.join(sub), DIR_MODE)?;
         }
-        Ok(Store { root: data_dir.to_path_buf() })
+        make_dirs(&data_dir.join("tmp"), 0o700)?;
+        let store = Store { root: data_dir.to_path_buf() };
+        if let Err(e) = store.clean_tmp(STALE_TMP) {
+            tracing::warn!(error = %e, "无法清理临时目录 tmp");
+        }
+        Ok(store)
     }
 
     pub fn root(&self) -> &Path {
@@ -27,36 +51,82 @@ impl Store {
         self.root.join(rel)
     }
 
+    /// Where temporary files go (`data/tmp`).
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Removes entries of `tmp/` last modified more than `older_than` ago; returns how many.
+    pub fn clean_tmp(&self, older_than: Duration) -> io::Result<usize> {
+        let mut removed = 0;
+        for e in fs::read_dir(self.tmp_dir())? {
+            let e = e?;
+            let meta = e.metadata()?;
+            let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+            if age < older_than {
+                continue;
+            }
+            let gone = if meta.is_dir() { fs::remove_dir_all(e.path()) } else { fs::remove_file(e.path()) };
+            match gone {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// The path of the blob with this SHA-256, relative to the root.
+    pub fn blob_rel(sha256: &str) -> String {
+        format!("blobs/{}/{}/{}", &sha256[..2], &sha256[2..4], sha256)
+    }
+
     /// Stores a blob under its SHA-256 (hex) and returns its path relative to the root.
     pub fn put_blob(&self, sha256: &str, data: &[u8]) -> io::Result<String> {
-        let rel = format!("blobs/{}/{}/{}", &sha256[..2], &sha256[2..4], sha256);
-        self.put(&rel, data)?;
+        let rel = Self::blob_rel(sha256);
+        self.put(&rel, data, false)?;
+        Ok(rel)
+    }
+
+    /// Writes a blob again even where a file of that name exists (a damaged one of the
+    /// same size would be kept by `put_blob`). `data` must hash to `sha256`. The new
+    /// file replaces the old name only: tree entries still link the damaged file until
+    /// they are linked again ([`Store::relink`]).
+    pub fn restore_blob(&self, sha256: &str, data: &[u8]) -> io::Result<String> {
+        if crate::inspect::sha256_hex(data) != sha256 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "内容与哈希不符"));
+        }
+        let rel = Self::blob_rel(sha256);
+        self.put(&rel, data, true)?;
         Ok(rel)
     }
 
     /// A thumbnail (JPEG) of the blob with this SHA-256.
     pub fn put_thumb(&self, sha256: &str, jpeg: &[u8]) -> io::Result<String> {
         let rel = format!("thumbs/{}/{}.jpg", &sha256[..2], sha256);
-        self.put(&rel, jpeg)?;
+        self.put(&rel, jpeg, false)?;
         Ok(rel)
     }
 
     pub fn put_raw(&self, sha256: &str, raw: &[u8]) -> io::Result<String> {
         let rel = format!("raw/{}/{}.eml", &sha256[..2], sha256);
-        self.put(&rel, raw)?;
+        self.put(&rel, raw, false)?;
         Ok(rel)
     }
 
-    /// Temp file, fsync, rename: a crash leaves the old state or the whole file.
-    fn put(&self, rel: &str, data: &[u8]) -> io::Result<()> {
+    /// Temp file, read-only mode, fsync, rename: a crash leaves the old state or the
+    /// whole file, and the file is never writable under its final name. Without
+    /// `overwrite`, an existing file of the same size is kept.
+    fn put(&self, rel: &str, data: &[u8], overwrite: bool) -> io::Result<()> {
         let dest = self.root.join(rel);
-        if dest.metadata().is_ok_and(|m| m.len() == data.len() as u64) {
+        if !overwrite && dest.metadata().is_ok_and(|m| m.len() == data.len() as u64) {
             return Ok(());
         }
         let dir = dest.parent().ok_or_else(|| io::Error::other("blob path without parent"))?;
-        fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
+        make_dirs(dir, DIR_MODE)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
         tmp.write_all(data)?;
+        tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
         tmp.as_file().sync_all()?;
         tmp.persist(&dest).map_err(|e| e.error)?;
         if let Ok(d) = fs::File::open(dir) {
@@ -65,8 +135,42 @@ impl Store {
         Ok(())
     }
 
+    /// The SHA-256 (hex) of a stored file, read in pieces.
+    pub fn hash_file(&self, rel: &str) -> io::Result<String> {
+        let mut f = fs::File::open(self.root.join(rel))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => h.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// Whether the blob at `blob_rel` (named by its SHA-256) still has that content.
+    pub fn blob_intact(&self, blob_rel: &str) -> io::Result<bool> {
+        let expected = blob_rel.rsplit('/').next().unwrap_or_default();
+        Ok(self.hash_file(blob_rel)? == expected)
+    }
+
+    /// Makes a stored file read-only for everyone, if it is not; returns whether it changed.
+    pub fn make_read_only(&self, rel: &str) -> io::Result<bool> {
+        let path = self.root.join(rel);
+        let mode = fs::metadata(&path)?.permissions().mode() & 0o7777;
+        if mode == FILE_MODE {
+            return Ok(false);
+        }
+        fs::set_permissions(&path, fs::Permissions::from_mode(FILE_MODE))?;
+        Ok(true)
+    }
+
     /// The `n`th candidate tree path for a file, relative to the root: the name itself
-    /// first, then " (2)", " (3)" … before the extension, for clashes.
+    /// first, then " (2)", " (3)" … before the extension, for clashes. `name` is a tree
+    /// name already ([`crate::unpack::names::tree_name`]).
     pub fn tree_path(cycle: &str, department: &str, category: &str, name: &str, n: u32) -> String {
         let base = format!("tree/{cycle}/{department}/{category}");
         if n <= 1 {
@@ -78,17 +182,38 @@ impl Store {
         }
     }
 
-    /// Makes `tree_rel` show the blob at `blob_rel`.
+    /// Makes `tree_rel` show the blob at `blob_rel`, unless something is there already.
     pub fn link(&self, blob_rel: &str, tree_rel: &str) -> io::Result<()> {
         let dest = self.root.join(tree_rel);
-        if dest.exists() {
+        if dest.symlink_metadata().is_ok() {
             return Ok(());
         }
         if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir)?;
+            make_dirs(dir, DIR_MODE)?;
         }
+        // Stores written before files were made read-only hold 0600 blobs, and the
+        // tree entry is the blob itself: fix its mode here. Best effort: a file owned
+        // by someone else keeps its mode, and verify --repair reports it.
+        let _ = self.make_read_only(blob_rel);
         let src = self.root.join(blob_rel);
-        fs::hard_link(&src, &dest).or_else(|_| fs::copy(&src, &dest).map(|_| ()))
+        fs::hard_link(&src, &dest).or_else(|_| {
+            fs::copy(&src, &dest)?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(FILE_MODE))
+        })
+    }
+
+    /// Links `tree_rel` to the blob again, replacing what is there (after a repair the
+    /// tree would otherwise still show the damaged file).
+    pub fn relink(&self, blob_rel: &str, tree_rel: &str) -> io::Result<()> {
+        self.unlink(tree_rel)?;
+        self.link(blob_rel, tree_rel)
+    }
+
+    /// Whether `tree_rel` is the blob itself (the same file, not a copy or a replacement).
+    pub fn is_linked(&self, blob_rel: &str, tree_rel: &str) -> io::Result<bool> {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = (fs::metadata(self.root.join(blob_rel))?, fs::symlink_metadata(self.root.join(tree_rel))?);
+        Ok(a.dev() == b.dev() && a.ino() == b.ino())
     }
 
     pub fn unlink(&self, tree_rel: &str) -> io::Result<()> {
@@ -104,13 +229,33 @@ impl Store {
         if tree.exists() {
             fs::remove_dir_all(&tree)?;
         }
-        fs::create_dir_all(tree)
+        make_dirs(&tree, DIR_MODE)
+    }
+}
+
+/// `create_dir_all` that gives each directory it creates `mode`, whatever the umask
+/// (a systemd unit's UMask=0077 would otherwise hide the tree from the share).
+fn make_dirs(dir: &Path, mode: u32) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        make_dirs(parent, mode)?;
+    }
+    match fs::create_dir(dir) {
+        Ok(()) => fs::set_permissions(dir, fs::Permissions::from_mode(mode)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
 
     #[test]
     fn blobs_are_content_addressed_and_linked() {
@@ -125,5 +270,71 @@ mod tests {
         assert_eq!(tree, "tree/2024-03/嘎鲁图派出所/①党的建设/a (2).jpg");
         s.link(&rel, &tree).unwrap();
         assert_eq!(fs::read(dir.path().join(&tree)).unwrap(), b"photo");
+        assert!(s.is_linked(&rel, &tree).unwrap());
+    }
+
+    #[test]
+    fn stored_files_are_read_only_and_directories_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let sha = crate::inspect::sha256_hex(b"photo");
+        let blob = s.put_blob(&sha, b"photo").unwrap();
+        let raw = s.put_raw(&sha, b"raw mail").unwrap();
+        let thumb = s.put_thumb(&sha, b"thumb").unwrap();
+        let tree = Store::tree_path("2024-03", "嘎鲁图派出所", "①党的建设", "a.jpg", 1);
+        s.link(&blob, &tree).unwrap();
+        for rel in [&blob, &raw, &thumb, &tree] {
+            assert_eq!(mode(&s.abs(rel)), 0o444, "{rel}");
+        }
+        for d in ["blobs", &blob[..8], &blob[..11], "raw", "thumbs", "tree", "tree/2024-03", "tree/2024-03/嘎鲁图派出所", "tree/2024-03/嘎鲁图派出所/①党的建设"] {
+            assert_eq!(mode(&s.abs(d)), 0o755, "{d}");
+        }
+        // An old 0600 blob is made read-only when it is linked into the tree.
+        let old = crate::inspect::sha256_hex(b"old");
+        let old_rel = s.put_blob(&old, b"old").unwrap();
+        fs::set_permissions(s.abs(&old_rel), fs::Permissions::from_mode(0o600)).unwrap();
+        s.link(&old_rel, "tree/2024-03/x.jpg").unwrap();
+        assert_eq!(mode(&s.abs("tree/2024-03/x.jpg")), 0o444);
+    }
+
+    #[test]
+    fn a_damaged_blob_is_detected_and_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let sha = crate::inspect::sha256_hex(b"photo");
+        let blob = s.put_blob(&sha, b"photo").unwrap();
+        let tree = "tree/2024-03/a.jpg";
+        s.link(&blob, tree).unwrap();
+        assert!(s.blob_intact(&blob).unwrap());
+        fs::set_permissions(s.abs(&blob), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::write(s.abs(tree), b"PHOTO").unwrap();
+        assert!(!s.blob_intact(&blob).unwrap(), "the tree entry is the blob");
+        // Same size: put_blob keeps the damaged file; restore_blob replaces it.
+        s.put_blob(&sha, b"photo").unwrap();
+        assert!(!s.blob_intact(&blob).unwrap());
+        assert!(s.restore_blob(&sha, b"wrong").is_err());
+        s.restore_blob(&sha, b"photo").unwrap();
+        assert!(s.blob_intact(&blob).unwrap());
+        assert!(!s.is_linked(&blob, tree).unwrap());
+        s.relink(&blob, tree).unwrap();
+        assert_eq!(fs::read(s.abs(tree)).unwrap(), b"photo");
+        assert_eq!(mode(&s.abs(tree)), 0o444);
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_at_open_and_fresh_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let stale = s.tmp_dir().join(".tmpSTALE");
+        fs::write(&stale, b"left by kill -9").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        fs::File::options().write(true).open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
+        let fresh = s.tmp_dir().join(".tmpFRESH");
+        fs::write(&fresh, b"another process is writing this").unwrap();
+        Store::open(dir.path()).unwrap();
+        assert!(!stale.exists());
+        assert!(fresh.exists());
+        assert_eq!(s.clean_tmp(Duration::ZERO).unwrap(), 1);
+        assert!(!fresh.exists());
     }
 }

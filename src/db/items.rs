@@ -208,3 +208,34 @@ pub async fn tree_entries(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
     .fetch_all(&db.pool)
     .await?)
 }
+
+/// An item that uses a blob: where it shows in the tree and which mail it came from.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct BlobUser {
+    pub id: i64,
+    pub status: String,
+    pub shown_name: String,
+    pub tree_path: String,
+    pub blob_path: String,
+    pub message_ref: i64,
+    pub department: String,
+    pub cycle: String,
+    pub raw_path: String,
+}
+
+/// Every item whose content has this SHA-256, whatever became of its message.
+pub async fn blob_users(db: &Db, sha256: &str) -> anyhow::Result<Vec<BlobUser>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.status, i.shown_name, i.tree_path, i.blob_path, i.message_ref, m.department, m.cycle, m.raw_path \
+         FROM items i JOIN messages m ON m.id = i.message_ref WHERE i.sha256 = $1 AND i.blob_path <> '' ORDER BY i.id",
+    )
+    .bind(sha256)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Every blob an item refers to, once.
+pub async fn blob_paths(db: &Db) -> anyhow::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT blob_path FROM items WHERE blob_path <> '' ORDER BY blob_path").fetch_all(&db.pool).await?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}

@@ -168,7 +168,7 @@ fn unsafe_and_clashing_names_are_made_safe_in_the_tree() {
     import_all(&app, &[("names", mail("3月").attach("n.zip", &archive).build())]);
     let tree = app.tree();
     let dir = "2024-03/嘎鲁图派出所/未分类/";
-    for want in ["_CON.jpg", "a_b_c.jpg", "同名.jpg", "同名 (2).jpg", "_aux"] {
+    for want in ["_CON.jpg", "a_b_c.jpg", "同名.jpg", "同名 (2).jpg", "_aux.jpg"] {
         assert!(tree.contains(&format!("{dir}{want}")), "{want} missing from {tree:?}");
     }
     let long_file = tree.iter().find(|t| t.contains("很长的名字")).unwrap();
