@@ -6,6 +6,7 @@ use anyhow::{Context, bail};
 use baosong::config::Config;
 use baosong::config::imap::ImapConfig;
 use baosong::daemon;
+use baosong::intake;
 use baosong::scheduler;
 use baosong::source::imap;
 use baosong::cycle::Cycle;
@@ -37,7 +38,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         };
         return inspect_files(&config, files, *json, thumbs.as_deref(), cycle);
     }
-    let ctx = Ctx::open(config).await?;
+    let ctx = match &cli.command {
+        Command::Run => Ctx::open_writer(config, "run").await?,
+        Command::Poll { .. } => Ctx::open_writer(config, "poll").await?,
+        Command::Import { .. } => Ctx::open_writer(config, "import").await?,
+        _ => Ctx::open(config).await?,
+    };
     match cli.command {
         Command::Run => run_daemon(&ctx, false).await,
         Command::Poll { once: true } => poll_once(&ctx).await,
@@ -100,7 +106,7 @@ async fn check_mailbox(config: &Config) -> anyhow::Result<ExitCode> {
 
 async fn poll_once(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let (cfg, password) = imap_config(&ctx.config)?;
-    match daemon::poll_once(ctx, cfg, &password).await {
+    match daemon::poll_once(ctx, cfg, &password, shutdown_on_signal()?).await {
         Ok(s) => {
             print!("收取完成：读取 {} 个文件夹，新入库 {} 封", s.folders, s.ingested - s.already);
             if s.already > 0 {
@@ -250,6 +256,21 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     if force_poll {
         cfg.idle = false;
     }
+    let rx = shutdown_on_signal()?;
+    if let Some(smtp) = &ctx.config.smtp {
+        smtp.password()?; // a missing 授权码 is a start-up error, not a silent gap
+    }
+    sync_tree(ctx).await?;
+    let ingested = tokio::sync::Notify::new();
+    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested), notify_loop(ctx, rx, &ingested));
+    intake?;
+    notices?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A channel that turns true on SIGTERM or SIGINT: the current transaction finishes,
+/// then the command stops.
+fn shutdown_on_signal() -> anyhow::Result<tokio::sync::watch::Receiver<bool>> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::spawn(async move {
@@ -260,15 +281,7 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
         tracing::info!("收到退出信号，处理完当前邮件后退出");
         let _ = tx.send(true);
     });
-    if let Some(smtp) = &ctx.config.smtp {
-        smtp.password()?; // a missing 授权码 is a start-up error, not a silent gap
-    }
-    sync_tree(ctx).await?;
-    let ingested = tokio::sync::Notify::new();
-    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested), notify_loop(ctx, rx, &ingested));
-    intake?;
-    notices?;
-    Ok(ExitCode::SUCCESS)
+    Ok(rx)
 }
 
 /// `baosong inspect`: what baosong would see in each file, without recording anything.
@@ -359,57 +372,23 @@ fn describe(c: &Config) -> String {
     )
 }
 
-#[derive(Default)]
-struct Tally {
-    packages: usize,
-    files: usize,
-    duplicates: usize,
-    refused: usize,
-    links: usize,
-    held: usize,
-    unrelated: usize,
-    correspondence: usize,
-    rejected: usize,
-    already: usize,
-    failed: usize,
-}
 
 async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
-    let found = files::discover(paths).context("无法读取要导入的路径")?;
+    let files::Discovery { found, skipped } = files::discover(paths);
     let bar = ProgressBar::new(found.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} 导入中 [{bar:30}] {pos}/{len} 封  {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let mut t = Tally::default();
-    let mut failures = Vec::new();
-    for f in &found {
-        let result = match files::load(f) {
-            Ok(incoming) => pipeline::ingest(ctx, incoming, now()).await,
-            Err(e) => Err(anyhow::Error::new(e).context("读取失败")),
-        };
-        match result {
-            Ok(Outcome::Package { department, accepted, duplicates, refused, links, .. }) => {
-                bar.set_message(department);
-                t.packages += 1;
-                t.files += accepted + duplicates;
-                t.duplicates += duplicates;
-                t.refused += refused;
-                t.links += links;
-            }
-            Ok(Outcome::Held { .. }) => t.held += 1,
-            Ok(Outcome::Unrelated { .. }) => t.unrelated += 1,
-            Ok(Outcome::Correspondence { .. }) => t.correspondence += 1,
-            Ok(Outcome::Rejected { .. }) => t.rejected += 1,
-            Ok(Outcome::AlreadyHad(_)) => t.already += 1,
-            Err(e) => {
-                t.failed += 1;
-                failures.push(format!("{f:?}: {e:#}"));
-            }
+    let shutdown = shutdown_on_signal()?;
+    let t = intake::import::import(ctx, &found, &shutdown, &mut |department| {
+        if let Some(d) = department {
+            bar.set_message(d.to_string());
         }
         bar.inc(1);
-    }
+    })
+    .await?;
     bar.finish_and_clear();
     if ctx.config.smtp.is_some() && ctx.config.notify.as_ref().is_some_and(|n| n.receipts) {
         let queued = scheduler::receipts(&ctx.db, &ctx.config, now()).await?;
@@ -431,10 +410,23 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
     println!("  整封拒收    {} 封", t.rejected);
     println!("  此前已导入  {} 封（不重复计入）", t.already);
     if t.failed > 0 {
-        println!("  处理失败    {} 封：", t.failed);
-        for f in &failures {
-            println!("    {f}");
+        println!("  处理失败    {} 封（重试 {} 次仍失败，已记录原因，未计入；baosong status 可查看）", t.failed, intake::worker::MAX_TRIES);
+    }
+    if !t.unreadable.is_empty() {
+        println!("  无法读取    {} 封：", t.unreadable.len());
+        for (what, why) in &t.unreadable {
+            println!("    {what}：{why}");
         }
+    }
+    if !skipped.is_empty() {
+        println!("跳过 {} 个路径：", skipped.len());
+        for s in &skipped {
+            println!("    {} （{}）", s.path.display(), s.reason.reason());
+        }
+    }
+    // Something asked for could not be read, or failed: the rest was still imported,
+    // and the exit code says so.
+    if t.failed > 0 || !t.unreadable.is_empty() || skipped.iter().any(|s| s.reason.is_error()) {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

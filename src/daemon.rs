@@ -1,14 +1,16 @@
 //! The intake daemon: one persistent IMAP session, a pass over every watched folder,
-//! then IDLE (or a poll interval), reconnecting with backoff on any error. SIGTERM or
-//! SIGINT lets the current message's transaction finish, logs out and exits.
+//! then IDLE (or a poll interval), reconnecting with backoff on any error; beside it,
+//! the journal's workers analyse what the passes queued. SIGTERM or SIGINT lets the
+//! current transaction finish, logs out and exits.
 
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
 use crate::config::imap::ImapConfig;
 use crate::db;
+use crate::intake::worker;
 use crate::pipeline::Ctx;
 use crate::source::imap::backoff::{AUTH_FAILURE_WAIT, Backoff};
 use crate::source::imap::{self, ImapError, fetch, folders, has_cap, idle};
@@ -22,25 +24,59 @@ pub struct PassStats {
     pub skipped_before_backfill: usize,
 }
 
-/// `baosong poll --once`: connect, one pass, log out.
-pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str) -> Result<PassStats, ImapError> {
-    let (_tx, shutdown) = watch::channel(false);
-    let (mut session, _caps) = imap::login(cfg, password).await?;
-    let result = pass(ctx, &mut session, cfg, &shutdown).await;
-    let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
-    record_health(ctx, cfg, &result).await;
-    result
+/// `baosong poll --once`: connect, one pass, log out; the workers analyse what the
+/// pass queues as it arrives, and everything queued (earlier leftovers included) is
+/// analysed before this returns.
+pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>) -> Result<PassStats, ImapError> {
+    let wake = Notify::new();
+    let (fetched_tx, fetched) = watch::channel(false);
+    let fetch = async {
+        let result = async {
+            let (mut session, _caps) = imap::login(cfg, password).await?;
+            let result = pass(ctx, &mut session, cfg, &shutdown, Some(&wake)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+            result
+        }
+        .await;
+        record_health(ctx, cfg, &result).await;
+        let _ = fetched_tx.send(true);
+        result
+    };
+    let analyse = async {
+        let mut fetched = fetched;
+        loop {
+            worker::drain(ctx, false, &shutdown, &mut |_, _| {}).await?;
+            if *fetched.borrow() || *shutdown.borrow() {
+                break;
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = fetched.changed() => {}
+            }
+        }
+        worker::drain(ctx, true, &shutdown, &mut |_, _| {}).await
+    };
+    let (stats, analysed) = tokio::join!(fetch, analyse);
+    analysed?;
+    stats
 }
 
-/// `baosong run`: until `shutdown` turns true. `ingested` is woken after each pass
-/// that recorded something, so that receipts go out without waiting for a timer.
-pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>, ingested: &tokio::sync::Notify) -> anyhow::Result<()> {
+/// `baosong run`: until `shutdown` turns true. `ingested` is woken after the workers
+/// recorded something, so that receipts go out without waiting for a timer.
+pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>, ingested: &Notify) -> anyhow::Result<()> {
+    let wake = Notify::new();
+    let (intake, analysis) = tokio::join!(intake(ctx, cfg, password, shutdown.clone(), &wake), worker::run(ctx, &wake, shutdown, ingested));
+    intake.and(analysis)
+}
+
+/// The IMAP side of `run`: passes, IDLE, reconnects.
+async fn intake(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>, wake: &Notify) -> anyhow::Result<()> {
     let mut backoff = Backoff::default();
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
-        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff, ingested).await;
+        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff, wake).await;
         let e = match result {
             Ok(()) => return Ok(()),
             Err(e) => e,
@@ -64,19 +100,21 @@ async fn session(
     password: &str,
     shutdown: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
-    ingested: &tokio::sync::Notify,
+    wake: &Notify,
 ) -> Result<(), ImapError> {
     let (mut session, caps) = imap::login(cfg, password).await?;
-    backoff.reset();
     let use_idle = cfg.idle && has_cap(&caps, "IDLE");
     info!(account = %cfg.account(), idle = use_idle, "已登录邮箱");
     loop {
-        let result = pass(ctx, &mut session, cfg, shutdown).await;
+        let result = pass(ctx, &mut session, cfg, shutdown, Some(wake)).await;
         record_health(ctx, cfg, &result).await;
         let stats = result?;
+        // Only a pass that went through to the end starts the ladder again: a message
+        // or folder that fails every time must not make the daemon log in again every
+        // second (QQ blocks accounts that do).
+        backoff.reset();
         if stats.ingested > 0 {
             info!(ingested = stats.ingested, already = stats.already, "本轮收取完成");
-            ingested.notify_one();
         }
         if *shutdown.borrow() {
             break;
@@ -110,18 +148,36 @@ async fn session(
     Ok(())
 }
 
-/// One pass over every folder to read.
-pub async fn pass(ctx: &Ctx, session: &mut imap::Session, cfg: &ImapConfig, shutdown: &watch::Receiver<bool>) -> Result<PassStats, ImapError> {
+/// One pass over every folder to read, waking `wake` whenever mail was queued. A
+/// folder the server refuses (NO or BAD to SELECT, say) is recorded in the mailbox
+/// health and passed over; the other folders go on.
+pub async fn pass(ctx: &Ctx, session: &mut imap::Session, cfg: &ImapConfig, shutdown: &watch::Receiver<bool>, wake: Option<&Notify>) -> Result<PassStats, ImapError> {
     let mut stats = PassStats::default();
+    let mut refused = Vec::new();
     for name in folders::to_read(session, cfg).await? {
         if *shutdown.borrow() {
             break;
         }
-        let f = fetch::folder(ctx, session, cfg, &name, shutdown).await?;
+        let f = match fetch::folder(ctx, session, cfg, &name, shutdown, wake).await {
+            Ok(f) => f,
+            Err(ImapError::Protocol(async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m))) => {
+                let shown = imap::utf7::decode(&name);
+                warn!(folder = %shown, answer = %m, "服务器拒绝读取此文件夹，跳过，其他文件夹照常读取");
+                refused.push(format!("文件夹 {shown} 无法读取：{m}"));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         stats.folders += 1;
         stats.ingested += f.ingested;
         stats.already += f.already;
         stats.skipped_before_backfill += f.skipped_before_backfill;
+    }
+    if !refused.is_empty() {
+        let at = chrono::Utc::now().timestamp();
+        if let Err(e) = db::cursors::failed(&ctx.db, &cfg.account(), &refused.join("；"), at).await {
+            warn!(error = %e, "无法记录邮箱状态");
+        }
     }
     Ok(stats)
 }

@@ -4,6 +4,7 @@
 
 pub mod cursors;
 pub mod items;
+pub mod journal;
 pub mod messages;
 pub mod outbox;
 pub mod senders;
@@ -19,6 +20,7 @@ pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
+    sqlite: bool,
 }
 
 /// Rows written at once never duplicate: a second copy of a message is this, not an error.
@@ -27,6 +29,7 @@ pub struct AlreadyExists(pub i64);
 
 impl Db {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// Callers hold `lock::MigrationLock`, so that two processes never migrate at once.
     pub async fn open(url: &str) -> anyhow::Result<Db> {
         install_default_drivers();
         let url = if let Some(path) = url.strip_prefix("sqlite://") {
@@ -56,10 +59,16 @@ impl Db {
             pool.execute("PRAGMA journal_mode = WAL").await.context("无法设置 WAL 模式")?;
         }
         sqlx::migrate!("migrations/sqlite").run(&pool).await.context("数据库迁移失败")?;
-        Ok(Db { pool })
+        Ok(Db { pool, sqlite: url.starts_with("sqlite:") })
     }
 
+    /// A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so
+    /// that it waits on `busy_timeout` behind another process's writes instead of
+    /// failing with "database is locked" when a read would turn into a write.
     pub async fn begin(&self) -> anyhow::Result<Tx<'static>> {
+        if self.sqlite {
+            return Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        }
         Ok(self.pool.begin().await?)
     }
 }

@@ -120,17 +120,30 @@ static POOL: std::sync::LazyLock<Pool> = std::sync::LazyLock::new(|| Pool {
     freed: Condvar::new(),
 });
 
-fn with_permit<T>(f: impl FnOnce() -> T) -> T {
-    let mut free = POOL.free.lock().unwrap_or_else(|e| e.into_inner());
-    while *free == 0 {
-        free = POOL.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+/// A decode slot, returned when dropped, so that a panicking decoder cannot keep it.
+struct Permit;
+
+impl Permit {
+    fn take() -> Permit {
+        let mut free = POOL.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = POOL.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Permit
     }
-    *free -= 1;
-    drop(free);
-    let out = f();
-    *POOL.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    POOL.freed.notify_one();
-    out
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        *POOL.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        POOL.freed.notify_one();
+    }
+}
+
+fn with_permit<T>(f: impl FnOnce() -> T) -> T {
+    let _permit = Permit::take();
+    f()
 }
 
 /// Examines a photo or video (other kinds give an empty `Media`).
@@ -195,6 +208,17 @@ mod tests {
     use super::*;
 
     const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1];
+
+    #[test]
+    fn a_panicking_decode_returns_its_permit() {
+        let slots = *POOL.free.lock().unwrap();
+        for _ in 0..slots + 2 {
+            let r = std::panic::catch_unwind(|| with_permit(|| panic!("decoder blew up")));
+            assert!(r.is_err());
+        }
+        assert_eq!(*POOL.free.lock().unwrap(), slots, "every permit came back");
+        assert_eq!(with_permit(|| 7), 7, "decoding still works after panics");
+    }
 
     #[test]
     fn kinds_by_content() {

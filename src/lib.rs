@@ -1,8 +1,8 @@
 //! baosong (报送): takes in the photo and video packages a county police bureau's
 //! departments email to its publicity office, and keeps the office's books on them.
 //!
-//! The data flows one way: source → parse → resolve → unpack → inspect → store →
-//! record → report.
+//! The data flows one way: source → journal → (worker) parse → resolve → unpack →
+//! inspect → store → record → report → notify.
 
 pub mod categories; // the ten work categories and how names map to them
 pub mod config; // raw TOML validated into Config; errors name file, key and fix
@@ -10,6 +10,8 @@ pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pe
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
 pub mod inspect; // what a file is, by content; hashes
+pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
+pub mod lock; // one writer per data directory (flock on data/lock)
 pub mod notify; // receipts, the daily digest and reminders, rendered into the outbox
 pub mod outbox; // sends what the outbox holds, exactly once per key
 pub mod parse; // mail-parser plus Chinese header repair

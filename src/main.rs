@@ -185,6 +185,17 @@ enum TreeAction {
     Rebuild,
 }
 
+/// `BAOSONG_LOG` (or the default level), with the IMAP client's protocol log always
+/// off: at trace level async-imap writes every command it sends, LOGIN with the 授权码
+/// included. Nothing of ours logs a password at any level.
+fn log_filter(default_level: &str) -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BAOSONG_LOG").unwrap_or_else(|_| default_level.into());
+    match "async_imap=off".parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
+    }
+}
+
 fn main() -> ExitCode {
     // Printing into `| head` or `| more` that closes early ends quietly, as other tools do.
     #[cfg(unix)]
@@ -196,10 +207,13 @@ fn main() -> ExitCode {
     // The daemon reports what it does; one-off commands only warn.
     let default_level = if matches!(cli.command, Command::Run | Command::Poll { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BAOSONG_LOG").unwrap_or_else(|_| default_level.into()))
+        .with_env_filter(log_filter(default_level))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Panics in analysis are caught and recorded as `processing_failed`; report them
+    // through the log (with where they happened) rather than as bare stderr text.
+    std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "程序内部错误")));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -209,7 +223,12 @@ fn main() -> ExitCode {
     };
     // Run on a worker thread, next to the I/O driver, rather than on this thread:
     // every network wake-up would otherwise cross threads.
-    match runtime.block_on(async { tokio::spawn(cli::run(cli)).await }) {
+    let result = runtime.block_on(async { tokio::spawn(cli::run(cli)).await });
+    // An analysis still running on a blocking thread (a huge photo, say) cannot be
+    // interrupted; its message stays queued in the journal for the next start, so
+    // exiting without waiting long for it loses nothing.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
             eprintln!("错误：{e:#}");

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::categories::CategoryNo;
 use crate::config::Config;
@@ -18,6 +18,7 @@ use crate::db::items::ItemRow;
 use crate::db::messages::MessageRow;
 use crate::db::{self, AlreadyExists, Db, Tx};
 use crate::inspect::{self, Kind};
+use crate::lock::{MigrationLock, WriterLock};
 use crate::parse::{self, Envelope};
 use crate::rejection::{Flag, Rejection};
 use crate::resolve::{self, Decision};
@@ -29,14 +30,33 @@ pub struct Ctx {
     pub config: Config,
     pub db: Db,
     pub store: Store,
+    /// Held by writers (`run`, `poll`, `import`) for as long as they run.
+    pub writer: Option<WriterLock>,
 }
 
 impl Ctx {
+    /// For commands that read, or make one manual change: they work alongside a
+    /// running writer.
     pub async fn open(config: Config) -> anyhow::Result<Ctx> {
         let store = Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
-        let db = Db::open(&config.database_url).await?;
-        Ok(Ctx { config, db, store })
+        let db = open_db(&config).await?;
+        Ok(Ctx { config, db, store, writer: None })
     }
+
+    /// For the one writer of a data directory: takes its lock (or says in Chinese
+    /// which process holds it), then opens and migrates the database under it.
+    pub async fn open_writer(config: Config, command: &str) -> anyhow::Result<Ctx> {
+        let lock = WriterLock::acquire(&config.data_dir, command, chrono::Utc::now().timestamp())?;
+        let store = Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
+        let db = open_db(&config).await?;
+        Ok(Ctx { config, db, store, writer: Some(lock) })
+    }
+}
+
+/// Opens the database and brings its schema up to date, one process at a time.
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let _migrating = MigrationLock::acquire(&config.data_dir)?;
+    Db::open(&config.database_url).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +66,8 @@ pub enum Outcome {
     Unrelated { id: i64 },
     Correspondence { id: i64 },
     Rejected { id: i64, rejection: Rejection },
+    /// Processing ended in an error every time it was tried; recorded with the error.
+    Failed { id: i64 },
     AlreadyHad(AlreadyExists),
 }
 
@@ -74,84 +96,165 @@ struct Analysis {
     links: Vec<ExternalLink>,
     names: Vec<String>,
     message_rejection: Option<Rejection>,
+    /// What went wrong, for `processing_failed` (the panic's message).
+    detail: String,
     unknown_charset: bool,
     is_package: bool,
 }
 
-/// Parse, unpack, inspect and store blobs. Disk errors are real errors (retried);
-/// everything wrong with the mail itself is in the analysis.
-fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysis> {
-    let Some(msg) = parse::parse(raw) else {
-        return Ok(Analysis {
+impl Analysis {
+    /// A message refused whole before anything in it was looked at.
+    fn refused(rejection: Rejection) -> Analysis {
+        Analysis {
             parsed: false,
             envelope: Envelope::default(),
             kept: vec![],
             refused: vec![],
             links: vec![],
             names: vec![],
-            message_rejection: Some(Rejection::Unparseable),
+            message_rejection: Some(rejection),
+            detail: String::new(),
             unknown_charset: false,
             is_package: false,
-        });
-    };
-    let envelope = parse::envelope(&msg);
+        }
+    }
+}
+
+/// Parse, unpack, inspect and store blobs. Disk errors are real errors (retried);
+/// everything wrong with the mail itself is in the analysis. A panic anywhere in
+/// parsing or unpacking refuses the whole message as `processing_failed`; a panic
+/// while examining one file refuses that file (see `examine_file`).
+fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysis> {
     let mut kept = Vec::new();
-    let mut refused = Vec::new();
     let mut disk_error: Option<std::io::Error> = None;
-    let unpacked: Unpacked = unpack::unpack(&msg, &config.limits, config.timezone, &mut |f| {
-        if disk_error.is_some() {
-            return;
-        }
-        let examined = inspect::inspect(&f.name, f.data)
-            .and_then(|ins| inspect::examine(ins.kind, ins.mime, &f.name, f.data, &config.media, config.timezone).map(|m| (ins, m)));
-        match examined {
-            Ok((ins, mut media)) => {
-                let sha256 = inspect::sha256_hex(f.data);
-                let thumb = match media.thumbnail.take() {
-                    Some(jpeg) => store.put_thumb(&sha256, &jpeg),
-                    None => Ok(String::new()),
-                };
-                match store.put_blob(&sha256, f.data).and_then(|blob| thumb.map(|t| (blob, t))) {
-                    Ok((blob, thumb)) => {
-                        let mut flags = f.flags;
-                        flags.extend(ins.flags);
-                        flags.extend(media.flags.iter().copied());
-                        kept.push(Kept {
-                            folders: f.folders,
-                            name: f.name,
-                            shown: f.shown,
-                            size: f.data.len() as i64,
-                            kind: ins.kind,
-                            mime: ins.mime,
-                            sha256,
-                            blob,
-                            flags,
-                            media,
-                            thumb,
-                        });
-                    }
-                    Err(e) => disk_error = Some(e),
-                }
+    let walked = guarded(|| {
+        walk(raw, config, &mut |f, ins, mut media| {
+            if disk_error.is_some() {
+                return;
             }
-            Err(rejection) => refused.push(Refused { shown: f.shown, rejection, detail: String::new() }),
-        }
+            let sha256 = inspect::sha256_hex(f.data);
+            let thumb = match media.thumbnail.take() {
+                Some(jpeg) => store.put_thumb(&sha256, &jpeg),
+                None => Ok(String::new()),
+            };
+            match store.put_blob(&sha256, f.data).and_then(|blob| thumb.map(|t| (blob, t))) {
+                Ok((blob, thumb)) => {
+                    let mut flags = f.flags;
+                    flags.extend(ins.flags);
+                    flags.extend(media.flags.iter().copied());
+                    kept.push(Kept {
+                        folders: f.folders,
+                        name: f.name,
+                        shown: f.shown,
+                        size: f.data.len() as i64,
+                        kind: ins.kind,
+                        mime: ins.mime,
+                        sha256,
+                        blob,
+                        flags,
+                        media,
+                        thumb,
+                    });
+                }
+                Err(e) => disk_error = Some(e),
+            }
+        })
     });
     if let Some(e) = disk_error {
         return Err(anyhow::Error::new(e).context("无法保存文件"));
     }
+    let mut a = match walked {
+        Ok(a) => a,
+        Err(panic) => {
+            tracing::error!(panic = %panic, "解析邮件时程序出错，整封按 processing_failed 记录");
+            let mut a = Analysis::refused(Rejection::ProcessingFailed);
+            a.detail = panic;
+            // Who sent it and when still matter (the board of its month shows it), if
+            // the headers alone can be read.
+            a.envelope = guarded(|| parse::parse(raw).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+            kept.clear();
+            a
+        }
+    };
+    a.kept = kept;
+    Ok(a)
+}
+
+/// What examining one file found: its type and media facts, or why it was refused.
+type Examined = Result<(inspect::Inspection, inspect::Media), (Rejection, String)>;
+
+/// Sniffs and examines one file. A panic in a decoder is caught and becomes the
+/// file's rejection, with the panic's message as the detail.
+pub fn examine_file(f: &unpack::File<'_>, config: &Config) -> Examined {
+    let run = || {
+        failpoint(&f.name);
+        inspect::inspect(&f.name, f.data).and_then(|ins| inspect::examine(ins.kind, ins.mime, &f.name, f.data, &config.media, config.timezone).map(|m| (ins, m)))
+    };
+    match guarded(run) {
+        Ok(r) => r.map_err(|r| (r, String::new())),
+        Err(panic) => {
+            tracing::error!(file = %f.shown, panic = %panic, "检查文件时程序出错，按 processing_failed 拒收");
+            Err((Rejection::ProcessingFailed, panic))
+        }
+    }
+}
+
+/// Test builds only: panics when `what` (a file name or a subject) equals
+/// `BAOSONG_FAILPOINT_PANIC`, so that tests can prove a panic in analysis is recorded
+/// rather than fatal. Release builds have no such hook.
+fn failpoint(what: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var_os("BAOSONG_FAILPOINT_PANIC").is_some_and(|v| v == what) {
+        panic!("failpoint: {what}");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = what;
+}
+
+/// Runs `f`, turning a panic into its message.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "未知错误".to_string())
+    })
+}
+
+/// Parse and unpack `raw`, examine every file, and hand each accepted one to `keep`
+/// (refused ones are collected). Writes nothing: the caller decides what to store.
+fn walk(raw: &[u8], config: &Config, keep: &mut dyn FnMut(unpack::File<'_>, inspect::Inspection, inspect::Media)) -> Analysis {
+    let Some(msg) = parse::parse(raw) else {
+        return Analysis::refused(Rejection::Unparseable);
+    };
+    let envelope = parse::envelope(&msg);
+    failpoint(&envelope.subject);
+    let mut refused = Vec::new();
+    let unpacked: Unpacked = unpack::unpack(&msg, &config.limits, config.timezone, &config.data_dir.join("tmp"), &mut |f| match examine_file(&f, config) {
+        Ok((ins, media)) => keep(f, ins, media),
+        Err((rejection, detail)) => refused.push(Refused { shown: f.shown, rejection, detail }),
+    });
     let is_package = unpacked.is_package();
     refused.splice(0..0, unpacked.refused);
-    Ok(Analysis {
+    Analysis {
         parsed: true,
         unknown_charset: envelope.unknown_charset || unpacked.unknown_charset,
         envelope,
-        kept,
+        kept: vec![],
         refused,
         links: unpacked.links,
         names: unpacked.names,
         message_rejection: unpacked.message_rejection,
+        detail: String::new(),
         is_package,
-    })
+    }
+}
+
+/// What analysing a message finds, without writing anything: for `baosong` tools and
+/// the fuzzing target. Returns the number of files kept and the rejection codes.
+pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>) {
+    let mut kept = 0;
+    let a = walk(raw, config, &mut |_, _, _| kept += 1);
+    let mut codes: Vec<Rejection> = a.refused.iter().map(|r| r.rejection).collect();
+    codes.extend(a.message_rejection);
+    (kept, codes)
 }
 
 /// The bytes of the file with SHA-256 `sha256` that analysing `raw` finds, if any:
@@ -169,19 +272,20 @@ pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>
     walked.ok().and(found)
 }
 
-async fn analyse_blocking<R>(ctx: &Ctx, raw: R) -> anyhow::Result<(R, Analysis)>
+/// Runs `analyse` on a blocking thread. The raw bytes come back whatever happened, so
+/// that a failure can still be recorded with them.
+async fn analyse_blocking<R>(ctx: &Ctx, raw: R) -> anyhow::Result<(R, anyhow::Result<Analysis>)>
 where
     R: std::ops::Deref<Target = [u8]> + Send + 'static,
 {
     let config = ctx.config.clone();
     let store = ctx.store.clone();
-    let (raw, a) = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let a = analyse(&raw, &config, &store);
         (raw, a)
     })
     .await
-    .context("解析线程异常退出")?;
-    Ok((raw, a?))
+    .context("解析线程异常退出")
 }
 
 /// Ingests one message. `now` is the processing time; it is the receipt time only
@@ -195,8 +299,36 @@ pub async fn ingest(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<O
 /// message may overlap with committing this one; commits happen in arrival order.
 pub struct Prepared {
     span: tracing::Span,
-    cursor: Option<Cursor>,
+    progress: Progress,
     stage: Stage,
+}
+
+impl Prepared {
+    /// Marks the journal entry `id` done in the transaction that records this message.
+    pub fn journaled(mut self, id: i64) -> Prepared {
+        self.progress.journal = Some(id);
+        self
+    }
+}
+
+/// What moves forward in the transaction that records a message: the IMAP cursor
+/// past it, or its journal entry to done.
+#[derive(Debug, Clone, Default)]
+struct Progress {
+    cursor: Option<Cursor>,
+    journal: Option<i64>,
+}
+
+impl Progress {
+    async fn mark(&self, tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
+        if let Some(c) = &self.cursor {
+            db::cursors::advance(tx, c).await?;
+        }
+        if let Some(id) = self.journal {
+            db::journal::done(tx, id, message_ref).await?;
+        }
+        Ok(())
+    }
 }
 
 enum Stage {
@@ -209,7 +341,7 @@ pub async fn prepare(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<
     let span = info_span!("message", source = %incoming.source, uid = incoming.cursor.as_ref().map(|c| c.uid), message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
     let Incoming { raw, source, received_at, cursor } = incoming;
     let stage = prepare_inner(ctx, raw, source, received_at, now).instrument(span.clone()).await?;
-    Ok(Prepared { span, cursor, stage })
+    Ok(Prepared { span, progress: Progress { cursor, journal: None }, stage })
 }
 
 async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
@@ -225,6 +357,7 @@ async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, recei
         return Ok(Stage::AlreadyHad(had));
     }
     let (raw, a) = analyse_blocking(ctx, raw).await?;
+    let a = a?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, &a.envelope.message_id).await? {
         return Ok(Stage::AlreadyHad(had));
@@ -243,22 +376,47 @@ async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, recei
         received_at: received_at.or(a.envelope.header_received_at).unwrap_or(now),
         processed_at: now,
         raw_path,
+        detail: a.detail.clone(),
         ..MessageRow::default()
     };
     let sender = sender_department(ctx, &a.envelope.from).await?;
     Ok(Stage::Fresh { row, analysis: a, sender })
 }
 
-/// Records a prepared message, and moves its cursor, in one transaction.
+/// Records a message whose analysis failed every time it was tried, with the error:
+/// nothing of it is counted, its raw mail stays in the store, and its journal entry
+/// is done, so that nothing behind it waits.
+pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str, now: i64) -> anyhow::Result<Outcome> {
+    let raw = std::fs::read(ctx.store.abs(&e.raw_path)).unwrap_or_default();
+    let envelope = guarded(|| parse::parse(&raw).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+    error!(source = %e.source, error, "多次处理失败，记为处理失败（failed），继续处理后面的邮件");
+    let row = MessageRow {
+        raw_sha256: e.raw_sha256.clone(),
+        source: e.source.clone(),
+        from_addr: envelope.from,
+        subject: envelope.subject,
+        received_at: if e.received_at > 0 { e.received_at } else { envelope.header_received_at.unwrap_or(now) },
+        processed_at: now,
+        raw_path: e.raw_path.clone(),
+        disposition: "failed".into(),
+        reason_code: Rejection::ProcessingFailed.code().into(),
+        detail: error.to_string(),
+        ..MessageRow::default()
+    };
+    let progress = Progress { cursor: None, journal: Some(e.id) };
+    finish_simple(ctx, row, None, &progress, |id| Outcome::Failed { id }).await
+}
+
+/// Records a prepared message, and moves its cursor or journal entry, in one transaction.
 pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
-    let Prepared { span, cursor, stage } = p;
+    let Prepared { span, progress, stage } = p;
     async move {
         match stage {
             Stage::AlreadyHad(had) => {
-                advance_alone(ctx, cursor.as_ref()).await?;
+                advance_alone(ctx, &progress, had.0).await?;
                 Ok(Outcome::AlreadyHad(had))
             }
-            Stage::Fresh { row, analysis, sender } => record(ctx, row, analysis, sender, None, cursor.as_ref()).await,
+            Stage::Fresh { row, analysis, sender } => record(ctx, row, analysis, sender, None, &progress).await,
         }
     }
     .instrument(span)
@@ -272,8 +430,9 @@ pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::
     anyhow::ensure!(row.disposition == "held", "邮件 {id} 不在待审核队列中（当前状态：{}）", row.disposition);
     let raw = std::fs::read(ctx.store.abs(&row.raw_path)).with_context(|| format!("无法读取原始邮件 {}", row.raw_path))?;
     let (_, a) = analyse_blocking(ctx, raw).await?;
+    let a = a?;
     let row = MessageRow { processed_at: now, ..row };
-    record(ctx, row, a, Some(department.to_string()), Some(id), None).await
+    record(ctx, row, a, Some(department.to_string()), Some(id), &Progress::default()).await
 }
 
 async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<String>> {
@@ -284,11 +443,12 @@ async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<Strin
     Ok(remembered.filter(|d| ctx.config.roster.by_name(d).is_some()))
 }
 
-/// A message already recorded still moves the cursor past it.
-async fn advance_alone(ctx: &Ctx, cursor: Option<&Cursor>) -> anyhow::Result<()> {
-    if let Some(c) = cursor {
+/// A message already recorded (as `message_ref`) still moves the cursor past it and
+/// ends its journal entry.
+async fn advance_alone(ctx: &Ctx, progress: &Progress, message_ref: i64) -> anyhow::Result<()> {
+    if progress.cursor.is_some() || progress.journal.is_some() {
         let mut tx = ctx.db.begin().await?;
-        db::cursors::advance(&mut tx, c).await?;
+        progress.mark(&mut tx, message_ref).await?;
         tx.commit().await?;
     }
     Ok(())
@@ -296,7 +456,7 @@ async fn advance_alone(ctx: &Ctx, cursor: Option<&Cursor>) -> anyhow::Result<()>
 
 /// Decides and records one analysed message. `existing` is the row id of a held
 /// message being approved, whose department is `sender`.
-async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<i64>, cursor: Option<&Cursor>) -> anyhow::Result<Outcome> {
+async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
     let mut flags: Vec<&str> = Vec::new();
     if a.unknown_charset {
         flags.push(Flag::UnknownCharset.code());
@@ -312,21 +472,21 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     row.flags = flags.join(",");
     let simple = |disposition: &str, reason: &str| MessageRow { disposition: disposition.into(), reason_code: reason.into(), ..row.clone() };
     if let Some(r) = a.message_rejection {
-        let rejected = simple("rejected", r.code());
-        return finish_simple(ctx, rejected, existing, cursor, |id| Outcome::Rejected { id, rejection: r }).await;
+        let rejected = MessageRow { detail: a.detail.clone(), ..simple("rejected", r.code()) };
+        return finish_simple(ctx, rejected, existing, progress, |id| Outcome::Rejected { id, rejection: r }).await;
     }
     if !a.is_package {
-        return finish_simple(ctx, simple("correspondence", ""), existing, cursor, |id| Outcome::Correspondence { id }).await;
+        return finish_simple(ctx, simple("correspondence", ""), existing, progress, |id| Outcome::Correspondence { id }).await;
     }
     let (department, on_behalf) = match decision {
         Decision::Unrelated => {
-            let outcome = finish_simple(ctx, simple("unrelated", ""), existing, cursor, |id| Outcome::Unrelated { id }).await?;
+            let outcome = finish_simple(ctx, simple("unrelated", ""), existing, progress, |id| Outcome::Unrelated { id }).await?;
             forget_blobs(ctx, &a.kept).await;
             return Ok(outcome);
         }
         Decision::Held { guess } => {
             let held = MessageRow { guessed_department: guess.clone(), ..simple("held", "") };
-            return finish_simple(ctx, held, existing, cursor, |id| Outcome::Held { id, guess: guess.clone() }).await;
+            return finish_simple(ctx, held, existing, progress, |id| Outcome::Held { id, guess: guess.clone() }).await;
         }
         Decision::Department { name, on_behalf } => (name, on_behalf),
     };
@@ -351,7 +511,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
 
     let message_ref = match write_message(&mut tx, &row, existing).await? {
         Ok(id) => id,
-        Err(had) => return Ok(Outcome::AlreadyHad(had)),
+        Err(had) => return already_had(tx, progress, had).await,
     };
     let mut known = if a.kept.iter().any(|k| k.media.phash.is_some()) { db::items::phashes(&mut tx).await? } else { vec![] };
     let cycle_start = cyc.start(ctx.config.timezone).timestamp();
@@ -467,9 +627,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         };
         db::items::insert(&mut tx, &item).await?;
     }
-    if let Some(c) = cursor {
-        db::cursors::advance(&mut tx, c).await?;
-    }
+    progress.mark(&mut tx, message_ref).await?;
     tx.commit().await?;
 
     for (blob, tree) in links_to_make {
@@ -517,15 +675,20 @@ fn flag_codes(flags: &[Flag]) -> String {
     v.iter().map(|f| f.code()).collect::<Vec<_>>().join(",")
 }
 
-async fn finish_simple(ctx: &Ctx, row: MessageRow, existing: Option<i64>, cursor: Option<&Cursor>, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
+/// A twin recorded meanwhile: this one's cursor or journal entry still moves on.
+async fn already_had(mut tx: Tx<'_>, progress: &Progress, had: AlreadyExists) -> anyhow::Result<Outcome> {
+    progress.mark(&mut tx, had.0).await?;
+    tx.commit().await?;
+    Ok(Outcome::AlreadyHad(had))
+}
+
+async fn finish_simple(ctx: &Ctx, row: MessageRow, existing: Option<i64>, progress: &Progress, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
     let mut tx = ctx.db.begin().await?;
     let id = match write_message(&mut tx, &row, existing).await? {
         Ok(id) => id,
-        Err(had) => return Ok(Outcome::AlreadyHad(had)),
+        Err(had) => return already_had(tx, progress, had).await,
     };
-    if let Some(c) = cursor {
-        db::cursors::advance(&mut tx, c).await?;
-    }
+    progress.mark(&mut tx, id).await?;
     tx.commit().await?;
     info!(disposition = %row.disposition, reason = %row.reason_code, "已记录");
     Ok(outcome(id))

@@ -19,6 +19,10 @@ pub struct Board {
     pub review_queue: Vec<ReviewEntry>,
     /// Messages refused whole (too many parts, unparseable …) received in the cycle's month.
     pub rejected_messages: Vec<RejectedMessage>,
+    /// Messages whose processing failed every time it was tried (a disk or database
+    /// error, not a problem of the mail), received in the cycle's month: their raw
+    /// mail is kept, and nothing of them is counted until they are processed again.
+    pub failed_messages: Vec<FailedMessage>,
     /// Health of each watched mailbox.
     pub mailbox: Vec<MailboxHealth>,
 }
@@ -42,6 +46,18 @@ pub struct RejectedMessage {
     pub department: String,
     pub code: String,
     pub reason: String,
+    /// What went wrong, for `processing_failed` (empty otherwise).
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedMessage {
+    pub id: String,
+    pub from: String,
+    pub subject: String,
+    pub received_at: String,
+    pub source: String,
+    pub error: String,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -180,6 +196,19 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             department: m.department,
             reason: Rejection::from_code(&m.reason_code).map(Rejection::reason).unwrap_or("").to_string(),
             code: m.reason_code,
+            detail: m.detail,
+        })
+        .collect();
+    let failed_messages = db::messages::failed_between(db, month_start, month_end.min(as_of))
+        .await?
+        .into_iter()
+        .map(|m| FailedMessage {
+            id: m.id.to_string(),
+            from: m.from_addr,
+            subject: m.subject,
+            received_at: rfc3339(m.received_at, config),
+            source: m.source,
+            error: m.detail,
         })
         .collect();
     let stale_after = config.imap.as_ref().map_or(30 * 60, |i| i.stale_after.as_secs() as i64);
@@ -202,6 +231,7 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         departments: rows,
         review_queue,
         rejected_messages,
+        failed_messages,
     })
 }
 
@@ -286,7 +316,11 @@ pub fn render(b: &Board) -> String {
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect();
     out += &format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
     for m in &b.rejected_messages {
-        out += &format!("整封拒收 [{}] {}  {}  「{}」：{}\n", m.id, short(&m.received_at), m.from, m.subject, m.reason);
+        let detail = if m.detail.is_empty() { String::new() } else { format!("（{}）", m.detail) };
+        out += &format!("整封拒收 [{}] {}  {}  「{}」：{}{detail}\n", m.id, short(&m.received_at), m.from, m.subject, m.reason);
+    }
+    for m in &b.failed_messages {
+        out += &format!("处理失败 [{}] {}  {}  「{}」：{}（原始邮件已保存，未计入；请检查磁盘和数据库后联系管理员）\n", m.id, short(&m.received_at), m.from, m.subject, m.error);
     }
     let dups: i64 = b.departments.iter().map(|d| d.flags.get("duplicate").copied().unwrap_or(0)).sum();
     if dups > 0 {

@@ -120,7 +120,7 @@ impl ImapConfig {
             "none" => AfterIngest::Nothing,
             "seen" => AfterIngest::Seen,
             "flag" => AfterIngest::Flag,
-            m if m.starts_with("move:") && m.len() > 5 => AfterIngest::Move(m[5..].to_string()),
+            m if m.starts_with("move:") && m.len() > 5 => AfterIngest::Move(crate::source::imap::utf7::to_wire(&m[5..])),
             other => return Err(err("after_ingest", format!("不认识的处理方式 \"{other}\""), "写 \"none\"（不改动邮件）、\"seen\"（标为已读）、\"flag\"（加星标）或 \"move:文件夹名\"")),
         };
         let backfill_since = match &raw.backfill_since {
@@ -131,7 +131,9 @@ impl ImapConfig {
                 Some(midnight.and_local_timezone(tz).earliest().map(|t| t.timestamp()).unwrap_or_default())
             }
         };
-        let folders = raw.folders.clone().unwrap_or_else(|| vec!["INBOX".into()]);
+        // Folder names are written as people see them (其他文件夹/宣传) and sent to the
+        // server in modified UTF-7.
+        let folders: Vec<String> = raw.folders.clone().unwrap_or_else(|| vec!["INBOX".into()]).iter().map(|f| crate::source::imap::utf7::to_wire(f)).collect();
         if folders.is_empty() {
             return Err(err("folders", "没有要读取的文件夹".into(), "写 folders = [\"INBOX\"]"));
         }
@@ -199,7 +201,7 @@ mod tests {
         assert_eq!(cfg("provider = \"qq\"\nuser = \"a\"\nafter_ingest = \"delete\"").unwrap_err().key, "imap.after_ingest");
         let c = cfg("provider = \"qq\"\nuser = \"a\"\nbackfill_since = \"2024-01-01\"\nafter_ingest = \"move:已报送\"").unwrap();
         assert_eq!(c.backfill_since, Some(1704038400));
-        assert_eq!(c.after_ingest, AfterIngest::Move("已报送".into()));
+        assert_eq!(c.after_ingest, AfterIngest::Move("&XfJipZAB-".into()), "已报送, in modified UTF-7");
     }
 
     #[test]

@@ -23,10 +23,12 @@ pub struct MessageRow {
     pub reason_code: String,
     pub raw_path: String,
     pub flags: String,
+    /// What went wrong, for processing_failed and failed messages.
+    pub detail: String,
 }
 
 const COLUMNS: &str = "id, raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, \
-     department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags";
+     department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail";
 
 /// A message already recorded under the same raw SHA-256 or the same Message-ID.
 pub async fn find_existing(db: &Db, raw_sha256: &str, message_id: &str) -> anyhow::Result<Option<AlreadyExists>> {
@@ -53,8 +55,8 @@ pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i6
     }
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, \
-         department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+         department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
     )
     .bind(&m.raw_sha256)
     .bind(&m.message_id)
@@ -72,6 +74,7 @@ pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i6
     .bind(&m.reason_code)
     .bind(&m.raw_path)
     .bind(&m.flags)
+    .bind(&m.detail)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Ok(id))
@@ -81,7 +84,7 @@ pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i6
 pub async fn update_decision(tx: &mut Tx<'_>, id: i64, m: &MessageRow) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE messages SET disposition = $1, department = $2, cycle = $3, cycle_rule = $4, sent_on_behalf = $5, \
-         reason_code = $6, flags = $7, processed_at = $8 WHERE id = $9",
+         reason_code = $6, flags = $7, processed_at = $8, detail = $9 WHERE id = $10",
     )
     .bind(&m.disposition)
     .bind(&m.department)
@@ -91,6 +94,7 @@ pub async fn update_decision(tx: &mut Tx<'_>, id: i64, m: &MessageRow) -> anyhow
     .bind(&m.reason_code)
     .bind(&m.flags)
     .bind(m.processed_at)
+    .bind(&m.detail)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -129,6 +133,17 @@ pub async fn packages(db: &Db, cycle: &str, as_of: i64) -> anyhow::Result<Vec<Me
     )))
     .bind(cycle)
     .bind(as_of)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Messages that could not be processed after every try, received in [from, to].
+pub async fn failed_between(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE disposition = 'failed' AND received_at >= $1 AND received_at <= $2 ORDER BY received_at, id"
+    )))
+    .bind(from)
+    .bind(to)
     .fetch_all(&db.pool)
     .await?)
 }

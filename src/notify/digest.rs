@@ -78,6 +78,16 @@ pub struct Failed {
     pub error: String,
 }
 
+/// A message whose processing failed every time it was tried.
+#[derive(Debug, Serialize)]
+pub struct FailedIntake {
+    pub id: String,
+    pub received_at: String,
+    pub from: String,
+    pub subject: String,
+    pub error: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SheetItem {
     pub id: i64,
@@ -105,6 +115,7 @@ pub struct Context {
     pub links: Vec<Expiring>,
     pub mailbox: Vec<Mailbox>,
     pub failed_mail: Vec<Failed>,
+    pub failed_intake: Vec<FailedIntake>,
     pub sheets: Vec<Sheet>,
     pub office: String,
 }
@@ -126,6 +137,7 @@ pub fn sample() -> Context {
         links: vec![Expiring { department: "看守所".into(), name: "视频.mp4".into(), expires: "2024-03-24 16:20".into() }],
         mailbox: vec![Mailbox { account: "x@qq.com@imap.qq.com".into(), last_ok: "2024-03-20 07:58".into(), last_error: String::new(), stale: false }],
         failed_mail: vec![Failed { to: "a@b.c".into(), subject: "回执".into(), error: "550 no such user".into() }],
+        failed_intake: vec![FailedIntake { id: "9".into(), received_at: "03-19 12:00".into(), from: "x@qq.com".into(), subject: "3月".into(), error: "试了 3 次：无法保存文件".into() }],
         sheets: vec![Sheet { department: "嘎鲁图派出所".into(), cid: "sheet-1@baosong".into(), items: vec![SheetItem { id: 12, name: "①党建.jpg".into(), flags: String::new() }] }],
         office: "宣传工作领导小组办公室".into(),
     }
@@ -143,6 +155,7 @@ fn outcome_label(disposition: &str) -> &'static str {
         "correspondence" => "往来邮件",
         "rejected" => "整封拒收",
         "dismissed" => "已驳回",
+        "failed" => "处理失败",
         _ => "其他",
     }
 }
@@ -265,6 +278,17 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
             })
             .collect(),
         failed_mail,
+        failed_intake: board
+            .failed_messages
+            .iter()
+            .map(|m| FailedIntake {
+                id: m.id.clone(),
+                received_at: m.received_at.get(5..16).unwrap_or(&m.received_at).replace('T', " "),
+                from: m.from.clone(),
+                subject: m.subject.clone(),
+                error: m.error.clone(),
+            })
+            .collect(),
         office: office.to_string(),
     };
     let (subject, text) = super::split_subject(&templates.render("digest.txt", &ctx).map_err(anyhow::Error::msg)?);

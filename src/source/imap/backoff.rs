@@ -21,7 +21,7 @@ impl Backoff {
         Duration::from_secs_f64(step * (0.5 + 0.5 * jitter.clamp(0.0, 1.0)))
     }
 
-    /// A session that got as far as logging in starts the ladder again.
+    /// A pass that completed starts the ladder again (logging in is not enough).
     pub fn reset(&mut self) {
         self.failures = 0;
     }

@@ -1,6 +1,6 @@
 //! One pass over one folder: list the UIDs above the cursor, fetch them in ascending
-//! batches with BODY.PEEK[] (never marking mail read), hand each to the pipeline, and
-//! apply `after_ingest` only once their records are committed.
+//! batches with BODY.PEEK[] (never marking mail read), make each durable in the intake
+//! journal with the cursor, and apply `after_ingest` only once that is committed.
 //!
 //! QQ answers `BAD Sequence set is inavlid!` to descending ranges, so every UID set
 //! sent here is ascending. QQ's UID SEARCH was seen lagging APPEND by over a minute,
@@ -11,17 +11,22 @@ use std::io::Write;
 use chrono::DateTime;
 use futures::TryStreamExt;
 use tokio::sync::mpsc::Sender;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use super::{ImapError, Session, timed};
 use crate::config::imap::{AfterIngest, ImapConfig};
 use crate::db;
-use crate::pipeline::{self, Ctx, Outcome};
+use crate::intake::journal;
+use crate::pipeline::Ctx;
 use crate::source::{Cursor, Incoming, Raw};
 
-/// Messages fetched ahead of the pipeline (each at most `chunk_size`, or a spool file).
+/// Messages fetched ahead of the journal (each at most `chunk_size`, or a spool file).
 const QUEUE: usize = 8;
+/// A group made durable and queued in one transaction: at most this many messages…
+const GROUP_MESSAGES: usize = 32;
+/// …or this many bytes.
+const GROUP_BYTES: usize = 32 << 20;
 
 /// A message waiting above the cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +79,7 @@ pub fn batches(pending: &[Pending], chunk: u64) -> Vec<Vec<Pending>> {
 }
 
 /// Reads one folder from the cursor on. Stops early, between messages, on shutdown.
-pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &str, shutdown: &watch::Receiver<bool>) -> Result<FolderStats, ImapError> {
+pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &str, shutdown: &watch::Receiver<bool>, wake: Option<&Notify>) -> Result<FolderStats, ImapError> {
     let account = cfg.account();
     let read_only = cfg.after_ingest == AfterIngest::Nothing;
     let mailbox = if read_only { timed(cfg.timeout, session.examine(name)).await? } else { timed(cfg.timeout, session.select(name)).await? };
@@ -103,10 +108,11 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
         pending.into_iter().partition(|p| cfg.backfill_since.zip(p.internal_date).is_some_and(|(since, d)| d < since));
     stats.skipped_before_backfill = old.len();
 
-    // Fetching and ingesting overlap: the network fills a short queue while the
-    // pipeline (parsing on a blocking thread) empties it, strictly in UID order, so
-    // the cursor never passes a message that is not recorded.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Incoming>(QUEUE);
+    // Fetching and queueing overlap: the network fills a short queue while the
+    // consumer makes each group of messages durable and queues it in the journal with
+    // the cursor (one transaction per group). Analysis happens elsewhere (the journal's
+    // workers), so a slow or failing message never holds this task.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Incoming>(QUEUE);
     let producer = async {
         let tx = tx;
         for batch in batches(&fresh, cfg.chunk_size) {
@@ -125,36 +131,36 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
         }
         Ok::<(), ImapError>(())
     };
-    // The consumer prepares message N+1 (parsing, on another core) while it commits
-    // message N; commits stay in UID order.
     let consumer = async {
+        // The receiver is owned here, so it is dropped the moment the consumer stops
+        // (shutdown or an error): the producer's next send fails and it stops too,
+        // instead of waiting on a full queue for ever.
+        let mut rx = rx;
         let mut done: Vec<u32> = Vec::new();
         let mut already = 0;
-        let mut ready: Option<(u32, pipeline::Prepared)> = None;
-        let mut commit = |uid: u32, outcome: Outcome, done: &mut Vec<u32>| {
-            if matches!(outcome, Outcome::AlreadyHad(_)) {
-                already += 1;
+        while let Some(first) = rx.recv().await {
+            // Whatever else has arrived joins the group, up to a bound.
+            let mut bytes = first.raw.len();
+            let mut group = vec![first];
+            while group.len() < GROUP_MESSAGES && bytes < GROUP_BYTES {
+                match rx.try_recv() {
+                    Ok(next) => {
+                        bytes += next.raw.len();
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
             }
-            done.push(uid);
-        };
-        while let Some(incoming) = rx.recv().await {
+            let uids: Vec<u32> = group.iter().map(|i| i.cursor.as_ref().map_or(0, |c| c.uid as u32)).collect();
+            let q = journal::commit_group(ctx, group, chrono::Utc::now().timestamp()).await?;
+            done.extend(uids);
+            already += q.known;
+            if let Some(w) = wake {
+                w.notify_one();
+            }
             if *shutdown.borrow() {
                 break; // what is left stays above the cursor for next time
             }
-            let uid = incoming.cursor.as_ref().map_or(0, |c| c.uid as u32);
-            let now = chrono::Utc::now().timestamp();
-            let prepared = match ready.take() {
-                Some((prev_uid, prev)) => {
-                    let (committed, prepared) = tokio::join!(pipeline::commit(ctx, prev), pipeline::prepare(ctx, incoming, now));
-                    commit(prev_uid, committed?, &mut done);
-                    prepared?
-                }
-                None => pipeline::prepare(ctx, incoming, now).await?,
-            };
-            ready = Some((uid, prepared));
-        }
-        if let Some((uid, prev)) = ready.take() {
-            commit(uid, pipeline::commit(ctx, prev).await?, &mut done);
         }
         Ok::<(Vec<u32>, usize), ImapError>((done, already))
     };

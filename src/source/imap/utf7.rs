@@ -29,8 +29,66 @@ pub fn decode(name: &str) -> String {
     out
 }
 
+/// Encodes a folder name for the server.
+pub fn encode(name: &str) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    fn flush(units: &mut Vec<u16>, out: &mut String) {
+        if units.is_empty() {
+            return;
+        }
+        let bytes: Vec<u8> = units.drain(..).flat_map(u16::to_be_bytes).collect();
+        out.push('&');
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(char::from(B64[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out.push('-');
+    }
+    let mut out = String::new();
+    let mut units: Vec<u16> = Vec::new();
+    for c in name.chars() {
+        if (' '..='~').contains(&c) {
+            flush(&mut units, &mut out);
+            if c == '&' {
+                out.push_str("&-");
+            } else {
+                out.push(c);
+            }
+        } else {
+            let mut buf = [0u16; 2];
+            units.extend_from_slice(c.encode_utf16(&mut buf));
+        }
+    }
+    flush(&mut units, &mut out);
+    out
+}
+
+/// A configured folder name as the server wants it: names people write (Chinese,
+/// or with a bare `&`) are encoded; a name already in modified UTF-7 (copied from a
+/// server listing) is kept.
+pub fn to_wire(name: &str) -> String {
+    if name.is_ascii() && encode(&decode(name)) == name {
+        name.to_string()
+    } else {
+        encode(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn encodes_what_it_decodes() {
+        for (shown, wire) in [("其他文件夹", "&UXZO1mWHTvZZOQ-"), ("其他文件夹/宣传材料", "&UXZO1mWHTvZZOQ-/&W6NPIGdQZZk-"), ("INBOX", "INBOX"), ("Tom & Jerry", "Tom &- Jerry"), ("已报送", "&XfJipZAB-")] {
+            assert_eq!(super::encode(shown), wire, "{shown}");
+            assert_eq!(super::decode(wire), shown);
+            assert_eq!(super::to_wire(shown), wire);
+            assert_eq!(super::to_wire(wire), wire, "already encoded names are kept");
+        }
+        assert_eq!(super::to_wire("A&B"), "A&-B");
+    }
+
     #[test]
     fn qq_folder_names() {
         assert_eq!(super::decode("&UXZO1mWHTvZZOQ-"), "其他文件夹");

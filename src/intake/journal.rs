@@ -1,0 +1,57 @@
+//! Making fetched mail durable: each message's raw bytes are written to the store
+//! (temp file, fsync, rename) on blocking threads, then one transaction queues the
+//! whole group and moves the IMAP cursor to its last message. The cursor therefore
+//! never passes a message that is not on disk and in the journal.
+
+use anyhow::Context;
+
+use crate::db::{self, journal::{Enqueued, New}};
+use crate::inspect;
+use crate::pipeline::Ctx;
+use crate::source::Incoming;
+
+/// What queueing a group did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    /// New entries in the journal.
+    pub queued: usize,
+    /// Already queued, or already recorded (a re-fetch, a file imported twice).
+    pub known: usize,
+}
+
+/// Stores and queues `group` (in order), moving the cursor of its last message.
+pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::Result<Queued> {
+    if group.is_empty() {
+        return Ok(Queued::default());
+    }
+    // Hash and write every message in parallel; each write is fsynced before rename.
+    let writes: Vec<_> = group
+        .into_iter()
+        .map(|incoming| {
+            let store = ctx.store.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Incoming, String, String)> {
+                let sha = inspect::sha256_hex(&incoming.raw);
+                let path = store.put_raw(&sha, &incoming.raw).context("无法保存原始邮件")?;
+                Ok((incoming, sha, path))
+            })
+        })
+        .collect();
+    let mut stored = Vec::with_capacity(writes.len());
+    for w in writes {
+        stored.push(w.await.context("写文件线程异常退出")??);
+    }
+    let mut tx = ctx.db.begin().await?;
+    let mut q = Queued::default();
+    for (incoming, sha, path) in &stored {
+        let new = New { raw_sha256: sha, raw_path: path, source: &incoming.source, received_at: incoming.received_at };
+        match db::journal::enqueue(&mut tx, &new, now).await? {
+            Enqueued::Queued(_) => q.queued += 1,
+            Enqueued::AlreadyQueued | Enqueued::AlreadyRecorded(_) => q.known += 1,
+        }
+    }
+    if let Some(c) = stored.last().and_then(|(i, _, _)| i.cursor.as_ref()) {
+        db::cursors::advance(&mut tx, c).await?;
+    }
+    tx.commit().await?;
+    Ok(q)
+}

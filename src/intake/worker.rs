@@ -1,0 +1,180 @@
+//! Analysis from the journal. Entries due now are analysed by a pool of blocking
+//! threads (one per core, and never more raw mail in analysis at once than
+//! `ANALYSIS_BUDGET`), and recorded one by one in journal order, so that where order
+//! decides an outcome (a department's second package after the deadline rolls over
+//! to the next month) receipt order holds. An entry whose analysis fails is tried
+//! again later with growing waits; after `MAX_TRIES` its message is recorded as
+//! failed with the error, and nothing behind it ever waits for it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use tokio::sync::{Notify, Semaphore, watch};
+use tracing::{info, warn};
+
+use crate::db::{self, journal::Entry};
+use crate::pipeline::{self, Ctx, Outcome};
+use crate::source::{Incoming, Raw};
+
+/// Tries before a message is recorded as failed.
+pub const MAX_TRIES: i64 = 3;
+/// Entries claimed at a time.
+const BATCH: i64 = 64;
+/// MiB of raw mail under analysis at once (a larger message runs alone).
+const ANALYSIS_BUDGET: u32 = 96;
+
+/// The wait before try `tries + 1`: 1 s, 2 s, 4 s … (at most about 2 min).
+pub fn retry_wait(tries: i64) -> i64 {
+    1i64 << tries.clamp(0, 8).saturating_sub(1).min(8)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// How many analyses run at once: one per core.
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Analyses and records what is due. With `until_empty`, also waits for entries
+/// that are waiting for a retry, until the journal is empty (for `import` and
+/// `poll --once`). Stops between entries when `shutdown` turns true. `each` sees
+/// every entry's result: an outcome, or the error of a try that will be repeated.
+pub async fn drain(
+    ctx: &Ctx,
+    until_empty: bool,
+    shutdown: &watch::Receiver<bool>,
+    each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
+) -> anyhow::Result<usize> {
+    let budget = Arc::new(Semaphore::new(ANALYSIS_BUDGET as usize));
+    let mut handled = 0;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let batch = db::journal::due(&ctx.db, now(), BATCH).await?;
+        if batch.is_empty() {
+            let next = if until_empty { db::journal::next_retry_at(&ctx.db).await? } else { None };
+            let Some(at) = next else { break };
+            let wait = Duration::from_secs((at - now()).clamp(0, 300) as u64).max(Duration::from_millis(200));
+            let mut stop = shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => break,
+            }
+            continue;
+        }
+        handled += batch.len();
+        process(ctx, batch, &budget, shutdown, each).await?;
+    }
+    Ok(handled)
+}
+
+/// Analyses `batch` concurrently and records it in order.
+async fn process(
+    ctx: &Ctx,
+    batch: Vec<Entry>,
+    budget: &Arc<Semaphore>,
+    shutdown: &watch::Receiver<bool>,
+    each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
+) -> anyhow::Result<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(workers());
+    let producer = async move {
+        let mut prepared = futures::stream::iter(batch)
+            .map(|e| async move {
+                let r = prepare(ctx, &e, budget).await;
+                (e, r)
+            })
+            .buffered(workers());
+        while let Some(done) = prepared.next().await {
+            if *shutdown.borrow() || tx.send(done).await.is_err() {
+                break;
+            }
+        }
+    };
+    let consumer = async move {
+        // Owned here, so that the producer stops as soon as this stops.
+        let mut rx = rx;
+        while let Some((entry, prepared)) = rx.recv().await {
+            let result = match prepared {
+                Ok(p) => pipeline::commit(ctx, p).await,
+                Err(e) => Err(e),
+            };
+            let result = match result {
+                Ok(o) => Ok(o),
+                Err(e) => failed_try(ctx, &entry, e).await?,
+            };
+            each(&entry, &result);
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    let ((), consumed) = tokio::join!(producer, consumer);
+    consumed
+}
+
+/// Reads an entry's raw mail and analyses it, within the memory budget.
+async fn prepare(ctx: &Ctx, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Result<pipeline::Prepared> {
+    let path = ctx.store.abs(&e.raw_path);
+    let size = std::fs::metadata(&path).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
+    let mib = u32::try_from(size >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
+    let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
+    let raw = tokio::task::spawn_blocking(move || std::fs::read(path)).await.context("读文件线程异常退出")?.with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?;
+    let incoming = Incoming { raw: Raw::Bytes(raw), source: e.source.clone(), received_at: (e.received_at > 0).then_some(e.received_at), cursor: None };
+    Ok(pipeline::prepare(ctx, incoming, now()).await?.journaled(e.id))
+}
+
+/// Counts a failed try. While tries remain the entry waits and the error is the
+/// result; after the last, the message is recorded as failed and that is the result.
+async fn failed_try(ctx: &Ctx, e: &Entry, error: anyhow::Error) -> anyhow::Result<anyhow::Result<Outcome>> {
+    let text = format!("{error:#}");
+    let tries = db::journal::retry_later(&ctx.db, e.id, &text, now() + retry_wait(e.tries + 1)).await?;
+    if tries < MAX_TRIES {
+        warn!(source = %e.source, tries, error = %text, "处理失败，稍后重试");
+        return Ok(Err(error));
+    }
+    Ok(Ok(pipeline::record_failed(ctx, e, &format!("试了 {tries} 次：{text}"), now()).await?))
+}
+
+/// The daemon's worker loop: drains whenever `wake` is notified (after mail is
+/// queued), when a retry falls due, and once at start (what a crash left queued).
+/// `ingested` is notified after mail was recorded, for receipts.
+pub async fn run(ctx: &Ctx, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &Notify) -> anyhow::Result<()> {
+    loop {
+        let mut recorded = 0;
+        let done = drain(ctx, false, &shutdown, &mut |_, r| recorded += usize::from(r.is_ok())).await;
+        match done {
+            Ok(n) if n > 0 => {
+                info!(recorded, "分析完成");
+                ingested.notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %format!("{e:#}"), "分析队列出错，稍后重试"),
+        }
+        let retry = db::journal::next_retry_at(&ctx.db).await.ok().flatten().map_or(Duration::from_secs(300), |at| Duration::from_secs((at - now()).clamp(1, 300) as u64));
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(retry) => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time() {
+        assert_eq!((1..=4).map(retry_wait).collect::<Vec<_>>(), [1, 2, 4, 8]);
+        assert_eq!(retry_wait(50), 128);
+    }
+}
