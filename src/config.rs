@@ -114,6 +114,7 @@ impl Default for RawStorage {
 #[serde(deny_unknown_fields, default)]
 struct RawLimits {
     max_unpacked_size: String,
+    max_file_size: String,
     max_archive_entries: i64,
     max_compression_ratio: i64,
     max_nesting_depth: i64,
@@ -125,6 +126,7 @@ impl Default for RawLimits {
     fn default() -> Self {
         RawLimits {
             max_unpacked_size: "4GiB".into(),
+            max_file_size: "64MiB".into(),
             max_archive_entries: 5000,
             max_compression_ratio: 200,
             max_nesting_depth: 3,
@@ -138,6 +140,9 @@ impl Default for RawLimits {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_unpacked_bytes: u64,
+    /// Largest archive entry taken into memory; an archive nested in an archive
+    /// counts together with the entry being read from it (see `unpack`).
+    pub max_file_bytes: u64,
     pub max_archive_entries: usize,
     pub max_compression_ratio: u64,
     pub max_nesting_depth: usize,
@@ -149,6 +154,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_unpacked_bytes: 4 << 30,
+            max_file_bytes: 64 << 20,
             max_archive_entries: 5000,
             max_compression_ratio: 200,
             max_nesting_depth: 3,
@@ -260,6 +266,9 @@ impl Config {
         let limits = Limits {
             max_unpacked_bytes: parse_size(&l.max_unpacked_size).ok_or_else(|| {
                 ConfigError::new(&origin, "limits.max_unpacked_size", format!("无法识别的大小 \"{}\"", l.max_unpacked_size), "写成带单位的大小，例如 \"4GiB\"、\"500MiB\"")
+            })?,
+            max_file_bytes: parse_size(&l.max_file_size).filter(|&n| n > 0).ok_or_else(|| {
+                ConfigError::new(&origin, "limits.max_file_size", format!("无法识别的大小 \"{}\"", l.max_file_size), "写成带单位的大小，例如 \"64MiB\"")
             })?,
             max_archive_entries: positive("limits.max_archive_entries", l.max_archive_entries)?,
             max_compression_ratio: positive("limits.max_compression_ratio", l.max_compression_ratio)? as u64,

@@ -1,14 +1,35 @@
 //! From a parsed message to files: attachments, inline images and forwarded messages
 //! (message/rfc822), with ZIP, 7z and RAR archives opened recursively under limits.
-//! Every problem becomes a recorded rejection; nothing is written to disk here. Files
-//! are handed to a sink as they are found, borrowed, so that a large attachment is
-//! never copied.
+//! Every problem becomes a recorded rejection; nothing is written to disk here except
+//! RAR extraction's private files under the data directory's `tmp/`, and failing to
+//! write those is an error (`Unpacked::disk_error`), not a rejection. Files are handed
+//! to a sink as they are found, borrowed, so that a large attachment is never copied.
+//!
+//! Archives are streamed: each reader first checks the archive as a whole (entry count,
+//! declared total against the remaining budget, the ratio of all declared sizes to the
+//! archive's bytes, overlapping ZIP entries), then hands over one entry at a time with a
+//! way to read it (`Visit`). The walk decides before reading: an entry declared larger
+//! than `limits.max_file_bytes` is refused `too_large` without being decompressed, and
+//! decompression never goes past the declared size. The entry's bytes live in one Vec
+//! while the sink sees them and are dropped before the next entry is read.
+//!
+//! Why entries are held in memory and capped, rather than spooled to a temp file and
+//! mapped: the sink (inspection, hashing, the blob write) reads every byte, and mapped
+//! pages count in the resident set once touched, so a map would save nothing. The cap
+//! costs nothing real: photos and videos do not compress, so a mail of up to 64 MiB
+//! (48 MiB of attachment after base64) cannot carry a larger legitimate file. An archive
+//! inside an archive stays held while its own entries are read, so the cap applies to
+//! everything held at once (`Walk::held`). With mail-parser's raw and decoded copies
+//! (about 64 + 48 MiB for the largest mail), this keeps one message under 256 MiB.
 
 pub mod links;
 pub mod names;
 pub mod rar;
 pub mod sevenz;
 pub mod zip;
+
+use std::io;
+use std::path::Path;
 
 use chrono_tz::Tz;
 use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
@@ -49,6 +70,9 @@ pub struct Unpacked {
     /// The message as a whole was refused (too many parts, nested too deep).
     pub message_rejection: Option<Rejection>,
     pub unknown_charset: bool,
+    /// Writing a temporary file failed (RAR extraction): the walk stopped there, and
+    /// the message must be retried, not recorded.
+    pub disk_error: Option<io::Error>,
 }
 
 impl Unpacked {
@@ -60,23 +84,33 @@ impl Unpacked {
 
 struct Walk<'l, 's> {
     limits: &'l Limits,
+    tmp: &'l Path,
     sink: &'s mut dyn FnMut(File<'_>),
+    /// What may still be unpacked: `max_unpacked_bytes` less every byte decompressed
+    /// from an archive and every attachment kept.
     budget: u64,
+    /// Bytes of archive entries held in memory right now (an entry, and the archives
+    /// it sits in when they are entries themselves).
+    held: u64,
     out: Unpacked,
     texts: Vec<String>,
     htmls: Vec<String>,
     unnamed: usize,
 }
 
-/// Walks `msg`, handing every file found to `sink`.
-pub fn unpack(msg: &Message<'_>, limits: &Limits, tz: Tz, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
-    let mut w = Walk { limits, sink, budget: limits.max_unpacked_bytes, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0 };
+/// Walks `msg`, handing every file found to `sink`. `tmp` is the data directory's
+/// temporary folder (RAR extraction).
+pub fn unpack(msg: &Message<'_>, limits: &Limits, tz: Tz, tmp: &Path, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
+    let mut w = Walk { limits, tmp, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0 };
     if count_parts(msg) > limits.max_mime_parts {
         w.out.message_rejection = Some(Rejection::TooManyParts);
         return w.out;
     }
     if let Err(r) = w.message(msg, 0) {
         w.out.message_rejection = Some(r);
+        return w.out;
+    }
+    if w.out.disk_error.is_some() {
         return w.out;
     }
     w.out.links = links::find(&w.texts, &w.htmls, tz);
@@ -111,6 +145,9 @@ impl Walk<'_, '_> {
         match &part.body {
             PartType::Multipart(children) => {
                 for &c in children {
+                    if self.out.disk_error.is_some() {
+                        break;
+                    }
                     self.part(msg, c as usize, depth + 1)?;
                 }
             }
@@ -157,7 +194,12 @@ impl Walk<'_, '_> {
     }
 
     /// A file at `folders`/`name` (as decoded); archives are opened, the rest kept.
+    /// `nesting` is 0 for the message's own parts, whose bytes are charged here;
+    /// archive entries were charged when they were read.
     fn file(&mut self, folders: Vec<(String, String)>, name: String, data: &[u8], nesting: usize, mut flags: Vec<Flag>) {
+        if self.out.disk_error.is_some() {
+            return;
+        }
         let shown_prefix: String = folders.iter().map(|(shown, _)| format!("{shown}/")).collect();
         let shown = format!("{shown_prefix}{name}");
         if data.is_empty() {
@@ -174,10 +216,12 @@ impl Walk<'_, '_> {
             inner_folders.push((name.clone(), names::stem(&safe).to_string()));
             return self.archive(kind, data, inner_folders, &shown, nesting + 1);
         }
-        if (data.len() as u64) > self.budget {
-            return self.refuse(shown, Rejection::TooLarge, "");
+        if nesting == 0 {
+            if (data.len() as u64) > self.budget {
+                return self.refuse(shown, Rejection::TooLarge, "");
+            }
+            self.budget -= data.len() as u64;
         }
-        self.budget -= data.len() as u64;
         if changed {
             flags.push(Flag::NameSanitized);
         }
@@ -187,67 +231,137 @@ impl Walk<'_, '_> {
     }
 
     fn archive(&mut self, kind: ArchiveKind, data: &[u8], folders: Vec<(String, String)>, shown: &str, nesting: usize) {
-        let l = self.limits;
-        let entries: Vec<(String, Result<Vec<u8>, Rejection>)> = match kind {
-            ArchiveKind::Zip => match self.zip_entries(data) {
-                Ok(e) => e,
-                Err(r) => return self.refuse(shown.to_string(), r, ""),
-            },
-            ArchiveKind::SevenZ | ArchiveKind::Rar => {
-                let res = if kind == ArchiveKind::SevenZ {
-                    sevenz::extract(data, l.max_archive_entries, self.budget, l.max_compression_ratio)
-                } else {
-                    rar::extract(data, l.max_archive_entries, self.budget, l.max_compression_ratio)
-                };
-                match res {
-                    Ok(v) => v.into_iter().map(|e| (e.name, Ok(e.data))).collect(),
-                    Err(r) => return self.refuse(shown.to_string(), r, ""),
-                }
-            }
+        let (l, tmp) = (self.limits, self.tmp);
+        let mut visit = ArchiveVisit { walk: self, folders, shown, nesting };
+        let result = match kind {
+            ArchiveKind::Zip => zip_entries(data, l, &mut visit),
+            ArchiveKind::SevenZ => sevenz::extract(data, l.max_archive_entries, l.max_compression_ratio, &mut visit),
+            ArchiveKind::Rar => rar::extract(data, l.max_archive_entries, l.max_compression_ratio, tmp, &mut visit),
         };
-        // Two entries with one name in one folder both stay; the tree suffixes clashes.
-        for (entry_name, bytes) in entries {
-            let entry_shown = format!("{shown}/{entry_name}");
-            let Some(mut parts) = names::split_entry_path(&entry_name) else {
-                self.refuse(entry_shown, Rejection::UnsafePath, &entry_name);
-                continue;
-            };
-            let Some(file_name) = parts.pop() else { continue };
-            if is_system_file(&parts, &file_name) {
-                continue;
-            }
-            let bytes = match bytes {
-                Ok(b) => b,
-                Err(r) => {
-                    self.refuse(entry_shown, r, "");
-                    continue;
-                }
-            };
-            let mut f = folders.clone();
-            f.extend(parts.into_iter().map(|p| {
-                let safe = names::sanitize(&p).0;
-                (p, safe)
-            }));
-            self.file(f, file_name, &bytes, nesting, vec![]);
+        match result {
+            Ok(()) => {}
+            Err(Failure::Refused(Rejection::EmptyFile)) => self.refuse(shown.to_string(), Rejection::EmptyFile, "压缩包内没有文件"),
+            Err(Failure::Refused(r)) => self.refuse(shown.to_string(), r, ""),
+            Err(Failure::Disk(e)) => self.out.disk_error = Some(e),
+            Err(Failure::Broken) => self.refuse(shown.to_string(), Rejection::CorruptArchive, ""),
         }
     }
+}
 
-    /// Reads a ZIP's entries after checking its declared sizes against the limits.
-    fn zip_entries(&self, data: &[u8]) -> Result<Vec<(String, Result<Vec<u8>, Rejection>)>, Rejection> {
-        let entries = zip::entries(data, self.limits.max_archive_entries)?;
-        let files: Vec<_> = entries.into_iter().filter(|e| !e.is_dir()).collect();
-        if files.iter().any(|e| e.encrypted) {
-            return Err(Rejection::EncryptedArchive);
+fn zip_entries(data: &[u8], l: &Limits, visit: &mut dyn Visit) -> Result<(), Failure> {
+    let files = zip::open(data, l.max_archive_entries, l.max_compression_ratio)?;
+    let declared = files.iter().fold(0u64, |sum, e| sum.saturating_add(e.size));
+    visit.declared(declared, files.len())?;
+    for e in files {
+        let mut read = || zip::read(data, &e).map_err(Failure::from);
+        if !visit.entry(e.name.clone(), e.size, &mut read) {
+            break;
         }
-        let declared: u64 = files.iter().map(|e| e.size).sum();
-        if declared > self.budget {
+    }
+    Ok(())
+}
+
+/// Why an archive or an entry could not be read: a problem in the input, or the disk.
+#[derive(Debug)]
+pub enum Failure {
+    Refused(Rejection),
+    Disk(io::Error),
+    /// A stream format (7z, RAR) broke inside this entry: nothing after it can be read,
+    /// and the reader refuses the archive as a whole instead of this one entry.
+    Broken,
+}
+
+impl From<Rejection> for Failure {
+    fn from(r: Rejection) -> Failure {
+        Failure::Refused(r)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Disk(e)
+    }
+}
+
+/// The walk's side of an archive reader: told the archive's totals once, then handed
+/// each file entry with a way to read it.
+pub trait Visit {
+    /// The sum of the file entries' declared sizes and their count, before any is read.
+    /// An error refuses the archive as a whole (`empty_file` when there are none).
+    fn declared(&mut self, total: u64, files: usize) -> Result<(), Rejection>;
+    /// One file entry, declared `size` bytes. `read` decompresses it (never more than
+    /// `size` bytes) and may be left uncalled. Returns false when the walk must stop.
+    fn entry(&mut self, name: String, size: u64, read: &mut dyn FnMut() -> Result<Vec<u8>, Failure>) -> bool;
+}
+
+struct ArchiveVisit<'w, 'l, 's> {
+    walk: &'w mut Walk<'l, 's>,
+    folders: Vec<(String, String)>,
+    shown: &'w str,
+    nesting: usize,
+}
+
+impl Visit for ArchiveVisit<'_, '_, '_> {
+    fn declared(&mut self, total: u64, files: usize) -> Result<(), Rejection> {
+        if files == 0 {
+            return Err(Rejection::EmptyFile);
+        }
+        if total > self.walk.budget {
             return Err(Rejection::TooLarge);
         }
-        let ratio = self.limits.max_compression_ratio;
-        if files.iter().any(|e| e.size > (1 << 20) && e.size / e.compressed.max(1) > ratio) {
-            return Err(Rejection::ZipBomb);
+        Ok(())
+    }
+
+    // Two entries with one name in one folder both stay; the tree suffixes clashes.
+    fn entry(&mut self, entry_name: String, size: u64, read: &mut dyn FnMut() -> Result<Vec<u8>, Failure>) -> bool {
+        let w = &mut *self.walk;
+        let entry_shown = format!("{}/{entry_name}", self.shown);
+        let Some(mut parts) = names::split_entry_path(&entry_name) else {
+            w.refuse(entry_shown, Rejection::UnsafePath, &entry_name);
+            return true;
+        };
+        // A name of only dots and slashes ("." or "./.") has no file name left.
+        let Some(file_name) = parts.pop() else {
+            w.refuse(entry_shown, Rejection::UnsafePath, &entry_name);
+            return true;
+        };
+        if is_system_file(&parts, &file_name) {
+            return true;
         }
-        Ok(files.into_iter().map(|e| (e.name.clone(), zip::read(data, &e))).collect())
+        let entry_shown = format!("{}/{}", self.shown, parts.iter().chain([&file_name]).map(String::as_str).collect::<Vec<_>>().join("/"));
+        let cap = w.limits.max_file_bytes;
+        if w.held.saturating_add(size) > cap {
+            let detail = format!("单个文件 {} MiB，超过上限 {} MiB（limits.max_file_size）", size.div_ceil(1 << 20), cap >> 20);
+            w.refuse(entry_shown, Rejection::TooLarge, &detail);
+            return true;
+        }
+        if size > w.budget {
+            w.refuse(entry_shown, Rejection::TooLarge, "");
+            return true;
+        }
+        let bytes = match read() {
+            Ok(b) => b,
+            Err(Failure::Refused(r)) => {
+                w.refuse(entry_shown, r, "");
+                return true;
+            }
+            Err(Failure::Disk(e)) => {
+                w.out.disk_error = Some(e);
+                return false;
+            }
+            Err(Failure::Broken) => return false,
+        };
+        let len = bytes.len() as u64;
+        w.budget = w.budget.saturating_sub(len);
+        w.held += len;
+        let mut f = self.folders.clone();
+        f.extend(parts.into_iter().map(|p| {
+            let safe = names::sanitize(&p).0;
+            (p, safe)
+        }));
+        w.file(f, file_name, &bytes, self.nesting, vec![]);
+        w.held -= len;
+        w.out.disk_error.is_none()
     }
 }
 
