@@ -98,6 +98,9 @@ struct Analysis {
     message_rejection: Option<Rejection>,
     /// What went wrong, for `processing_failed` (the panic's message).
     detail: String,
+    /// Unpacking could not write a temporary file (RAR extraction): an error, tried
+    /// again later, never a rejection.
+    disk_error: Option<std::io::Error>,
     unknown_charset: bool,
     is_package: bool,
 }
@@ -114,6 +117,7 @@ impl Analysis {
             names: vec![],
             message_rejection: Some(rejection),
             detail: String::new(),
+            disk_error: None,
             unknown_charset: false,
             is_package: false,
         }
@@ -176,6 +180,9 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
             a
         }
     };
+    if let Some(e) = a.disk_error.take() {
+        return Err(anyhow::Error::new(e).context("无法写入临时文件（解压 RAR）"));
+    }
     a.kept = kept;
     Ok(a)
 }
@@ -243,6 +250,7 @@ fn walk(raw: &[u8], config: &Config, keep: &mut dyn FnMut(unpack::File<'_>, insp
         names: unpacked.names,
         message_rejection: unpacked.message_rejection,
         detail: String::new(),
+        disk_error: unpacked.disk_error,
         is_package,
     }
 }

@@ -13,6 +13,7 @@ mod hostile_images;
 mod hostile_parsers;
 mod tree_safety;
 mod intake_failures;
+mod intake_faults;
 mod writer_lock;
 mod imap;
 mod ingest;
