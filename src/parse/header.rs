@@ -105,10 +105,16 @@ fn unfold(raw: &[u8]) -> Vec<u8> {
     out[start..end].to_vec()
 }
 
+/// The longest charset label taken (with an RFC 2231 language suffix, labels are short).
+const MAX_CHARSET: usize = 64;
+
 /// `=?charset?B|Q?text?=` at the start of `s`: (charset, decoded bytes, bytes used).
+/// Encoded text holds no `?` and no white space (RFC 2047), so each scan here stops at
+/// the next `?`: a failed word costs only the bytes up to it, never the rest of the
+/// header, and decoding a header is linear in its length.
 fn encoded_word(s: &[u8]) -> Option<(String, Vec<u8>, usize)> {
-    let body = &s[2..];
-    let q1 = body.iter().position(|&b| b == b'?')?;
+    let body = s.get(2..)?;
+    let q1 = body.iter().take(MAX_CHARSET + 1).position(|&b| b == b'?')?;
     let charset = std::str::from_utf8(&body[..q1]).ok()?;
     if charset.is_empty() || charset.bytes().any(|b| b.is_ascii_whitespace()) {
         return None;
@@ -118,11 +124,11 @@ fn encoded_word(s: &[u8]) -> Option<(String, Vec<u8>, usize)> {
         return None;
     }
     let text_start = q1 + 3;
-    let text_len = body[text_start..].windows(2).position(|w| w == b"?=")?;
-    let text = &body[text_start..text_start + text_len];
-    if text.iter().any(|b| *b == b' ') {
+    let text_len = body[text_start..].iter().position(|&b| b == b'?' || b.is_ascii_whitespace())?;
+    if body.get(text_start + text_len..text_start + text_len + 2) != Some(b"?=") {
         return None;
     }
+    let text = &body[text_start..text_start + text_len];
     let bytes = match enc.to_ascii_uppercase() {
         b'B' => base64_lenient(text),
         b'Q' => q_decode(text),
@@ -333,6 +339,28 @@ mod tests {
         assert_eq!(param(single.as_bytes(), "filename").unwrap().text, "嘎鲁图派出所三月.zip");
         let plain_cont = "attachment; filename*0=\"IMG_\"; filename*1=\"0001.jpg\"";
         assert_eq!(param(plain_cont.as_bytes(), "filename").unwrap().text, "IMG_0001.jpg");
+    }
+
+    /// Failed encoded words used to scan to the end of the header for `?=`: 1 MB of
+    /// them took 19 s and 3 MB did not finish. Each shape here is 3 MB.
+    #[test]
+    fn hostile_headers_decode_in_linear_time() {
+        let shapes: [&[u8]; 5] = [b"=?x?Q? ", b"=?x?Q?a", b"=?", b"=?gbk?B?", b"=?x?Q?a?"];
+        for shape in shapes {
+            let raw = shape.repeat(3_000_000 / shape.len());
+            let started = std::time::Instant::now();
+            let d = decode_text(&raw);
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?} took {:?}", String::from_utf8_lossy(shape), started.elapsed());
+            assert!(!d.text.is_empty());
+            let quoted = [b"attachment; filename=\"".as_slice(), &raw, b"\""].concat();
+            let started = std::time::Instant::now();
+            assert!(param(&quoted, "filename").is_some());
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "filename {:?}", String::from_utf8_lossy(shape));
+        }
+        // Valid words right after a run of broken ones still decode.
+        let mut raw = b"=?x?Q? ".repeat(1000);
+        raw.extend(b"=?utf-8?B?5Zu+?=");
+        assert!(decode_text(&raw).text.ends_with('图'));
     }
 
     #[test]

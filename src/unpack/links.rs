@@ -2,6 +2,7 @@
 //! in the mail; the link, its name, size and expiry are recorded as an external item.
 //! Resolving a link to the file is undocumented by both providers, so it is not tried.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use chrono::{NaiveDate, TimeZone};
@@ -25,6 +26,7 @@ static SPAN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 static TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)<[^>]*>").expect("regex"));
+static HREF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?i)href\s*=\s*["']([^"']+)["']"#).expect("regex"));
 
 /// Which provider serves a 超大附件 link, if it is one.
 fn provider(url: &str) -> Option<&'static str> {
@@ -49,14 +51,16 @@ fn provider(url: &str) -> Option<&'static str> {
 fn html_to_text(html: &str) -> String {
     let with_breaks = html.replace("<br", "\n<br").replace("</div>", "</div>\n").replace("</p>", "</p>\n");
     // Keep href targets visible, so links shown only as "进入下载页面" are found.
-    let hrefs = Regex::new(r#"(?i)href\s*=\s*["']([^"']+)["']"#).expect("regex");
-    let exposed = hrefs.replace_all(&with_breaks, "> $1 <a ");
+    let exposed = HREF.replace_all(&with_breaks, "> $1 <a ");
     TAG.replace_all(&exposed, " ").replace("&amp;", "&").replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">")
 }
 
-/// Every 超大附件 link in the given bodies, each once.
+/// Every 超大附件 link in the given bodies, each once. Linear in the bodies' length:
+/// each byte is searched once for a URL and at most once for a caption, and links
+/// already seen are looked up in a set (a list search made 50,000 links take 11.7 s).
 pub fn find(texts: &[String], htmls: &[String], tz: Tz) -> Vec<ExternalLink> {
     let mut out: Vec<ExternalLink> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let bodies = texts.iter().cloned().chain(htmls.iter().map(|h| html_to_text(h)));
     for body in bodies {
         let mut caption_from = 0;
@@ -65,7 +69,7 @@ pub fn find(texts: &[String], htmls: &[String], tz: Tz) -> Vec<ExternalLink> {
             let Some(p) = provider(&url) else { continue };
             let before = &body[caption_from..m.start()];
             caption_from = m.end();
-            if out.iter().any(|l| l.url == url) {
+            if !seen.insert(url.clone()) {
                 continue;
             }
             let caption = SPAN.captures_iter(before).last();
@@ -119,6 +123,25 @@ mod tests {
         assert_eq!(links[0].provider, "163");
         assert_eq!(links[0].name, "巡逻 防控.mov");
         assert_eq!(links[0].url, "https://mail.163.com/large-attachment-download/index.html?file=XYZ&p=1");
+    }
+
+    /// 50,000 distinct links (with a caption each) and 50,000 repeats of one, in text
+    /// and in HTML. A list search for repeats took 11.7 s here.
+    #[test]
+    fn fifty_thousand_links_are_found_in_linear_time() {
+        let mut text = String::new();
+        let mut html = String::new();
+        for i in 0..50_000 {
+            text += &format!("视频{i}.mp4 (1.5M, 2024年4月23日 15:02 到期)进入下载页面：https://wx.mail.qq.com/ftn/download?k={i}\n");
+            html += "<a href=\"https://mail.163.com/large-attachment-download/index.html?file=same\">下载</a>";
+        }
+        let started = std::time::Instant::now();
+        let links = find(&[text], &[html], chrono_tz::Asia::Shanghai);
+        let took = started.elapsed();
+        assert_eq!(links.len(), 50_001);
+        assert_eq!(links[49_999].name, "视频49999.mp4");
+        assert_eq!(links[50_000].provider, "163");
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     }
 
     #[test]
