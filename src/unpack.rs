@@ -142,7 +142,23 @@ impl Walk<'_, '_> {
         if let Some(n) = &named {
             self.out.unknown_charset |= n.unknown_charset;
         }
-        match &part.body {
+        // A base64 body is judged from its raw text (parse::base64_part): mail-parser
+        // gives up on an intact body whose closing boundary is missing, and accepts one
+        // cut mid-quantum.
+        let recovered;
+        let body = match crate::parse::base64_part(part, raw) {
+            Some(crate::parse::Base64Part::Refused(_)) => {
+                let shown = named.map(|n| n.text).unwrap_or_else(|| "（正文）".into());
+                self.refuse(shown, Rejection::BrokenBase64, "");
+                return Ok(());
+            }
+            Some(crate::parse::Base64Part::Recovered(b)) => {
+                recovered = b;
+                &recovered
+            }
+            _ => &part.body,
+        };
+        match body {
             PartType::Multipart(children) => {
                 for &c in children {
                     if self.out.disk_error.is_some() {
@@ -159,12 +175,9 @@ impl Walk<'_, '_> {
                 self.message(inner, depth + 1)?;
             }
             PartType::Text(t) | PartType::Html(t) => {
-                if declared_base64(part, raw) && part.is_encoding_problem {
-                    let shown = named.map(|n| n.text).unwrap_or_else(|| "（正文）".into());
-                    self.refuse(shown, Rejection::BrokenBase64, "");
-                } else if let (Some(n), true) = (&named, is_attachment(part, raw)) {
+                if let (Some(n), true) = (&named, is_attachment(part, raw)) {
                     self.file(vec![], n.text.clone(), t.as_bytes(), 0, charset_flag(n));
-                } else if matches!(part.body, PartType::Html(_)) {
+                } else if matches!(body, PartType::Html(_)) {
                     self.htmls.push(t.to_string());
                 } else {
                     self.texts.push(t.to_string());
@@ -179,11 +192,7 @@ impl Walk<'_, '_> {
                         format!("未命名附件{}{}", self.unnamed, ext_for(part))
                     }
                 };
-                if declared_base64(part, raw) && part.is_encoding_problem {
-                    self.refuse(name, Rejection::BrokenBase64, "");
-                } else {
-                    self.file(vec![], name, b, 0, flags);
-                }
+                self.file(vec![], name, b, 0, flags);
             }
         }
         Ok(())
@@ -395,13 +404,6 @@ fn is_system_file(folders: &[String], name: &str) -> bool {
 
 fn charset_flag(name: &crate::parse::header::Decoded) -> Vec<Flag> {
     if name.unknown_charset { vec![Flag::UnknownCharset] } else { vec![] }
-}
-
-/// mail-parser gives up on a base64 body with a character outside the alphabet and
-/// hands the part over as text with `is_encoding_problem` set.
-fn declared_base64(part: &MessagePart<'_>, raw: &[u8]) -> bool {
-    raw_header(part, raw, &HeaderName::ContentTransferEncoding)
-        .is_some_and(|v| String::from_utf8_lossy(v).trim().eq_ignore_ascii_case("base64"))
 }
 
 fn is_attachment(part: &MessagePart<'_>, raw: &[u8]) -> bool {
