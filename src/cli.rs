@@ -46,8 +46,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Run => run_daemon(&ctx, false).await,
-        Command::Poll { once: true } => poll_once(&ctx).await,
-        Command::Poll { once: false } => run_daemon(&ctx, true).await,
+        Command::Poll { once: true, queue_only } => poll_once(&ctx, !queue_only).await,
+        Command::Poll { once: false, .. } => run_daemon(&ctx, true).await,
         Command::Import { paths } => import(&ctx, &paths).await,
         Command::Status { cycle, as_of, json } => status(&ctx, cycle, as_of, json).await,
         Command::Items { cycle, department, category, json } => items(&ctx, cycle, department, category, json).await,
@@ -104,9 +104,9 @@ async fn check_mailbox(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn poll_once(ctx: &Ctx) -> anyhow::Result<ExitCode> {
+async fn poll_once(ctx: &Ctx, analyse: bool) -> anyhow::Result<ExitCode> {
     let (cfg, password) = imap_config(&ctx.config)?;
-    match daemon::poll_once(ctx, cfg, &password, shutdown_on_signal()?).await {
+    match daemon::poll_once(ctx, cfg, &password, shutdown_on_signal()?, analyse).await {
         Ok(s) => {
             print!("收取完成：读取 {} 个文件夹，新入库 {} 封", s.folders, s.ingested - s.already);
             if s.already > 0 {

@@ -26,8 +26,9 @@ pub struct PassStats {
 
 /// `baosong poll --once`: connect, one pass, log out; the workers analyse what the
 /// pass queues as it arrives, and everything queued (earlier leftovers included) is
-/// analysed before this returns.
-pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>) -> Result<PassStats, ImapError> {
+/// analysed before this returns. Without `analyse`, mail is only made durable and
+/// queued (`--queue-only`).
+pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>, analyse: bool) -> Result<PassStats, ImapError> {
     let wake = Notify::new();
     let (fetched_tx, fetched) = watch::channel(false);
     let fetch = async {
@@ -42,7 +43,10 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
         let _ = fetched_tx.send(true);
         result
     };
-    let analyse = async {
+    let analysis = async {
+        if !analyse {
+            return Ok(0);
+        }
         let mut fetched = fetched;
         loop {
             worker::drain(ctx, false, &shutdown, &mut |_, _| {}).await?;
@@ -56,7 +60,7 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
         }
         worker::drain(ctx, true, &shutdown, &mut |_, _| {}).await
     };
-    let (stats, analysed) = tokio::join!(fetch, analyse);
+    let (stats, analysed) = tokio::join!(fetch, analysis);
     analysed?;
     stats
 }

@@ -36,6 +36,10 @@ enum Command {
         /// 只读取一轮就退出
         #[arg(long)]
         once: bool,
+        /// 只把邮件保存并排入分析队列，不分析（配合 --once；之后的 run、poll 或 import 会分析队列中的邮件）。
+        /// 用于尽快取回积压邮件，或测量收取速度。例：baosong poll --once --queue-only
+        #[arg(long, requires = "once")]
+        queue_only: bool,
     },
     /// 显示某月各单位报送情况（按时/逾期/未报/待报）
     Status {
