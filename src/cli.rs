@@ -12,6 +12,7 @@ use baosong::source::imap;
 use baosong::cycle::Cycle;
 use baosong::db;
 use baosong::pipeline::{self, Ctx, Outcome};
+use baosong::rejection::Flag;
 use baosong::report;
 use baosong::source::files;
 use baosong::store::Store;
@@ -42,6 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => Ctx::open_writer(config, "run").await?,
         Command::Poll { .. } => Ctx::open_writer(config, "poll").await?,
         Command::Import { .. } => Ctx::open_writer(config, "import").await?,
+        Command::Retry { .. } => Ctx::open_writer(config, "retry").await?,
         _ => Ctx::open(config).await?,
     };
     match cli.command {
@@ -50,12 +52,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll { once: false, .. } => run_daemon(&ctx, true).await,
         Command::Import { paths } => import(&ctx, &paths).await,
         Command::Status { cycle, as_of, json } => status(&ctx, cycle, as_of, json).await,
-        Command::Items { cycle, department, category, json } => items(&ctx, cycle, department, category, json).await,
+        Command::Items { cycle, department, category, flag, json } => items(&ctx, cycle, department, category, flag, json).await,
         Command::Quarantine { action } => quarantine(&ctx, action).await,
         Command::Reassign { package, cycle } => reassign(&ctx, package, &cycle).await,
         Command::Recategorize { item, category } => recategorize(&ctx, item, category).await,
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
         Command::Verify { repair } => verify(&ctx, repair).await,
+        Command::Retry { ids } => retry(&ctx, &ids).await,
         Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
         Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
@@ -432,6 +435,30 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
+/// `baosong retry`: failed messages go back into the queue and are analysed again.
+async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
+    let requeued = intake::journal::requeue_failed(ctx, ids).await?;
+    if requeued.is_empty() {
+        println!("{}", if ids.is_empty() { "没有处理失败的邮件。".to_string() } else { format!("编号 {:?} 中没有处理失败的邮件。", ids) });
+        return Ok(if ids.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    println!("重新处理 {} 封邮件……", requeued.len());
+    let shutdown = shutdown_on_signal()?;
+    let mut t = intake::import::Tally::default();
+    intake::worker::drain(ctx, true, &shutdown, &mut |_, r| {
+        if let Ok(o) = r {
+            t.count(o);
+        }
+    })
+    .await?;
+    let missing = sync_tree(ctx).await?;
+    if missing > 0 {
+        eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
+    }
+    println!("完成：计入报送 {} 封，待审核 {} 封，整封拒收 {} 封，往来或无关 {} 封，仍然失败 {} 封。", t.packages, t.held, t.rejected, t.correspondence + t.unrelated, t.failed);
+    Ok(if t.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
 fn parse_time(s: &str) -> anyhow::Result<i64> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp())
@@ -470,11 +497,31 @@ fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, category: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+fn flag_code(code: &str) -> anyhow::Result<String> {
+    match Flag::from_code(code.trim()) {
+        Some(f) => Ok(f.code().to_string()),
+        None => {
+            let valid: Vec<String> = Flag::ALL.iter().map(|f| format!("  {}（{}）", f.code(), f.label())).collect();
+            bail!("没有标记 \"{code}\"。可用的标记：\n{}", valid.join("\n"))
+        }
+    }
+}
+
+/// An item's flags and its message's, as short Chinese labels ("旧图、代发").
+fn flag_labels(l: &db::items::ListedItem) -> String {
+    let mut all = Flag::parse_list(&l.item.flags);
+    all.extend(Flag::parse_list(&l.message_flags));
+    all.sort();
+    all.dedup();
+    all.iter().map(|f| f.label()).collect::<Vec<_>>().join("、")
+}
+
+async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, category: Option<String>, flag: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     let filter = db::items::Filter {
         cycle: cycle.as_deref().map(parse_cycle).transpose()?.map(|c| c.to_string()),
         department: department.as_deref().map(|d| department_name(ctx, d)).transpose()?,
         category,
+        flag: flag.as_deref().map(flag_code).transpose()?,
         ..Default::default()
     };
     let list = db::items::list(&ctx.db, &filter).await?;
@@ -490,6 +537,8 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                     "size": i.size, "sha256": i.sha256, "mime": i.mime, "path": i.tree_path,
                     "rejection": i.rejection_code, "reason": i.reason,
                     "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+                    "message_flags": l.message_flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+                    "sent_on_behalf": l.sent_on_behalf != 0,
                     "url": i.url,
                     "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
                     "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &ctx.config)),
@@ -501,13 +550,26 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}{}{}{}{}{}{}文件", report::pad("编号", 7), report::pad("邮件", 6), report::pad("单位", 18), report::pad("月份", 9), report::pad("类别", 22), report::pad("类型", 7), report::pad("状态", 10));
-    for l in &list {
+    let labels: Vec<String> = list.iter().map(flag_labels).collect();
+    let flags_w = labels.iter().map(|l| report::width(l)).max().unwrap_or(0).max(4) + 2;
+    println!(
+        "{}{}{}{}{}{}{}{}文件",
+        report::pad("编号", 7),
+        report::pad("邮件", 6),
+        report::pad("单位", 18),
+        report::pad("月份", 9),
+        report::pad("类别", 22),
+        report::pad("类型", 7),
+        report::pad("状态", 10),
+        report::pad("标记", flags_w)
+    );
+    for (l, flags) in list.iter().zip(&labels) {
         let i = &l.item;
         let cat = ctx.config.categories.label(i.category.parse().ok());
         let (status, why) = match i.status.as_str() {
             "accepted" => ("计入", String::new()),
             "duplicate" => ("重复", String::new()),
+            "shared" => ("共享不计", format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),
             _ => ("拒收", format!("（{}）", i.reason)),
         };
         let kind = match i.kind.as_str() {
@@ -518,7 +580,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
             _ => "—",
         };
         println!(
-            "{}{}{}{}{}{}{}{}",
+            "{}{}{}{}{}{}{}{}{}",
             report::pad(&i.id.to_string(), 7),
             report::pad(&i.message_ref.to_string(), 6),
             report::pad(&l.department, 18),
@@ -526,6 +588,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
             report::pad(&cat, 22),
             report::pad(kind, 7),
             report::pad(status, 10),
+            report::pad(if flags.is_empty() { "—" } else { flags }, flags_w),
             format!("{}{why}", i.shown_name)
         );
     }

@@ -63,6 +63,9 @@ enum Command {
         /// 类别编号 1–10，或 uncategorized
         #[arg(long, value_name = "N")]
         category: Option<String>,
+        /// 只列出带某个标记的文件，如 reused、shared_work、sent_on_behalf（写错时列出全部标记）
+        #[arg(long, value_name = "CODE")]
+        flag: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -92,6 +95,12 @@ enum Command {
     Tree {
         #[command(subcommand)]
         action: TreeAction,
+    },
+    /// 重新处理“处理失败”的邮件（磁盘或数据库问题解决之后）。例：baosong retry（全部）或 baosong retry 17 18
+    Retry {
+        /// 邮件编号（status 中“处理失败 [编号]”）；不写则重新处理全部处理失败的邮件
+        #[arg(value_name = "ID")]
+        ids: Vec<i64>,
     },
     /// 校验存档：重新计算每个存档文件和原始邮件的哈希，找出损坏或缺失的文件和被改动的目录树文件
     Verify {

@@ -113,6 +113,16 @@ pub async fn retry_later(db: &Db, id: i64, error: &str, next_attempt_at: i64) ->
     Ok(tries)
 }
 
+/// Queues again, with no tries, the entry that became messages row `message_ref`.
+pub async fn requeue(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE journal SET state = $1, tries = 0, next_attempt_at = 0, message_ref = 0 WHERE message_ref = $2")
+        .bind(State::Queued.code())
+        .bind(message_ref)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// How many messages wait for analysis.
 pub async fn backlog(db: &Db) -> anyhow::Result<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal WHERE state = $1").bind(State::Queued.code()).fetch_one(&db.pool).await?;

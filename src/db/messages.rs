@@ -3,6 +3,7 @@
 use sqlx::FromRow;
 
 use super::{AlreadyExists, Db, Tx};
+use crate::rejection::Flag;
 
 #[derive(Debug, Clone, Default, FromRow)]
 pub struct MessageRow {
@@ -25,38 +26,110 @@ pub struct MessageRow {
     pub flags: String,
     /// What went wrong, for processing_failed and failed messages.
     pub detail: String,
+    /// `attachments_digest` of the files kept from it; '' when not known.
+    pub attachments_sha256: String,
 }
 
 const COLUMNS: &str = "id, raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, \
-     department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail";
+     department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail, attachments_sha256";
 
-/// A message already recorded under the same raw SHA-256 or the same Message-ID.
-pub async fn find_existing(db: &Db, raw_sha256: &str, message_id: &str) -> anyhow::Result<Option<AlreadyExists>> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM messages WHERE raw_sha256 = $1 OR (message_id <> '' AND message_id = $2) ORDER BY id LIMIT 1",
-    )
-    .bind(raw_sha256)
-    .bind(message_id)
-    .fetch_optional(&db.pool)
-    .await?;
+/// A message already recorded with these very bytes.
+pub async fn find_existing(db: &Db, raw_sha256: &str) -> anyhow::Result<Option<AlreadyExists>> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE raw_sha256 = $1").bind(raw_sha256).fetch_optional(&db.pool).await?;
     Ok(row.map(|(id,)| AlreadyExists(id)))
 }
 
-/// Inserts `m` (its id is ignored). A concurrent twin is reported, not raised.
-pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i64, AlreadyExists>> {
-    let existing: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM messages WHERE raw_sha256 = $1 OR (message_id <> '' AND message_id = $2) ORDER BY id LIMIT 1")
-            .bind(&m.raw_sha256)
-            .bind(&m.message_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some((id,)) = existing {
-        return Ok(Err(AlreadyExists(id)));
+/// What makes a message the same as one already recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    pub raw_sha256: &'a str,
+    pub message_id: &'a str,
+    pub from_addr: &'a str,
+    /// `attachments_digest` of the files kept from it.
+    pub attachments_sha256: &'a str,
+}
+
+impl<'a> Identity<'a> {
+    pub fn of(m: &'a MessageRow) -> Identity<'a> {
+        Identity { raw_sha256: &m.raw_sha256, message_id: &m.message_id, from_addr: &m.from_addr, attachments_sha256: &m.attachments_sha256 }
     }
+}
+
+/// Whether a message was seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// A re-delivery: the same raw bytes, or the same Message-ID from the same sender
+    /// with the same set of attachments.
+    Again(AlreadyExists),
+    /// A new message; `message_id_collision` when a different recorded message has its
+    /// Message-ID (a stranger cannot hide a department's package by reusing it).
+    New { message_id_collision: bool },
+}
+
+/// The SHA-256 of a set of file hashes: sorted, without repeats, one per line. The
+/// empty set has a digest too, so that '' means "not known".
+pub fn attachments_digest<'s>(hashes: impl IntoIterator<Item = &'s str>) -> String {
+    let set: std::collections::BTreeSet<&str> = hashes.into_iter().collect();
+    let lines: String = set.into_iter().map(|h| format!("{h}\n")).collect();
+    crate::inspect::sha256_hex(lines.as_bytes())
+}
+
+/// Whether `m` was seen before, read from the pool (before the recording transaction).
+pub async fn seen(db: &Db, m: Identity<'_>) -> anyhow::Result<Seen> {
+    let mut conn = db.pool.acquire().await?;
+    seen_on(&mut conn, m).await
+}
+
+async fn seen_on(conn: &mut sqlx::AnyConnection, m: Identity<'_>) -> anyhow::Result<Seen> {
+    let same_bytes: Option<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE raw_sha256 = $1").bind(m.raw_sha256).fetch_optional(&mut *conn).await?;
+    if let Some((id,)) = same_bytes {
+        return Ok(Seen::Again(AlreadyExists(id)));
+    }
+    if m.message_id.is_empty() {
+        return Ok(Seen::New { message_id_collision: false });
+    }
+    let same_id: Vec<(i64, String, String)> = sqlx::query_as("SELECT id, from_addr, attachments_sha256 FROM messages WHERE message_id = $1 ORDER BY id")
+        .bind(m.message_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for (id, from_addr, digest) in &same_id {
+        if !from_addr.eq_ignore_ascii_case(m.from_addr) {
+            continue;
+        }
+        let digest = if digest.is_empty() {
+            // Recorded before attachments_sha256 existed: its set is its items' content.
+            let items: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT sha256 FROM items WHERE message_ref = $1 AND sha256 <> ''")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+            attachments_digest(items.iter().map(|(h,)| h.as_str()))
+        } else {
+            digest.clone()
+        };
+        if digest == m.attachments_sha256 {
+            return Ok(Seen::Again(AlreadyExists(*id)));
+        }
+    }
+    Ok(Seen::New { message_id_collision: !same_id.is_empty() })
+}
+
+/// Inserts `m` (its id is ignored). A re-delivery recorded meanwhile is reported, not
+/// raised; a Message-ID that another message recorded meanwhile took is flagged
+/// `message_id_collision` here, where no concurrent writer can slip between.
+pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i64, AlreadyExists>> {
+    let collision = match seen_on(&mut **tx, Identity::of(m)).await? {
+        Seen::Again(had) => return Ok(Err(had)),
+        Seen::New { message_id_collision } => message_id_collision,
+    };
+    let mut flags = Flag::parse_list(&m.flags);
+    if collision {
+        flags.push(Flag::MessageIdCollision);
+    }
+    let flags = Flag::join(&flags);
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO messages (raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, \
-         department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
+         department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail, attachments_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
     )
     .bind(&m.raw_sha256)
     .bind(&m.message_id)
@@ -73,8 +146,9 @@ pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i6
     .bind(&m.guessed_department)
     .bind(&m.reason_code)
     .bind(&m.raw_path)
-    .bind(&m.flags)
+    .bind(&flags)
     .bind(&m.detail)
+    .bind(&m.attachments_sha256)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Ok(id))
@@ -146,6 +220,18 @@ pub async fn failed_between(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<M
     .bind(to)
     .fetch_all(&db.pool)
     .await?)
+}
+
+/// Every message recorded as failed.
+pub async fn failed_ids(tx: &mut Tx<'_>) -> anyhow::Result<Vec<i64>> {
+    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM messages WHERE disposition = 'failed' ORDER BY id").fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// Forgets a failed message (it has no items) before it is analysed again.
+pub async fn delete_failed(tx: &mut Tx<'_>, id: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM messages WHERE id = $1 AND disposition = 'failed'").bind(id).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Messages refused whole, received in [from, to].

@@ -36,7 +36,8 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn count(&mut self, o: &Outcome) {
+    /// Counts one analysed message.
+    pub fn count(&mut self, o: &Outcome) {
         match o {
             Outcome::Package { accepted, duplicates, refused, links, .. } => {
                 self.packages += 1;

@@ -55,3 +55,18 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
     tx.commit().await?;
     Ok(q)
 }
+
+/// Puts messages recorded as failed (all of them, or those of `ids`) back into the
+/// queue with their tries reset; returns the ids requeued. Their raw mail is in the
+/// store, so nothing is fetched again.
+pub async fn requeue_failed(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+    let mut tx = ctx.db.begin().await?;
+    let failed = db::messages::failed_ids(&mut tx).await?;
+    let chosen: Vec<i64> = failed.into_iter().filter(|id| ids.is_empty() || ids.contains(id)).collect();
+    for id in &chosen {
+        db::journal::requeue(&mut tx, *id).await?;
+        db::messages::delete_failed(&mut tx, *id).await?;
+    }
+    tx.commit().await?;
+    Ok(chosen)
+}

@@ -118,6 +118,14 @@ fn a_message_that_always_fails_is_recorded_failed_after_bounded_tries() {
     // Importing again does not count it twice or try it again.
     let again = app.run(&["import", &dir]);
     assert_eq!(summary_count(&again.stdout, "此前已导入"), 3, "{}", again.stdout);
+    // Once the disk is fixed, `retry` takes it in from the stored raw mail.
+    let sha = hex::encode(Sha256::digest(jpeg(7)));
+    std::fs::remove_file(app.data().join("blobs").join(&sha[..2])).unwrap();
+    let out = app.ok(&["retry"]);
+    assert!(out.contains("重新处理 1 封邮件") && out.contains("计入报送 1 封") && out.contains("仍然失败 0 封"), "{out}");
+    assert_eq!(app.row("2024-03", AS_OF, "图克派出所")["photos"], 1);
+    assert!(app.status("2024-03", AS_OF)["failed_messages"].as_array().unwrap().is_empty());
+    assert_eq!(app.ok(&["retry"]).trim(), "没有处理失败的邮件。");
 }
 
 #[test]
