@@ -43,16 +43,25 @@ impl Categories {
     pub fn from_raw(file: &str, raw: RawCategories) -> Result<Categories, ConfigError> {
         let mut list: Vec<Category> = Vec::new();
         for (i, c) in raw.category.into_iter().enumerate() {
-            if !(1..=10).contains(&c.number) || list.iter().any(|x| i64::from(x.number) == c.number) {
+            let nth = i + 1;
+            if !(1..=10).contains(&c.number) {
                 return Err(ConfigError::new(
                     file,
                     &format!("category[{i}].number"),
-                    format!("编号 {} 无效或重复", c.number),
-                    "十个类别依次编号 1 到 10，每个编号只出现一次",
+                    format!("第 {nth} 个类别的编号 {} 不在 1 到 10 之间", c.number),
+                    "十个类别依次编号 1 到 10（对应 ①–⑩），每个编号只出现一次",
+                ));
+            }
+            if let Some(j) = list.iter().position(|x| i64::from(x.number) == c.number) {
+                return Err(ConfigError::new(
+                    file,
+                    &format!("category[{i}].number"),
+                    format!("第 {nth} 个类别与第 {} 个类别的编号都是 {}", j + 1, c.number),
+                    "十个类别依次编号 1 到 10（对应 ①–⑩），每个编号只出现一次",
                 ));
             }
             if c.name.trim().is_empty() {
-                return Err(ConfigError::new(file, &format!("category[{i}].name"), "类别名称为空", "填写类别名称，例如 \"党的建设\""));
+                return Err(ConfigError::new(file, &format!("category[{i}].name"), format!("第 {nth} 个类别的名称为空"), "填写类别名称，例如 \"党的建设\""));
             }
             let keywords = c.keywords.into_iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
             list.push(Category { number: c.number as u8, name: c.name.trim().to_string(), keywords });

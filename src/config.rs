@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+mod document;
 pub mod imap;
 pub mod notify;
 
 use crate::categories::{Categories, RawCategories};
+use document::Document;
 use imap::{ImapConfig, RawImap};
 use notify::{NotifyConfig, RawNotify, RawSmtp, SmtpConfig};
 use crate::roster::{RawRoster, Roster};
@@ -19,28 +21,99 @@ use crate::roster::{RawRoster, Roster};
 const DEFAULT_MAIN: &str = include_str!("../config/baosong.toml");
 const DEFAULT_DEPARTMENTS: &str = include_str!("../config/departments.toml");
 const DEFAULT_CATEGORIES: &str = include_str!("../config/categories.toml");
+/// Where the categories come from when `intake.categories_file` is not written.
+const BUILT_IN_CATEGORIES: &str = "内置类别 categories.toml";
 
 #[derive(Debug)]
 pub struct ConfigError {
     pub file: String,
+    /// The full key, "intake.deadline_day"; inside arrays with 0-based indexes,
+    /// "department[2].senders[0]", which people see without the indexes.
     pub key: String,
     pub problem: String,
     pub fix: String,
+    /// Where in `file`, when known.
+    pub place: Option<Box<Place>>,
+}
+
+/// A place in a configuration file.
+#[derive(Debug)]
+pub struct Place {
+    /// 1-based line and column (in characters).
+    pub line: usize,
+    pub column: usize,
+    /// The line at fault, with carets under the place.
+    pub excerpt: String,
 }
 
 impl ConfigError {
     pub fn new(file: &str, key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        ConfigError { file: file.to_string(), key: key.to_string(), problem: problem.into(), fix: fix.into() }
+        ConfigError { file: file.to_string(), key: key.to_string(), problem: problem.into(), fix: fix.into(), place: None }
     }
+
+    /// The key as people read it: "department[2].senders[0]" → "department.senders"
+    /// (the problem says which department, 1-based, and the position which line).
+    pub fn shown_key(key: &str) -> String {
+        let mut out = String::with_capacity(key.len());
+        let mut depth = 0;
+        for c in key.chars() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ if depth == 0 => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Records where in `text` (the file's contents) the fault is: the line and
+    /// column of `span`'s start, and that line with carets under the span.
+    pub fn set_place(&mut self, text: &str, span: std::ops::Range<usize>) {
+        let start = (0..=span.start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line_no = text[..start].matches('\n').count() + 1;
+        let before = &text[line_start..start];
+        let column = before.chars().count() + 1;
+        let line = text[line_start..line_end].trim_end_matches('\r');
+        let end = span.end.clamp(start, line_end);
+        let marked = text.get(start..end).unwrap_or("").trim_end();
+        let width = |s: &str| s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum::<usize>();
+        // Tabs stay tabs so the caret lines up whatever the tab width.
+        let pad: String = before
+            .chars()
+            .map(|c| match c {
+                '\t' => "\t",
+                c if is_wide(c) => "  ",
+                _ => " ",
+            })
+            .collect();
+        let number = line_no.to_string();
+        let excerpt = format!("  {number} | {line}\n  {} | {pad}{}", " ".repeat(number.len()), "^".repeat(width(marked).max(1)));
+        self.place = Some(Box::new(Place { line: line_no, column, excerpt }));
+    }
+}
+
+/// East Asian wide characters take two columns in a terminal.
+fn is_wide(c: char) -> bool {
+    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "配置错误 (config error): 文件 {} 的 `{}`：{}\n  修改方法 (fix): {}",
-            self.file, self.key, self.problem, self.fix
-        )
+        write!(f, "配置错误 (config error): 文件 {}", self.file)?;
+        let key = Self::shown_key(&self.key);
+        match (self.place.as_deref().map(|p| (p.line, p.column)), key.is_empty()) {
+            (Some((line, column)), true) => write!(f, " 第 {line} 行第 {column} 列：{}", self.problem)?,
+            (Some((line, column)), false) => write!(f, " 第 {line} 行第 {column} 列的 `{key}`：{}", self.problem)?,
+            (None, true) => write!(f, "：{}", self.problem)?,
+            (None, false) => write!(f, " 的 `{key}`：{}", self.problem)?,
+        }
+        if let Some(place) = &self.place {
+            write!(f, "\n{}", place.excerpt)?;
+        }
+        write!(f, "\n  修改方法 (fix): {}", self.fix)
     }
 }
 
@@ -83,7 +156,8 @@ struct RawIntake {
     timezone: String,
     deadline_day: i64,
     departments_file: String,
-    categories_file: String,
+    /// Without it, the built-in ten categories (config/categories.toml, embedded).
+    categories_file: Option<String>,
 }
 
 impl Default for RawIntake {
@@ -92,7 +166,7 @@ impl Default for RawIntake {
             timezone: "Asia/Shanghai".into(),
             deadline_day: 25,
             departments_file: "departments.toml".into(),
-            categories_file: "categories.toml".into(),
+            categories_file: None,
         }
     }
 }
@@ -199,29 +273,42 @@ impl Config {
 
     /// The shipped example, with paths relative to `base`.
     pub fn embedded(base: &Path) -> Result<Config, ConfigError> {
-        let raw = parse_toml::<RawConfig>("内置默认配置 baosong.toml", DEFAULT_MAIN)?;
-        let roster = parse_toml::<RawRoster>("内置默认 departments.toml", DEFAULT_DEPARTMENTS)?;
-        let cats = parse_toml::<RawCategories>("内置默认 categories.toml", DEFAULT_CATEGORIES)?;
-        Self::validate("内置默认配置".into(), base, raw, ("departments.toml", roster), ("categories.toml", cats))
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        let main = Document::parse("内置默认配置 baosong.toml", DEFAULT_MAIN)?;
+        let deps = Document::parse("内置默认 departments.toml", DEFAULT_DEPARTMENTS)?;
+        let cats = Document::parse(BUILT_IN_CATEGORIES, DEFAULT_CATEGORIES)?;
+        let (raw, roster, categories) = (main.deserialize()?, deps.deserialize()?, cats.deserialize()?);
+        Self::validate("内置默认配置".into(), &base, raw, ("departments.toml", roster), (BUILT_IN_CATEGORIES, categories))
     }
 
     fn load_file(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(&shown, "(文件)", format!("无法读取：{e}"), "检查 --config 或 BAOSONG_CONFIG 指向的路径是否存在且可读")
+            ConfigError::new(&shown, "", format!("无法读取配置文件：{}", io_reason(&e)), "检查 --config 或 BAOSONG_CONFIG 指向的路径是否存在且可读")
         })?;
-        let raw = parse_toml::<RawConfig>(&shown, &text)?;
+        let main = Document::parse(&shown, &text)?;
+        let raw: RawConfig = main.deserialize()?;
+        // Relative paths in the file are relative to the folder the file is in,
+        // whatever the current directory; from here on every path is absolute.
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = std::fs::canonicalize(&base).or_else(|_| std::path::absolute(&base)).unwrap_or(base);
         let dep_path = base.join(&raw.intake.departments_file);
-        let cat_path = base.join(&raw.intake.categories_file);
-        let dep_text = read_named(&shown, "intake.departments_file", &dep_path)?;
-        let cat_text = read_named(&shown, "intake.categories_file", &cat_path)?;
+        let dep_text = read_named(&shown, "intake.departments_file", &dep_path).map_err(|e| main.locate(e))?;
         let dep_shown = dep_path.display().to_string();
-        let cat_shown = cat_path.display().to_string();
-        let roster = parse_toml::<RawRoster>(&dep_shown, &dep_text)?;
-        let cats = parse_toml::<RawCategories>(&cat_shown, &cat_text)?;
-        Self::validate(shown, &base, raw, (&dep_shown, roster), (&cat_shown, cats))
+        let (cat_shown, cat_text) = match &raw.intake.categories_file {
+            Some(f) => {
+                let cat_path = base.join(f);
+                let t = read_named(&shown, "intake.categories_file", &cat_path).map_err(|e| main.locate(e))?;
+                (cat_path.display().to_string(), t)
+            }
+            None => (BUILT_IN_CATEGORIES.to_string(), DEFAULT_CATEGORIES.to_string()),
+        };
+        let deps = Document::parse(&dep_shown, &dep_text)?;
+        let cats = Document::parse(&cat_shown, &cat_text)?;
+        let (roster, categories) = (deps.deserialize()?, cats.deserialize()?);
+        Self::validate(shown.clone(), &base, raw, (&dep_shown, roster), (&cat_shown, categories))
+            .map_err(|e| cats.locate(deps.locate(main.locate(e))))
     }
 
     fn validate(
@@ -242,9 +329,9 @@ impl Config {
                 "填 1 到 28 之间的整数，按细则为 25（25 日当天截止）",
             ));
         }
-        let data_dir = base.join(&raw.storage.data_dir);
+        let data_dir = absolute_under(base, &raw.storage.data_dir);
         let database_url = match raw.storage.database_url {
-            Some(url) if url.starts_with("sqlite:") => url,
+            Some(url) if url.starts_with("sqlite:") => sqlite_under(base, &url),
             Some(url) => {
                 return Err(ConfigError::new(
                     &origin,
@@ -366,7 +453,7 @@ pub fn provider(origin: &str, table: &str, name: Option<&str>, port: u16) -> Res
 pub fn secret(origin: &str, table: &str, env: &str, file: Option<&Path>) -> Result<String, ConfigError> {
     if let Some(p) = file {
         return std::fs::read_to_string(p).map(|s| s.trim().to_string()).map_err(|e| {
-            ConfigError::new(origin, &format!("{table}.password_file"), format!("无法读取 {}：{e}", p.display()), "检查文件路径和权限（建议 chmod 600）")
+            ConfigError::new(origin, &format!("{table}.password_file"), format!("无法读取 {}：{}", p.display(), io_reason(&e)), "检查文件路径和权限（建议 chmod 600）")
         });
     }
     match std::env::var(env) {
@@ -382,15 +469,110 @@ pub fn secret(origin: &str, table: &str, env: &str, file: Option<&Path>) -> Resu
 
 fn read_named(origin: &str, key: &str, path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::new(origin, key, format!("无法读取 {}：{e}", path.display()), "路径相对于主配置文件所在目录；检查文件名是否正确")
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            // Found, but saved in GBK (Windows Notepad's "ANSI"): the fault is in that file.
+            return ConfigError::new(
+                &path.display().to_string(),
+                "",
+                "文件不是 UTF-8 编码的文本（可能是用 GBK/ANSI 保存的）",
+                "用记事本或 WPS 打开，“另存为”时编码选 UTF-8",
+            );
+        }
+        ConfigError::new(
+            origin,
+            key,
+            format!("无法读取 {}：{}", path.display(), io_reason(&e)),
+            "相对路径从主配置文件所在的目录算起；检查文件名和权限，或写绝对路径",
+        )
     })
 }
 
-fn parse_toml<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
-    toml::from_str(text).map_err(|e| {
-        let key = e.span().map(|s| text.get(s).unwrap_or("").lines().next().unwrap_or("").to_string()).unwrap_or_default();
-        ConfigError::new(file, if key.is_empty() { "(语法)" } else { &key }, e.message().to_string(), "按 config/ 中的示例改正此项；未知的键请检查拼写")
-    })
+/// An I/O error in words an office reads.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "文件不存在".into(),
+        std::io::ErrorKind::PermissionDenied => "没有读取权限".into(),
+        std::io::ErrorKind::IsADirectory => "这是一个目录，不是文件".into(),
+        std::io::ErrorKind::InvalidData => "文件不是 UTF-8 编码的文本（请用 UTF-8 保存）".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// `path` from the config, relative to `base` (the config file's folder), as an
+/// absolute path without `.` components: "./data" under /etc/baosong is /etc/baosong/data.
+fn absolute_under(base: &Path, path: &str) -> PathBuf {
+    let joined = base.join(path);
+    std::path::absolute(&joined).unwrap_or(joined)
+}
+
+/// A SQLite URL with a relative file resolved like every other path in the config.
+fn sqlite_under(base: &Path, url: &str) -> String {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or("");
+    let (file, query) = match rest.split_once('?') {
+        Some((f, q)) => (f, Some(q)),
+        None => (rest, None),
+    };
+    if file.is_empty() || file.starts_with(':') || Path::new(file).is_absolute() {
+        return url.to_string();
+    }
+    let file = absolute_under(base, file);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", file.display()),
+        None => format!("sqlite://{}", file.display()),
+    }
+}
+
+/// `check_address` for an address that may carry a name: "办公室 <1605739848@qq.com>".
+pub fn check_mailbox(text: &str) -> Result<(), (String, String)> {
+    match text.trim().strip_suffix('>').and_then(|t| t.rsplit_once('<')) {
+        Some((_, addr)) => check_address(addr.trim()),
+        None => check_address(text),
+    }
+}
+
+/// A light check of an e-mail address as people write it in the config: one `@`,
+/// something before it, a domain with a dot after it, no spaces or separators.
+/// QQ numbers (12345@qq.com) are fine. Err is (problem, fix) in Chinese.
+pub fn check_address(addr: &str) -> Result<(), (String, String)> {
+    let example = "写成完整的邮箱地址，例如 \"1605739848@qq.com\" 或 \"gltpcs@163.com\"";
+    let bad = |why: &str| Err((format!("\"{addr}\" 不是有效的邮箱地址：{why}"), example.to_string()));
+    if addr.trim().is_empty() {
+        return bad("地址是空的");
+    }
+    if addr.contains('＠') {
+        return Err((format!("\"{addr}\" 中的 ＠ 是中文全角符号"), "改用英文半角的 @".into()));
+    }
+    if addr.contains([',', ';', '，', '；', '、']) {
+        return Err((format!("\"{addr}\" 像是把几个地址写在了一起"), "每个地址单独加引号，用英文逗号分隔，例如 [\"a@qq.com\", \"b@163.com\"]".into()));
+    }
+    if addr.chars().any(|c| c.is_whitespace()) {
+        return bad("中间有空格");
+    }
+    if addr.contains(['<', '>', '"', '(', ')', '[', ']']) {
+        return bad("只写地址本身，不要带名字或括号");
+    }
+    let Some((local, domain)) = addr.split_once('@') else {
+        return bad("缺少 @");
+    };
+    if domain.contains('@') {
+        return bad("有不止一个 @");
+    }
+    if local.is_empty() {
+        return bad("@ 前面是空的");
+    }
+    if !domain.contains('.') {
+        let fix = match domain.to_ascii_lowercase().as_str() {
+            "qq" | "163" | "126" | "sina" | "sohu" | "foxmail" | "yeah" | "139" | "189" | "outlook" | "hotmail" | "gmail" => {
+                format!("写成完整地址，例如 \"{local}@{domain}.com\"")
+            }
+            _ => example.to_string(),
+        };
+        return Err((format!("\"{addr}\" 不是有效的邮箱地址：@ 后面的域名不完整（缺少 .com 之类的后缀）"), fix));
+    }
+    if domain.split('.').any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-')) {
+        return bad("@ 后面的域名写得不对");
+    }
+    Ok(())
 }
 
 /// "4GiB", "500MiB", "8MB", "1024": bytes.
@@ -419,7 +601,7 @@ mod tests {
         assert_eq!(c.deadline_day, 25);
         assert_eq!(c.categories.len(), 10);
         assert!(c.roster.departments().len() >= 10);
-        assert_eq!(c.data_dir, Path::new("/tmp/x/./data"));
+        assert_eq!(c.data_dir, Path::new("/tmp/x/data"));
     }
 
     #[test]

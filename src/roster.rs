@@ -50,51 +50,89 @@ pub struct Roster {
 }
 
 impl Roster {
+    /// Validates the roster. Errors say which department (1-based, with its name)
+    /// and keep the 0-based TOML path in `key` ("department[2].aliases[0]"), which
+    /// the loader turns into a line and column.
     pub fn from_raw(file: &str, raw: RawRoster) -> Result<Roster, ConfigError> {
         if raw.department.is_empty() {
             return Err(ConfigError::new(file, "department", "名单为空", "至少写一个 [[department]]，含 name 和 senders"));
         }
-        let mut departments = Vec::new();
+        let mut departments: Vec<Department> = Vec::new();
         let mut by_sender = HashMap::new();
-        let mut key_owner: HashMap<String, usize> = HashMap::new();
+        // Normalised name or alias → (department index, as written, whether it is the name).
+        let mut key_owner: HashMap<String, (usize, String, bool)> = HashMap::new();
         for (i, d) in raw.department.into_iter().enumerate() {
             let key = format!("department[{i}]");
+            let nth = i + 1;
             let name = d.name.trim().to_string();
             if name.is_empty() || name.contains(['/', '\\']) {
-                return Err(ConfigError::new(file, &format!("{key}.name"), "单位名称为空或含 / \\", "填写单位全称，例如 \"嘎鲁图派出所\""));
+                return Err(ConfigError::new(
+                    file,
+                    &format!("{key}.name"),
+                    format!("第 {nth} 个单位的名称为空或含 / \\"),
+                    "填写单位全称，例如 \"嘎鲁图派出所\"",
+                ));
             }
-            for alias in std::iter::once(&name).chain(d.aliases.iter()) {
-                let k = normalize(alias);
-                if let Some(&j) = key_owner.get(&k) {
-                    if j != i {
-                        return Err(ConfigError::new(
-                            file,
-                            &format!("{key}.aliases"),
-                            format!("名称或别名 \"{alias}\" 与 \"{}\" 重复", departments_name(&departments, j)),
-                            "每个名称和别名只能属于一个单位；删去重复的别名",
-                        ));
+            let written = std::iter::once((format!("{key}.name"), &name, true))
+                .chain(d.aliases.iter().enumerate().map(|(k, a)| (format!("{key}.aliases[{k}]"), a, false)));
+            for (path, text, is_name) in written {
+                if text.trim().is_empty() {
+                    return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”有一个空的别名"), "删去空的别名 \"\""));
+                }
+                let k = normalize(text);
+                if k.is_empty() {
+                    // Only words that matching strips (乌审旗, 公安局): nothing to match on.
+                    continue;
+                }
+                match key_owner.get(&k) {
+                    Some((j, other, other_is_name)) if *j != i => {
+                        let theirs = &departments[*j].name;
+                        let problem = match (is_name, *other_is_name) {
+                            (true, true) if *other == name => format!("第 {nth} 个单位与第 {} 个单位重名：{name}", j + 1),
+                            (true, true) => format!("第 {nth} 个单位“{name}”与第 {} 个单位“{theirs}”按名称匹配规则视为同名", j + 1),
+                            (true, false) => format!("第 {nth} 个单位的名称“{name}”与第 {} 个单位“{theirs}”的别名“{other}”重复", j + 1),
+                            (false, true) => format!("第 {nth} 个单位“{name}”的别名“{text}”与第 {} 个单位的名称“{theirs}”重复", j + 1),
+                            (false, false) => format!("第 {nth} 个单位“{name}”的别名“{text}”与第 {} 个单位“{theirs}”的别名“{other}”重复", j + 1),
+                        };
+                        let fix = if is_name && *other_is_name {
+                            "每个单位只写一个 [[department]]：删去重复的一个；如果确是两个单位，请写各自的全称"
+                        } else {
+                            "一个名称或别名只能属于一个单位：删去其中一个别名（匹配时“派出所”与“所”、“交警”与“交管”视为相同，“乌审旗”“公安局”会被去掉）"
+                        };
+                        return Err(ConfigError::new(file, &path, problem, fix));
+                    }
+                    Some(_) => {}
+                    None => {
+                        key_owner.insert(k, (i, text.clone(), is_name));
                     }
                 }
-                key_owner.insert(k, i);
             }
             let senders: Vec<String> = d.senders.iter().map(|s| s.trim().to_lowercase()).collect();
-            for s in &senders {
-                if !s.contains('@') {
-                    return Err(ConfigError::new(file, &format!("{key}.senders"), format!("\"{s}\" 不是邮箱地址"), "写成完整地址，例如 \"gltpcs@163.com\""));
+            for (k, s) in senders.iter().enumerate() {
+                let path = format!("{key}.senders[{k}]");
+                if let Err((problem, fix)) = crate::config::check_address(s) {
+                    return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”的发件地址 {problem}"), fix));
                 }
                 if let Some(j) = by_sender.insert(s.clone(), i) {
-                    return Err(ConfigError::new(
-                        file,
-                        &format!("{key}.senders"),
-                        format!("发件地址 {s} 已属于 \"{}\"", departments_name(&departments, j)),
-                        "一个邮箱只能属于一个单位；代发的邮件会按主题里的单位名自动归属",
-                    ));
+                    let problem = if j == i {
+                        format!("第 {nth} 个单位“{name}”的发件地址 {s} 写了两次")
+                    } else {
+                        format!("第 {nth} 个单位“{name}”的发件地址 {s} 已属于第 {} 个单位“{}”", j + 1, departments_name(&departments, j))
+                    };
+                    return Err(ConfigError::new(file, &path, problem, "一个邮箱只能属于一个单位；代发的邮件会按主题里的单位名自动归属"));
+                }
+            }
+            for (field, list, what) in [("contacts", &d.contacts, "通知地址"), ("escalation", &d.escalation, "抄送地址")] {
+                for (k, a) in list.iter().enumerate() {
+                    if let Err((problem, fix)) = crate::config::check_mailbox(a) {
+                        return Err(ConfigError::new(file, &format!("{key}.{field}[{k}]"), format!("第 {nth} 个单位“{name}”的{what} {problem}"), fix));
+                    }
                 }
             }
             let contacts = if d.contacts.is_empty() { senders.clone() } else { d.contacts.clone() };
             departments.push(Department { name, aliases: d.aliases, senders, contacts, escalation: d.escalation });
         }
-        let mut keys: Vec<(String, usize)> = key_owner.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+        let mut keys: Vec<(String, usize)> = key_owner.into_iter().map(|(k, (i, _, _))| (k, i)).collect();
         keys.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
         Ok(Roster { departments, by_sender, keys })
     }
@@ -213,7 +251,7 @@ mod tests {
         )
         .unwrap();
         let e = Roster::from_raw("departments.toml", raw).unwrap_err();
-        assert_eq!(e.key, "department[1].senders");
-        assert!(e.problem.contains("甲所"));
+        assert_eq!(e.key, "department[1].senders[0]");
+        assert_eq!(e.problem, "第 2 个单位“乙所”的发件地址 a@b.c 已属于第 1 个单位“甲所”");
     }
 }

@@ -116,8 +116,12 @@ impl SmtpConfig {
         };
         let user = raw.user.filter(|u| !u.trim().is_empty()).ok_or_else(|| err("user", "没有写发信账号".into(), "写完整邮箱地址，例如 user = \"1605739848@qq.com\""))?;
         let from = raw.from.unwrap_or_else(|| user.clone());
+        let from_example = "写成 \"显示名 <地址>\"，例如 \"乌审旗公安局宣传工作领导小组办公室 <1605739848@qq.com>\"";
+        if let Err((problem, _)) = super::check_mailbox(&from) {
+            return Err(err("from", problem, from_example));
+        }
         if from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(err("from", format!("发件人 \"{from}\" 格式不对"), "写成 \"显示名 <地址>\"，例如 \"乌审旗公安局宣传工作领导小组办公室 <1605739848@qq.com>\""));
+            return Err(err("from", format!("发件人 \"{from}\" 格式不对"), from_example));
         }
         let t = raw.timeout.as_deref().unwrap_or("1m");
         let timeout = parse_duration(t).filter(|d| !d.is_zero()).ok_or_else(|| err("timeout", format!("无法识别的时长 \"{t}\""), "写成 \"30s\" 或 \"1m\""))?;
@@ -164,8 +168,12 @@ impl NotifyConfig {
             }
         };
         for (i, a) in raw.office.iter().flatten().enumerate() {
-            if a.parse::<lettre::message::Mailbox>().is_err() {
-                return Err(err(&format!("office[{i}]"), format!("\"{a}\" 不是邮箱地址"), "写成完整地址，例如 \"1605739848@qq.com\""));
+            let checked = super::check_mailbox(a).and_then(|()| {
+                a.parse::<lettre::message::Mailbox>().map(|_| ()).map_err(|_| (format!("\"{a}\" 不是有效的邮箱地址"), String::new()))
+            });
+            if let Err((problem, fix)) = checked {
+                let fix = if fix.is_empty() { "写成完整地址，例如 \"1605739848@qq.com\"".to_string() } else { fix };
+                return Err(err(&format!("office[{i}]"), problem, &fix));
             }
         }
         Ok(NotifyConfig {

@@ -23,7 +23,7 @@ fn config_errors_name_the_file_the_key_and_the_fix() {
 
     std::fs::write(app.config(), "[intake]\ndeadline_dya = 25\n").unwrap();
     let r = app.run(&["status"]);
-    assert!(!r.ok && r.stderr.contains("deadline_dya") && r.stderr.contains("unknown field"), "{}", r.stderr);
+    assert!(!r.ok && r.stderr.contains("deadline_dya") && r.stderr.contains("你是不是想写 `deadline_day`"), "{}", r.stderr);
 
     std::fs::write(app.config(), "[intake]\ntimezone = \"Beijing\"\n").unwrap();
     let r = app.run(&["check-config"]);
@@ -36,7 +36,7 @@ fn config_errors_name_the_file_the_key_and_the_fix() {
     std::fs::write(app.dir.path().join("departments.toml"), "[[department]]\nname = \"甲所\"\nsenders = [\"a@b.c\"]\n[[department]]\nname = \"乙所\"\nsenders = [\"a@b.c\"]\n").unwrap();
     std::fs::write(app.config(), "").unwrap();
     let r = app.run(&["check-config"]);
-    assert!(!r.ok && r.stderr.contains("department[1].senders") && r.stderr.contains("甲所"), "{}", r.stderr);
+    assert!(!r.ok && r.stderr.contains("department.senders") && r.stderr.contains("第 2 个单位“乙所”") && r.stderr.contains("第 1 个单位“甲所”"), "{}", r.stderr);
 }
 
 #[test]
