@@ -30,7 +30,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     if let Command::CheckConfig = cli.command {
         print!("{}", describe(&config));
-        return check_mailbox(&config).await;
+        let imap = check_mailbox(&config).await?;
+        let smtp = check_smtp(&config).await;
+        if imap && smtp {
+            println!("配置检查通过。");
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("配置检查未通过：请按上面的提示修改，再运行 baosong check-config。");
+        return Ok(ExitCode::FAILURE);
     }
     if let Command::Inspect { files, json, thumbs, cycle } = &cli.command {
         let cycle = match cycle {
@@ -62,7 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
         Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
-        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|_| ExitCode::SUCCESS),
+        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
         Command::CheckConfig | Command::Inspect { .. } => unreachable!("handled above"),
     }
@@ -75,18 +82,25 @@ fn imap_config(config: &Config) -> anyhow::Result<(&ImapConfig, String)> {
     Ok((cfg, cfg.password()?))
 }
 
-async fn check_mailbox(config: &Config) -> anyhow::Result<ExitCode> {
+/// Logs in to the IMAP mailbox, as `run` will; true when that worked (or there is none).
+async fn check_mailbox(config: &Config) -> anyhow::Result<bool> {
     let Some(cfg) = config.imap.as_ref() else {
         println!("未配置 [imap]：只能用 baosong import 导入邮件。");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(true);
     };
-    let password = cfg.password()?;
     println!("邮箱：{}（{}:{}）", cfg.user, cfg.host, cfg.port);
+    let password = match cfg.password() {
+        Ok(p) => p,
+        Err(e) => {
+            println!("无法读取收件邮箱的授权码：{e}");
+            return Ok(false);
+        }
+    };
     let (mut session, caps) = match imap::login(cfg, &password).await {
         Ok(s) => s,
         Err(e) => {
             println!("登录失败：{e}\n  {}", e.advice());
-            return Ok(ExitCode::FAILURE);
+            return Ok(false);
         }
     };
     println!("登录成功。服务器能力：{}", caps.join(" "));
@@ -104,7 +118,51 @@ async fn check_mailbox(config: &Config) -> anyhow::Result<ExitCode> {
     println!("将读取：{}", reading.join("、"));
     let _ = session.logout().await;
     println!("邮箱检查通过（未收取任何邮件）。");
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
+}
+
+/// Logs in to the SMTP server, as sending will, without sending anything; says what is
+/// missing when notices are configured but cannot go out. True when all is well.
+async fn check_smtp(config: &Config) -> bool {
+    let Some(smtp) = config.smtp.as_ref() else {
+        if config.notify.is_some() {
+            println!("已配置 [notify]，但没有 [smtp]：回执、每日汇总和提醒都无法发出。请在 {} 中加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml）。", config.origin);
+            return false;
+        }
+        println!("未配置 [smtp] 和 [notify]：不发送回执、每日汇总和提醒。");
+        return true;
+    };
+    println!("发信邮箱：{}", smtp.account());
+    let password = match smtp.password() {
+        Ok(p) => p,
+        Err(e) => {
+            println!("无法读取发信邮箱的授权码：{e}");
+            return false;
+        }
+    };
+    let transport = match baosong::outbox::transport(smtp, &password) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("发信设置有误：{e:#}");
+            return false;
+        }
+    };
+    match transport.test_connection().await {
+        Ok(_) => println!("发信邮箱登录成功（未发送任何邮件）。"),
+        Err(e) => {
+            match baosong::outbox::hold_reason(&e, smtp) {
+                Some(reason) => println!("发信检查失败：{reason}。"),
+                None => println!("发信检查失败：无法连接发信服务器 {}:{}（{e}）。请检查网络、smtp.host 和 smtp.port。", smtp.host, smtp.port),
+            }
+            return false;
+        }
+    }
+    match &config.notify {
+        None => println!("未配置 [notify]：不发送回执、每日汇总和提醒。"),
+        Some(n) if n.office.is_empty() => println!("注意：notify.office 没有写收件地址，每日汇总不会发出；写 office = [\"办公室邮箱\"]。"),
+        Some(_) => {}
+    }
+    true
 }
 
 async fn poll_once(ctx: &Ctx, analyse: bool) -> anyhow::Result<ExitCode> {
@@ -130,7 +188,7 @@ async fn poll_once(ctx: &Ctx, analyse: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn print_draft(d: &baosong::notify::Draft) {
-    println!("收件人：{}", d.to.join("、"));
+    println!("收件人：{}", if d.to.is_empty() { "（没有，不会发出）".to_string() } else { d.to.join("、") });
     if !d.cc.is_empty() {
         println!("抄送：{}", d.cc.join("、"));
     }
@@ -145,19 +203,42 @@ async fn digest(ctx: &Ctx, date: Option<String>, print_only: bool) -> anyhow::Re
     let d = scheduler::digest(&ctx.db, &ctx.config, &ctx.store, date).await?;
     if print_only {
         print_draft(&d);
+        if d.to.is_empty() {
+            println!("\n注意：notify.office 没有写收件地址，这份汇总不会发出。在 {} 的 [notify] 中写 office = [\"办公室邮箱\"]。", ctx.config.origin);
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    if d.to.is_empty() {
+        bail!("每日汇总没有收件人：在 {} 的 [notify] 中写 office = [\"办公室邮箱\"]，例如 office = [\"1605739848@qq.com\"]", ctx.config.origin);
+    }
+    need_smtp(ctx)?;
     if scheduler::enqueue(&ctx.db, &ctx.config, &d, now()).await? {
         println!("{date} 的每日汇总已放入发件箱。");
     } else {
         println!("{date} 的每日汇总此前已发送过，不再重复发送。");
     }
-    outbox_flush(ctx).await?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if outbox_flush(ctx).await? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Sending needs `[smtp]`: say where to add it.
+fn need_smtp(ctx: &Ctx) -> anyhow::Result<()> {
+    if ctx.config.smtp.is_none() {
+        bail!("{} 中没有 [smtp] 配置，无法发信：加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml 的 [smtp] 一节），再运行 baosong check-config 检查", ctx.config.origin);
+    }
+    Ok(())
 }
 
 async fn remind(ctx: &Ctx, as_of: Option<String>, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let as_of = as_of.as_deref().map(parse_time).transpose()?.unwrap_or_else(now);
+    let as_of = as_of.as_deref().map(|t| parse_time(t, &ctx.config)).transpose()?.unwrap_or_else(now);
+    if ctx.config.notify.is_none() {
+        bail!("{} 中没有 [notify] 配置，不生成提醒：加上 [notify] 一节（可以只写 [notify] 这一行，提醒时间等用默认值；示例见 config/baosong.toml）", ctx.config.origin);
+    }
+    if !dry_run {
+        need_smtp(ctx)?;
+    }
+    if scheduler::mailbox_address(&ctx.config).is_empty() {
+        bail!("提醒里要写明报送邮箱地址，但配置里没有：配置 [imap]（user 即各单位报送的邮箱）或 [smtp]（user），示例见 config/baosong.toml");
+    }
     let drafts = scheduler::reminders(&ctx.db, &ctx.config, as_of).await?;
     if drafts.is_empty() {
         println!("此刻没有需要发送的提醒。");
@@ -173,20 +254,33 @@ async fn remind(ctx: &Ctx, as_of: Option<String>, dry_run: bool) -> anyhow::Resu
             queued += 1;
         }
     }
+    let unaddressed: Vec<&str> = drafts.iter().filter(|d| d.to.is_empty()).map(|d| d.department.as_str()).collect();
     if !dry_run {
-        println!("新放入发件箱的提醒 {queued} 封（{} 封此前已发送过）。", drafts.len() - queued);
-        outbox_flush(ctx).await?;
+        println!("新放入发件箱的提醒 {queued} 封（{} 封此前已发送过或没有收件人）。", drafts.len() - queued);
+    }
+    if !unaddressed.is_empty() {
+        println!("没有收件人、不会发出的提醒：{}。在名单中给这些单位写 contacts = [\"联系人邮箱\"]。", unaddressed.join("、"));
+    }
+    if !dry_run && !outbox_flush(ctx).await? {
+        return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn outbox_flush(ctx: &Ctx) -> anyhow::Result<()> {
-    let smtp = ctx.config.smtp.as_ref().context("没有 [smtp] 配置，无法发信；示例见 config/baosong.toml")?;
+/// Sends what the outbox holds now; false when sending is on hold.
+async fn outbox_flush(ctx: &Ctx) -> anyhow::Result<bool> {
+    need_smtp(ctx)?;
+    let Some(smtp) = ctx.config.smtp.as_ref() else { return Ok(false) };
     let transport = baosong::outbox::transport(smtp, &smtp.password()?)?;
     db::outbox::recover_interrupted(&ctx.db).await?;
     let f = baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, true).await?;
+    if let Some(reason) = &f.held {
+        println!("发信暂停：{reason}。");
+        println!("发件箱中 {} 封待发邮件都保留着，不会丢失；baosong run 每 30 分钟自动重试。", f.waiting);
+        return Ok(false);
+    }
     println!("发送：成功 {} 封，被拒 {} 封，暂缓重试 {} 封。", f.sent, f.failed, f.deferred);
-    Ok(())
+    Ok(true)
 }
 
 async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
@@ -233,7 +327,6 @@ async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>
         tracing::info!("未配置 [smtp] 和 [notify]：不发送回执、汇总和提醒");
         return Ok(());
     };
-    let transport = baosong::outbox::transport(smtp, &smtp.password()?)?;
     let recovered = db::outbox::recover_interrupted(&ctx.db).await?;
     if recovered > 0 {
         tracing::warn!(recovered, "上次退出时有邮件发送被中断，将重新发送（收件人可能收到两次）");
@@ -242,7 +335,16 @@ async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>
         if let Err(e) = scheduler::tick(&ctx.db, &ctx.config, &ctx.store, now()).await {
             tracing::error!(error = %format!("{e:#}"), "生成通知失败");
         }
-        if let Err(e) = baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, false).await {
+        // The 授权码 is read again each round: a corrected password file is used
+        // without a restart, at the next try of a hold (every 30 minutes).
+        let sent = match smtp.password() {
+            Ok(password) => match baosong::outbox::transport(smtp, &password) {
+                Ok(transport) => baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, false).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = sent {
             tracing::error!(error = %format!("{e:#}"), "发送通知失败");
         }
         tokio::select! {
@@ -364,7 +466,7 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
 
 fn describe(c: &Config) -> String {
     format!(
-        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n配置检查通过。\n",
+        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n",
         c.origin,
         c.timezone,
         c.deadline_day,
@@ -397,6 +499,7 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
         let queued = scheduler::receipts(&ctx.db, &ctx.config, now()).await?;
         if queued > 0 {
             println!("回执 {queued} 封已放入发件箱。");
+            // A hold is reported and the import still succeeds: the receipts wait.
             outbox_flush(ctx).await?;
         }
     }
@@ -459,10 +562,25 @@ async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
     Ok(if t.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn parse_time(s: &str) -> anyhow::Result<i64> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.timestamp())
-        .with_context(|| format!("时间 \"{s}\" 格式不对，应写成 RFC 3339，例如 2024-03-28T12:00:00+08:00"))
+/// `--as-of`: RFC 3339; a local date and time ("2024-03-28 12:00"); or a date alone,
+/// meaning the end of that day (23:59:59 local time).
+fn parse_time(s: &str, config: &Config) -> anyhow::Result<i64> {
+    let t = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(t) {
+        return Ok(t.timestamp());
+    }
+    let local = |n: chrono::NaiveDateTime| n.and_local_timezone(config.timezone).earliest().map(|t| t.timestamp());
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(next) = d.succ_opt().and_then(|n| local(n.and_time(chrono::NaiveTime::MIN))) {
+            return Ok(next - 1);
+        }
+    }
+    for f in ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
+        if let Some(at) = chrono::NaiveDateTime::parse_from_str(t, f).ok().and_then(local) {
+            return Ok(at);
+        }
+    }
+    bail!("时间 \"{s}\" 格式不对：写日期，如 2024-03-28（指当天结束，即 23:59:59）；或日期和时间，如 \"2024-03-28 12:00\"；或带时区的 2024-03-28T12:00:00+08:00")
 }
 
 fn parse_cycle(s: &str) -> anyhow::Result<Cycle> {
@@ -470,7 +588,7 @@ fn parse_cycle(s: &str) -> anyhow::Result<Cycle> {
 }
 
 async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
-    let as_of = as_of.as_deref().map(parse_time).transpose()?.unwrap_or_else(now);
+    let as_of = as_of.as_deref().map(|t| parse_time(t, &ctx.config)).transpose()?.unwrap_or_else(now);
     let chosen = cycle.is_some();
     let cycle = match cycle {
         Some(c) => parse_cycle(&c)?,

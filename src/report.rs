@@ -25,6 +25,20 @@ pub struct Board {
     pub failed_messages: Vec<FailedMessage>,
     /// Health of each watched mailbox.
     pub mailbox: Vec<MailboxHealth>,
+    /// Sending on hold (a refused SMTP login or a failed TLS connection): queued mail
+    /// waits, nothing is failed, and sending is tried again every 30 minutes.
+    pub outbox_hold: Vec<OutboxHold>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutboxHold {
+    pub account: String,
+    /// What went wrong and what to do, in Chinese.
+    pub reason: String,
+    pub since: String,
+    pub next_try_at: String,
+    /// Mail waiting in the outbox.
+    pub waiting: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,8 +247,15 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         rejected_messages,
         failed_messages,
     })
+    let waiting = db::outbox::pending(db, 0).await?.0;
+    let outbox_hold = db::outbox::holds(db)
+        .await?
+        .into_iter()
+        .map(|h| OutboxHold { account: h.account, reason: h.reason, since: rfc3339(h.since, config), next_try_at: rfc3339(h.next_try_at, config), waiting })
+        .collect();
 }
 
+        outbox_hold,
 fn empty_row(name: &str) -> DepartmentRow {
     let mut by_category: BTreeMap<String, i64> = (1..=10).map(|n| (n.to_string(), 0)).collect();
     by_category.insert("uncategorized".into(), 0);
@@ -348,3 +369,12 @@ pub fn render(b: &Board) -> String {
     }
     out
 }
+    for h in &b.outbox_hold {
+        out += &format!(
+            "⚠ 发信已暂停（{} 起）：{}。\n  发件箱中 {} 封待发邮件都保留着，不会丢失；每 30 分钟自动重试一次（下次 {}）。\n",
+            short(&h.since),
+            h.reason,
+            h.waiting,
+            short(&h.next_try_at)
+        );
+    }

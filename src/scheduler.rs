@@ -14,7 +14,7 @@ use crate::report;
 
 /// Writes a draft to the outbox; false when one with its key was already there.
 pub async fn enqueue(db: &Db, config: &Config, d: &Draft, now: i64) -> anyhow::Result<bool> {
-    let smtp = config.smtp.as_ref().ok_or_else(|| anyhow::anyhow!("没有 [smtp] 配置，无法发信"))?;
+    let smtp = config.smtp.as_ref().ok_or_else(|| anyhow::anyhow!("{} 中没有 [smtp] 配置，无法发信：加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml）", config.origin))?;
     if d.to.is_empty() {
         tracing::warn!(key = %d.key, "没有收件人，跳过");
         return Ok(false);
@@ -32,7 +32,9 @@ fn office_name(config: &Config) -> String {
         .unwrap_or_else(|| "宣传工作领导小组办公室".into())
 }
 
-fn mailbox_address(config: &Config) -> String {
+/// The address departments send their packages to, as reminders name it: the watched
+/// mailbox, else the sending account; empty when neither is configured.
+pub fn mailbox_address(config: &Config) -> String {
     config.imap.as_ref().map(|i| i.user.clone()).or_else(|| config.smtp.as_ref().map(|s| s.user.clone())).unwrap_or_default()
 }
 
@@ -56,7 +58,9 @@ pub async fn receipts(db: &Db, config: &Config, now: i64) -> anyhow::Result<usiz
 
 /// The digest for `date`.
 pub async fn digest(db: &Db, config: &Config, store: &crate::store::Store, date: NaiveDate) -> anyhow::Result<Draft> {
-    let templates = config.templates.as_ref().ok_or_else(|| anyhow::anyhow!("没有 [notify] 配置"))?;
+    let templates = config.templates.as_ref().ok_or_else(|| {
+        anyhow::anyhow!("{} 中没有 [notify] 配置，无法生成每日汇总：加上 [notify] 一节，写明汇总发给谁，例如 office = [\"1605739848@qq.com\"]（示例见 config/baosong.toml）", config.origin)
+    })?;
     notify::digest::draft(db, config, templates, store, date, &office_name(config)).await
 }
 

@@ -139,6 +139,17 @@ impl SmtpConfig {
         })
     }
 
+    /// "office@qq.com（smtp.qq.com:465）": the sending account, as people and the
+    /// outbox hold name it.
+    pub fn account(&self) -> String {
+        format!("{}（{}:{}）", self.user, self.host, self.port)
+    }
+
+    /// The environment variable the 授权码 may come from.
+    pub fn password_env(&self) -> &str {
+        &self.password_env
+    }
+
     /// The password (授权码), read when needed and never logged.
     pub fn password(&self) -> Result<String, ConfigError> {
         super::secret(&self.origin, "smtp", &self.password_env, self.password_file.as_deref())

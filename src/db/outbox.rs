@@ -1,4 +1,4 @@
-//! The outbox and extensions tables.
+//! The outbox, outbox_hold and extensions tables.
 
 use sqlx::FromRow;
 
@@ -135,4 +135,57 @@ pub async fn set_extension(db: &Db, department: &str, cycle: &str, until: &str, 
 /// Extensions of one cycle: (department, last day YYYY-MM-DD).
 pub async fn extensions(db: &Db, cycle: &str) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as("SELECT department, until_date FROM extensions WHERE cycle = $1").bind(cycle).fetch_all(&db.pool).await?)
+}
+
+/// Sending held for an account after a refused login or a failed TLS connection.
+#[derive(Debug, Clone, Default, FromRow)]
+pub struct Hold {
+    pub account: String,
+    pub reason: String,
+    pub since: i64,
+    pub last_try_at: i64,
+    pub next_try_at: i64,
+}
+
+/// Puts `account` on hold (or keeps it there, with the newest reason); `since` stays
+/// the time of the first refusal.
+pub async fn hold(db: &Db, account: &str, reason: &str, at: i64, next_try_at: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox_hold (account, reason, since, last_try_at, next_try_at) VALUES ($1, $2, $3, $3, $4) \
+         ON CONFLICT (account) DO UPDATE SET reason = excluded.reason, last_try_at = excluded.last_try_at, next_try_at = excluded.next_try_at",
+    )
+    .bind(account)
+    .bind(reason)
+    .bind(at)
+    .bind(next_try_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn holds(db: &Db) -> anyhow::Result<Vec<Hold>> {
+    Ok(sqlx::query_as("SELECT account, reason, since, last_try_at, next_try_at FROM outbox_hold ORDER BY account").fetch_all(&db.pool).await?)
+}
+
+/// The server accepted the login again: the hold ends.
+pub async fn release(db: &Db, account: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query("DELETE FROM outbox_hold WHERE account = $1").bind(account).execute(&db.pool).await?.rows_affected() > 0)
+}
+
+/// A claimed mail handed back untouched (the account is on hold): pending again, and
+/// the attempt not counted.
+pub async fn unclaim(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE outbox SET state = 'pending', attempts = MAX(attempts - 1, 0) WHERE id = $1 AND state = 'sending'").bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
+/// How many mails wait to be sent, and whether one of them is due by `due_by`.
+pub async fn pending(db: &Db, due_by: i64) -> anyhow::Result<(i64, bool)> {
+    let (n, due): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(MAX(next_attempt_at <= $1), 0) FROM outbox WHERE state IN ('pending', 'sending')",
+    )
+    .bind(due_by)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((n, due != 0))
 }

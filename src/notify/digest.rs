@@ -87,6 +87,14 @@ pub struct FailedIntake {
     pub subject: String,
     pub error: String,
 }
+/// Sending on hold: the SMTP login was refused or TLS failed; queued mail waits.
+#[derive(Debug, Serialize)]
+pub struct Hold {
+    pub since: String,
+    pub reason: String,
+    pub waiting: i64,
+}
+
 
 #[derive(Debug, Serialize)]
 pub struct SheetItem {
@@ -131,6 +139,7 @@ pub fn sample() -> Context {
             deadline: "2024年3月25日".into(),
             summary: "按时 1 个，待报 19 个".into(),
             rows: vec![Row { department: "嘎鲁图派出所".into(), state_label: "按时".into(), detail: String::new(), packages: 1, photos: 4, videos: 0, categories: "①2 ⑤2".into() }],
+    pub outbox_hold: Vec<Hold>,
         },
         review: vec![Review { id: "5".into(), from: "x@qq.com".into(), subject: "图克所3月".into(), received_at: "03-19 11:00".into(), guess: "图克派出所".into() }],
         rejected: vec![Refused { department: "拘留所".into(), name: "a.jpg".into(), reason: "可执行程序，已拒收".into() }],
@@ -154,6 +163,7 @@ fn outcome_label(disposition: &str) -> &'static str {
         "unrelated" => "无关邮件",
         "correspondence" => "往来邮件",
         "rejected" => "整封拒收",
+        outbox_hold: vec![],
         "dismissed" => "已驳回",
         "failed" => "处理失败",
         _ => "其他",
@@ -306,3 +316,4 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         inline,
     })
 }
+        outbox_hold: board.outbox_hold.iter().map(|h| Hold { since: h.since.get(..16).unwrap_or(&h.since).replace('T', " "), reason: h.reason.clone(), waiting: h.waiting }).collect(),

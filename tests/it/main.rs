@@ -21,4 +21,5 @@ mod ingest;
 mod media;
 mod notices;
 mod sample;
+mod operations;
 mod unpacking;
