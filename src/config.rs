@@ -408,7 +408,11 @@ fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaC
             Some(x) => Err(ConfigError::new(origin, &format!("inspect.{key}"), format!("{x} 必须是正整数"), "填大于 0 的整数，或删去此项使用默认值")),
         }
     };
-    let size_text = r.max_decode_memory.as_deref().unwrap_or("512MiB");
+    let decode = crate::inspect::photo::DecodeLimits::DEFAULT;
+    let max_alloc = match r.max_decode_memory.as_deref() {
+        None => decode.max_alloc,
+        Some(text) => parse_size(text).filter(|&n| n > 0).ok_or_else(|| ConfigError::new(origin, "inspect.max_decode_memory", format!("无法识别的大小 \"{text}\""), "写成 \"80MiB\" 这样的大小"))?,
+    };
     Ok(crate::inspect::MediaConfig {
         thresholds: crate::inspect::quality::Thresholds {
             min_photo_long_side: positive("min_photo_long_side", r.min_photo_long_side, i64::from(t.min_photo_long_side))? as u32,
@@ -420,8 +424,8 @@ fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaC
             recompressed_bits_per_pixel: r.recompressed_bits_per_pixel.unwrap_or(t.recompressed_bits_per_pixel),
         },
         limits: crate::inspect::photo::DecodeLimits {
-            max_pixels: positive("max_pixels", r.max_pixels, d.limits.max_pixels as i64)? as u64,
-            max_alloc: parse_size(size_text).ok_or_else(|| ConfigError::new(origin, "inspect.max_decode_memory", format!("无法识别的大小 \"{size_text}\""), "写成 \"512MiB\" 这样的大小"))?,
+            max_pixels: positive("max_pixels", r.max_pixels, decode.max_pixels as i64)? as u64,
+            max_alloc,
         },
         thumbnails: r.thumbnails.unwrap_or(true),
     })

@@ -1,19 +1,32 @@
 //! What a photo looks like: size, EXIF (capture time, camera, orientation), a
 //! perceptual hash, a blur score and a 320 px JPEG thumbnail. JPEG is decoded at
 //! reduced scale (DCT scaling), so a 12 MP photo costs a fraction of a full decode.
-//! Decoding is bounded by a pixel count and an allocation limit.
+//! Decoding is bounded by a pixel count and an allocation limit, both checked against
+//! the header (`bounds`) before any decoder runs.
 
 use std::io::Cursor;
 
-use fast_image_resize::{ResizeOptions, Resizer, images::Image as FirImage};
+pub mod bounds;
+
+use fast_image_resize::{ResizeOptions, Resizer};
 use image::{DynamicImage, GrayImage, RgbImage};
 
 use crate::rejection::Rejection;
+use bounds::{Bounds, Format};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
     pub max_pixels: u64,
     pub max_alloc: u64,
+}
+
+impl DecodeLimits {
+    /// 80 MiB per decode. A 64 MiB message held raw and parsed takes about 140 MiB
+    /// here, and a decode costs a little more than its estimate (allocator arenas), so
+    /// `import` stays under 256 MiB. Every 8-bit 12 MP photo fits: a 4:4:4 progressive
+    /// JPEG's coefficients 70 MiB, a TIFF 76, a lossy WebP 78, a PNG 41–55, a baseline
+    /// JPEG 2 at 1/8 scale.
+    pub const DEFAULT: DecodeLimits = DecodeLimits { max_pixels: 250_000_000, max_alloc: 80 << 20 };
 }
 
 /// EXIF facts used for flags and shown to people.
@@ -74,58 +87,88 @@ enum DecodeError {
 }
 use DecodeError::{Bomb, Unreadable};
 
-/// Decodes a working copy no larger than about `WORKING` px on its long side.
-fn decode(mime: &str, data: &[u8], limits: DecodeLimits) -> Result<(u32, u32, DynamicImage), DecodeError> {
-    if mime == "image/jpeg" {
-        let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
-        d.read_info().map_err(|_| Unreadable)?;
-        let info = d.info().ok_or(Unreadable)?;
-        let (w, h) = (u32::from(info.width), u32::from(info.height));
-        if u64::from(w) * u64::from(h) > limits.max_pixels {
-            return Err(Bomb);
-        }
-        d.set_max_decoding_buffer_size(limits.max_alloc as usize);
-        let factor = [8, 4, 2, 1].into_iter().find(|f| w.max(h) / f >= WORKING).unwrap_or(1);
-        let (rw, rh) = (w.div_ceil(factor).min(u32::from(u16::MAX)) as u16, h.div_ceil(factor).min(u32::from(u16::MAX)) as u16);
-        let (sw, sh) = d.scale(rw, rh).map_err(|_| Unreadable)?;
-        let pixels = d.decode().map_err(|_| Unreadable)?;
-        let format = d.info().map(|i| i.pixel_format).ok_or(Unreadable)?;
-        let (sw, sh) = (u32::from(sw), u32::from(sh));
-        let img = match format {
-            jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8),
-            jpeg_decoder::PixelFormat::L8 => GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8),
-            jpeg_decoder::PixelFormat::CMYK32 => {
-                let rgb: Vec<u8> = pixels
-                    .chunks_exact(4)
-                    .flat_map(|p| {
-                        let k = 255 - u16::from(p[3]);
-                        [(255 - u16::from(p[0])) * k / 255, (255 - u16::from(p[1])) * k / 255, (255 - u16::from(p[2])) * k / 255].map(|v| v as u8)
-                    })
-                    .collect();
-                RgbImage::from_raw(sw, sh, rgb).map(DynamicImage::ImageRgb8)
-            }
-            jpeg_decoder::PixelFormat::L16 => None,
-        }
-        .ok_or(Unreadable)?;
-        return Ok((w, h, img));
-    }
-    let reader = image::ImageReader::new(Cursor::new(data)).with_guessed_format().map_err(|_| Unreadable)?;
-    let (w, h) = reader.into_dimensions().map_err(|_| Unreadable)?;
-    if u64::from(w) * u64::from(h) > limits.max_pixels {
+/// The DCT scale (1/8, 1/4, 1/2, 1/1) a JPEG of this size is decoded at: the smallest
+/// that still gives a `WORKING` px long side.
+fn jpeg_factor(w: u32, h: u32) -> u32 {
+    [8, 4, 2, 1].into_iter().find(|f| w.max(h) / f >= WORKING).unwrap_or(1)
+}
+
+/// Decodes a working copy no larger than about `WORKING` px on its long side (JPEG)
+/// or twice that (the others). What the decode will allocate is read from the header
+/// first and checked against the limits: nothing is decoded that the header cannot
+/// bound, and a bomb is refused before any decoder sees it.
+fn decode(data: &[u8], limits: DecodeLimits) -> Result<(u32, u32, DynamicImage), DecodeError> {
+    let b = bounds::read(data).ok_or(Unreadable)?;
+    let factor = jpeg_factor(b.width, b.height);
+    if b.pixels() > limits.max_pixels || b.decode_bytes(factor) > limits.max_alloc {
         return Err(Bomb);
     }
-    let mut reader = image::ImageReader::new(Cursor::new(data)).with_guessed_format().map_err(|_| Unreadable)?;
+    match b.format {
+        Format::Jpeg => decode_jpeg(data, &b, factor, limits).map(|img| (b.width, b.height, img)),
+        Format::Png => decode_full(data, image::ImageFormat::Png, &b, limits),
+        Format::Tiff => decode_full(data, image::ImageFormat::Tiff, &b, limits),
+        Format::Gif => decode_full(data, image::ImageFormat::Gif, &b, limits),
+        Format::WebP => decode_full(data, image::ImageFormat::WebP, &b, limits),
+    }
+}
+
+/// JPEG at reduced scale with jpeg-decoder (the image crate's zune-jpeg has no DCT
+/// scaling).
+fn decode_jpeg(data: &[u8], b: &Bounds, factor: u32, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
+    d.read_info().map_err(|_| Unreadable)?;
+    let info = d.info().ok_or(Unreadable)?;
+    // The decoder reads the same first frame header; anything else was not bounded.
+    if (u32::from(info.width), u32::from(info.height)) != (b.width, b.height) {
+        return Err(Unreadable);
+    }
+    d.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc).unwrap_or(usize::MAX));
+    let (w, h) = (b.width, b.height);
+    let (rw, rh) = (w.div_ceil(factor).min(u32::from(u16::MAX)) as u16, h.div_ceil(factor).min(u32::from(u16::MAX)) as u16);
+    let (sw, sh) = d.scale(rw, rh).map_err(|_| Unreadable)?;
+    let pixels = d.decode().map_err(|_| Unreadable)?;
+    let format = d.info().map(|i| i.pixel_format).ok_or(Unreadable)?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    match format {
+        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageRgb8),
+        jpeg_decoder::PixelFormat::L8 => GrayImage::from_raw(sw, sh, pixels).map(DynamicImage::ImageLuma8),
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            let rgb: Vec<u8> = pixels
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    let k = 255 - u16::from(p[3]);
+                    [(255 - u16::from(p[0])) * k / 255, (255 - u16::from(p[1])) * k / 255, (255 - u16::from(p[2])) * k / 255].map(|v| v as u8)
+                })
+                .collect();
+            RgbImage::from_raw(sw, sh, rgb).map(DynamicImage::ImageRgb8)
+        }
+        jpeg_decoder::PixelFormat::L16 => None,
+    }
+    .ok_or(Unreadable)
+}
+
+/// PNG, TIFF, GIF and WebP, decoded whole by the image crate in `format` (the one the
+/// header was read as), under its limits as a second guard: no side beyond what the
+/// header said, no allocation beyond `max_alloc`. The working copy is resized from
+/// the decoded buffer itself, never from a full-size converted copy.
+fn decode_full(data: &[u8], format: image::ImageFormat, b: &Bounds, limits: DecodeLimits) -> Result<(u32, u32, DynamicImage), DecodeError> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(data), format);
     let mut l = image::Limits::default();
+    l.max_image_width = Some(b.width);
+    l.max_image_height = Some(b.height);
     l.max_alloc = Some(limits.max_alloc);
     reader.limits(l);
     let img = reader.decode().map_err(|e| match e {
         image::ImageError::Limits(_) => Bomb,
         _ => Unreadable,
     })?;
-    Ok((w, h, resize(&DynamicImage::ImageRgb8(img.to_rgb8()), WORKING * 2)))
+    let (w, h) = (img.width(), img.height());
+    let work = DynamicImage::ImageRgb8(resize(&img, WORKING * 2).to_rgb8());
+    Ok((w, h, work))
 }
 
-/// Resizes to at most `side` px on the long side (never up).
+/// Resizes to at most `side` px on the long side (never up), in the picture's own
+/// pixel type, so that a large picture is never copied at full size.
 pub fn resize(img: &DynamicImage, side: u32) -> DynamicImage {
     let (w, h) = (img.width(), img.height());
     if w.max(h) <= side {
@@ -133,12 +176,12 @@ pub fn resize(img: &DynamicImage, side: u32) -> DynamicImage {
     }
     let scale = f64::from(side) / f64::from(w.max(h));
     let (nw, nh) = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
-    let src = DynamicImage::ImageRgb8(img.to_rgb8());
-    let mut dst = FirImage::new(nw, nh, fast_image_resize::PixelType::U8x3);
-    if Resizer::new().resize(&src, &mut dst, &ResizeOptions::new()).is_err() {
-        return img.thumbnail(nw, nh);
+    let mut dst = DynamicImage::new(nw, nh, img.color());
+    // Without alpha handling: with it, the resizer premultiplies a full-size copy.
+    match Resizer::new().resize(img, &mut dst, &ResizeOptions::new().use_alpha(false)) {
+        Ok(()) => dst,
+        Err(_) => img.thumbnail(nw, nh),
     }
-    RgbImage::from_raw(nw, nh, dst.into_vec()).map(DynamicImage::ImageRgb8).unwrap_or_else(|| img.thumbnail(nw, nh))
 }
 
 /// Turns the picture upright as EXIF orientation (1–8) says.
@@ -184,7 +227,7 @@ pub fn analyse(mime: &str, data: &[u8], limits: DecodeLimits, want_thumbnail: bo
         let (width, height) = super::heif::dimensions(data).unwrap_or((0, 0));
         return Ok(PhotoInfo { width, height, exif, ..Default::default() });
     }
-    let (width, height, work) = match decode(mime, data, limits) {
+    let (width, height, work) = match decode(data, limits) {
         Ok(d) => d,
         Err(Bomb) => return Err(Rejection::ImageBomb),
         // A photo our decoders cannot read (an unusual JPEG, a damaged file) is still
@@ -210,4 +253,47 @@ pub fn analyse(mime: &str, data: &[u8], limits: DecodeLimits, want_thumbnail: bo
 pub fn distance(a: &str, b: &str) -> Option<u32> {
     let (a, b) = (hex::decode(a).ok()?, hex::decode(b).ok()?);
     (a.len() == b.len()).then(|| a.iter().zip(&b).map(|(x, y)| (x ^ y).count_ones()).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x ^ y) * 3) as u8]));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn over_the_memory_limit_is_a_bomb_before_decoding() {
+        let data = png(1200, 900);
+        let p = analyse("image/png", &data, DecodeLimits::DEFAULT, true).unwrap();
+        assert_eq!((p.width, p.height), (1200, 900));
+        assert!(p.thumbnail.is_some() && p.phash.is_some());
+        // 1200 × 900 × 4 + 800 × 900 × 4 bytes, one byte short.
+        let tight = DecodeLimits { max_alloc: 1200 * 900 * 4 + 800 * 900 * 4 - 1, ..DecodeLimits::DEFAULT };
+        assert_eq!(analyse("image/png", &data, tight, true).unwrap_err(), Rejection::ImageBomb);
+        // The header alone is enough: a PNG cut right after IHDR is still a bomb.
+        let mut cut = data[..33].to_vec();
+        cut[16..24].copy_from_slice(&[0, 0, 0x3D, 0xB8, 0, 0, 0x3D, 0xB8]); // 15800 × 15800
+        assert_eq!(analyse("image/png", &cut, DecodeLimits::DEFAULT, true).unwrap_err(), Rejection::ImageBomb);
+    }
+
+    #[test]
+    fn what_has_no_readable_header_is_kept_unexamined() {
+        for data in [&b"\x89PNG\r\n\x1a\n\0\0"[..], b"\xFF\xD8\xFF\xDA\0\x02", b"II*\0\xFF\xFF\xFF\xFF"] {
+            let p = analyse("image/png", data, DecodeLimits::DEFAULT, true).unwrap();
+            assert_eq!((p.width, p.phash), (0, None));
+        }
+    }
+
+    #[test]
+    fn resizing_keeps_the_pixel_type_and_never_enlarges() {
+        let grey = DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(1000, 500, image::Luma([40_000u16])));
+        let small = resize(&grey, 100);
+        assert_eq!((small.width(), small.height(), small.color()), (100, 50, image::ColorType::L16));
+        assert_eq!(resize(&small, 400).width(), 100);
+    }
 }

@@ -130,10 +130,14 @@ impl App {
     }
 
     /// Runs `baosong ARGS` and measures it: the child's own peak RSS in KiB and its
-    /// wall time, read with wait4 for exactly this child (getrusage of that one process,
-    /// so other tests' children running at the same time do not count).
+    /// wall time. The peak is the child's VmHWM, read from /proc while it runs (it only
+    /// grows, so the last reading is the peak). wait4's ru_maxrss cannot be used alone:
+    /// the child is spawned with vfork, and exec records the parent's peak (this test
+    /// process, with every fixture of every test running in it) as the child's. It is
+    /// the fallback only if the child ended before a single reading.
     pub fn run_measured(&self, args: &[&str]) -> (Run, u64, std::time::Duration) {
         use std::io::Read;
+        use std::sync::atomic::{AtomicBool, Ordering};
         let start = std::time::Instant::now();
         let mut child = self
             .command(args)
@@ -147,9 +151,25 @@ impl App {
             let _ = err.read_to_string(&mut s);
             s
         });
+        let running = std::sync::Arc::new(AtomicBool::new(true));
+        let (status_path, still) = (format!("/proc/{}/status", child.id()), running.clone());
+        let watcher = std::thread::spawn(move || {
+            let mut peak = 0u64;
+            // Until the child has closed its pipes; not reaped yet, so the pid is still its.
+            while still.load(Ordering::Relaxed) {
+                let hwm = std::fs::read_to_string(&status_path).ok().and_then(|s| {
+                    s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                });
+                peak = peak.max(hwm.unwrap_or(0));
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            peak
+        });
         let mut stdout = String::new();
         let _ = out.read_to_string(&mut stdout);
         let stderr = errs.join().unwrap();
+        running.store(false, Ordering::Relaxed);
+        let polled = watcher.join().unwrap();
         let mut status = 0;
         // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child, which std
         // has not waited for.
@@ -157,7 +177,8 @@ impl App {
         let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
         assert!(pid > 0, "wait4 failed");
         let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        (Run { ok, stdout, stderr }, usage.ru_maxrss as u64, start.elapsed())
+        let peak = if polled > 0 { polled } else { usage.ru_maxrss as u64 };
+        (Run { ok, stdout, stderr }, peak, start.elapsed())
     }
 
     /// Runs and insists it succeeded.
