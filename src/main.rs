@@ -8,12 +8,16 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// 报送 baosong：接收各单位每月邮件报送的宣传照片和视频，分类归档、登记、出报表。
-///
-/// Intake of departments' monthly photo/video packages for the publicity office.
 #[derive(Parser, Debug)]
-#[command(name = "baosong", version, about, long_about = None)]
+#[command(name = "baosong", version, long_about = None, disable_help_flag = true, disable_version_flag = true, disable_help_subcommand = true)]
 struct Cli {
-    /// 配置文件（不写则用内置默认配置，数据存放在当前目录的 data/ 下）
+    /// 显示帮助（也可写在子命令后）。例：baosong status --help
+    #[arg(short = 'h', long = "help", action = clap::ArgAction::Help, global = true)]
+    help: Option<bool>,
+    /// 显示版本号。例：baosong --version
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+    /// 配置文件（不写则用内置默认配置，数据存放在当前目录的 data/ 下）。例：--config /etc/baosong/baosong.toml
     #[arg(long, global = true, env = "BAOSONG_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
 
@@ -25,7 +29,7 @@ struct Cli {
 enum Command {
     /// 导入邮件：.eml 文件、装 .eml 的文件夹、Maildir 文件夹或 mbox 文件
     Import {
-        /// 要导入的文件或文件夹，可写多个
+        /// 要导入的文件或文件夹，可写多个。例：baosong import 导出/收件箱 旧邮件.mbox 一封.eml
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -33,7 +37,7 @@ enum Command {
     Run,
     /// 读取一次邮箱后退出（配合 --once）；不带 --once 时按 poll_interval 定时读取
     Poll {
-        /// 只读取一轮就退出
+        /// 只读取一轮就退出。例：baosong poll --once
         #[arg(long)]
         once: bool,
         /// 只把邮件保存并排入分析队列，不分析（配合 --once；之后的 run、poll 或 import 会分析队列中的邮件）。
@@ -43,29 +47,32 @@ enum Command {
     },
     /// 显示某月各单位报送情况（按时/逾期/未报/待报）
     Status {
-        /// 月份，如 2024-03（默认：统计时间所在月份）
+        /// 月份（默认：统计时间所在月份）。例：--cycle 2024-03
         #[arg(long, value_name = "YYYY-MM")]
         cycle: Option<String>,
-        /// 统计时间（RFC 3339，如 2024-03-28T12:00:00+08:00）；之后收到的邮件不计（默认：现在）
+        /// 统计时间，之后收到的邮件不计（默认：现在）。只写日期指当天结束（23:59:59，本地时间）。
+        /// 例：--as-of 2024-03-28、--as-of "2024-03-28 12:00" 或 --as-of 2024-03-28T12:00:00+08:00
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
-        /// 输出 JSON，供其他程序读取
+        /// 输出 JSON（时间为 RFC 3339 格式），供其他程序读取。例：baosong status --json
         #[arg(long)]
         json: bool,
     },
     /// 列出已登记的文件
     Items {
+        /// 只列出某个月份的文件。例：--cycle 2024-03
         #[arg(long, value_name = "YYYY-MM")]
         cycle: Option<String>,
-        /// 单位名称或别名
+        /// 单位名称或别名（写错时列出全部单位）。例：--department 嘎鲁图所
         #[arg(long, value_name = "NAME")]
         department: Option<String>,
-        /// 类别编号 1–10，或 uncategorized
+        /// 类别编号 1–10，或 uncategorized。例：--category 3
         #[arg(long, value_name = "N")]
         category: Option<String>,
-        /// 只列出带某个标记的文件，如 reused、shared_work、sent_on_behalf（写错时列出全部标记）
+        /// 只列出带某个标记的文件，如 reused、shared_work、sent_on_behalf（写错时列出全部标记）。例：--flag reused
         #[arg(long, value_name = "CODE")]
         flag: Option<String>,
+        /// 输出 JSON（时间为 RFC 3339 格式），供其他程序读取。例：baosong items --cycle 2024-03 --json
         #[arg(long)]
         json: bool,
     },
@@ -76,18 +83,19 @@ enum Command {
     },
     /// 把一封报送邮件改到另一个月份
     Reassign {
-        /// 邮件编号（items 或 status 中显示的编号）
+        /// 邮件编号（items 或 status 中显示的编号）。例：baosong reassign 17 --cycle 2024-04
         #[arg(value_name = "PACKAGE")]
         package: i64,
+        /// 改到哪个月份。例：--cycle 2024-04
         #[arg(long, value_name = "YYYY-MM")]
         cycle: String,
     },
     /// 手工更改一个文件的类别
     Recategorize {
-        /// 文件编号（items 中显示的编号）
+        /// 文件编号（items 中显示的编号）。例：baosong recategorize 120 3
         #[arg(value_name = "ITEM")]
         item: i64,
-        /// 类别编号 1–10，或 0 表示未分类
+        /// 类别编号 1–10，或 0 表示未分类。例：3
         #[arg(value_name = "N")]
         category: u8,
     },
@@ -98,47 +106,53 @@ enum Command {
     },
     /// 重新处理“处理失败”的邮件（磁盘或数据库问题解决之后）。例：baosong retry（全部）或 baosong retry 17 18
     Retry {
-        /// 邮件编号（status 中“处理失败 [编号]”）；不写则重新处理全部处理失败的邮件
+        /// 邮件编号（status 中“处理失败 [编号]”）；不写则重新处理全部处理失败的邮件。例：17 18
         #[arg(value_name = "ID")]
         ids: Vec<i64>,
     },
     /// 校验存档：重新计算每个存档文件和原始邮件的哈希，找出损坏或缺失的文件和被改动的目录树文件
     Verify {
-        /// 修复：从原始邮件恢复损坏的存档文件，恢复目录树，把存档文件改为只读
+        /// 修复：从原始邮件恢复损坏的存档文件，恢复目录树，把存档文件改为只读。例：baosong verify --repair
         #[arg(long)]
         repair: bool,
     },
     /// 检查照片或视频（不入库）：尺寸、拍摄时间、模糊度、相似度指纹和质量问题
     Inspect {
+        /// 要检查的照片或视频，可写多个。例：baosong inspect 照片1.jpg 视频.mp4
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// 每个文件输出一行 JSON
+        /// 每个文件输出一行 JSON（时间为 RFC 3339 格式）。例：--json
         #[arg(long)]
         json: bool,
-        /// 把 320 像素缩略图写到这个目录
+        /// 把 320 像素缩略图写到这个目录。例：--thumbs 缩略图
         #[arg(long, value_name = "DIR")]
         thumbs: Option<PathBuf>,
-        /// 按哪个月份判断“拍摄时间较早”（默认本月）
+        /// 按哪个月份判断“拍摄时间较早”（默认本月）。例：--cycle 2024-03
         #[arg(long, value_name = "YYYY-MM")]
         cycle: Option<String>,
     },
     /// 生成某天的每日汇总：--print 只显示，--send 放入发件箱并发送
     Digest {
-        /// 日期，如 2024-03-20（默认今天）
+        /// 哪一天的汇总（默认今天）。例：--date 2024-03-20
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: Option<String>,
+        /// 只显示汇总，不发送（不写 --send 时也是如此）。例：baosong digest --date 2024-03-20 --print
         #[arg(long, conflicts_with = "send")]
         print: bool,
+        /// 放入发件箱并发给 notify.office（同一天只发一次）。例：baosong digest --send
         #[arg(long)]
         send: bool,
     },
     /// 催报提醒：--dry-run 显示此刻该发的提醒，--send 发送（每个提醒只发一次）
     Remind {
-        /// 按此时间判断（RFC 3339，默认现在）
+        /// 按此时间判断（默认现在）。只写日期指当天结束（23:59:59，本地时间）。
+        /// 例：--as-of 2024-03-22、--as-of "2024-03-22 09:30" 或 --as-of 2024-03-22T09:30:00+08:00
         #[arg(long, value_name = "TIME")]
         as_of: Option<String>,
+        /// 只显示该发的提醒，不发送（不写 --send 时也是如此）。例：baosong remind --dry-run
         #[arg(long, conflicts_with = "send")]
         dry_run: bool,
+        /// 放入发件箱并发送（每个提醒只发一次）。例：baosong remind --send
         #[arg(long)]
         send: bool,
     },
@@ -149,15 +163,16 @@ enum Command {
     },
     /// 给某单位某月延期：状态和提醒按新日期计算
     Extend {
-        /// 单位名称或别名
+        /// 单位名称或别名（写错时列出全部单位）。例：baosong extend 图克所 --cycle 2024-03 --until 2024-03-28
         department: String,
+        /// 哪个月份的报送。例：--cycle 2024-03
         #[arg(long, value_name = "YYYY-MM")]
         cycle: String,
-        /// 延至哪一天（含当天），如 2024-03-28
+        /// 延至哪一天（含当天）。例：--until 2024-03-28
         #[arg(long, value_name = "YYYY-MM-DD")]
         until: String,
     },
-    /// 检查配置文件；配置了 [imap] 时还会登录邮箱，显示服务器能力和文件夹（不收取邮件）
+    /// 检查配置文件；配置了 [imap] 和 [smtp] 时还会登录收件和发信邮箱（不收取、不发送邮件）
     CheckConfig,
 }
 
@@ -167,24 +182,32 @@ enum QuarantineAction {
     List,
     /// 批准：按原收件时间计入指定单位
     Approve {
+        /// 待审核邮件的编号（quarantine list 中方括号里的数字）。例：baosong quarantine approve 5 --department 图克所
+        #[arg(value_name = "ID")]
         id: i64,
+        /// 计入哪个单位：名称或别名（写错时列出全部单位）。例：--department 图克所
         #[arg(long, value_name = "NAME")]
         department: String,
-        /// 记住这个发件地址，以后直接计入该单位
+        /// 记住这个发件地址，以后直接计入该单位。例：--remember-sender
         #[arg(long)]
         remember_sender: bool,
     },
     /// 驳回：不计入，保留记录
-    Reject { id: i64 },
+    Reject {
+        /// 待审核邮件的编号（quarantine list 中方括号里的数字）。例：baosong quarantine reject 5
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 enum OutboxAction {
     /// 列出最近的通知及其状态
     List {
-        /// 最多显示多少条
+        /// 最多显示多少条。例：--limit 200
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// 输出 JSON，供其他程序读取。例：baosong outbox list --json
         #[arg(long)]
         json: bool,
     },

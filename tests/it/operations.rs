@@ -67,3 +67,147 @@ fn a_refused_smtp_login_holds_the_outbox_and_the_fixed_password_sends_it() {
     assert!(!status.contains("发信已暂停"), "{status}");
     assert_eq!(d.client().count("INBOX"), 2);
 }
+
+/// The entries of a help text's "Arguments:" and "Options:" sections: (name, text).
+fn help_entries(help: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in help.lines() {
+        if line.ends_with(':') && !line.starts_with(' ') {
+            inside = line == "Arguments:" || line == "Options:";
+            continue;
+        }
+        if !inside || !line.starts_with("  ") {
+            continue;
+        }
+        let entry = line.trim_start();
+        if entry.starts_with('-') || entry.starts_with('<') || entry.starts_with('[') {
+            let (name, text) = entry.split_once("  ").unwrap_or((entry, ""));
+            out.push((name.to_string(), text.trim().to_string()));
+        } else if let Some(last) = out.last_mut() {
+            last.1 += line.trim(); // a wrapped help text
+        }
+    }
+    out
+}
+
+#[test]
+fn every_option_of_every_subcommand_has_chinese_help_with_an_example() {
+    let app = App::new();
+    let top = app.ok(&["--help"]);
+    assert!(top.starts_with("报送 baosong：接收各单位每月邮件报送的宣传照片和视频"), "{top}");
+    let mut commands: Vec<Vec<&str>> = vec![vec![]];
+    let names: Vec<String> = top
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.trim().split_whitespace().next().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 17, "{names:?}");
+    for n in &names {
+        commands.push(vec![n.as_str()]);
+    }
+    for nested in [["quarantine", "list"], ["quarantine", "approve"], ["quarantine", "reject"], ["outbox", "list"], ["outbox", "flush"], ["tree", "rebuild"]] {
+        commands.push(nested.to_vec());
+    }
+    let mut missing = Vec::new();
+    for c in &commands {
+        let mut args = c.clone();
+        args.push("--help");
+        let help = app.ok(&args);
+        let entries = help_entries(&help);
+        assert!(!entries.is_empty(), "{c:?}: {help}");
+        for (name, text) in entries {
+            let chinese = text.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch));
+            if !chinese || !text.contains("例") {
+                missing.push(format!("baosong {} {name}：「{text}」", c.join(" ")));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "options without Chinese help and an example:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn check_config_logs_in_to_smtp_and_passes_only_at_the_end() {
+    let d = Dovecot::start();
+    let relay = Relay::start(&d);
+    let app = App::with_smtp(relay.port, "office = [\"office@example.test\"]");
+    let r = app.run_env(&["check-config"], &[("BAOSONG_TEST_SMTP_PASSWORD", "jiudeshouquanma")]);
+    assert!(!r.ok);
+    assert!(r.stdout.contains(&format!("发信邮箱：{SMTP_USER}（localhost:{}）\n发信检查失败：发信邮箱 {SMTP_USER} 登录被拒绝（服务器答复：permanent error (535): ", relay.port)), "{}", r.stdout);
+    assert!(!r.stdout.contains("配置检查通过"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("配置检查未通过：请按上面的提示修改，再运行 baosong check-config。\n"), "{}", r.stdout);
+    let out = app.ok(&["check-config"]);
+    assert!(out.contains("发信邮箱登录成功（未发送任何邮件）。\n配置检查通过。\n"), "{out}");
+    assert_eq!(d.client().count("INBOX"), 0, "nothing sent");
+}
+
+#[test]
+fn every_notify_path_without_smtp_notify_or_an_address_says_what_to_configure() {
+    // [notify] without [smtp]: check-config fails and says so.
+    let app = App::with_config("[notify]\noffice = [\"office@example.test\"]\n");
+    let origin = app.config().display().to_string();
+    let r = app.run(&["check-config"]);
+    assert!(!r.ok);
+    assert!(
+        r.stdout.contains(&format!("已配置 [notify]，但没有 [smtp]：回执、每日汇总和提醒都无法发出。请在 {origin} 中加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml）。\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("配置检查通过"), "{}", r.stdout);
+    // Reminders must name the mailbox to send to; with neither [imap] nor [smtp] there is none.
+    let r = app.run(&["remind", "--as-of", "2024-03-22", "--dry-run"]);
+    assert!(!r.ok);
+    assert_eq!(r.stderr.trim(), "错误：提醒里要写明报送邮箱地址，但配置里没有：配置 [imap]（user 即各单位报送的邮箱）或 [smtp]（user），示例见 config/baosong.toml");
+    let r = app.run(&["digest", "--date", "2024-03-22", "--send"]);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("错误：{origin} 中没有 [smtp] 配置，无法发信：加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml 的 [smtp] 一节），再运行 baosong check-config 检查")
+    );
+    // No [notify] at all.
+    let app = App::new();
+    let origin = app.config().display().to_string();
+    let r = app.run(&["digest", "--date", "2024-03-22", "--print"]);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("错误：{origin} 中没有 [notify] 配置，无法生成每日汇总：加上 [notify] 一节，写明汇总发给谁，例如 office = [\"1605739848@qq.com\"]（示例见 config/baosong.toml）")
+    );
+    let r = app.run(&["remind", "--dry-run"]);
+    assert_eq!(
+        r.stderr.trim(),
+        format!("错误：{origin} 中没有 [notify] 配置，不生成提醒：加上 [notify] 一节（可以只写 [notify] 这一行，提醒时间等用默认值；示例见 config/baosong.toml）")
+    );
+    // [notify] without office: the digest has nobody to go to, and says so.
+    let d = Dovecot::start();
+    let relay = Relay::start(&d);
+    let app = App::with_smtp(relay.port, "");
+    let origin = app.config().display().to_string();
+    let printed = app.ok(&["digest", "--date", "2024-03-22", "--print"]);
+    assert!(printed.starts_with("收件人：（没有，不会发出）\n"), "{printed}");
+    assert!(printed.ends_with(&format!("\n注意：notify.office 没有写收件地址，这份汇总不会发出。在 {origin} 的 [notify] 中写 office = [\"办公室邮箱\"]。\n")), "{printed}");
+    let r = app.run(&["digest", "--date", "2024-03-22", "--send"]);
+    assert_eq!(r.stderr.trim(), format!("错误：每日汇总没有收件人：在 {origin} 的 [notify] 中写 office = [\"办公室邮箱\"]，例如 office = [\"1605739848@qq.com\"]"));
+    // A reminder with an address: the mailbox is named, never "发送到 。".
+    let out = app.ok(&["remind", "--as-of", "2024-03-22T09:30:00+08:00", "--dry-run"]);
+    assert!(out.contains(&format!("发送到 {SMTP_USER}。")) && !out.contains("发送到 。"), "{out}");
+}
+
+#[test]
+fn as_of_takes_a_date_alone_as_the_end_of_that_day() {
+    let app = App::new();
+    let board = app.status("2024-03", "2024-03-28");
+    assert_eq!(board["as_of"], "2024-03-28T23:59:59+08:00");
+    let board = app.status("2024-03", "2024-03-28 12:00");
+    assert_eq!(board["as_of"], "2024-03-28T12:00:00+08:00");
+    let r = app.run(&["status", "--as-of", "3月28日"]);
+    assert_eq!(
+        r.stderr.trim(),
+        "错误：时间 \"3月28日\" 格式不对：写日期，如 2024-03-28（指当天结束，即 23:59:59）；或日期和时间，如 \"2024-03-28 12:00\"；或带时区的 2024-03-28T12:00:00+08:00"
+    );
+    let help = app.ok(&["status", "--help"]);
+    assert!(help.contains("只写日期指当天结束（23:59:59，本地时间）"), "{help}");
+}
