@@ -146,6 +146,37 @@ pub fn state(due_before: i64, first_received: Option<i64>, as_of: i64) -> State 
     }
 }
 
+/// One source of a message's receipt time, as the mail gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stamp {
+    /// The source is not there (no INTERNALDATE, no Received header, no Date header).
+    #[default]
+    Absent,
+    /// Present but not a date (garbage, month 13, year 0).
+    Unreadable,
+    At(i64),
+}
+
+/// 2000-01-01T00:00:00Z: no department mailed a package before this.
+pub const EARLIEST_RECEIPT: i64 = 946_684_800;
+
+/// When a message was received: the first of `sources`, taken in order (IMAP
+/// INTERNALDATE, topmost Received, Date), that lies in [2000-01-01, `now` + 1 day];
+/// `now` (the processing time) when none does. The flag is true when a source was
+/// passed over because it was unreadable or out of that range (`bad_date`); a source
+/// after the one used is not looked at.
+pub fn receipt_time(sources: &[Stamp], now: i64) -> (i64, bool) {
+    let mut passed_over = false;
+    for s in sources {
+        match *s {
+            Stamp::Absent => {}
+            Stamp::At(t) if (EARLIEST_RECEIPT..=now.saturating_add(86_400)).contains(&t) => return (t, passed_over),
+            Stamp::At(_) | Stamp::Unreadable => passed_over = true,
+        }
+    }
+    (now, passed_over)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +230,26 @@ mod tests {
         assert_eq!(state(due, Some(due + 3600), due + 99999), State::Late { by_seconds: 3600 });
         assert_eq!(state(due, None, due), State::Missing);
         assert_eq!(state(due, None, due - 1), State::Pending);
+    }
+
+    #[test]
+    fn receipt_time_skips_impossible_dates() {
+        use Stamp::*;
+        let now = 1_711_000_000; // 2024-03-21
+        let mar19 = 1_710_813_600;
+        assert_eq!(receipt_time(&[At(mar19), At(1), At(2)], now), (mar19, false), "INTERNALDATE first");
+        assert_eq!(receipt_time(&[Absent, At(mar19), At(2)], now), (mar19, false), "then the topmost Received");
+        assert_eq!(receipt_time(&[Absent, Absent, At(mar19)], now), (mar19, false), "then Date");
+        assert_eq!(receipt_time(&[Absent, Absent, Absent], now), (now, false), "nothing: processing time, no flag");
+        // Year 1970, 2099, garbage: passed over and flagged.
+        assert_eq!(receipt_time(&[Absent, Absent, At(0)], now), (now, true));
+        assert_eq!(receipt_time(&[Absent, Absent, At(4_070_908_800)], now), (now, true));
+        assert_eq!(receipt_time(&[Absent, Absent, Unreadable], now), (now, true));
+        assert_eq!(receipt_time(&[Absent, At(4_070_908_800), At(mar19)], now), (mar19, true), "a far-future Received gives way to Date");
+        // The bounds themselves, and a clock a little ahead.
+        assert_eq!(receipt_time(&[At(EARLIEST_RECEIPT)], now), (EARLIEST_RECEIPT, false));
+        assert_eq!(receipt_time(&[At(EARLIEST_RECEIPT - 1)], now), (now, true));
+        assert_eq!(receipt_time(&[At(now + 86_400)], now), (now + 86_400, false));
+        assert_eq!(receipt_time(&[At(now + 86_401)], now), (now, true));
     }
 }

@@ -6,14 +6,18 @@ pub mod header;
 
 use mail_parser::{HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use crate::cycle::Stamp;
+
 /// What the rest of the pipeline needs to know about a message's envelope.
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     pub message_id: String,
     pub from: String,
     pub subject: String,
-    /// The date of the topmost `Received:` header, else `Date:` (Unix seconds).
-    pub header_received_at: Option<i64>,
+    /// The date of the topmost `Received:` header.
+    pub received_header: Stamp,
+    /// The `Date:` header.
+    pub date_header: Stamp,
     pub unknown_charset: bool,
 }
 
@@ -149,13 +153,34 @@ pub fn envelope(msg: &Message<'_>) -> Envelope {
         .map(|a| a.trim().to_lowercase())
         .unwrap_or_default();
     // received() is the last Received field; the topmost is the first in order.
-    let received = msg.received_all().next().and_then(|r| r.date.as_ref()).map(|d| d.to_timestamp());
+    let received_header = msg.received_all().next().and_then(|r| r.date.as_ref()).map_or(Stamp::Absent, stamp);
+    // A Date header that mail-parser cannot read at all is unreadable, not absent.
+    let date_header = match msg.date() {
+        Some(d) => stamp(d),
+        None if root.headers.iter().any(|h| h.name == HeaderName::Date) => Stamp::Unreadable,
+        None => Stamp::Absent,
+    };
     Envelope {
         message_id: msg.message_id().unwrap_or_default().trim().to_string(),
         from,
         subject: subject.text.trim().to_string(),
-        header_received_at: received.or_else(|| msg.date().map(|d| d.to_timestamp())),
+        received_header,
+        date_header,
         unknown_charset: subject.unknown_charset,
+    }
+}
+
+/// mail-parser reads "-001" or month 0 out of a garbled date; such a date is unreadable.
+fn stamp(d: &mail_parser::DateTime) -> Stamp {
+    if d.is_valid() { Stamp::At(d.to_timestamp()) } else { Stamp::Unreadable }
+}
+
+impl Envelope {
+    /// When the message was received, by `cycle::receipt_time`: `internal` is the
+    /// IMAP INTERNALDATE, if the message came from IMAP. True: a date was passed over.
+    pub fn receipt_time(&self, internal: Option<i64>, now: i64) -> (i64, bool) {
+        let internal = internal.map_or(Stamp::Absent, Stamp::At);
+        crate::cycle::receipt_time(&[internal, self.received_header, self.date_header], now)
     }
 }
 
@@ -188,7 +213,7 @@ mod tests {
         let e = envelope(&m);
         assert_eq!(e.subject, "嘎鲁图派出所3月宣传素材");
         assert_eq!(e.message_id, "x@y");
-        assert_eq!(e.header_received_at, Some(1710813600));
+        assert_eq!(e.date_header, Stamp::At(1710813600));
     }
 
     fn b64(bytes: &[u8]) -> String {
@@ -289,6 +314,25 @@ mod tests {
     fn topmost_received_wins_over_date() {
         let raw = b"Received: from a by b; Wed, 20 Mar 2024 09:00:00 +0800\r\nReceived: from c by d; Wed, 20 Mar 2024 08:00:00 +0800\r\nDate: Tue, 19 Mar 2024 10:00:00 +0800\r\nFrom: a@b.c\r\n\r\nx\r\n";
         let e = envelope(&parse(raw).unwrap());
-        assert_eq!(e.header_received_at, Some(1710896400));
+        assert_eq!(e.receipt_time(None, 1_711_000_000), (1710896400, false));
+    }
+
+    #[test]
+    fn impossible_dates_are_passed_over() {
+        let now = 1_711_000_000;
+        let with = |headers: &str| envelope(&parse(format!("{headers}From: a@b.c\r\nSubject: x\r\n\r\nx\r\n").as_bytes()).unwrap());
+        let e = with("Date: Thu, 01 Jan 1970 08:00:00 +0800\r\n");
+        assert_eq!(e.receipt_time(None, now), (now, true));
+        let e = with("Date: Sat, 19 Mar 2099 10:00:00 +0800\r\n");
+        assert_eq!(e.receipt_time(None, now), (now, true));
+        let e = with("Date: 2024年3月19日 上午10点\r\n");
+        assert_eq!(e.receipt_time(None, now), (now, true), "{:?}", e.date_header);
+        let e = with("Date: -1 Mar -1 10:00:00\r\n");
+        assert_eq!(e.receipt_time(None, now), (now, true), "{:?}", e.date_header);
+        let e = with("Received: from a by b; Mon, 01 Jan 2125 00:00:00 +0800\r\nDate: Tue, 19 Mar 2024 10:00:00 +0800\r\n");
+        assert_eq!(e.receipt_time(None, now), (1710813600, true));
+        assert_eq!(e.receipt_time(Some(1710900000), now), (1710900000, false), "INTERNALDATE first");
+        let e = with("");
+        assert_eq!(e.receipt_time(None, now), (now, false), "no date at all is not a bad date");
     }
 }

@@ -361,14 +361,23 @@ async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, recei
     })
     .await
     .context("哈希线程异常退出")?;
-    if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, "").await? {
+    if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha).await? {
         return Ok(Stage::AlreadyHad(had));
     }
     let (raw, a) = analyse_blocking(ctx, raw).await?;
     let a = a?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
-    if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha, &a.envelope.message_id).await? {
+    // The set of attachments is known only now: a Message-ID seen before is a
+    // re-delivery only from the same sender with the same files.
+    let attachments_sha256 = db::messages::attachments_digest(a.kept.iter().map(|k| k.sha256.as_str()));
+    let identity = db::messages::Identity { raw_sha256: &raw_sha, message_id: &a.envelope.message_id, from_addr: &a.envelope.from, attachments_sha256: &attachments_sha256 };
+    // (A collision is flagged when the row is inserted, where it cannot be missed.)
+    if let db::messages::Seen::Again(had) = db::messages::seen(&ctx.db, identity).await? {
         return Ok(Stage::AlreadyHad(had));
+    }
+    let (received_at, bad_date) = a.envelope.receipt_time(received_at, now);
+    if bad_date {
+        warn!("邮件日期明显错误，已改用其他时间（bad_date）");
     }
     let (store, sha) = (ctx.store.clone(), raw_sha.clone());
     let raw_path = tokio::task::spawn_blocking(move || store.put_raw(&sha, &raw))
@@ -381,10 +390,12 @@ async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, recei
         source,
         from_addr: a.envelope.from.clone(),
         subject: a.envelope.subject.clone(),
-        received_at: received_at.or(a.envelope.header_received_at).unwrap_or(now),
+        received_at,
         processed_at: now,
         raw_path,
         detail: a.detail.clone(),
+        flags: if bad_date { Flag::BadDate.code().into() } else { String::new() },
+        attachments_sha256,
         ..MessageRow::default()
     };
     let sender = sender_department(ctx, &a.envelope.from).await?;
@@ -398,14 +409,16 @@ pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str
     let raw = std::fs::read(ctx.store.abs(&e.raw_path)).unwrap_or_default();
     let envelope = guarded(|| parse::parse(&raw).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
     error!(source = %e.source, error, "多次处理失败，记为处理失败（failed），继续处理后面的邮件");
+    let (received_at, bad_date) = envelope.receipt_time((e.received_at > 0).then_some(e.received_at), now);
     let row = MessageRow {
         raw_sha256: e.raw_sha256.clone(),
         source: e.source.clone(),
         from_addr: envelope.from,
         subject: envelope.subject,
-        received_at: if e.received_at > 0 { e.received_at } else { envelope.header_received_at.unwrap_or(now) },
+        received_at,
         processed_at: now,
         raw_path: e.raw_path.clone(),
+        flags: if bad_date { Flag::BadDate.code().into() } else { String::new() },
         disposition: "failed".into(),
         reason_code: Rejection::ProcessingFailed.code().into(),
         detail: error.to_string(),
@@ -465,9 +478,10 @@ async fn advance_alone(ctx: &Ctx, progress: &Progress, message_ref: i64) -> anyh
 /// Decides and records one analysed message. `existing` is the row id of a held
 /// message being approved, whose department is `sender`.
 async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
-    let mut flags: Vec<&str> = Vec::new();
+    // What preparing the message found about its envelope stays; the rest is decided here.
+    let mut flags: Vec<Flag> = Flag::parse_list(&row.flags).into_iter().filter(|f| matches!(f, Flag::BadDate | Flag::MessageIdCollision)).collect();
     if a.unknown_charset {
-        flags.push(Flag::UnknownCharset.code());
+        flags.push(Flag::UnknownCharset);
     }
     let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.names.iter().map(String::as_str)).collect();
     let decision = match (existing, &sender) {
@@ -477,7 +491,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     if let Decision::Department { name, .. } = &decision {
         row.department = name.clone();
     }
-    row.flags = flags.join(",");
+    row.flags = Flag::join(&flags);
     let simple = |disposition: &str, reason: &str| MessageRow { disposition: disposition.into(), reason_code: reason.into(), ..row.clone() };
     if let Some(r) = a.message_rejection {
         let rejected = MessageRow { detail: a.detail.clone(), ..simple("rejected", r.code()) };
@@ -500,7 +514,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     };
     debug_assert!(a.parsed);
     if on_behalf {
-        flags.push(Flag::SentOnBehalf.code());
+        flags.push(Flag::SentOnBehalf);
     }
     tracing::Span::current().record("department", department.as_str());
 
@@ -514,7 +528,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     row.department = department.clone();
     row.disposition = "package".into();
     row.sent_on_behalf = i64::from(on_behalf);
-    row.flags = flags.join(",");
+    row.flags = Flag::join(&flags);
     tracing::Span::current().record("cycle", row.cycle.as_str());
 
     let message_ref = match write_message(&mut tx, &row, existing).await? {
@@ -560,22 +574,32 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         if inspect::quality::old_capture(k.media.captured_at, cycle_start, t.old_capture_days) {
             fl.push(Flag::OldCapture);
         }
-        if let (None, Some(h)) = (twin, &k.media.phash) {
-            // The closest earlier photo that is not the very same file.
-            let similar = known
-                .iter()
-                .filter(|e| e.sha256 != k.sha256)
-                .filter_map(|e| inspect::photo::distance(h, &e.phash).filter(|&d| d <= t.near_duplicate_distance).map(|d| (d, e)))
-                .min_by_key(|(d, e)| (*d, e.id));
-            if let Some((_, e)) = similar {
-                fl.push(if e.cycle == row.cycle { Flag::NearDuplicate } else { Flag::Reused });
-                item.similar_to = e.id;
-            }
+        let likeness = match twin {
+            None => likeness(&mut tx, k, &known, &department, &row.cycle, t.near_duplicate_distance).await?,
+            Some(_) => Likeness::default(),
+        };
+        if let Some(e) = likeness.near {
+            fl.push(Flag::NearDuplicate);
+            item.similar_to = e;
+        }
+        if let Some(e) = likeness.reused {
+            fl.push(Flag::Reused);
+            item.similar_to = e;
+        }
+        if let Some(e) = likeness.shared {
+            fl.push(Flag::SharedWork);
+            item.similar_to = e;
         }
         if let Some(twin) = twin {
             fl.push(Flag::Duplicate);
             item.status = "duplicate".into();
             item.duplicate_of = twin;
+            duplicates += 1;
+        } else if let Some(first) = likeness.shared {
+            // A joint operation's photo counts for the department that sent it first;
+            // that one is marked too, in this transaction.
+            db::items::add_flags(&mut tx, first, &[Flag::SharedWork]).await?;
+            item.status = "shared".into();
             duplicates += 1;
         } else {
             item.status = "accepted".into();
@@ -646,6 +670,42 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let (refused, links) = (a.refused.len(), a.links.len());
     info!(accepted, duplicates, refused, links, "已计入");
     Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused, links })
+}
+
+/// Which earlier counted photos or videos a file is, or resembles: byte for byte, or
+/// within `max_distance` of its perceptual hash. Each is the closest match's item id.
+#[derive(Debug, Default)]
+struct Likeness {
+    /// The same department's other photo of this month.
+    near: Option<i64>,
+    /// Any department's photo of an earlier month.
+    reused: Option<i64>,
+    /// Another department's photo of this month (the first sent).
+    shared: Option<i64>,
+}
+
+async fn likeness(tx: &mut Tx<'_>, k: &Kept, known: &[db::items::Hashed], department: &str, cycle: &str, max_distance: u32) -> anyhow::Result<Likeness> {
+    if !matches!(k.kind, Kind::Photo | Kind::Video) {
+        return Ok(Likeness::default());
+    }
+    // (distance, item): the same bytes are distance 0.
+    let mut found: Vec<(u32, db::items::Hashed)> = db::items::same_content(tx, &k.sha256).await?.into_iter().map(|e| (0, e)).collect();
+    if let Some(h) = &k.media.phash {
+        let same: HashSet<i64> = found.iter().map(|(_, e)| e.id).collect();
+        found.extend(
+            known
+                .iter()
+                .filter(|e| !same.contains(&e.id))
+                .filter_map(|e| inspect::photo::distance(h, &e.phash).filter(|&d| d <= max_distance).map(|d| (d, e.clone()))),
+        );
+    }
+    let closest = |keep: &dyn Fn(&db::items::Hashed) -> bool| found.iter().filter(|(_, e)| keep(e)).min_by_key(|(d, e)| (*d, e.id)).map(|(_, e)| e.id);
+    Ok(Likeness {
+        // The very same file of the same department and month is a duplicate, not this.
+        near: closest(&|e| e.cycle == cycle && e.department == department && e.sha256 != k.sha256),
+        reused: closest(&|e| e.cycle.as_str() < cycle),
+        shared: found.iter().filter(|(_, e)| e.cycle == cycle && e.department != department).map(|(_, e)| e.id).min(),
+    })
 }
 
 async fn write_message(tx: &mut Tx<'_>, row: &MessageRow, existing: Option<i64>) -> anyhow::Result<Result<i64, AlreadyExists>> {

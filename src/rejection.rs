@@ -121,6 +121,9 @@ pub enum Flag {
     ShortVideo,
     NearDuplicate,
     Reused,
+    SharedWork,
+    MessageIdCollision,
+    BadDate,
 }
 
 impl Flag {
@@ -140,10 +143,13 @@ impl Flag {
             Flag::ShortVideo => "short_video",
             Flag::NearDuplicate => "near_duplicate",
             Flag::Reused => "reused",
+            Flag::SharedWork => "shared_work",
+            Flag::MessageIdCollision => "message_id_collision",
+            Flag::BadDate => "bad_date",
         }
     }
 
-    pub const ALL: [Flag; 14] = [
+    pub const ALL: [Flag; 17] = [
         Flag::Duplicate,
         Flag::NameMismatch,
         Flag::NameSanitized,
@@ -158,6 +164,9 @@ impl Flag {
         Flag::ShortVideo,
         Flag::NearDuplicate,
         Flag::Reused,
+        Flag::SharedWork,
+        Flag::MessageIdCollision,
+        Flag::BadDate,
     ];
 
     pub fn from_code(code: &str) -> Option<Flag> {
@@ -179,8 +188,55 @@ impl Flag {
             Flag::OldCapture => "拍摄时间较早，可能不是本月素材",
             Flag::ShortVideo => "视频过短（不足 3 秒）",
             Flag::NearDuplicate => "与已报送的照片高度相似",
-            Flag::Reused => "与以前月份报送的照片高度相似",
+            Flag::Reused => "与以前月份报送过的照片或视频相同或高度相似",
+            Flag::SharedWork => "与其他单位本月报送的作品相同或高度相似（如联合行动照片），只计入最先报送的单位",
+            Flag::MessageIdCollision => "邮件编号（Message-ID）与另一封内容不同的邮件相同，已作为新邮件处理",
+            Flag::BadDate => "邮件日期明显错误，已改用收信服务器时间或处理时间",
         }
+    }
+
+    /// A short Chinese label for tables and lists ("重复", "代发").
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::Duplicate => "重复",
+            Flag::NameMismatch => "扩展名不符",
+            Flag::NameSanitized => "已改名",
+            Flag::ExternalLink => "超大附件",
+            Flag::SentOnBehalf => "代发",
+            Flag::UnknownCharset => "字符集未知",
+            Flag::LowResolution => "分辨率低",
+            Flag::Blurry => "模糊",
+            Flag::Recompressed => "经压缩",
+            Flag::Screenshot => "截图",
+            Flag::OldCapture => "拍摄较早",
+            Flag::ShortVideo => "视频过短",
+            Flag::NearDuplicate => "相似",
+            Flag::Reused => "旧图",
+            Flag::SharedWork => "共享",
+            Flag::MessageIdCollision => "编号冲突",
+            Flag::BadDate => "日期有误",
+        }
+    }
+
+    /// Flags of a whole message rather than of one file.
+    pub fn is_message_flag(self) -> bool {
+        matches!(self, Flag::SentOnBehalf | Flag::UnknownCharset | Flag::MessageIdCollision | Flag::BadDate)
+    }
+
+    /// The flags in a stored comma list, in `Flag` order; unknown codes are skipped.
+    pub fn parse_list(codes: &str) -> Vec<Flag> {
+        let mut v: Vec<Flag> = codes.split(',').filter_map(Flag::from_code).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// A stored comma list of `flags`, sorted and without repeats.
+    pub fn join(flags: &[Flag]) -> String {
+        let mut v = flags.to_vec();
+        v.sort();
+        v.dedup();
+        v.iter().map(|f| f.code()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -196,5 +252,19 @@ mod tests {
             assert_eq!(Rejection::from_code(r.code()), Some(r));
             assert!(!r.reason().is_ascii(), "reason for {} must be Chinese", r.code());
         }
+    }
+
+    #[test]
+    fn flags_round_trip_with_chinese_reasons_and_labels() {
+        let mut seen = std::collections::HashSet::new();
+        let mut labels = std::collections::HashSet::new();
+        for f in Flag::ALL {
+            assert!(seen.insert(f.code()), "duplicate code {}", f.code());
+            assert!(labels.insert(f.label()), "duplicate label {}", f.label());
+            assert_eq!(Flag::from_code(f.code()), Some(f));
+            assert!(!f.reason().is_ascii() && !f.label().is_ascii(), "{} must read in Chinese", f.code());
+        }
+        assert_eq!(Flag::parse_list("reused,,bogus,duplicate,reused"), [Flag::Duplicate, Flag::Reused]);
+        assert_eq!(Flag::join(&[Flag::BadDate, Flag::SentOnBehalf, Flag::BadDate]), "sent_on_behalf,bad_date");
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::cycle::{self, Cycle, State};
 use crate::db::{self, Db};
-use crate::rejection::Rejection;
+use crate::rejection::{Flag, Rejection};
 
 #[derive(Debug, Serialize)]
 pub struct Board {
@@ -85,8 +85,13 @@ pub struct DepartmentRow {
     pub videos: i64,
     pub documents: i64,
     pub rejected: i64,
+    /// Photos and videos another department sent first this month (`shared_work`):
+    /// listed, not counted in `photos` or `videos`.
+    pub shared: i64,
     pub external_links: i64,
     pub by_category: BTreeMap<String, i64>,
+    /// How many of its items carry each flag, and how many of its packages carry each
+    /// message flag (`sent_on_behalf`, `bad_date`, `message_id_collision`, `unknown_charset`).
     pub flags: BTreeMap<String, i64>,
     /// The last day granted by `baosong extend`, if any (YYYY-MM-DD).
     pub extended_until: Option<String>,
@@ -144,6 +149,10 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
     for p in &packages {
         let i = row_of(&p.department, &mut rows);
         rows[i].packages += 1;
+        // A whole message's marks (sent_on_behalf, bad_date …) count once per package.
+        for f in p.flags.split(',').filter(|f| !f.is_empty()) {
+            *rows[i].flags.entry(f.to_string()).or_default() += 1;
+        }
     }
     for li in &items {
         let i = row_of(&li.department, &mut rows);
@@ -154,6 +163,7 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         }
         match it.status.as_str() {
             "rejected" => r.rejected += 1,
+            "shared" => r.shared += 1,
             "accepted" => {
                 match it.kind.as_str() {
                     "photo" => r.photos += 1,
@@ -237,8 +247,15 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             account: h.account,
         })
         .collect();
+    let waiting = db::outbox::pending(db, 0).await?.0;
+    let outbox_hold = db::outbox::holds(db)
+        .await?
+        .into_iter()
+        .map(|h| OutboxHold { account: h.account, reason: h.reason, since: rfc3339(h.since, config), next_try_at: rfc3339(h.next_try_at, config), waiting })
+        .collect();
     Ok(Board {
         mailbox,
+        outbox_hold,
         cycle: cycle_s,
         due_before: due.to_rfc3339(),
         as_of: rfc3339(as_of, config),
@@ -247,15 +264,8 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         rejected_messages,
         failed_messages,
     })
-    let waiting = db::outbox::pending(db, 0).await?.0;
-    let outbox_hold = db::outbox::holds(db)
-        .await?
-        .into_iter()
-        .map(|h| OutboxHold { account: h.account, reason: h.reason, since: rfc3339(h.since, config), next_try_at: rfc3339(h.next_try_at, config), waiting })
-        .collect();
 }
 
-        outbox_hold,
 fn empty_row(name: &str) -> DepartmentRow {
     let mut by_category: BTreeMap<String, i64> = (1..=10).map(|n| (n.to_string(), 0)).collect();
     by_category.insert("uncategorized".into(), 0);
@@ -288,13 +298,36 @@ pub fn duration_zh(secs: i64) -> String {
     }
 }
 
+/// "①2 ⑤1 未分类1": a department's counted works by category.
+pub fn categories_line(d: &DepartmentRow) -> String {
+    let mut cats: Vec<String> = (1..=10u8)
+        .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))
+        .collect();
+    if let Some(c) = d.by_category.get("uncategorized").filter(|c| **c > 0) {
+        cats.push(format!("未分类{c}"));
+    }
+    cats.join(" ")
+}
+
+/// "重复2 模糊1 代发1": flag counts with their short Chinese labels, in `Flag` order.
+/// 超大附件 is left out: the 链接 column counts those already.
+pub fn flags_line(flags: &BTreeMap<String, i64>) -> String {
+    Flag::ALL
+        .into_iter()
+        .filter(|f| *f != Flag::ExternalLink)
+        .filter_map(|f| flags.get(f.code()).filter(|n| **n > 0).map(|n| format!("{}{n}", f.label())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The board as a Chinese table, for `baosong status`.
 pub fn render(b: &Board) -> String {
     let short = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
     let mut out = format!("{} 月份报送情况    截止：{} 前    统计时间：{}\n\n", b.cycle, short(&b.due_before), short(&b.as_of));
     let name_w = b.departments.iter().map(|d| width(&d.department)).max().unwrap_or(8).max(8) + 2;
+    let cats_w = b.departments.iter().map(|d| width(&categories_line(d))).max().unwrap_or(0).max(8) + 2;
     out += &format!(
-        "{}{}{}{}{}{}{}{}{}{}\n",
+        "{}{}{}{}{}{}{}{}{}{}{}\n",
         pad("单位", name_w),
         pad("状态", 16),
         pad("首次报送", 13),
@@ -304,7 +337,8 @@ pub fn render(b: &Board) -> String {
         pad("文档", 6),
         pad("拒收", 6),
         pad("链接", 6),
-        "类别分布"
+        pad("类别分布", cats_w),
+        "标记"
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &b.departments {
@@ -314,14 +348,8 @@ pub fn render(b: &Board) -> String {
             state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
         }
         let first = d.first_received_at.as_deref().map(|t| t.get(5..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "—".into());
-        let mut cats: Vec<String> = (1..=10u8)
-            .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))
-            .collect();
-        if let Some(c) = d.by_category.get("uncategorized").filter(|c| **c > 0) {
-            cats.push(format!("未分类{c}"));
-        }
-        out += &format!(
-            "{}{}{}{}{}{}{}{}{}{}\n",
+        out += format!(
+            "{}{}{}{}{}{}{}{}{}{}{}\n",
             pad(&d.department, name_w),
             pad(&state, 16),
             pad(&first, 13),
@@ -331,8 +359,11 @@ pub fn render(b: &Board) -> String {
             pad(&d.documents.to_string(), 6),
             pad(&d.rejected.to_string(), 6),
             pad(&d.external_links.to_string(), 6),
-            cats.join(" ")
-        );
+            pad(&categories_line(d), cats_w),
+            flags_line(&d.flags)
+        )
+        .trim_end();
+        out += "\n";
     }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect();
     out += &format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
@@ -347,6 +378,10 @@ pub fn render(b: &Board) -> String {
     if dups > 0 {
         out += &format!("重复文件 {dups} 个（只计一次）\n");
     }
+    let shared: i64 = b.departments.iter().map(|d| d.shared).sum();
+    if shared > 0 {
+        out += &format!("与其他单位共享的作品 {shared} 个（只计入最先报送的单位）\n");
+    }
     for m in &b.mailbox {
         let ok = m.last_ok_at.as_deref().map(short).unwrap_or_else(|| "从未成功".into());
         out += &format!("邮箱 {}：上次成功检查 {ok}", m.account);
@@ -357,6 +392,15 @@ pub fn render(b: &Board) -> String {
         if m.stale {
             out += "  ⚠ 已较长时间没有成功检查邮箱，请确认 baosong run 正在运行、网络和授权码正常\n";
         }
+    }
+    for h in &b.outbox_hold {
+        out += &format!(
+            "⚠ 发信已暂停（{} 起）：{}。\n  发件箱中 {} 封待发邮件都保留着，不会丢失；每 30 分钟自动重试一次（下次 {}）。\n",
+            short(&h.since),
+            h.reason,
+            h.waiting,
+            short(&h.next_try_at)
+        );
     }
     if b.review_queue.is_empty() {
         out += "待审核：无\n";
@@ -369,12 +413,3 @@ pub fn render(b: &Board) -> String {
     }
     out
 }
-    for h in &b.outbox_hold {
-        out += &format!(
-            "⚠ 发信已暂停（{} 起）：{}。\n  发件箱中 {} 封待发邮件都保留着，不会丢失；每 30 分钟自动重试一次（下次 {}）。\n",
-            short(&h.since),
-            h.reason,
-            h.waiting,
-            short(&h.next_try_at)
-        );
-    }

@@ -127,7 +127,7 @@ pub async fn verify(ctx: &Ctx, repair: bool, progress: Progress) -> anyhow::Resu
     let damaged_raw: HashSet<String> = scan.damaged_raw.iter().cloned().collect();
     for raw in scan.damaged_raw {
         let sha = file_hash(&raw).to_string();
-        let message = match db::messages::find_existing(&ctx.db, &sha, "").await? {
+        let message = match db::messages::find_existing(&ctx.db, &sha).await? {
             Some(had) => db::messages::get(&ctx.db, had.0).await?,
             None => None,
         };

@@ -45,11 +45,17 @@ pub struct ListedItem {
     pub department: String,
     pub cycle: String,
     pub received_at: i64,
+    /// The message's `sent_on_behalf` and its flags (a whole message's marks).
+    pub sent_on_behalf: i64,
+    pub message_flags: String,
 }
 
 const COLUMNS: &str = "i.id, i.message_ref, i.status, i.kind, i.category, i.shown_name, i.file_name, i.size, i.sha256, \
      i.mime, i.blob_path, i.tree_path, i.rejection_code, i.reason, i.flags, i.url, i.expires_at, i.duplicate_of, \
      i.width, i.height, i.duration_ms, i.container, i.codec, i.captured_at, i.camera, i.phash, i.blur_centi, i.thumb_path, i.similar_to";
+
+/// What a `ListedItem` takes from its message.
+const MESSAGE_COLUMNS: &str = "m.department, m.cycle, m.received_at, m.sent_on_behalf, m.flags AS message_flags";
 
 pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
@@ -92,11 +98,11 @@ pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
     Ok(id)
 }
 
-/// The accepted item with this content that `department` already sent in `cycle`.
+/// The accepted (or shared) item with this content that `department` already sent in `cycle`.
 pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha256: &str) -> anyhow::Result<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
         "SELECT i.id FROM items i JOIN messages m ON m.id = i.message_ref \
-         WHERE i.sha256 = $1 AND i.status = 'accepted' AND m.department = $2 AND m.cycle = $3 \
+         WHERE i.sha256 = $1 AND i.status IN ('accepted', 'shared') AND m.department = $2 AND m.cycle = $3 \
          AND m.disposition = 'package' ORDER BY i.id LIMIT 1",
     )
     .bind(sha256)
@@ -127,6 +133,26 @@ pub async fn phashes(tx: &mut Tx<'_>) -> anyhow::Result<Vec<Hashed>> {
     .await?)
 }
 
+/// Every counted item of any department and month with exactly this content.
+pub async fn same_content(tx: &mut Tx<'_>, sha256: &str) -> anyhow::Result<Vec<Hashed>> {
+    Ok(sqlx::query_as(
+        "SELECT i.id, i.phash, i.sha256, m.department, m.cycle FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE i.sha256 = $1 AND i.status = 'accepted' AND m.disposition = 'package' ORDER BY i.id",
+    )
+    .bind(sha256)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Adds flag codes to an item's stored list (kept sorted, without repeats).
+pub async fn add_flags(tx: &mut Tx<'_>, id: i64, add: &[crate::rejection::Flag]) -> anyhow::Result<()> {
+    let (flags,): (String,) = sqlx::query_as("SELECT flags FROM items WHERE id = $1").bind(id).fetch_one(&mut **tx).await?;
+    let mut all = crate::rejection::Flag::parse_list(&flags);
+    all.extend_from_slice(add);
+    sqlx::query("UPDATE items SET flags = $1 WHERE id = $2").bind(crate::rejection::Flag::join(&all)).bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Whether any item refers to content with this hash.
 pub async fn sha_referenced(db: &Db, sha256: &str) -> anyhow::Result<bool> {
     let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM items WHERE sha256 = $1 LIMIT 1").bind(sha256).fetch_optional(&db.pool).await?;
@@ -149,14 +175,17 @@ pub struct Filter {
     pub category: Option<String>,
     pub message_ref: Option<i64>,
     pub received_by: Option<i64>,
+    /// A flag code, of the item or of its message.
+    pub flag: Option<String>,
 }
 
 pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, m.department, m.cycle, m.received_at FROM items i JOIN messages m ON m.id = i.message_ref \
+        "SELECT {COLUMNS}, {MESSAGE_COLUMNS} FROM items i JOIN messages m ON m.id = i.message_ref \
          WHERE m.disposition = 'package' \
          AND ($1 = '' OR m.cycle = $1) AND ($2 = '' OR m.department = $2) AND ($3 = '' OR i.category = $3) \
          AND ($4 = 0 OR i.message_ref = $4) AND m.received_at <= $5 \
+         AND ($6 = '' OR (',' || i.flags || ',') LIKE ('%,' || $6 || ',%') OR (',' || m.flags || ',') LIKE ('%,' || $6 || ',%')) \
          ORDER BY m.received_at, i.id"
     )))
     .bind(f.cycle.clone().unwrap_or_default())
@@ -164,13 +193,14 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
     .bind(f.category.clone().unwrap_or_default())
     .bind(f.message_ref.unwrap_or(0))
     .bind(f.received_by.unwrap_or(i64::MAX))
+    .bind(f.flag.clone().unwrap_or_default())
     .fetch_all(&db.pool)
     .await?)
 }
 
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, m.department, m.cycle, m.received_at FROM items i JOIN messages m ON m.id = i.message_ref WHERE i.id = $1"
+        "SELECT {COLUMNS}, {MESSAGE_COLUMNS} FROM items i JOIN messages m ON m.id = i.message_ref WHERE i.id = $1"
     )))
     .bind(id)
     .fetch_optional(&db.pool)
@@ -180,7 +210,7 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
 /// 超大附件 links of counted packages that expire in [from, to).
 pub async fn links_expiring(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<ListedItem>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, m.department, m.cycle, m.received_at FROM items i JOIN messages m ON m.id = i.message_ref \
+        "SELECT {COLUMNS}, {MESSAGE_COLUMNS} FROM items i JOIN messages m ON m.id = i.message_ref \
          WHERE m.disposition = 'package' AND i.kind = 'link' AND i.expires_at >= $1 AND i.expires_at < $2 ORDER BY i.expires_at"
     )))
     .bind(from)

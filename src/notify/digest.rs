@@ -9,6 +9,7 @@ use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
 use crate::db::{self, Db};
+use crate::rejection::Flag;
 use crate::report::{self, duration_zh};
 
 #[derive(Debug, Serialize)]
@@ -56,6 +57,21 @@ pub struct Refused {
     pub reason: String,
 }
 
+/// A file (or a whole message) with flags, received in the digest's 24 hours.
+#[derive(Debug, Serialize)]
+pub struct FlaggedItem {
+    pub name: String,
+    /// Short Chinese labels, "旧图、模糊".
+    pub flags: String,
+}
+
+/// One department's flagged files of the day.
+#[derive(Debug, Serialize)]
+pub struct Flagged {
+    pub department: String,
+    pub items: Vec<FlaggedItem>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Expiring {
     pub department: String,
@@ -69,6 +85,14 @@ pub struct Mailbox {
     pub last_ok: String,
     pub last_error: String,
     pub stale: bool,
+}
+
+/// Sending on hold: the SMTP login was refused or TLS failed; queued mail waits.
+#[derive(Debug, Serialize)]
+pub struct Hold {
+    pub since: String,
+    pub reason: String,
+    pub waiting: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,14 +111,6 @@ pub struct FailedIntake {
     pub subject: String,
     pub error: String,
 }
-/// Sending on hold: the SMTP login was refused or TLS failed; queued mail waits.
-#[derive(Debug, Serialize)]
-pub struct Hold {
-    pub since: String,
-    pub reason: String,
-    pub waiting: i64,
-}
-
 
 #[derive(Debug, Serialize)]
 pub struct SheetItem {
@@ -120,8 +136,10 @@ pub struct Context {
     pub board: Board,
     pub review: Vec<Review>,
     pub rejected: Vec<Refused>,
+    pub flagged: Vec<Flagged>,
     pub links: Vec<Expiring>,
     pub mailbox: Vec<Mailbox>,
+    pub outbox_hold: Vec<Hold>,
     pub failed_mail: Vec<Failed>,
     pub failed_intake: Vec<FailedIntake>,
     pub sheets: Vec<Sheet>,
@@ -139,12 +157,13 @@ pub fn sample() -> Context {
             deadline: "2024年3月25日".into(),
             summary: "按时 1 个，待报 19 个".into(),
             rows: vec![Row { department: "嘎鲁图派出所".into(), state_label: "按时".into(), detail: String::new(), packages: 1, photos: 4, videos: 0, categories: "①2 ⑤2".into() }],
-    pub outbox_hold: Vec<Hold>,
         },
         review: vec![Review { id: "5".into(), from: "x@qq.com".into(), subject: "图克所3月".into(), received_at: "03-19 11:00".into(), guess: "图克派出所".into() }],
         rejected: vec![Refused { department: "拘留所".into(), name: "a.jpg".into(), reason: "可执行程序，已拒收".into() }],
+        flagged: vec![Flagged { department: "嘎鲁图派出所".into(), items: vec![FlaggedItem { name: "①党建.jpg".into(), flags: "旧图、模糊".into() }] }],
         links: vec![Expiring { department: "看守所".into(), name: "视频.mp4".into(), expires: "2024-03-24 16:20".into() }],
         mailbox: vec![Mailbox { account: "x@qq.com@imap.qq.com".into(), last_ok: "2024-03-20 07:58".into(), last_error: String::new(), stale: false }],
+        outbox_hold: vec![],
         failed_mail: vec![Failed { to: "a@b.c".into(), subject: "回执".into(), error: "550 no such user".into() }],
         failed_intake: vec![FailedIntake { id: "9".into(), received_at: "03-19 12:00".into(), from: "x@qq.com".into(), subject: "3月".into(), error: "试了 3 次：无法保存文件".into() }],
         sheets: vec![Sheet { department: "嘎鲁图派出所".into(), cid: "sheet-1@baosong".into(), items: vec![SheetItem { id: 12, name: "①党建.jpg".into(), flags: String::new() }] }],
@@ -163,7 +182,6 @@ fn outcome_label(disposition: &str) -> &'static str {
         "unrelated" => "无关邮件",
         "correspondence" => "往来邮件",
         "rejected" => "整封拒收",
-        outbox_hold: vec![],
         "dismissed" => "已驳回",
         "failed" => "处理失败",
         _ => "其他",
@@ -180,6 +198,8 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
 
     let mut intake = Vec::new();
     let mut rejected = Vec::new();
+    let mut flagged: std::collections::BTreeMap<String, Vec<FlaggedItem>> = Default::default();
+    let labels = |flags: Vec<Flag>| flags.iter().map(|f| f.label()).collect::<Vec<_>>().join("、");
     let mut thumbs: std::collections::BTreeMap<String, Vec<(i64, String, String, String)>> = Default::default();
     for m in db::messages::received_between(db, since, until).await? {
         let filter = db::items::Filter { message_ref: Some(m.id), ..Default::default() };
@@ -188,6 +208,16 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         for i in items.iter().filter(|i| i.item.status == "accepted" && !i.item.thumb_path.is_empty()) {
             let flags = i.item.flags.split(',').filter_map(crate::rejection::Flag::from_code).map(|f| f.reason()).collect::<Vec<_>>().join("；");
             thumbs.entry(m.department.clone()).or_default().push((i.item.id, i.item.shown_name.clone(), i.item.thumb_path.clone(), flags));
+        }
+        let message_flags = labels(Flag::parse_list(&m.flags));
+        if m.disposition == "package" && !message_flags.is_empty() {
+            flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: format!("整封邮件「{}」", m.subject), flags: message_flags });
+        }
+        for i in items.iter().filter(|i| i.item.status != "rejected") {
+            let flags = labels(Flag::parse_list(&i.item.flags).into_iter().filter(|f| *f != Flag::ExternalLink).collect());
+            if !flags.is_empty() {
+                flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: i.item.shown_name.clone(), flags });
+            }
         }
         let refused: Vec<_> = items.iter().filter(|i| i.item.status == "rejected").collect();
         for r in &refused {
@@ -276,6 +306,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
             })
             .collect(),
         rejected,
+        flagged: flagged.into_iter().map(|(department, items)| Flagged { department, items }).collect(),
         links,
         mailbox: board
             .mailbox
@@ -287,6 +318,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
                 stale: m.stale,
             })
             .collect(),
+        outbox_hold: board.outbox_hold.iter().map(|h| Hold { since: h.since.get(..16).unwrap_or(&h.since).replace('T', " "), reason: h.reason.clone(), waiting: h.waiting }).collect(),
         failed_mail,
         failed_intake: board
             .failed_messages
@@ -316,4 +348,3 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         inline,
     })
 }
-        outbox_hold: board.outbox_hold.iter().map(|h| Hold { since: h.since.get(..16).unwrap_or(&h.since).replace('T', " "), reason: h.reason.clone(), waiting: h.waiting }).collect(),

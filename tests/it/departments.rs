@@ -11,7 +11,7 @@ fn a_registered_sender_naming_one_other_department_sends_on_its_behalf() {
     let mail = Mail::new("gltpcs@163.com", "代无定河镇派出所报送3月素材", MAR19).attach("a.jpg", &jpeg(1));
     app.import_one("a.eml", &mail.build());
     assert_eq!(app.row("2024-03", AS_OF, "无定河派出所")["state"], "on_time");
-    assert_eq!(app.row("2024-03", AS_OF, "无定河派出所")["flags"].get("sent_on_behalf"), None, "message flag, not item flag");
+    assert_eq!(app.row("2024-03", AS_OF, "无定河派出所")["flags"]["sent_on_behalf"], 1, "a message flag, counted once per package");
     assert_eq!(app.row("2024-03", AS_OF, "嘎鲁图派出所")["state"], "missing");
     let items = app.items(&[]);
     assert_eq!(items[0]["department"], "无定河派出所");

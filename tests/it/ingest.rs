@@ -90,9 +90,11 @@ fn the_same_file_twice_in_a_cycle_counts_once() {
     let dup = items.iter().find(|i| i["status"] == "duplicate").expect("a duplicate item");
     assert_eq!(dup["name"], "党建活动.jpg");
     assert_eq!(dup["path"], "", "duplicates are not filed twice");
-    // Another department sending the same photo is not a duplicate of this one.
+    // Another department sending the same photo is not a duplicate of this one: it is a
+    // shared work, counted for the first sender only (issue 9).
     app.import_one("c.eml", &Mail::new("wdhpcs@163.com", "3月素材", MAR19).attach("x.jpg", &photo).build());
-    assert_eq!(app.row("2024-03", AS_OF, "无定河派出所")["photos"], 1);
+    let w = app.row("2024-03", AS_OF, "无定河派出所");
+    assert_eq!((w["photos"].as_i64(), w["shared"].as_i64(), w["flags"]["duplicate"].as_i64()), (Some(0), Some(1), None), "{w}");
 }
 
 #[test]
