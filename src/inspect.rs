@@ -85,7 +85,7 @@ impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             thresholds: quality::Thresholds::default(),
-            limits: photo::DecodeLimits { max_pixels: 250_000_000, max_alloc: 512 << 20 },
+            limits: photo::DecodeLimits::DEFAULT,
             thumbnails: true,
         }
     }

@@ -209,20 +209,26 @@ fn import_measured(app: &App, mails: &[(&str, Vec<u8>)]) -> (String, u64) {
     (run.stdout, rss)
 }
 
-#[test]
-fn zip_bombs_are_refused_and_a_60_mib_mail_is_read_within_256_mib() {
-    let app = App::new();
+/// 3,900 central-directory entries that all point at one deflated 1 MiB local entry.
+pub(crate) fn overlap_bomb_mail() -> Vec<u8> {
     let mib = vec![0u8; 1 << 20];
     let (crc, body) = (crc32fast::hash(&mib), deflate(&mib));
-    // 3,900 central-directory entries, one local entry.
     let one = [("0.jpg".to_string(), crc, &body[..], 1u32 << 20)];
     let central: Vec<(String, usize)> = (0..3900).map(|i| (format!("{i}.jpg"), 0)).collect();
-    let overlap = zip_of(&one, &central);
-    // 3,900 real entries of 1 MiB each.
+    mail("3月").attach("overlap.zip", &zip_of(&one, &central)).build()
+}
+
+/// 3,900 real entries of 1 MiB each (about 6 MB of mail).
+pub(crate) fn many_mib_bomb_mail() -> Vec<u8> {
+    let mib = vec![0u8; 1 << 20];
+    let (crc, body) = (crc32fast::hash(&mib), deflate(&mib));
     let locals: Vec<(String, u32, &[u8], u32)> = (0..3900).map(|i| (format!("{i}.jpg"), crc, &body[..], 1u32 << 20)).collect();
     let central: Vec<(String, usize)> = (0..3900).map(|i| (format!("{i}.jpg"), i)).collect();
-    let many = zip_of(&locals, &central);
-    // A legitimate package near the size limit: a 40 MiB video and photos, stored.
+    mail("3月").attach("many.zip", &zip_of(&locals, &central)).build()
+}
+
+/// A legitimate package near the size limit: a 40 MiB video and 20 photos, stored.
+pub(crate) fn big_legit_mail() -> Vec<u8> {
     let mut video = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".to_vec();
     let payload = noise(40 << 20, 7);
     video.extend((payload.len() as u32 + 8).to_be_bytes());
@@ -238,15 +244,28 @@ fn zip_bombs_are_refused_and_a_60_mib_mail_is_read_within_256_mib() {
     }
     let big = zip(&entries);
     drop(entries);
-    let big_mail = mail("3月").attach("素材.zip", &big).build();
-    drop(big);
+    mail("3月").attach("素材.zip", &big).build()
+}
+
+/// A ZIP64 archive of 100,000 one-byte entries (for `cargo bench --bench hostile`; the
+/// test below sends the same archive beside a valid ZIP64 one).
+#[allow(dead_code)]
+pub(crate) fn zip64_huge_mail() -> Vec<u8> {
+    let huge = zip64(&(0..100_000).map(|i| (format!("{i}.jpg"), vec![i as u8])).collect::<Vec<_>>());
+    mail("3月").attach("huge.zip", &huge).build()
+}
+
+#[test]
+fn zip_bombs_are_refused_and_a_60_mib_mail_is_read_within_256_mib() {
+    let app = App::new();
+    let big_mail = big_legit_mail();
     assert!(big_mail.len() > 58 << 20 && big_mail.len() < 64 << 20, "{} bytes", big_mail.len());
 
     let (out, rss) = import_measured(
         &app,
         &[
-            ("1overlap", mail("3月").attach("overlap.zip", &overlap).build()),
-            ("2many", mail("3月").attach("many.zip", &many).build()),
+            ("1overlap", overlap_bomb_mail()),
+            ("2many", many_mib_bomb_mail()),
             ("3big", big_mail),
             ("4good", Mail::new("wdhpcs@163.com", "3月", MAR19).attach("good.jpg", &jpeg(1)).build()),
         ],

@@ -37,7 +37,7 @@ fn zlib_zeros(rows: u32, row_len: usize) -> Vec<u8> {
 }
 
 /// An 8-bit grey PNG whose IDAT really expands to `w` × `h` pixels (all black).
-fn png_zlib_bomb(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png_zlib_bomb(w: u32, h: u32) -> Vec<u8> {
     let mut ihdr = w.to_be_bytes().to_vec();
     ihdr.extend(h.to_be_bytes());
     ihdr.extend([8, 0, 0, 0, 0]);
@@ -89,7 +89,7 @@ fn tiff(w: u32, h: u32, rows_per_strip: u32, compression: u16, strips: &[Vec<u8>
 }
 
 /// A TIFF that declares `w` × `h` (8-bit grey) and carries no pixel data at all.
-fn tiff_header_only(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn tiff_header_only(w: u32, h: u32) -> Vec<u8> {
     let mut out = b"II*\0\x08\0\0\0\x04\0".to_vec();
     for (tag, kind, value) in [(256u16, 4u16, w), (257, 4, h), (258, 3, 8), (262, 3, 1)] {
         out.extend(tag.to_le_bytes());
@@ -102,7 +102,7 @@ fn tiff_header_only(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// A deflate TIFF whose strips really expand to `w` × `h` grey pixels.
-fn tiff_deflate_bomb(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn tiff_deflate_bomb(w: u32, h: u32) -> Vec<u8> {
     let rows = 256;
     let full = zlib_zeros(rows, w as usize);
     let mut strips = vec![full; (h / rows) as usize];
@@ -149,7 +149,7 @@ fn progressive_head(w: u16, h: u16) -> Vec<u8> {
 /// A progressive 15800² JPEG: with `scans`, a DC scan of all components and an AC scan
 /// of Y, each a few bytes (the decoder reads missing data as zeros); without, only
 /// the headers (SOF2 and nothing to decode).
-fn progressive_bomb(scans: bool) -> Vec<u8> {
+pub(crate) fn progressive_bomb(scans: bool) -> Vec<u8> {
     let mut out = progressive_head(SIDE as u16, SIDE as u16);
     let one = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     out.extend(dht(0x00, &one, &[0]));
@@ -237,7 +237,7 @@ fn progressive_jpeg(img: &image::RgbImage) -> Vec<u8> {
     out
 }
 
-fn bomb_mail(name: &str, data: &[u8]) -> Vec<u8> {
+pub(crate) fn bomb_mail(name: &str, data: &[u8]) -> Vec<u8> {
     Mail::new("gltpcs@163.com", "3月", MAR19).attach(name, data).build()
 }
 
