@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, a real SQLite database and real files on disk.
 
 mod cli;
+mod counted;
 mod config_errors;
 mod cycles;
 mod dovecot;
