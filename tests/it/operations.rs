@@ -211,3 +211,66 @@ fn as_of_takes_a_date_alone_as_the_end_of_that_day() {
     let help = app.ok(&["status", "--help"]);
     assert!(help.contains("只写日期指当天结束（23:59:59，本地时间）"), "{help}");
 }
+
+/// The value of `key=` in a systemd unit (the last one wins, as in systemd).
+fn unit_value(unit: &str, key: &str) -> Vec<String> {
+    unit.lines().filter_map(|l| l.strip_prefix(&format!("{key}="))).map(str::to_string).collect()
+}
+
+#[test]
+fn the_import_unit_runs_as_written_with_config_in_etc_and_data_in_srv() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = tempfile::tempdir().unwrap();
+    let (etc, srv) = (root.path().join("etc/baosong"), root.path().join("srv/baosong"));
+    let place = |s: &str| s.replace("/etc/baosong", etc.to_str().unwrap()).replace("/srv/baosong", srv.to_str().unwrap()).replace("/usr/local/bin/baosong", env!("CARGO_BIN_EXE_baosong"));
+    // /etc/baosong laid out as deploy/README.md says: the shipped server config (without
+    // the sending part, which would reach for smtp.qq.com), the roster, the 授权码 file 0400.
+    std::fs::create_dir_all(&etc).unwrap();
+    let shipped = std::fs::read_to_string(repo.join("deploy/baosong.toml")).unwrap();
+    let config = shipped.split("# 发信邮箱").next().unwrap();
+    assert!(config.contains("data_dir = \"/srv/baosong/data\"") && config.contains("password_file = \"imap-password\""), "{config}");
+    std::fs::write(etc.join("baosong.toml"), place(config)).unwrap();
+    std::fs::copy(repo.join("config/departments.toml"), etc.join("departments.toml")).unwrap();
+    std::fs::write(etc.join("imap-password"), "shouquanma\n").unwrap();
+    std::fs::set_permissions(etc.join("imap-password"), std::os::unix::fs::PermissionsExt::from_mode(0o400)).unwrap();
+    // /srv/baosong with the export folder the unit reads.
+    let export = srv.join("export");
+    std::fs::create_dir_all(&export).unwrap();
+    for e in std::fs::read_dir(repo.join("tests/fixtures/sample-mailbox")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), export.join(e.file_name())).unwrap();
+    }
+    let unit = std::fs::read_to_string(repo.join("deploy/baosong-import.service")).unwrap();
+    assert!(!unit.contains("will replace this"), "{unit}");
+    assert_eq!(unit_value(&unit, "ReadWritePaths"), ["/srv/baosong"]);
+    assert_eq!(unit_value(&unit, "ProtectSystem"), ["strict"]);
+    let exec = place(unit_value(&unit, "ExecStart").pop().unwrap().as_str());
+    let argv: Vec<&str> = exec.split_whitespace().collect();
+    let cwd = place(&unit_value(&unit, "WorkingDirectory").pop().unwrap());
+    let mut cmd = std::process::Command::new(argv[0]);
+    cmd.args(&argv[1..]).current_dir(&cwd).env_clear().env("PATH", "/usr/bin:/bin");
+    for e in unit_value(&unit, "Environment") {
+        let (k, v) = e.split_once('=').unwrap();
+        cmd.env(k, place(v));
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("导入完成：共 9 封邮件"), "{stdout}");
+    // The data went to /srv/baosong/data, and nothing was written under /etc/baosong.
+    let data = srv.join("data");
+    assert!(data.join("baosong.db").is_file(), "no database in {}", data.display());
+    assert!(data.join("tree/2024-03").is_dir(), "no tree in {}", data.display());
+    let mut in_etc: Vec<String> = std::fs::read_dir(&etc).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    in_etc.sort();
+    assert_eq!(in_etc, ["baosong.toml", "departments.toml", "imap-password"]);
+    // The daemon's unit runs the same binary on the same config and data.
+    let daemon = std::fs::read_to_string(repo.join("deploy/baosong.service")).unwrap();
+    assert_eq!(unit_value(&daemon, "ExecStart"), ["/usr/local/bin/baosong --config /etc/baosong/baosong.toml run"]);
+    assert_eq!(unit_value(&daemon, "ReadWritePaths"), ["/srv/baosong"]);
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_baosong"))
+        .args(["--config", etc.join("baosong.toml").to_str().unwrap(), "status", "--cycle", "2024-03", "--as-of", "2024-03-28"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("2024-03 月份报送情况"), "{}", String::from_utf8_lossy(&status.stdout));
+}
