@@ -204,7 +204,8 @@ fn a_wrong_password_is_explained_and_backs_off() {
     let d = Dovecot::start();
     let app = App::with_imap(d.tls_port, true, "password_env = \"BAOSONG_TEST_WRONG\"");
     let r = app.run(&["check-config"]);
-    assert!(!r.ok && r.stderr.contains("BAOSONG_TEST_WRONG") && r.stderr.contains("授权码"), "{}", r.stderr);
+    // check-config reports on stdout, like the login failure below, and fails.
+    assert!(!r.ok && r.stdout.contains("无法读取收件邮箱的授权码：") && r.stdout.contains("BAOSONG_TEST_WRONG") && r.stdout.contains("授权码"), "{}", r.stdout);
 
     let app = App::with_imap(d.tls_port, true, "password_file = \"pw.txt\"");
     std::fs::write(app.dir.path().join("pw.txt"), "wrong-code\n").unwrap();
