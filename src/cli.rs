@@ -611,7 +611,10 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
 fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
     match ctx.config.roster.by_name(name) {
         Some(d) => Ok(d.name.clone()),
-        None => bail!("名单中没有单位 \"{name}\"；可用的名称见 {}（check-config 显示配置来源）", ctx.config.origin),
+        None => {
+            let names: Vec<&str> = ctx.config.roster.departments().iter().map(|d| d.name.as_str()).collect();
+            bail!("名单中没有单位 \"{name}\"。可用的名称（也可写别名）：{}", names.join("、"))
+        }
     }
 }
 

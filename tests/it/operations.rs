@@ -274,3 +274,14 @@ fn the_import_unit_runs_as_written_with_config_in_etc_and_data_in_srv() {
         .unwrap();
     assert!(String::from_utf8_lossy(&status.stdout).contains("2024-03 月份报送情况"), "{}", String::from_utf8_lossy(&status.stdout));
 }
+
+#[test]
+fn a_department_typo_lists_the_valid_names() {
+    let app = App::new();
+    app.set_roster(ROSTER);
+    let r = app.run(&["extend", "图克派处所", "--cycle", "2024-03", "--until", "2024-03-28"]);
+    assert!(!r.ok);
+    assert_eq!(r.stderr.trim(), "错误：名单中没有单位 \"图克派处所\"。可用的名称（也可写别名）：嘎鲁图派出所、图克派出所");
+    let r = app.run(&["quarantine", "approve", "1", "--department", "图克派处所"]);
+    assert_eq!(r.stderr.trim(), "错误：名单中没有单位 \"图克派处所\"。可用的名称（也可写别名）：嘎鲁图派出所、图克派出所");
+}
