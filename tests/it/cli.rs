@@ -60,5 +60,5 @@ fn status_table_shows_states_in_chinese() {
     let empty = app.ok(&["status", "--as-of", "2024-05-02T00:00:00+08:00"]);
     assert!(empty.contains("2024-05 月份") && empty.contains("已有报送的月份：2024-03"), "{empty}");
     let bad = app.run(&["status", "--as-of", "yesterday"]);
-    assert!(!bad.ok && bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
+    assert!(!bad.ok && bad.stderr.contains("时间 \"yesterday\" 格式不对") && bad.stderr.contains("2024-03-28T12:00:00+08:00"), "{}", bad.stderr);
 }
