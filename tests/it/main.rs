@@ -21,6 +21,6 @@ mod imap;
 mod ingest;
 mod media;
 mod notices;
-mod sample;
 mod operations;
+mod sample;
 mod unpacking;
