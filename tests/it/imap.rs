@@ -212,7 +212,7 @@ fn a_wrong_password_is_explained_and_backs_off() {
     let r = app.run(&["check-config"]);
     assert!(!r.ok && r.stdout.contains("登录失败") && r.stdout.contains("授权码"), "{}", r.stdout);
     let mut daemon = app.spawn(&["run"]);
-    assert!(wait_until(Duration::from_secs(10), || app.daemon_log().contains("retry_in_seconds=1800")), "{}", app.daemon_log());
+    assert!(wait_until(Duration::from_secs(30), || app.daemon_log().contains("retry_in_seconds=1800")), "{}", app.daemon_log());
     signal(&daemon, libc::SIGTERM);
     assert!(daemon.wait().unwrap().success());
     assert!(app.daemon_log().contains("生成授权码"), "{}", app.daemon_log());
