@@ -61,6 +61,47 @@ pub enum Base64State {
     Broken,
 }
 
+const ALPHABET: u8 = 0;
+const PAD: u8 = 1;
+const SPACE: u8 = 2;
+const OTHER: u8 = 3;
+
+/// What each byte is in a base64 body.
+static B64_CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' {
+            ALPHABET
+        } else if b == b'=' {
+            PAD
+        } else if b == b' ' || b == b'\t' || b == b'\r' || b == b'\n' {
+            SPACE
+        } else {
+            OTHER
+        };
+        c += 1;
+    }
+    t
+};
+
+/// One character of a base64 body: the quantum position and padding state after it,
+/// or None when the body is broken there.
+fn step(c: u8, q: u8, padded: bool) -> Option<(u8, bool)> {
+    match B64_CLASS[usize::from(c)] {
+        ALPHABET if !padded => Some(((q + 1) & 3, false)),
+        // A stray `=` after whole quanta is skipped, as mail-parser does.
+        PAD if q == 0 && !padded => Some((q, padded)),
+        PAD if q >= 2 => {
+            let q = (q + 1) & 3;
+            Some((q, q != 0))
+        }
+        SPACE => Some((q, padded)),
+        _ => None,
+    }
+}
+
 /// Reads a base64 body's raw text (as it stands in the message, line breaks and all)
 /// in one pass. A last line that begins with `--` is a closing boundary that lost its
 /// end and is not data.
@@ -70,20 +111,24 @@ pub fn base64_state(body: &[u8]) -> Base64State {
     let data = if trimmed[last_line..].trim_ascii_start().starts_with(b"--") { &trimmed[..last_line] } else { trimmed };
     // Characters seen in the current quantum, and whether it has begun its padding.
     let (mut q, mut padded) = (0u8, false);
-    for &c in data {
-        match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'+' | b'/' if !padded => q = (q + 1) % 4,
-            // A stray `=` after whole quanta is skipped, as mail-parser does.
-            b'=' if q == 0 && !padded => {}
-            b'=' if q >= 2 => {
-                padded = true;
-                q = (q + 1) % 4;
-                if q == 0 {
-                    padded = false;
-                }
+    let mut chunks = data.chunks_exact(8);
+    for chunk in &mut chunks {
+        // Eight alphabet characters leave the quantum where it was: the common case
+        // (76-character lines) needs no state at all.
+        if !padded && chunk.iter().all(|&c| B64_CLASS[usize::from(c)] == ALPHABET) {
+            continue;
+        }
+        for &c in chunk {
+            match step(c, q, padded) {
+                Some(next) => (q, padded) = next,
+                None => return Base64State::Broken,
             }
-            b' ' | b'\t' | b'\r' | b'\n' => {}
-            _ => return Base64State::Broken,
+        }
+    }
+    for &c in chunks.remainder() {
+        match step(c, q, padded) {
+            Some(next) => (q, padded) = next,
+            None => return Base64State::Broken,
         }
     }
     if padded {

@@ -346,21 +346,29 @@ enum Stage {
 
 /// Everything but the transaction: dedupe check, parse, unpack, inspect, blobs, raw mail.
 pub async fn prepare(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Prepared> {
+    prepare_hashed(ctx, incoming, None, now).await
+}
+
+/// `prepare` for raw mail whose SHA-256 is known already (a journal entry's).
+pub async fn prepare_hashed(ctx: &Ctx, incoming: Incoming, raw_sha256: Option<String>, now: i64) -> anyhow::Result<Prepared> {
     let span = info_span!("message", source = %incoming.source, uid = incoming.cursor.as_ref().map(|c| c.uid), message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
     let Incoming { raw, source, received_at, cursor } = incoming;
-    let stage = prepare_inner(ctx, raw, source, received_at, now).instrument(span.clone()).await?;
+    let stage = prepare_inner(ctx, raw, raw_sha256, source, received_at, now).instrument(span.clone()).await?;
     Ok(Prepared { span, progress: Progress { cursor, journal: None }, stage })
 }
 
-async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, source: String, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
+async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, known_sha: Option<String>, source: String, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
     // Hashing and file writes run on blocking threads, so that the task that also
     // reads the network is never held up by them.
-    let (raw, raw_sha) = tokio::task::spawn_blocking(move || {
-        let sha = inspect::sha256_hex(&raw);
-        (raw, sha)
-    })
-    .await
-    .context("哈希线程异常退出")?;
+    let (raw, raw_sha) = match known_sha {
+        Some(sha) => (raw, sha),
+        None => tokio::task::spawn_blocking(move || {
+            let sha = inspect::sha256_hex(&raw);
+            (raw, sha)
+        })
+        .await
+        .context("哈希线程异常退出")?,
+    };
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha).await? {
         return Ok(Stage::AlreadyHad(had));
     }
@@ -540,6 +548,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let t = ctx.config.media.thresholds;
     let mut links_to_make = Vec::new();
     let mut claimed: HashSet<String> = HashSet::new();
+    let mut loaded_folders: HashSet<String> = HashSet::new();
     let mut first_in_message: HashMap<String, i64> = HashMap::new();
     let (mut accepted, mut duplicates) = (0, 0);
     for k in &a.kept {
@@ -609,10 +618,18 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
             if renamed && unpack::names::extension(&k.name).is_some() {
                 fl.push(Flag::NameMismatch);
             }
+            // The names already used in this folder, read once per folder: a department
+            // that sends 1.jpg every time must not cost a query per earlier 1.jpg.
+            let first = Store::tree_path(&row.cycle, &department, &label, &tree_name, 1);
+            let folder = first.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"));
+            if !loaded_folders.contains(&folder) {
+                claimed.extend(db::items::tree_paths_under(&mut tx, &folder).await?);
+                loaded_folders.insert(folder);
+            }
             let mut n = 1;
             item.tree_path = loop {
                 let candidate = Store::tree_path(&row.cycle, &department, &label, &tree_name, n);
-                if !claimed.contains(&candidate) && !db::items::tree_path_taken(&mut tx, &candidate).await? {
+                if !claimed.contains(&candidate) {
                     break candidate;
                 }
                 n += 1;

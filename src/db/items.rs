@@ -167,6 +167,18 @@ pub async fn tree_path_taken(tx: &mut Tx<'_>, tree_path: &str) -> anyhow::Result
     Ok(row.is_some())
 }
 
+/// Every tree path under `folder` ("tree/2024-03/单位/①党的建设/"), read by a range
+/// over the tree_path index ('0' is the character after '/').
+pub async fn tree_paths_under(tx: &mut Tx<'_>, folder: &str) -> anyhow::Result<Vec<String>> {
+    let end = format!("{}0", folder.trim_end_matches('/'));
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT tree_path FROM items WHERE tree_path >= $1 AND tree_path < $2")
+        .bind(folder)
+        .bind(end)
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}
+
 /// Items with their message's department, cycle and receipt time.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

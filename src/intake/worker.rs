@@ -126,7 +126,7 @@ async fn prepare(ctx: &Ctx, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Resul
     let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
     let raw = tokio::task::spawn_blocking(move || std::fs::read(path)).await.context("读文件线程异常退出")?.with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?;
     let incoming = Incoming { raw: Raw::Bytes(raw), source: e.source.clone(), received_at: (e.received_at > 0).then_some(e.received_at), cursor: None };
-    Ok(pipeline::prepare(ctx, incoming, now()).await?.journaled(e.id))
+    Ok(pipeline::prepare_hashed(ctx, incoming, Some(e.raw_sha256.clone()), now()).await?.journaled(e.id))
 }
 
 /// Counts a failed try. While tries remain the entry waits and the error is the
