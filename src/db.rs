@@ -43,6 +43,9 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(4)
+            // An idle daemon keeps no connection (and no page cache) open for long.
+            .min_connections(0)
+            .idle_timeout(Some(std::time::Duration::from_secs(60)))
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     if conn.backend_name().eq_ignore_ascii_case("sqlite") {

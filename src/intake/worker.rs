@@ -156,15 +156,33 @@ pub async fn run(ctx: &Ctx, wake: &Notify, mut shutdown: watch::Receiver<bool>, 
             Ok(_) => {}
             Err(e) => warn!(error = %format!("{e:#}"), "分析队列出错，稍后重试"),
         }
+        give_back_memory();
         let retry = db::journal::next_retry_at(&ctx.db).await.ok().flatten().map_or(Duration::from_secs(300), |at| Duration::from_secs((at - now()).clamp(1, 300) as u64));
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(retry) => {}
-            _ = shutdown.changed() => return Ok(()),
+        let waiting = tokio::time::sleep(retry);
+        tokio::pin!(waiting);
+        loop {
+            tokio::select! {
+                _ = wake.notified() => break,
+                _ = &mut waiting => break,
+                _ = shutdown.changed() => return Ok(()),
+                // The database pool closes idle connections after a minute; what they
+                // held goes back too.
+                _ = tokio::time::sleep(Duration::from_secs(65)) => give_back_memory(),
+            }
         }
         if *shutdown.borrow() {
             return Ok(());
         }
+    }
+}
+
+/// Hands the heap that analysis grew back to the system before the daemon waits: the
+/// allocator keeps freed pages otherwise, and an idle daemon would hold the peak of
+/// its last message for hours.
+fn give_back_memory() {
+    // SAFETY: malloc_trim only releases free memory at the top of glibc's heaps.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
