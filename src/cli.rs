@@ -289,8 +289,10 @@ async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCo
         let v: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| {
+                let at = |t: i64| (t > 0).then(|| report::rfc3339(t, &ctx.config));
                 serde_json::json!({"id": r.id, "key": r.key, "kind": r.kind, "message_id": r.message_id, "to": r.recipients, "cc": r.cc,
-                    "subject": r.subject, "state": r.state, "attempts": r.attempts, "interrupted": r.interrupted, "last_error": r.last_error})
+                    "subject": r.subject, "state": r.state, "attempts": r.attempts, "interrupted": r.interrupted, "last_error": r.last_error,
+                    "created_at": at(r.created_at), "sent_at": at(r.sent_at), "next_attempt_at": at(r.next_attempt_at)})
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -301,7 +303,7 @@ async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCo
     }
     for r in rows {
         let state = match r.state.as_str() {
-            "sent" => format!("已发送 {}", report::rfc3339(r.sent_at, &ctx.config).get(..16).unwrap_or("").replace('T', " ")),
+            "sent" => format!("已发送 {}", report::shown_time(r.sent_at, &ctx.config)),
             "failed" => format!("失败：{}", r.last_error),
             "sending" => "发送中".to_string(),
             _ if r.attempts > 0 => format!("待重试（已试 {} 次）：{}", r.attempts, r.last_error),
@@ -456,7 +458,7 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
                 path.display(),
                 match ins.kind { inspect::Kind::Photo => "照片", inspect::Kind::Video => "视频", inspect::Kind::Document => "文档" },
                 m.duration_ms.map(|d| format!("，{:.1} 秒", d as f64 / 1000.0)).unwrap_or_default(),
-                captured.map(|c| format!("，拍摄于 {}", c.get(..16).unwrap_or(&c).replace('T', " "))).unwrap_or_default(),
+                captured.as_deref().map(|c| format!("，拍摄于 {}", report::shown(c))).unwrap_or_default(),
                 if problems.is_empty() { "没有发现问题".to_string() } else { problems.join("；") }
             );
         }
@@ -599,10 +601,17 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
         println!("{}", serde_json::to_string_pretty(&board)?);
     } else {
         print!("{}", report::render(&board));
+        // A month without packages points to the months that have them. The board has
+        // said already when no mail at all arrived.
         let known = db::messages::cycles(&ctx.db).await?;
-        if !chosen && board.departments.iter().all(|d| d.packages == 0) && !known.is_empty() {
+        if board.departments.iter().all(|d| d.packages == 0) && !known.is_empty() {
             let list: Vec<&str> = known.iter().take(6).map(String::as_str).collect();
-            println!("\n本月还没有报送。已有报送的月份：{}（用 --cycle 查看，如 --cycle {}）", list.join("、"), list[0]);
+            let lead = match (board.no_mail_received, chosen) {
+                (true, _) => "",
+                (false, false) => "本月还没有报送。",
+                (false, true) => "该月还没有报送。",
+            };
+            println!("\n{lead}已有报送的月份：{}（用 --cycle 查看，如 --cycle {}）", list.join("、"), list[0]);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -674,11 +683,12 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
     let labels: Vec<String> = list.iter().map(flag_labels).collect();
     let flags_w = labels.iter().map(|l| report::width(l)).max().unwrap_or(0).max(4) + 2;
     println!(
-        "{}{}{}{}{}{}{}{}文件",
+        "{}{}{}{}{}{}{}{}{}文件",
         report::pad("编号", 7),
         report::pad("邮件", 6),
         report::pad("单位", 18),
         report::pad("月份", 9),
+        report::pad("收到时间", 18),
         report::pad("类别", 22),
         report::pad("类型", 7),
         report::pad("状态", 10),
@@ -691,6 +701,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
             "accepted" => ("计入", String::new()),
             "duplicate" => ("重复", String::new()),
             "shared" => ("共享不计", format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),
+            "decoration" => ("装饰图片", "（邮件正文中的小图，如签名图标，不计入）".to_string()),
             _ => ("拒收", format!("（{}）", i.reason)),
         };
         let kind = match i.kind.as_str() {
@@ -701,11 +712,12 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
             _ => "—",
         };
         println!(
-            "{}{}{}{}{}{}{}{}{}",
+            "{}{}{}{}{}{}{}{}{}{}",
             report::pad(&i.id.to_string(), 7),
             report::pad(&i.message_ref.to_string(), 6),
             report::pad(&l.department, 18),
             report::pad(&l.cycle, 9),
+            report::pad(&report::shown_time(l.received_at, &ctx.config), 18),
             report::pad(&cat, 22),
             report::pad(kind, 7),
             report::pad(status, 10),
@@ -726,7 +738,7 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
             }
             for m in held {
                 let guess = if m.guessed_department.is_empty() { "无法判断".into() } else { m.guessed_department };
-                println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::rfc3339(m.received_at, &ctx.config), m.from_addr, m.subject, guess);
+                println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::shown_time(m.received_at, &ctx.config), m.from_addr, m.subject, guess);
             }
         }
         QuarantineAction::Approve { id, department, remember_sender } => {

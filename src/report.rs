@@ -28,6 +28,10 @@ pub struct Board {
     /// Sending on hold (a refused SMTP login or a failed TLS connection): queued mail
     /// waits, nothing is failed, and sending is tried again every 30 minutes.
     pub outbox_hold: Vec<OutboxHold>,
+    /// Not one message (package, correspondence, held, refused or failed) was received
+    /// in the cycle's month by `as_of`: the mailbox may not be connected, or nobody has
+    /// sent anything yet.
+    pub no_mail_received: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,9 +112,23 @@ pub struct ReviewEntry {
     pub guessed_department: String,
 }
 
+/// A time for tools: RFC 3339 in the configured time zone (every `--json` output).
 pub fn rfc3339(at: i64, config: &Config) -> String {
     cycle::local(at, config.timezone).to_rfc3339()
 }
+
+/// The one format of a time for people: "2024-03-19 10:12", local time
+/// (`config.timezone`). Tables, lists and summaries all use it.
+pub fn shown_time(at: i64, config: &Config) -> String {
+    cycle::local(at, config.timezone).format(SHOWN).to_string()
+}
+
+/// `shown_time` of a time the board holds as RFC 3339 (already in local time).
+pub fn shown(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map(|t| t.format(SHOWN).to_string()).unwrap_or_else(|_| rfc3339.to_string())
+}
+
+const SHOWN: &str = "%Y-%m-%d %H:%M";
 
 /// When a department's package for `cycle` becomes late: the configured deadline, or
 /// the day after an extension's last day (local midnight).
@@ -223,6 +241,8 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             detail: m.detail,
         })
         .collect();
+    // Anything at all received in the month (by as_of), whatever became of it.
+    let no_mail_received = db::messages::received_between(db, month_start, month_end.min(as_of) + 1).await?.is_empty();
     let failed_messages = db::messages::failed_between(db, month_start, month_end.min(as_of))
         .await?
         .into_iter()
@@ -263,6 +283,7 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         review_queue,
         rejected_messages,
         failed_messages,
+        no_mail_received,
     })
 }
 
@@ -322,7 +343,7 @@ pub fn flags_line(flags: &BTreeMap<String, i64>) -> String {
 
 /// The board as a Chinese table, for `baosong status`.
 pub fn render(b: &Board) -> String {
-    let short = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
+    let short = |s: &str| shown(s);
     let mut out = format!("{} 月份报送情况    截止：{} 前    统计时间：{}\n\n", b.cycle, short(&b.due_before), short(&b.as_of));
     let name_w = b.departments.iter().map(|d| width(&d.department)).max().unwrap_or(8).max(8) + 2;
     let cats_w = b.departments.iter().map(|d| width(&categories_line(d))).max().unwrap_or(0).max(8) + 2;
@@ -330,7 +351,7 @@ pub fn render(b: &Board) -> String {
         "{}{}{}{}{}{}{}{}{}{}{}\n",
         pad("单位", name_w),
         pad("状态", 16),
-        pad("首次报送", 13),
+        pad("首次报送", 18),
         pad("邮件", 6),
         pad("照片", 6),
         pad("视频", 6),
@@ -347,12 +368,12 @@ pub fn render(b: &Board) -> String {
         if let Some(u) = &d.extended_until {
             state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
         }
-        let first = d.first_received_at.as_deref().map(|t| t.get(5..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "—".into());
+        let first = d.first_received_at.as_deref().map(shown).unwrap_or_else(|| "—".into());
         out += format!(
             "{}{}{}{}{}{}{}{}{}{}{}\n",
             pad(&d.department, name_w),
             pad(&state, 16),
-            pad(&first, 13),
+            pad(&first, 18),
             pad(&d.packages.to_string(), 6),
             pad(&d.photos.to_string(), 6),
             pad(&d.videos.to_string(), 6),
@@ -367,6 +388,12 @@ pub fn render(b: &Board) -> String {
     }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect();
     out += &format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
+    if b.no_mail_received {
+        // The month may not be over yet at as_of.
+        let whole = b.as_of.get(..7).is_none_or(|m| m > b.cycle.as_str());
+        let when = if whole { format!("{} 整月", b.cycle) } else { format!("{} 至今", b.cycle) };
+        out += &format!("{when}没有收到任何邮件（可能邮箱没有连上，或还没有单位报送）。\n");
+    }
     for m in &b.rejected_messages {
         let detail = if m.detail.is_empty() { String::new() } else { format!("（{}）", m.detail) };
         out += &format!("整封拒收 [{}] {}  {}  「{}」：{}{detail}\n", m.id, short(&m.received_at), m.from, m.subject, m.reason);

@@ -51,6 +51,10 @@ pub enum SkipReason {
     SymlinkLoop,
     /// A FIFO, socket or device: reading it could wait for ever.
     Special,
+    /// A file given to import that is not a message: an archive, photo or video on its
+    /// own (what it is, in Chinese, from its first bytes). It carries no sender and no
+    /// date, so it cannot be counted for a department; the user is told what to do.
+    NotMail(&'static str),
 }
 
 impl SkipReason {
@@ -63,6 +67,7 @@ impl SkipReason {
             SkipReason::SymlinkBroken => "symlink_broken",
             SkipReason::SymlinkLoop => "symlink_loop",
             SkipReason::Special => "special_file",
+            SkipReason::NotMail(_) => "not_mail",
         }
     }
 
@@ -76,13 +81,16 @@ impl SkipReason {
             SkipReason::SymlinkBroken => "符号链接的目标不存在".into(),
             SkipReason::SymlinkLoop => "符号链接形成循环".into(),
             SkipReason::Special => "不是普通文件（管道、套接字或设备）".into(),
+            SkipReason::NotMail(what) => format!(
+                "这是 {what}，不是邮件文件（.eml），未导入。请在邮箱中把原邮件另存为 .eml 再导入；没有原邮件、只有这个文件的，请让报送单位用邮件重新报送（要从邮件判断是哪个单位、何时报送）"
+            ),
         }
     }
 
-    /// Whether something the user asked for could not be read (the import then fails);
-    /// the others were skipped on purpose.
+    /// Whether something the user asked for could not be read or is not mail (the
+    /// import then fails); the others were skipped on purpose.
     pub fn is_error(&self) -> bool {
-        matches!(self, SkipReason::NotFound | SkipReason::Unreadable(..))
+        matches!(self, SkipReason::NotFound | SkipReason::Unreadable(..) | SkipReason::NotMail(_))
     }
 }
 
@@ -242,7 +250,7 @@ fn walk(dir: &Path, root: &Path, d: &mut Discovery) {
             Entry::Dir => walk(&e, root, d),
             Entry::File(real) => {
                 if name.ends_with(".eml") {
-                    d.found.push(Found::Eml(real));
+                    add_eml(&e, &real, d);
                 } else if name.ends_with(".mbox") || name.ends_with(".mbx") {
                     add_file(&e, &real, false, d);
                 }
@@ -252,21 +260,70 @@ fn walk(dir: &Path, root: &Path, d: &mut Discovery) {
     }
 }
 
+/// What a file that is not mail is, from its first bytes: an archive, photo, video or
+/// PDF on its own. None for anything else (mail has no magic; its name does not matter).
+pub fn not_mail(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 8] = [
+        (b"PK\x03\x04", "ZIP 压缩包"),
+        (b"PK\x05\x06", "ZIP 压缩包"),
+        (b"7z\xBC\xAF\x27\x1C", "7z 压缩包"),
+        (b"Rar!\x1A\x07", "RAR 压缩包"),
+        (b"\xFF\xD8\xFF", "JPEG 图片"),
+        (b"\x89PNG\r\n\x1A\n", "PNG 图片"),
+        (b"GIF8", "GIF 图片"),
+        (b"%PDF-", "PDF 文档"),
+    ];
+    if let Some((_, what)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
+        return Some(what);
+    }
+    // MP4 and QuickTime: a box size, then "ftyp" (or "moov"/"mdat" in old QuickTime files).
+    if head.len() >= 8 && matches!(&head[4..8], b"ftyp" | b"moov" | b"mdat") {
+        return Some("MP4/MOV 视频");
+    }
+    None
+}
+
+/// The first bytes of a file, for telling mail from what is not.
+fn head_of(f: &mut fs::File) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; 16];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
 /// A regular file: an mbox when it starts with "From ", else one message (a file given
-/// by name) or nothing (an .mbox in a folder that is not one).
+/// by name, or named .eml in a folder) or nothing (an .mbox in a folder that is not
+/// one). An archive, photo or video is skipped as `NotMail`, whatever its name.
 fn add_file(shown: &Path, real: &Path, given: bool, d: &mut Discovery) {
-    match open_regular(real).and_then(|mut f| {
-        let mut head = [0u8; 5];
-        let n = f.read(&mut head)?;
-        Ok(n == 5 && &head == b"From ")
-    }) {
-        Ok(true) => {
+    match open_regular(real).and_then(|mut f| head_of(&mut f)) {
+        Ok(head) if head.starts_with(b"From ") => {
             if let Err(e) = mbox_messages(real, d) {
                 d.unreadable(shown, &e);
             }
         }
-        Ok(false) if given => d.found.push(Found::Eml(real.to_path_buf())),
-        Ok(false) => {}
+        Ok(head) if given => match not_mail(&head) {
+            Some(what) => d.skip(shown, SkipReason::NotMail(what)),
+            None => d.found.push(Found::Eml(real.to_path_buf())),
+        },
+        Ok(_) => {}
+        Err(e) => d.unreadable(shown, &e),
+    }
+}
+
+/// A file named .eml in a folder: imported unless its first bytes say it is an
+/// archive, photo or video renamed.
+fn add_eml(shown: &Path, real: &Path, d: &mut Discovery) {
+    match open_regular(real).and_then(|mut f| head_of(&mut f)) {
+        Ok(head) => match not_mail(&head) {
+            Some(what) => d.skip(shown, SkipReason::NotMail(what)),
+            None => d.found.push(Found::Eml(real.to_path_buf())),
+        },
         Err(e) => d.unreadable(shown, &e),
     }
 }
@@ -400,6 +457,24 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!(String::from_utf8(load(&found[0]).unwrap().raw.to_vec()).unwrap(), format!("Content-Length: {}\n\n{body}", body.len()));
         assert_eq!(String::from_utf8(load(&found[1]).unwrap().raw.to_vec()).unwrap(), "Subject: 2\n\nFrom here on\n");
+    }
+
+    #[test]
+    fn archives_photos_and_videos_are_told_from_mail_by_their_first_bytes() {
+        assert_eq!(not_mail(b"PK\x03\x04rest"), Some("ZIP 压缩包"));
+        assert_eq!(not_mail(b"7z\xBC\xAF\x27\x1C\x00"), Some("7z 压缩包"));
+        assert_eq!(not_mail(b"Rar!\x1A\x07\x01\x00"), Some("RAR 压缩包"));
+        assert_eq!(not_mail(b"\xFF\xD8\xFF\xE0"), Some("JPEG 图片"));
+        assert_eq!(not_mail(b"\x00\x00\x00\x20ftypisom"), Some("MP4/MOV 视频"));
+        for mail in [&b"Received: from x\r\n"[..], b"From a@b Mon Jan 1 2024\n", b"Subject: PK\n", b"", b"PK"] {
+            assert_eq!(not_mail(mail), None, "{}", String::from_utf8_lossy(mail));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.zip"), b"PK\x03\x04rest").unwrap();
+        fs::write(dir.path().join("mail.txt"), "Subject: a\n\n").unwrap();
+        let d = discover(&[dir.path().join("a.zip"), dir.path().join("mail.txt")]);
+        assert_eq!(d.found, [Found::Eml(dir.path().join("mail.txt"))]);
+        assert_eq!((d.skipped[0].reason.code(), d.skipped[0].reason.is_error()), ("not_mail", true));
     }
 
     #[test]

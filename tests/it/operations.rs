@@ -285,3 +285,82 @@ fn a_department_typo_lists_the_valid_names() {
     let r = app.run(&["quarantine", "approve", "1", "--department", "图克派处所"]);
     assert_eq!(r.stderr.trim(), "错误：名单中没有单位 \"图克派处所\"。可用的名称（也可写别名）：嘎鲁图派出所、图克派出所");
 }
+
+#[test]
+fn status_says_when_a_month_had_no_mail_at_all() {
+    use crate::fixtures::{Mail, jpeg};
+    let app = App::new();
+    app.import_one("mar.eml", &Mail::new("gltpcs@163.com", "3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("①党建.jpg", &jpeg(1)).build());
+    // April: one letter without attachments, so mail came but no package.
+    app.import_one("apr.eml", &Mail::new("gltpcs@163.com", "请问截止日期", "Tue, 09 Apr 2024 10:00:00 +0800").build());
+
+    let may = app.ok(&["status", "--cycle", "2024-05", "--as-of", "2024-06-03"]);
+    assert!(may.contains("\n2024-05 整月没有收到任何邮件（可能邮箱没有连上，或还没有单位报送）。\n"), "{may}");
+    assert!(may.contains("\n已有报送的月份：2024-03（用 --cycle 查看，如 --cycle 2024-03）\n"), "{may}");
+    // A month still running says 至今; without --cycle the hint stays coherent.
+    let now = app.ok(&["status", "--as-of", "2024-05-02"]);
+    assert!(now.contains("\n2024-05 至今没有收到任何邮件（可能邮箱没有连上，或还没有单位报送）。\n"), "{now}");
+    assert!(now.contains("\n已有报送的月份：2024-03（用 --cycle 查看，如 --cycle 2024-03）\n") && !now.contains("本月还没有报送"), "{now}");
+    // Mail but no package: no "no mail" line, the plain hint.
+    let apr = app.ok(&["status", "--cycle", "2024-04", "--as-of", "2024-05-02"]);
+    assert!(!apr.contains("没有收到任何邮件"), "{apr}");
+    assert!(apr.contains("\n该月还没有报送。已有报送的月份：2024-03（用 --cycle 查看，如 --cycle 2024-03）\n"), "{apr}");
+    let mar = app.ok(&["status", "--cycle", "2024-03", "--as-of", "2024-03-28"]);
+    assert!(!mar.contains("没有收到任何邮件") && !mar.contains("已有报送的月份"), "{mar}");
+
+    assert_eq!(app.status("2024-05", "2024-06-03T00:00:00+08:00")["no_mail_received"], true);
+    assert_eq!(app.status("2024-04", "2024-05-02T00:00:00+08:00")["no_mail_received"], false);
+    assert_eq!(app.status("2024-03", "2024-03-28T00:00:00+08:00")["no_mail_received"], false);
+    // As it stood before the March mail arrived.
+    assert_eq!(app.status("2024-03", "2024-03-18T00:00:00+08:00")["no_mail_received"], true);
+}
+
+#[test]
+fn a_bare_archive_or_photo_is_named_and_refused_and_an_oddly_named_mail_imports() {
+    use crate::fixtures::{Mail, jpeg};
+    let app = App::new();
+    let zip = app.eml("3月素材.zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00rest of a zip");
+    let photo = app.eml("IMG_0001.jpg", &jpeg(7));
+    let mail = app.eml("嘎鲁图3月.txt", &Mail::new("gltpcs@163.com", "3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("①党建.jpg", &jpeg(1)).build());
+    // A renamed archive in a folder is caught by its content too.
+    let folder = app.data().parent().unwrap().join("folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("改名.eml"), b"Rar!\x1a\x07\x01\x00 rest of a rar").unwrap();
+    let r = app.run(&["import", zip.to_str().unwrap(), photo.to_str().unwrap(), mail.to_str().unwrap(), folder.to_str().unwrap()]);
+    assert!(!r.ok, "a path that is not mail fails the import:\n{}", r.stdout);
+    assert!(r.stdout.contains("导入完成：共 1 封邮件\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("  计入报送    1 封"), "{}", r.stdout);
+    assert!(r.stdout.contains("  往来邮件    0 封"), "{}", r.stdout);
+    let advice = "不是邮件文件（.eml），未导入。请在邮箱中把原邮件另存为 .eml 再导入；没有原邮件、只有这个文件的，请让报送单位用邮件重新报送（要从邮件判断是哪个单位、何时报送）";
+    assert!(r.stdout.contains("跳过 3 个路径：\n"), "{}", r.stdout);
+    for (path, what) in [(zip.display().to_string(), "ZIP 压缩包"), (photo.display().to_string(), "JPEG 图片"), (folder.join("改名.eml").display().to_string(), "RAR 压缩包")] {
+        let line = format!("    {path} （这是 {what}，{advice}）\n");
+        assert!(r.stdout.contains(&line), "missing {line}\n{}", r.stdout);
+    }
+    assert_eq!(app.row("2024-03", "2024-03-28T12:00:00+08:00", "嘎鲁图派出所")["photos"], 1);
+}
+
+#[test]
+fn people_see_one_time_format_and_tools_get_rfc3339() {
+    use crate::fixtures::{Mail, jpeg};
+    let app = App::new();
+    app.import_one("a.eml", &Mail::new("gltpcs@163.com", "3月素材", "Tue, 19 Mar 2024 10:12:00 +0800").attach("①党建.jpg", &jpeg(1)).build());
+    app.import_one("b.eml", &Mail::new("someone@qq.com", "无定河派出所3月素材", "Wed, 20 Mar 2024 09:05:00 +0800").attach("a.jpg", &jpeg(2)).build());
+    let status = app.ok(&["status", "--cycle", "2024-03", "--as-of", "2024-03-28T12:00:00+08:00"]);
+    assert!(status.contains("截止：2024-03-26 00:00 前    统计时间：2024-03-28 12:00"), "{status}");
+    let line = status.lines().find(|l| l.starts_with("嘎鲁图派出所")).unwrap();
+    assert!(line.contains(" 2024-03-19 10:12 "), "{line}");
+    assert!(status.contains("  [2] 2024-03-20 09:05  someone@qq.com  「无定河派出所3月素材」  疑似：无定河派出所\n"), "{status}");
+    let held = app.ok(&["quarantine", "list"]);
+    assert_eq!(held, "[2] 2024-03-20 09:05  发件人 someone@qq.com  主题「无定河派出所3月素材」  疑似单位：无定河派出所\n");
+    let items = app.ok(&["items"]);
+    assert!(items.lines().next().unwrap().contains("收到时间"), "{items}");
+    assert!(items.lines().find(|l| l.contains("①党建.jpg")).unwrap().contains(" 2024-03-19 10:12 "), "{items}");
+    // JSON: RFC 3339 with the offset.
+    let board = app.status("2024-03", "2024-03-28T12:00:00+08:00");
+    assert_eq!(board["as_of"], "2024-03-28T12:00:00+08:00");
+    assert_eq!(board["review_queue"][0]["received_at"], "2024-03-20T09:05:00+08:00");
+    let row = board["departments"].as_array().unwrap().iter().find(|d| d["department"] == "嘎鲁图派出所").unwrap();
+    assert_eq!(row["first_received_at"], "2024-03-19T10:12:00+08:00");
+    assert_eq!(app.items(&[])[0]["received_at"], "2024-03-19T10:12:00+08:00");
+}
