@@ -145,6 +145,7 @@ struct RawInspect {
     short_video_seconds: Option<f64>,
     near_duplicate_distance: Option<i64>,
     recompressed_bits_per_pixel: Option<f64>,
+    min_work_pixels: Option<i64>,
     max_pixels: Option<i64>,
     max_decode_memory: Option<String>,
     thumbnails: Option<bool>,
@@ -422,6 +423,7 @@ fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaC
             short_video_ms: r.short_video_seconds.map_or(t.short_video_ms, |s| (s * 1000.0) as i64),
             near_duplicate_distance: r.near_duplicate_distance.map_or(t.near_duplicate_distance, |x| x.clamp(0, 64) as u32),
             recompressed_bits_per_pixel: r.recompressed_bits_per_pixel.unwrap_or(t.recompressed_bits_per_pixel),
+            min_work_pixels: positive("min_work_pixels", r.min_work_pixels, t.min_work_pixels as i64)? as u64,
         },
         limits: crate::inspect::photo::DecodeLimits {
             max_pixels: positive("max_pixels", r.max_pixels, decode.max_pixels as i64)? as u64,

@@ -53,6 +53,11 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Inspection, Rejection> {
     if is_executable(data) {
         return Err(Rejection::Executable);
     }
+    // An office document's parts may come in any order (WPS, LibreOffice): told by its entries.
+    if let Some(mime) = crate::unpack::zip::document_mime(data) {
+        let flags = extension(name).filter(|ext| !extension_fits(ext, Kind::Document, mime)).map(|_| Flag::NameMismatch).into_iter().collect();
+        return Ok(Inspection { kind: Kind::Document, mime, flags });
+    }
     let t = infer::get(data).ok_or(Rejection::UnsupportedType)?;
     let mime = t.mime_type();
     let kind = match mime {
@@ -199,7 +204,7 @@ fn extension_fits(ext: &str, kind: Kind, mime: &str) -> bool {
             _ => matches!(ext, "tif" | "tiff"),
         },
         Kind::Video => matches!(ext, "mp4" | "mov" | "3gp" | "3g2" | "avi" | "mkv" | "m4v" | "qt"),
-        Kind::Document => matches!(ext, "pdf" | "docx" | "doc"),
+        Kind::Document => crate::unpack::names::extensions_for(mime).is_some_and(|fits| fits.contains(&ext)),
     }
 }
 

@@ -85,6 +85,9 @@ struct Kept {
     /// What examining it found (the thumbnail bytes are already stored).
     media: inspect::Media,
     thumb: String,
+    /// A small image shown inside the HTML body (a signature logo): stored and listed
+    /// as `decoration`, never counted, filed or put in a receipt.
+    decoration: bool,
 }
 
 /// What the blocking stages found, owned, without file contents.
@@ -143,9 +146,13 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
             };
             match store.put_blob(&sha256, f.data).and_then(|blob| thumb.map(|t| (blob, t))) {
                 Ok((blob, thumb)) => {
+                    let decoration = f.inline && ins.kind == Kind::Photo && media.width.zip(media.height).is_some_and(|(w, h)| u64::from(w) * u64::from(h) < config.media.thresholds.min_work_pixels);
                     let mut flags = f.flags;
-                    flags.extend(ins.flags);
-                    flags.extend(media.flags.iter().copied());
+                    // A decoration is nobody's work: no quality marks to look into.
+                    if !decoration {
+                        flags.extend(ins.flags);
+                        flags.extend(media.flags.iter().copied());
+                    }
                     kept.push(Kept {
                         folders: f.folders,
                         name: f.name,
@@ -158,6 +165,7 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
                         flags,
                         media,
                         thumb,
+                        decoration,
                     });
                 }
                 Err(e) => disk_error = Some(e),
@@ -184,6 +192,11 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
         return Err(anyhow::Error::new(e).context("无法写入临时文件（解压 RAR）"));
     }
     a.kept = kept;
+    // Mail whose only files are decorations (a reply with a signature logo) carries no
+    // material: it is correspondence.
+    if a.is_package && a.message_rejection.is_none() && a.refused.is_empty() && a.links.is_empty() && a.kept.iter().all(|k| k.decoration) {
+        a.is_package = false;
+    }
     Ok(a)
 }
 
@@ -506,7 +519,9 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         return finish_simple(ctx, rejected, existing, progress, |id| Outcome::Rejected { id, rejection: r }).await;
     }
     if !a.is_package {
-        return finish_simple(ctx, simple("correspondence", ""), existing, progress, |id| Outcome::Correspondence { id }).await;
+        let outcome = finish_simple(ctx, simple("correspondence", ""), existing, progress, |id| Outcome::Correspondence { id }).await?;
+        forget_blobs(ctx, &a.kept).await;
+        return Ok(outcome);
     }
     let (department, on_behalf) = match decision {
         Decision::Unrelated => {
@@ -553,6 +568,11 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let (mut accepted, mut duplicates) = (0, 0);
     for k in &a.kept {
         let category = ctx.config.categories.classify(&k.folders, &k.name, &row.subject);
+        if k.decoration {
+            let item = decoration_item(k, message_ref, category);
+            db::items::insert(&mut tx, &item).await?;
+            continue;
+        }
         let twin = match first_in_message.get(&k.sha256) {
             Some(&id) => Some(id),
             None => db::items::accepted_twin(&mut tx, &department, &row.cycle, &k.sha256).await?,
@@ -687,6 +707,29 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let (refused, links) = (a.refused.len(), a.links.len());
     info!(accepted, duplicates, refused, links, "已计入");
     Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused, links })
+}
+
+/// The row of a decoration: what it is and where its blob is; no tree path, no
+/// likeness, no flags beyond its name's.
+fn decoration_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
+    ItemRow {
+        message_ref,
+        status: "decoration".into(),
+        kind: k.kind.code().into(),
+        category: category_code(category),
+        shown_name: k.shown.clone(),
+        file_name: k.name.clone(),
+        size: k.size,
+        sha256: k.sha256.clone(),
+        mime: k.mime.into(),
+        blob_path: k.blob.clone(),
+        width: k.media.width.map_or(0, i64::from),
+        height: k.media.height.map_or(0, i64::from),
+        phash: k.media.phash.clone().unwrap_or_default(),
+        thumb_path: k.thumb.clone(),
+        flags: flag_codes(&k.flags),
+        ..ItemRow::default()
+    }
 }
 
 /// Which earlier counted photos or videos a file is, or resembles: byte for byte, or

@@ -22,12 +22,13 @@ pub enum Rejection {
     MimeTooDeep,
     Unparseable,
     UnsupportedArchive,
+    UnsupportedMethod,
     ImageBomb,
     ProcessingFailed,
 }
 
 impl Rejection {
-    pub const ALL: [Rejection; 17] = [
+    pub const ALL: [Rejection; 18] = [
         Rejection::UnsupportedType,
         Rejection::Executable,
         Rejection::EmptyFile,
@@ -43,6 +44,7 @@ impl Rejection {
         Rejection::MimeTooDeep,
         Rejection::Unparseable,
         Rejection::UnsupportedArchive,
+        Rejection::UnsupportedMethod,
         Rejection::ImageBomb,
         Rejection::ProcessingFailed,
     ];
@@ -65,6 +67,7 @@ impl Rejection {
             Rejection::MimeTooDeep => "mime_too_deep",
             Rejection::Unparseable => "unparseable",
             Rejection::UnsupportedArchive => "unsupported_archive",
+            Rejection::UnsupportedMethod => "unsupported_method",
             Rejection::ImageBomb => "image_bomb",
             Rejection::ProcessingFailed => "processing_failed",
         }
@@ -88,6 +91,7 @@ impl Rejection {
             Rejection::MimeTooDeep => "邮件结构嵌套过深",
             Rejection::Unparseable => "邮件无法解析",
             Rejection::UnsupportedArchive => "压缩方式不受支持，请用 ZIP（默认压缩）、7z 或 RAR 重新打包",
+            Rejection::UnsupportedMethod => "压缩包内此文件的压缩方式不受支持，请用 ZIP 默认压缩或 7z 重新打包",
             Rejection::ImageBomb => "图片尺寸异常巨大，超过解码上限，已拒收",
             Rejection::ProcessingFailed => "处理此文件时程序出错（已记录详情），请联系管理员",
         }

@@ -50,6 +50,10 @@ pub struct File<'a> {
     pub shown: String,
     pub data: &'a [u8],
     pub flags: Vec<Flag>,
+    /// A part shown inside the HTML body: its Content-ID is referenced by a `cid:` in
+    /// an HTML part of the same message, and it is not marked as an attachment. A
+    /// small one is a signature logo or a decoration, not a work (`pipeline`).
+    pub inline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,12 +100,14 @@ struct Walk<'l, 's> {
     texts: Vec<String>,
     htmls: Vec<String>,
     unnamed: usize,
+    /// Content-IDs referenced by `cid:` in the HTML parts of the message being walked.
+    cids: std::collections::HashSet<String>,
 }
 
 /// Walks `msg`, handing every file found to `sink`. `tmp` is the data directory's
 /// temporary folder (RAR extraction).
 pub fn unpack(msg: &Message<'_>, limits: &Limits, tz: Tz, tmp: &Path, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
-    let mut w = Walk { limits, tmp, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0 };
+    let mut w = Walk { limits, tmp, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0, cids: Default::default() };
     if count_parts(msg) > limits.max_mime_parts {
         w.out.message_rejection = Some(Rejection::TooManyParts);
         return w.out;
@@ -129,7 +135,11 @@ fn count_parts(msg: &Message<'_>) -> usize {
 
 impl Walk<'_, '_> {
     fn message(&mut self, msg: &Message<'_>, depth: usize) -> Result<(), Rejection> {
-        self.part(msg, 0, depth)
+        // A forwarded message's body references its own parts: its cids are its own.
+        let outer = std::mem::replace(&mut self.cids, referenced_cids(msg));
+        let r = self.part(msg, 0, depth);
+        self.cids = outer;
+        r
     }
 
     fn part(&mut self, msg: &Message<'_>, id: usize, depth: usize) -> Result<(), Rejection> {
@@ -176,7 +186,7 @@ impl Walk<'_, '_> {
             }
             PartType::Text(t) | PartType::Html(t) => {
                 if let (Some(n), true) = (&named, is_attachment(part, raw)) {
-                    self.file(vec![], n.text.clone(), t.as_bytes(), 0, charset_flag(n));
+                    self.file(vec![], n.text.clone(), t.as_bytes(), 0, charset_flag(n), false);
                 } else if matches!(body, PartType::Html(_)) {
                     self.htmls.push(t.to_string());
                 } else {
@@ -192,7 +202,8 @@ impl Walk<'_, '_> {
                         format!("未命名附件{}{}", self.unnamed, ext_for(part))
                     }
                 };
-                self.file(vec![], name, b, 0, flags);
+                let inline = !is_attachment(part, raw) && part.content_id().is_some_and(|id| self.cids.contains(&cid_key(id)));
+                self.file(vec![], name, b, 0, flags, inline);
             }
         }
         Ok(())
@@ -205,7 +216,7 @@ impl Walk<'_, '_> {
     /// A file at `folders`/`name` (as decoded); archives are opened, the rest kept.
     /// `nesting` is 0 for the message's own parts, whose bytes are charged here;
     /// archive entries were charged when they were read.
-    fn file(&mut self, folders: Vec<(String, String)>, name: String, data: &[u8], nesting: usize, mut flags: Vec<Flag>) {
+    fn file(&mut self, folders: Vec<(String, String)>, name: String, data: &[u8], nesting: usize, mut flags: Vec<Flag>, inline: bool) {
         if self.out.disk_error.is_some() {
             return;
         }
@@ -236,7 +247,7 @@ impl Walk<'_, '_> {
         }
         let folders = folders.into_iter().map(|(_, safe)| safe).collect();
         self.out.files += 1;
-        (self.sink)(File { folders, name: safe, shown, data, flags });
+        (self.sink)(File { folders, name: safe, shown, data, flags, inline });
     }
 
     fn archive(&mut self, kind: ArchiveKind, data: &[u8], folders: Vec<(String, String)>, shown: &str, nesting: usize) {
@@ -251,6 +262,7 @@ impl Walk<'_, '_> {
             Ok(()) => {}
             Err(Failure::Refused(Rejection::EmptyFile)) => self.refuse(shown.to_string(), Rejection::EmptyFile, "压缩包内没有文件"),
             Err(Failure::Refused(r)) => self.refuse(shown.to_string(), r, ""),
+            Err(Failure::Detailed(r, detail)) => self.refuse(shown.to_string(), r, &detail),
             Err(Failure::Disk(e)) => self.out.disk_error = Some(e),
             Err(Failure::Broken) => self.refuse(shown.to_string(), Rejection::CorruptArchive, ""),
         }
@@ -262,7 +274,10 @@ fn zip_entries(data: &[u8], l: &Limits, visit: &mut dyn Visit) -> Result<(), Fai
     let declared = files.iter().fold(0u64, |sum, e| sum.saturating_add(e.size));
     visit.declared(declared, files.len())?;
     for e in files {
-        let mut read = || zip::read(data, &e).map_err(Failure::from);
+        let mut read = || match zip::read(data, &e) {
+            Err(Rejection::UnsupportedMethod) => Err(Failure::Detailed(Rejection::UnsupportedMethod, zip::method_name(e.method))),
+            r => r.map_err(Failure::from),
+        };
         if !visit.entry(e.name.clone(), e.size, &mut read) {
             break;
         }
@@ -274,6 +289,8 @@ fn zip_entries(data: &[u8], l: &Limits, visit: &mut dyn Visit) -> Result<(), Fai
 #[derive(Debug)]
 pub enum Failure {
     Refused(Rejection),
+    /// Refused, with a Chinese detail (which compression method).
+    Detailed(Rejection, String),
     Disk(io::Error),
     /// A stream format (7z, RAR) broke inside this entry: nothing after it can be read,
     /// and the reader refuses the archive as a whole instead of this one entry.
@@ -354,6 +371,10 @@ impl Visit for ArchiveVisit<'_, '_, '_> {
                 w.refuse(entry_shown, r, "");
                 return true;
             }
+            Err(Failure::Detailed(r, detail)) => {
+                w.refuse(entry_shown, r, &detail);
+                return true;
+            }
             Err(Failure::Disk(e)) => {
                 w.out.disk_error = Some(e);
                 return false;
@@ -368,7 +389,7 @@ impl Visit for ArchiveVisit<'_, '_, '_> {
             let safe = names::sanitize(&p).0;
             (p, safe)
         }));
-        w.file(f, file_name, &bytes, self.nesting, vec![]);
+        w.file(f, file_name, &bytes, self.nesting, vec![], false);
         w.held -= len;
         w.out.disk_error.is_none()
     }
@@ -381,18 +402,62 @@ enum ArchiveKind {
     Rar,
 }
 
-/// Archives are told by content. A ZIP that is really a DOCX/XLSX is a document.
+/// Archives are told by content. A ZIP that is really an office document (OOXML or
+/// ODF, its parts in any order) is a document, kept whole.
 fn archive_kind(data: &[u8]) -> Option<ArchiveKind> {
     if data.starts_with(b"7z\xBC\xAF\x27\x1C") {
         Some(ArchiveKind::SevenZ)
     } else if data.starts_with(b"Rar!\x1A\x07") {
         Some(ArchiveKind::Rar)
     } else if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
-        let office = infer::get(data).is_some_and(|t| t.mime_type() != "application/zip");
+        let office = zip::document_mime(data).is_some() || infer::get(data).is_some_and(|t| t.mime_type() != "application/zip");
         (!office).then_some(ArchiveKind::Zip)
     } else {
         None
     }
+}
+
+/// The Content-IDs that the HTML parts of `msg` (not of messages inside it) show with
+/// `<img src="cid:…">`, as `cid_key`s. RFC 2392 percent-encodes the cid URL; QQ Mail,
+/// Foxmail and Outlook write it plain.
+fn referenced_cids(msg: &Message<'_>) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for p in &msg.parts {
+        let PartType::Html(html) = &p.body else { continue };
+        let lower = html.to_ascii_lowercase();
+        let mut from = 0;
+        while let Some(at) = lower[from..].find("cid:") {
+            let start = from + at + 4;
+            let end = html[start..].find(|c: char| matches!(c, '"' | '\'' | '>' | ')') || c.is_whitespace()).map_or(html.len(), |e| start + e);
+            out.insert(cid_key(&percent_decode(&html[start..end])));
+            from = end.max(start);
+        }
+    }
+    out
+}
+
+/// A Content-ID as compared: without angle brackets or spaces, lower-cased.
+fn cid_key(id: &str) -> String {
+    id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_ascii_lowercase()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Metadata that archivers add by themselves (macOS resource forks, Windows thumbnail

@@ -24,6 +24,9 @@ pub struct Thresholds {
     pub near_duplicate_distance: u32,
     /// JPEG without EXIF under this many bits per pixel looks recompressed.
     pub recompressed_bits_per_pixel: f64,
+    /// An image shown inside the HTML body (`cid:`) with fewer pixels than this is a
+    /// decoration (a signature logo), not a work.
+    pub min_work_pixels: u64,
 }
 
 impl Default for Thresholds {
@@ -36,6 +39,7 @@ impl Default for Thresholds {
             short_video_ms: 3000,
             near_duplicate_distance: 6,
             recompressed_bits_per_pixel: 1.0,
+            min_work_pixels: 300_000,
         }
     }
 }

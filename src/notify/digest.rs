@@ -213,7 +213,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         if m.disposition == "package" && !message_flags.is_empty() {
             flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: format!("整封邮件「{}」", m.subject), flags: message_flags });
         }
-        for i in items.iter().filter(|i| i.item.status != "rejected") {
+        for i in items.iter().filter(|i| !matches!(i.item.status.as_str(), "rejected" | "decoration")) {
             let flags = labels(Flag::parse_list(&i.item.flags).into_iter().filter(|f| *f != Flag::ExternalLink).collect());
             if !flags.is_empty() {
                 flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: i.item.shown_name.clone(), flags });

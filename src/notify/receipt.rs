@@ -96,6 +96,10 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
     let (mut links, mut rejected, mut flagged) = (vec![], vec![], vec![]);
     for li in &items {
         let it = &li.item;
+        // A signature logo or other decoration is not part of what was sent in.
+        if it.status == "decoration" {
+            continue;
+        }
         match (it.status.as_str(), it.kind.as_str()) {
             ("accepted", "photo" | "video") => {
                 works += 1;

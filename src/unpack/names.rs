@@ -107,7 +107,7 @@ fn is_invisible(c: char) -> bool {
 
 /// Extensions that fit content of this MIME type; the first is the one given to a
 /// file whose name does not fit. `None` for a type inspection never admits.
-fn extensions_for(mime: &str) -> Option<&'static [&'static str]> {
+pub fn extensions_for(mime: &str) -> Option<&'static [&'static str]> {
     Some(match mime {
         "image/jpeg" => &["jpg", "jpeg", "jpe", "jfif"],
         "image/png" => &["png"],
@@ -125,6 +125,11 @@ fn extensions_for(mime: &str) -> Option<&'static [&'static str]> {
         "video/x-matroska" => &["mkv"],
         "application/pdf" => &["pdf"],
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => &["docx"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => &["xlsx"],
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation" => &["pptx"],
+        "application/vnd.oasis.opendocument.text" => &["odt"],
+        "application/vnd.oasis.opendocument.spreadsheet" => &["ods"],
+        "application/vnd.oasis.opendocument.presentation" => &["odp"],
         "application/msword" => &["doc"],
         _ => return None,
     })

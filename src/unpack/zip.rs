@@ -2,8 +2,14 @@
 //! Info-ZIP Unicode Path field (0x7075, CRC-checked), the UTF-8 flag (bit 11), strict
 //! UTF-8, then GB18030 (7-Zip, 360压缩 and WinRAR on zh-CN Windows write GBK without
 //! the flag). Decoding happens before splitting on `\`, because a GBK trail byte can
-//! be 0x5C. Stored and deflated entries are read; others are refused. ZIP64 (the end
-//! record, its locator and the 0x0001 extra field) is read.
+//! be 0x5C. Stored, deflated and Deflate64 entries (method 9, which Windows Explorer
+//! writes for files over 2 GiB… and often for smaller ones) are read; any other method
+//! is refused `unsupported_method`, naming it. ZIP64 (the end record, its locator and
+//! the 0x0001 extra field) is read.
+//!
+//! A ZIP can be an office document: OOXML (`[Content_Types].xml`, from Word, WPS, Excel)
+//! or ODF (a `mimetype` entry, from LibreOffice and WPS). `document_mime` tells them by
+//! their entries, wherever in the archive they sit.
 //!
 //! `open` checks the archive as a whole before anything is decompressed: the entry
 //! count, encryption, entries whose data overlap (the "one local entry, thousands of
@@ -218,12 +224,62 @@ pub fn read(data: &[u8], e: &Entry) -> Result<Vec<u8>, Rejection> {
         0 if body.len() as u64 == e.size => body.to_vec(),
         0 => return Err(Rejection::CorruptArchive),
         8 => read_exactly(flate2::read::DeflateDecoder::new(body), e.size)?,
-        _ => return Err(Rejection::UnsupportedArchive),
+        9 => read_exactly(deflate64::Deflate64Decoder::new(body), e.size)?,
+        _ => return Err(Rejection::UnsupportedMethod),
     };
     if crc32fast::hash(&out) != e.crc {
         return Err(Rejection::CorruptArchive);
     }
     Ok(out)
+}
+
+/// A compression method's name, for the Chinese detail of `unsupported_method`.
+pub fn method_name(method: u16) -> String {
+    let name = match method {
+        1 => "Shrink",
+        6 => "Implode",
+        12 => "BZIP2",
+        14 => "LZMA",
+        93 => "Zstandard",
+        95 => "XZ",
+        96 => "JPEG",
+        97 => "WavPack",
+        98 => "PPMd",
+        99 => "AES 加密",
+        _ => "",
+    };
+    if name.is_empty() { format!("压缩方式编号 {method}") } else { format!("压缩方式 {name}（方法 {method}）") }
+}
+
+/// The document type of a ZIP that is an office file, told by its entries in any
+/// order: `[Content_Types].xml` with `word/`, `xl/` or `ppt/` parts (OOXML), or a
+/// `mimetype` entry naming an OpenDocument type (ODF). `infer` looks only at the first
+/// entry, and WPS and LibreOffice do not put it where Word does.
+pub fn document_mime(data: &[u8]) -> Option<&'static str> {
+    if !data.starts_with(b"PK\x03\x04") {
+        return None;
+    }
+    let all = entries(data, 100_000).ok()?;
+    let has = |name: &str| all.iter().any(|e| e.name == name);
+    if has("[Content_Types].xml") {
+        return if has("word/document.xml") {
+            Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        } else if has("xl/workbook.xml") {
+            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        } else if has("ppt/presentation.xml") {
+            Some("application/vnd.openxmlformats-officedocument.presentationml.presentation")
+        } else {
+            None
+        };
+    }
+    let m = all.iter().find(|e| e.name == "mimetype" && e.size <= 200)?;
+    let text = read(data, m).ok()?;
+    match text.trim_ascii() {
+        b"application/vnd.oasis.opendocument.text" => Some("application/vnd.oasis.opendocument.text"),
+        b"application/vnd.oasis.opendocument.spreadsheet" => Some("application/vnd.oasis.opendocument.spreadsheet"),
+        b"application/vnd.oasis.opendocument.presentation" => Some("application/vnd.oasis.opendocument.presentation"),
+        _ => None,
+    }
 }
 
 /// Exactly `size` bytes from `r`, in one allocation of that size; more or fewer is corrupt.

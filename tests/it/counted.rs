@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::fixtures::{Mail, b64, encode_jpeg, jpeg, texture, with_exif};
+use crate::fixtures::{Mail, ZipEntry, b64, encode_jpeg, encode_png, gbk, jpeg, texture, with_exif, zip};
 use crate::harness::{App, summary_count};
 use crate::ingest::{AS_OF, MAR19};
 
@@ -244,4 +244,124 @@ fn impossible_dates_fall_back_and_are_marked_bad_date() {
     // A plain good Date is not marked.
     app.import_one("ok.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("ok.jpg", &jpeg(91)).build());
     assert_eq!(by_name(&app.items(&[]), "ok.jpg")["message_flags"], serde_json::json!([]));
+}
+
+/// A QQ Mail web message, byte for byte as it writes one with an HTML signature holding
+/// a logo: multipart/mixed around multipart/related (multipart/alternative of text and
+/// GB18030 HTML, then the logo with a Content-ID the HTML shows as `cid:`, inline), then
+/// the attachments.
+fn qq_with_signature(subject: &str, logo: &[u8], attachments: &[(&str, &[u8])]) -> Vec<u8> {
+    let cid = "3C1A7F20@5B6E2D94.9A0C6F6600000000.png";
+    let html = format!(
+        "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=GB18030\"><div>附件是本月素材，请查收。</div><div><br></div><div><sign signid=\"1\"><div style=\"color:#909090;font-family:Arial Narrow;font-size:12px\">------------------</div><div style=\"font-size:14px;font-family:Verdana;color:#000;\"><div><img src=\"cid:{cid}\" width=\"120\" height=\"40\"></div><div>嘎鲁图派出所 宣传员</div></div></sign></div>"
+    );
+    let mut m = Vec::new();
+    m.extend(format!("From: \"=?gb18030?B?{}?=\" <gltpcs@163.com>\r\nTo: \"=?gb18030?B?{}?=\" <1605739848@qq.com>\r\nSubject: =?gb18030?B?{}?=\r\nMime-Version: 1.0\r\n", b64(&gbk("宣传员")), b64(&gbk("宣传办")), b64(&gbk(subject))).as_bytes());
+    m.extend(b"Content-Type: multipart/mixed;\r\n\tboundary=\"----=_NextPart_6607B4C1_0C3F0A58_7C1E2A3B\"\r\nContent-Transfer-Encoding: 8Bit\r\n");
+    m.extend(format!("Date: {MAR19}\r\nX-Priority: 3\r\nMessage-ID: <tencent_5D6E7F809A1B2C3D4E5F6A7B@qq.com>\r\nX-QQ-MIME: TCMime 1.0 by Tencent\r\nX-Mailer: QQMail 2.x\r\nX-QQ-Mailer: QQMail 2.x\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n").as_bytes());
+    m.extend(b"------=_NextPart_6607B4C1_0C3F0A58_7C1E2A3B\r\nContent-Type: multipart/related;\r\n\tboundary=\"----=_NextPart_6607B4C1_0C3F0A58_2B7E9D4F\";\r\n\ttype=\"multipart/alternative\"\r\n\r\n");
+    m.extend(b"------=_NextPart_6607B4C1_0C3F0A58_2B7E9D4F\r\nContent-Type: multipart/alternative;\r\n\tboundary=\"----=_NextPart_6607B4C1_0C3F0A58_5A1C3E8B\";\r\n\r\n");
+    m.extend(format!("------=_NextPart_6607B4C1_0C3F0A58_5A1C3E8B\r\nContent-Type: text/plain;\r\n\tcharset=\"gb18030\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n", b64(&gbk("附件是本月素材，请查收。\r\n\r\n------------------\r\n嘎鲁图派出所 宣传员"))).as_bytes());
+    m.extend(format!("------=_NextPart_6607B4C1_0C3F0A58_5A1C3E8B\r\nContent-Type: text/html;\r\n\tcharset=\"gb18030\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n", b64(&gbk(&html))).as_bytes());
+    m.extend(b"------=_NextPart_6607B4C1_0C3F0A58_5A1C3E8B--\r\n\r\n");
+    m.extend(format!("------=_NextPart_6607B4C1_0C3F0A58_2B7E9D4F\r\nContent-Type: image/png;\r\n\tname=\"{cid}\"\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <{cid}>\r\nContent-Disposition: inline;\r\n\tfilename=\"{cid}\"\r\n\r\n{}\r\n\r\n", b64(logo)).as_bytes());
+    m.extend(b"------=_NextPart_6607B4C1_0C3F0A58_2B7E9D4F--\r\n\r\n");
+    for (name, data) in attachments {
+        let word = b64(&gbk(name));
+        m.extend(format!("------=_NextPart_6607B4C1_0C3F0A58_7C1E2A3B\r\nContent-Type: application/octet-stream;\r\n\tcharset=\"gb18030\";\r\n\tname=\"=?gb18030?B?{word}?=\"\r\nContent-Disposition: attachment; filename=\"=?gb18030?B?{word}?=\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n\r\n", b64(data)).as_bytes());
+    }
+    m.extend(b"------=_NextPart_6607B4C1_0C3F0A58_7C1E2A3B--\r\n\r\n");
+    m
+}
+
+#[test]
+fn a_signature_logo_inline_in_the_html_is_a_decoration_not_a_work() {
+    let app = App::new();
+    let logo = encode_png(&texture(120, 40, 1));
+    // The same small picture sent as an attachment is still counted (flagged).
+    let small = encode_png(&texture(120, 40, 2));
+    app.import_one("a.eml", &qq_with_signature("嘎鲁图派出所3月宣传素材", &logo, &[("①党建活动.jpg", &photo(51)), ("②小图.png", &small)]));
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 3, "{items:?}");
+    let deco = items.iter().find(|i| i["status"] == "decoration").unwrap_or_else(|| panic!("no decoration in {items:?}"));
+    assert_eq!((deco["kind"].as_str(), deco["path"].as_str()), (Some("photo"), Some("")), "stored, listed, not filed: {deco}");
+    assert!(flags(deco).is_empty(), "a decoration carries no quality marks: {deco}");
+    assert_eq!(by_name(&items, "①党建活动.jpg")["status"], "accepted");
+    let attached = by_name(&items, "②小图.png");
+    assert_eq!(attached["status"], "accepted", "{attached}");
+    assert!(flags(&attached).contains(&"low_resolution".to_string()), "{attached}");
+    let g = app.row("2024-03", AS_OF, "嘎鲁图派出所");
+    assert_eq!(g["photos"].as_i64(), Some(2), "the logo is not a photo: {g}");
+    assert_eq!(g["flags"]["low_resolution"].as_i64(), Some(1), "{g}");
+    assert_eq!(app.tree().len(), 2, "{:?}", app.tree());
+    let table = app.ok(&["items"]);
+    assert!(table.lines().any(|l| l.contains("装饰图片") && l.contains("签名")), "{table}");
+
+    // A reply that carries nothing but the signature is correspondence, not a package:
+    // it neither counts nor makes the department on time.
+    let app = App::new();
+    app.import_one("b.eml", &qq_with_signature("回复：关于报送3月素材的通知", &logo, &[]));
+    let w = app.row("2024-03", AS_OF, "嘎鲁图派出所");
+    assert_eq!((w["photos"].as_i64(), w["packages"].as_i64(), w["state"].as_str()), (Some(0), Some(0), Some("missing")), "{w}");
+    assert!(app.items(&[]).is_empty());
+}
+
+#[test]
+fn a_large_picture_inline_in_the_html_still_counts() {
+    let app = App::new();
+    app.import_one("a.eml", &qq_with_signature("嘎鲁图派出所3月宣传素材", &photo(52), &[]));
+    let g = app.row("2024-03", AS_OF, "嘎鲁图派出所");
+    assert_eq!(g["photos"].as_i64(), Some(1), "a photo pasted into the body is a work: {g}");
+}
+
+#[test]
+fn deflate64_entries_are_read_and_other_methods_are_named() {
+    let app = App::new();
+    let z = zip(&[
+        ZipEntry { deflate: true, method: Some(9), ..ZipEntry::utf8("①党建/活动.jpg", &photo(61)) },
+        ZipEntry { method: Some(14), ..ZipEntry::utf8("①党建/压缩.jpg", &photo(62)) },
+    ]);
+    app.import_one("a.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月宣传素材", MAR19).attach("素材.zip", &z).build());
+    let items = app.items(&[]);
+    let read = by_name(&items, "素材.zip/①党建/活动.jpg");
+    assert_eq!(read["status"], "accepted", "{read}");
+    let refused = by_name(&items, "素材.zip/①党建/压缩.jpg");
+    assert_eq!(refused["rejection"], "unsupported_method", "{refused}");
+    assert!(refused["reason"].as_str().unwrap().contains("LZMA（方法 14）"), "{refused}");
+}
+
+/// A .docx as WPS writes it: the parts first, `[Content_Types].xml` last.
+fn wps_docx(title: &str) -> Vec<u8> {
+    zip(&[
+        ZipEntry { deflate: true, ..ZipEntry::utf8("docProps/app.xml", b"<?xml version=\"1.0\"?><Properties><Application>WPS Office</Application></Properties>") },
+        ZipEntry { deflate: true, ..ZipEntry::utf8("word/document.xml", format!("<?xml version=\"1.0\"?><w:document><w:body><w:p><w:r><w:t>{title}</w:t></w:r></w:p></w:body></w:document>").as_bytes()) },
+        ZipEntry { deflate: true, ..ZipEntry::utf8("_rels/.rels", b"<?xml version=\"1.0\"?><Relationships/>") },
+        ZipEntry { deflate: true, ..ZipEntry::utf8("[Content_Types].xml", b"<?xml version=\"1.0\"?><Types/>") },
+    ])
+}
+
+/// An .odt as LibreOffice writes it: `mimetype` first, stored.
+fn odt() -> Vec<u8> {
+    zip(&[
+        ZipEntry::utf8("mimetype", b"application/vnd.oasis.opendocument.text"),
+        ZipEntry { deflate: true, ..ZipEntry::utf8("content.xml", "<?xml version=\"1.0\"?><office:document-content><office:text>三月总结</office:text></office:document-content>".as_bytes()) },
+        ZipEntry { deflate: true, ..ZipEntry::utf8("META-INF/manifest.xml", b"<?xml version=\"1.0\"?><manifest:manifest/>") },
+    ])
+}
+
+#[test]
+fn office_documents_are_told_by_their_entries_in_any_order_and_kept_whole() {
+    let app = App::new();
+    let inner = zip(&[ZipEntry::utf8("材料/总结.docx", &wps_docx("宣传工作情况")), ZipEntry::utf8("①党建活动.jpg", &photo(71))]);
+    let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月宣传素材", MAR19).attach("三月总结.docx", &wps_docx("三月宣传工作总结")).attach("说明.odt", &odt()).attach("素材.zip", &inner);
+    app.import_one("a.eml", &mail.build());
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 4, "no document was opened as an archive: {items:?}");
+    for name in ["三月总结.docx", "说明.odt", "素材.zip/材料/总结.docx"] {
+        let d = by_name(&items, name);
+        assert_eq!((d["status"].as_str(), d["kind"].as_str()), (Some("accepted"), Some("document")), "{d}");
+        assert!(flags(&d).is_empty(), "the extension fits: {d}");
+    }
+    let g = app.row("2024-03", AS_OF, "嘎鲁图派出所");
+    assert_eq!((g["photos"].as_i64(), g["documents"].as_i64()), (Some(1), Some(3)), "{g}");
 }

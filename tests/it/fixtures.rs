@@ -219,6 +219,9 @@ pub struct ZipEntry {
     pub stale_unicode: bool,
     pub deflate: bool,
     pub encrypted: bool,
+    /// The method number written in the headers, when not 0 or 8 (the body stays as
+    /// `deflate` makes it: a Deflate stream is also a valid Deflate64 one, method 9).
+    pub method: Option<u16>,
 }
 
 impl ZipEntry {
@@ -254,7 +257,7 @@ pub fn zip(entries: &[ZipEntry]) -> Vec<u8> {
             extra.extend(u.as_bytes());
         }
         let flags: u16 = u16::from(e.encrypted) | if e.utf8_flag { 0x0800 } else { 0 };
-        let method: u16 = if e.deflate { 8 } else { 0 };
+        let method: u16 = e.method.unwrap_or(if e.deflate { 8 } else { 0 });
         let offset = out.len() as u32;
         let common = |v: &mut Vec<u8>| {
             v.extend(20u16.to_le_bytes());
