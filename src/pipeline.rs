@@ -577,28 +577,7 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
             Some(&id) => Some(id),
             None => db::items::accepted_twin(&mut tx, &department, &row.cycle, &k.sha256).await?,
         };
-        let mut item = ItemRow {
-            message_ref,
-            kind: k.kind.code().into(),
-            category: category_code(category),
-            shown_name: k.shown.clone(),
-            file_name: k.name.clone(),
-            size: k.size,
-            sha256: k.sha256.clone(),
-            mime: k.mime.into(),
-            blob_path: k.blob.clone(),
-            width: k.media.width.map_or(0, i64::from),
-            height: k.media.height.map_or(0, i64::from),
-            duration_ms: k.media.duration_ms.unwrap_or(0),
-            container: k.media.container.clone().unwrap_or_default(),
-            codec: k.media.codec.clone().unwrap_or_default(),
-            captured_at: k.media.captured_at.unwrap_or(0),
-            camera: k.media.camera.clone().unwrap_or_default(),
-            phash: k.media.phash.clone().unwrap_or_default(),
-            blur_centi: k.media.blur.map_or(-1, |b| (b * 100.0).round() as i64),
-            thumb_path: k.thumb.clone(),
-            ..ItemRow::default()
-        };
+        let mut item = kept_item(k, message_ref, category);
         let mut fl = k.flags.clone();
         if inspect::quality::old_capture(k.media.captured_at, cycle_start, t.old_capture_days) {
             fl.push(Flag::OldCapture);
@@ -709,12 +688,11 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused, links })
 }
 
-/// The row of a decoration: what it is and where its blob is; no tree path, no
-/// likeness, no flags beyond its name's.
-fn decoration_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
+/// The row of a kept file: what it is, what examining it found and where its blob
+/// is. Status, flags, tree path and likeness are decided by the caller.
+fn kept_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
     ItemRow {
         message_ref,
-        status: "decoration".into(),
         kind: k.kind.code().into(),
         category: category_code(category),
         shown_name: k.shown.clone(),
@@ -725,11 +703,22 @@ fn decoration_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow 
         blob_path: k.blob.clone(),
         width: k.media.width.map_or(0, i64::from),
         height: k.media.height.map_or(0, i64::from),
+        duration_ms: k.media.duration_ms.unwrap_or(0),
+        container: k.media.container.clone().unwrap_or_default(),
+        codec: k.media.codec.clone().unwrap_or_default(),
+        captured_at: k.media.captured_at.unwrap_or(0),
+        camera: k.media.camera.clone().unwrap_or_default(),
         phash: k.media.phash.clone().unwrap_or_default(),
+        blur_centi: k.media.blur.map_or(-1, |b| (b * 100.0).round() as i64),
         thumb_path: k.thumb.clone(),
-        flags: flag_codes(&k.flags),
         ..ItemRow::default()
     }
+}
+
+/// The row of a decoration: what it is and where its blob is; no tree path, no
+/// likeness, no flags beyond its name's.
+fn decoration_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
+    ItemRow { status: "decoration".into(), flags: flag_codes(&k.flags), ..kept_item(k, message_ref, category) }
 }
 
 /// Which earlier counted photos or videos a file is, or resembles: byte for byte, or

@@ -217,6 +217,18 @@ impl App {
         s["departments"].as_array().unwrap().iter().find(|d| d["department"] == department).unwrap_or_else(|| panic!("{department} not on the board: {s}")).clone()
     }
 
+    /// (name, rejection code) of every refused item, sorted.
+    pub fn rejections(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .items(&[])
+            .iter()
+            .filter(|i| i["status"] == "rejected")
+            .map(|i| (i["name"].as_str().unwrap().to_string(), i["rejection"].as_str().unwrap().to_string()))
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Every file under data/tree, relative to it.
     pub fn tree(&self) -> Vec<String> {
         let mut out = Vec::new();

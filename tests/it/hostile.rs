@@ -21,17 +21,6 @@ fn import_all(app: &App, mails: &[(&str, Vec<u8>)]) -> String {
     app.ok(&["import", dir.to_str().unwrap()])
 }
 
-/// rejection code by item name, for one subject's message.
-fn rejections(app: &App) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = app
-        .items(&[])
-        .iter()
-        .filter(|i| i["status"] == "rejected")
-        .map(|i| (i["name"].as_str().unwrap().to_string(), i["rejection"].as_str().unwrap().to_string()))
-        .collect();
-    v.sort();
-    v
-}
 
 fn bomb(size: usize) -> ZipEntry {
     ZipEntry { deflate: true, ..ZipEntry::utf8("zeros.jpg", &vec![0u8; size]) }
@@ -77,7 +66,7 @@ fn archives_that_attack_are_refused_with_their_codes() {
     ];
     let out = import_all(&app, &batch);
     assert_eq!(summary_count(&out, "计入报送"), 8, "{out}");
-    let r = rejections(&app);
+    let r = app.rejections();
     let want = [
         ("cut.7z", "corrupt_archive"),
         ("cut.zip", "corrupt_archive"),
@@ -120,7 +109,7 @@ fn bad_files_and_bad_parts_are_refused_with_their_codes() {
         ))
         .attach("好的.jpg", &jpeg(20));
     import_all(&app, &[("bad", m.build())]);
-    let r = rejections(&app);
+    let r = app.rejections();
     let want: Vec<(String, String)> = [("broken.jpg", "broken_base64"), ("notes.txt", "unsupported_type"), ("照片.jpg", "executable"), ("空文件.jpg", "empty_file")]
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
