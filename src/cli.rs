@@ -51,6 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll { .. } => Ctx::open_writer(config, "poll").await?,
         Command::Import { .. } => Ctx::open_writer(config, "import").await?,
         Command::Retry { .. } => Ctx::open_writer(config, "retry").await?,
+        Command::Reprocess { dry_run: false, .. } => Ctx::open_writer(config, "reprocess").await?,
         _ => Ctx::open(config).await?,
     };
     match cli.command {
@@ -66,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
         Command::Verify { repair } => verify(&ctx, repair).await,
         Command::Retry { ids } => retry(&ctx, &ids).await,
+        Command::Reprocess { cycle, all, dry_run } => reprocess(ctx, cycle, all, dry_run).await,
         Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
         Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
@@ -411,14 +413,13 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
                 continue;
             }
         };
-        let result = inspect::inspect(&name, &data).and_then(|ins| inspect::examine(ins.kind, ins.mime, &name, &data, &cfg, config.timezone).map(|m| (ins, m)));
-        let (ins, mut m) = match result {
+        let (ins, mut m) = match inspect::file(&name, &data, &cfg, config.timezone) {
             Ok(r) => r,
-            Err(r) => {
+            Err((r, detail)) => {
                 if json {
-                    println!("{}", serde_json::json!({"file": path.display().to_string(), "rejected": r.code(), "reason": r.reason()}));
+                    println!("{}", serde_json::json!({"file": path.display().to_string(), "rejected": r.code(), "reason": r.explained(&detail)}));
                 } else {
-                    println!("{}：拒收（{}）", path.display(), r.reason());
+                    println!("{}：拒收（{}）", path.display(), r.explained(&detail));
                 }
                 continue;
             }
@@ -564,6 +565,57 @@ async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
     Ok(if t.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
+/// `reprocess`: the current rules over the stored raw mail of one month or all; with
+/// `dry_run`, over a copy of the database and a store that writes nothing.
+async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
+    if cycle.is_none() && !all {
+        bail!("请指明重新处理哪些邮件：--cycle YYYY-MM（一个月份）或 --all（全部）。例：baosong reprocess --cycle 2024-04 --dry-run");
+    }
+    let cycle = cycle.as_deref().map(parse_cycle).transpose()?;
+    let scratch = ctx.store.tmp_dir().join(format!("reprocess-{}.sqlite", std::process::id()));
+    let ctx = if dry_run {
+        anyhow::ensure!(ctx.config.database_url.starts_with("sqlite:"), "--dry-run 只支持 SQLite 数据库；PostgreSQL 请先在备份上试");
+        let _ = std::fs::remove_file(&scratch);
+        ctx.db.copy_to(&scratch).await.context("无法复制数据库用于试运行")?;
+        let db = db::Db::open(&format!("sqlite://{}", scratch.display())).await?;
+        Ctx { db, store: ctx.store.dry(), ..ctx }
+    } else {
+        ctx
+    };
+    let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} 封 {elapsed}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    let result = baosong::reprocess::run(&ctx, cycle, now(), &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await;
+    bar.finish_and_clear();
+    if dry_run {
+        ctx.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+        }
+    }
+    let out = result?;
+    let what = cycle.map_or("全部邮件".to_string(), |c| format!("{c} 的邮件"));
+    println!("{}{what}，共 {} 封，其中 {} 封有变化。", if dry_run { "试运行（未改动数据）：" } else { "已按现行规则重新处理" }, out.examined, out.messages.len());
+    for c in &out.messages {
+        println!("邮件 [{}]「{}」\n    原来：{}\n    现在：{}", c.id, c.subject, c.before.shown(), c.after.shown());
+    }
+    if !out.departments.is_empty() {
+        println!("各单位报送情况的变化：");
+        for d in &out.departments {
+            println!("  {} {}\n    原来：{}\n    现在：{}", d.cycle, d.department, d.before, d.after);
+        }
+    }
+    if !dry_run && !out.messages.is_empty() {
+        let missing = sync_tree(&ctx).await?;
+        if missing > 0 {
+            eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `--as-of`: RFC 3339; a local date and time ("2024-03-28 12:00"); or a date alone,
 /// meaning the end of that day (23:59:59 local time).
 fn parse_time(s: &str, config: &Config) -> anyhow::Result<i64> {
@@ -673,7 +725,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                     "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
                     "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &ctx.config)),
                     "camera": i.camera, "phash": i.phash, "blur": (i.blur_centi >= 0).then(|| i.blur_centi as f64 / 100.0),
-                    "thumbnail": i.thumb_path, "similar_to": (i.similar_to != 0).then_some(i.similar_to),
+                    "thumbnail": i.thumb_path, "rendition": (!i.rendition_path.is_empty()).then_some(&i.rendition_path), "similar_to": (i.similar_to != 0).then_some(i.similar_to),
                 })
             })
             .collect();
@@ -813,7 +865,7 @@ async fn replace_items(
         let cat = category.unwrap_or_else(|| it.category.parse().ok());
         let code = pipeline::category_code(cat);
         if it.tree_path.is_empty() {
-            db::items::set_placement(tx, it.id, &code, "").await?;
+            db::items::set_placement(tx, it.id, &code, "", category.is_some()).await?;
             continue;
         }
         let label = ctx.config.categories.label(cat);
@@ -825,7 +877,10 @@ async fn replace_items(
             }
             n += 1;
         };
-        db::items::set_placement(tx, it.id, &code, &path).await?;
+        db::items::set_placement(tx, it.id, &code, &path, category.is_some()).await?;
+        if !it.rendition_path.is_empty() {
+            moves.push((Store::rendition_tree_path(&it.tree_path), Store::rendition_tree_path(&path), it.rendition_path.clone()));
+        }
         moves.push((it.tree_path.clone(), path, it.blob_path.clone()));
     }
     Ok(moves)

@@ -30,6 +30,18 @@ pub struct AlreadyExists(pub i64);
 impl Db {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     /// Callers hold `lock::MigrationLock`, so that two processes never migrate at once.
+    /// A consistent copy of this SQLite database written to `path` (a dry run's scratch copy).
+    pub async fn copy_to(&self, path: &Path) -> anyhow::Result<()> {
+        let path = path.to_str().context("数据库副本路径不是 UTF-8")?;
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection (before a scratch copy is deleted).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub async fn open(url: &str) -> anyhow::Result<Db> {
         install_default_drivers();
         let url = if let Some(path) = url.strip_prefix("sqlite://") {

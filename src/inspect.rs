@@ -110,6 +110,8 @@ pub struct Media {
     pub phash: Option<String>,
     pub blur: Option<f64>,
     pub thumbnail: Option<Vec<u8>>,
+    /// A full-size JPEG of a HEIC photo, filed next to it in the tree.
+    pub rendition: Option<Vec<u8>>,
     pub flags: Vec<Flag>,
 }
 
@@ -152,7 +154,17 @@ fn with_permit<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// Examines a photo or video (other kinds give an empty `Media`).
-pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfig, tz: Tz) -> Result<Media, Rejection> {
+/// Sniffs `data` and examines it if it is a photo or video: what `inspect` and
+/// `examine` say together, with the detail of a refusal in words.
+pub fn file(name: &str, data: &[u8], cfg: &MediaConfig, tz: Tz) -> Result<(Inspection, Media), (Rejection, String)> {
+    let ins = inspect(name, data).map_err(|r| (r, String::new()))?;
+    let media = examine(ins.kind, ins.mime, name, data, cfg, tz)?;
+    Ok((ins, media))
+}
+
+/// A photo that cannot be shown is refused (`corrupt_image`, `image_bomb`), and so is a
+/// video that cannot be played (`corrupt_video`), with the reason in words.
+pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfig, tz: Tz) -> Result<Media, (Rejection, String)> {
     let t = &cfg.thresholds;
     match kind {
         Kind::Photo => with_permit(|| {
@@ -167,6 +179,7 @@ pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfi
                 phash: p.phash,
                 blur: p.blur,
                 thumbnail: p.thumbnail,
+                rendition: p.rendition,
                 ..Media::default()
             })
         }),
@@ -175,6 +188,9 @@ pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfi
                 return Ok(Media { container: Some(mime.trim_start_matches("video/").trim_start_matches("x-").to_string()), ..Media::default() });
             }
             let v = video::read(data);
+            if let Some(why) = video::unplayable(&v) {
+                return Err((Rejection::CorruptVideo, why.to_string()));
+            }
             Ok(Media {
                 flags: quality::video(t, v.width, v.height, v.duration_ms),
                 width: v.width,

@@ -18,6 +18,7 @@ pub mod parse; // mail-parser plus Chinese header repair
 pub mod pipeline; // one message through every stage, one transaction
 pub mod rejection; // rejection codes and flags, with Chinese reasons
 pub mod report; // the board for a cycle (status, status --json)
+pub mod reprocess; // the current rules over stored raw mail; what people decided stands
 pub mod resolve; // pure: whose package it is, which month it names
 pub mod roster; // departments, aliases, senders; name normalisation
 pub mod scheduler; // daily jobs, idempotent per date

@@ -110,6 +110,19 @@ enum Command {
         #[arg(value_name = "ID")]
         ids: Vec<i64>,
     },
+    /// 按现行规则重新处理已收的邮件（规则修正后用于以前的月份）。人工批准、改月份、改类别和延期都保留。
+    /// 例：baosong reprocess --cycle 2024-04 --dry-run（先看会有哪些变化），再去掉 --dry-run 执行
+    Reprocess {
+        /// 只处理这个月份的邮件（计入该月的报送，以及该月收到的其他邮件）。例：--cycle 2024-04
+        #[arg(long, value_name = "YYYY-MM", conflicts_with = "all")]
+        cycle: Option<String>,
+        /// 处理全部邮件。例：baosong reprocess --all
+        #[arg(long)]
+        all: bool,
+        /// 只显示会有哪些变化，不改动任何数据（可在守护进程运行时使用）。例：--dry-run
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// 校验存档：重新计算每个存档文件和原始邮件的哈希，找出损坏或缺失的文件和被改动的目录树文件
     Verify {
         /// 修复：从原始邮件恢复损坏的存档文件，恢复目录树，把存档文件改为只读。例：baosong verify --repair

@@ -85,6 +85,8 @@ struct Kept {
     /// What examining it found (the thumbnail bytes are already stored).
     media: inspect::Media,
     thumb: String,
+    /// The stored JPEG rendition of a HEIC photo, or ''.
+    rendition: String,
     /// A small image shown inside the HTML body (a signature logo): stored and listed
     /// as `decoration`, never counted, filed or put in a receipt.
     decoration: bool,
@@ -144,8 +146,12 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
                 Some(jpeg) => store.put_thumb(&sha256, &jpeg),
                 None => Ok(String::new()),
             };
-            match store.put_blob(&sha256, f.data).and_then(|blob| thumb.map(|t| (blob, t))) {
-                Ok((blob, thumb)) => {
+            let rendition = match media.rendition.take() {
+                Some(jpeg) => store.put_rendition(&jpeg),
+                None => Ok(String::new()),
+            };
+            match store.put_blob(&sha256, f.data).and_then(|blob| Ok((blob, thumb?, rendition?))) {
+                Ok((blob, thumb, rendition)) => {
                     let decoration = f.inline && ins.kind == Kind::Photo && media.width.zip(media.height).is_some_and(|(w, h)| u64::from(w) * u64::from(h) < config.media.thresholds.min_work_pixels);
                     let mut flags = f.flags;
                     // A decoration is nobody's work: no quality marks to look into.
@@ -165,6 +171,7 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
                         flags,
                         media,
                         thumb,
+                        rendition,
                         decoration,
                     });
                 }
@@ -208,10 +215,10 @@ type Examined = Result<(inspect::Inspection, inspect::Media), (Rejection, String
 pub fn examine_file(f: &unpack::File<'_>, config: &Config) -> Examined {
     let run = || {
         failpoint(&f.name);
-        inspect::inspect(&f.name, f.data).and_then(|ins| inspect::examine(ins.kind, ins.mime, &f.name, f.data, &config.media, config.timezone).map(|m| (ins, m)))
+        inspect::file(&f.name, f.data, &config.media, config.timezone)
     };
     match guarded(run) {
-        Ok(r) => r.map_err(|r| (r, String::new())),
+        Ok(r) => r,
         Err(panic) => {
             tracing::error!(file = %f.shown, panic = %panic, "检查文件时程序出错，按 processing_failed 拒收");
             Err((Rejection::ProcessingFailed, panic))
@@ -473,8 +480,28 @@ pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::
     let raw = std::fs::read(ctx.store.abs(&row.raw_path)).with_context(|| format!("无法读取原始邮件 {}", row.raw_path))?;
     let (_, a) = analyse_blocking(ctx, raw).await?;
     let a = a?;
-    let row = MessageRow { processed_at: now, ..row };
-    record(ctx, row, a, Some(department.to_string()), Some(id), &Progress::default()).await
+    let row = MessageRow { processed_at: now, decided_by: "approved".into(), ..row };
+    let existing = Existing { id, approved: Some(department.to_string()), ..Existing::default() };
+    record(ctx, row, a, None, Some(&existing), &Progress::default()).await
+}
+
+/// Decides a recorded message again by the current rules, from its stored raw mail,
+/// in one transaction; what people decided (`existing`) stands.
+pub async fn reprocess(ctx: &Ctx, row: MessageRow, existing: &Existing, now: i64) -> anyhow::Result<Outcome> {
+    let raw = std::fs::read(ctx.store.abs(&row.raw_path)).with_context(|| format!("无法读取原始邮件 {}", row.raw_path))?;
+    let (_, a) = analyse_blocking(ctx, raw).await?;
+    let a = a?;
+    let sender = sender_department(ctx, &a.envelope.from).await?;
+    // Counted mail from a sender the roster does not know was approved by a person,
+    // even if it was approved before approvals were marked.
+    let approved_unmarked = existing.approved.is_none() && row.disposition == "package" && sender.is_none();
+    let mut row = MessageRow { processed_at: now, ..row };
+    if approved_unmarked {
+        row.decided_by = "approved".into();
+        let existing = Existing { approved: Some(row.department.clone()), ..existing.clone() };
+        return record(ctx, row, a, sender, Some(&existing), &Progress::default()).await;
+    }
+    record(ctx, row, a, sender, Some(existing), &Progress::default()).await
 }
 
 async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<String>> {
@@ -496,19 +523,38 @@ async fn advance_alone(ctx: &Ctx, progress: &Progress, message_ref: i64) -> anyh
     Ok(())
 }
 
-/// Decides and records one analysed message. `existing` is the row id of a held
-/// message being approved, whose department is `sender`.
-async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
+/// A recorded message decided again: a held message approved, or any message run
+/// through the current rules by `reprocess`. What people decided about it stands.
+#[derive(Debug, Clone, Default)]
+pub struct Existing {
+    pub id: i64,
+    /// The department a person approved it for.
+    pub approved: Option<String>,
+    /// The month a person moved it to (`reassign`).
+    pub cycle: Option<String>,
+    /// Categories people chose, by file SHA-256 (`recategorize`).
+    pub categories: HashMap<String, String>,
+    /// Its items as recorded so far, by file SHA-256: what pointed at them points at
+    /// the new rows.
+    pub old_items: HashMap<String, i64>,
+    /// Lookups see only messages received before it (`reprocess`), or everything.
+    pub before: Option<db::items::Before>,
+}
+
+/// Decides and records one analysed message; `existing` when it was recorded before.
+async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<&Existing>, progress: &Progress) -> anyhow::Result<Outcome> {
     // What preparing the message found about its envelope stays; the rest is decided here.
     let mut flags: Vec<Flag> = Flag::parse_list(&row.flags).into_iter().filter(|f| matches!(f, Flag::BadDate | Flag::MessageIdCollision)).collect();
     if a.unknown_charset {
         flags.push(Flag::UnknownCharset);
     }
     let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.names.iter().map(String::as_str)).collect();
-    let decision = match (existing, &sender) {
-        (Some(_), Some(d)) => Decision::Department { name: d.clone(), on_behalf: false },
-        _ => resolve::department(&ctx.config.roster, sender.as_deref(), &texts),
+    let decision = match existing.and_then(|e| e.approved.clone()) {
+        Some(name) => Decision::Department { name, on_behalf: false },
+        None => resolve::department(&ctx.config.roster, sender.as_deref(), &texts),
     };
+    let before = existing.and_then(|e| e.before).unwrap_or(db::items::Before::EVERYTHING);
+    let existing_id = existing.map(|e| e.id);
     if let Decision::Department { name, .. } = &decision {
         row.department = name.clone();
     }
@@ -516,22 +562,22 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let simple = |disposition: &str, reason: &str| MessageRow { disposition: disposition.into(), reason_code: reason.into(), ..row.clone() };
     if let Some(r) = a.message_rejection {
         let rejected = MessageRow { detail: a.detail.clone(), ..simple("rejected", r.code()) };
-        return finish_simple(ctx, rejected, existing, progress, |id| Outcome::Rejected { id, rejection: r }).await;
+        return finish_simple(ctx, rejected, existing_id, progress, |id| Outcome::Rejected { id, rejection: r }).await;
     }
     if !a.is_package {
-        let outcome = finish_simple(ctx, simple("correspondence", ""), existing, progress, |id| Outcome::Correspondence { id }).await?;
+        let outcome = finish_simple(ctx, simple("correspondence", ""), existing_id, progress, |id| Outcome::Correspondence { id }).await?;
         forget_blobs(ctx, &a.kept).await;
         return Ok(outcome);
     }
     let (department, on_behalf) = match decision {
         Decision::Unrelated => {
-            let outcome = finish_simple(ctx, simple("unrelated", ""), existing, progress, |id| Outcome::Unrelated { id }).await?;
+            let outcome = finish_simple(ctx, simple("unrelated", ""), existing_id, progress, |id| Outcome::Unrelated { id }).await?;
             forget_blobs(ctx, &a.kept).await;
             return Ok(outcome);
         }
         Decision::Held { guess } => {
             let held = MessageRow { guessed_department: guess.clone(), ..simple("held", "") };
-            return finish_simple(ctx, held, existing, progress, |id| Outcome::Held { id, guess: guess.clone() }).await;
+            return finish_simple(ctx, held, existing_id, progress, |id| Outcome::Held { id, guess: guess.clone() }).await;
         }
         Decision::Department { name, on_behalf } => (name, on_behalf),
     };
@@ -544,9 +590,13 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let mut tx = ctx.db.begin().await?;
     let received_cycle = Cycle::at(row.received_at, ctx.config.timezone);
     let named = resolve::named_month(&row.subject, &a.names, received_cycle);
-    let already = db::messages::has_package(&mut tx, &department, &received_cycle.to_string()).await?;
-    let cyc = cycle::assign(named, row.received_at, ctx.config.timezone, ctx.config.deadline_day, already);
+    let already = db::messages::has_package(&mut tx, &department, &received_cycle.to_string(), before).await?;
+    let mut cyc = cycle::assign(named, row.received_at, ctx.config.timezone, ctx.config.deadline_day, already);
     row.cycle_rule = if named.is_some() { "named" } else if cyc != received_cycle { "rolled_over" } else { "received" }.into();
+    if let Some(moved) = existing.and_then(|e| e.cycle.as_deref()).and_then(Cycle::parse) {
+        cyc = moved;
+        row.cycle_rule = "manual".into();
+    }
     row.cycle = cyc.to_string();
     row.department = department.clone();
     row.disposition = "package".into();
@@ -554,11 +604,11 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     row.flags = Flag::join(&flags);
     tracing::Span::current().record("cycle", row.cycle.as_str());
 
-    let message_ref = match write_message(&mut tx, &row, existing).await? {
+    let message_ref = match write_message(&mut tx, &row, existing_id).await? {
         Ok(id) => id,
         Err(had) => return already_had(tx, progress, had).await,
     };
-    let mut known = if a.kept.iter().any(|k| k.media.phash.is_some()) { db::items::phashes(&mut tx).await? } else { vec![] };
+    let mut known = if a.kept.iter().any(|k| k.media.phash.is_some()) { db::items::phashes(&mut tx, before).await? } else { vec![] };
     let cycle_start = cyc.start(ctx.config.timezone).timestamp();
     let t = ctx.config.media.thresholds;
     let mut links_to_make = Vec::new();
@@ -567,7 +617,11 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let mut first_in_message: HashMap<String, i64> = HashMap::new();
     let (mut accepted, mut duplicates) = (0, 0);
     for k in &a.kept {
-        let category = ctx.config.categories.classify(&k.folders, &k.name, &row.subject);
+        let chosen = existing.and_then(|e| e.categories.get(&k.sha256));
+        let category = match chosen {
+            Some(code) => code.parse().ok(),
+            None => ctx.config.categories.classify(&k.folders, &k.name, &row.subject),
+        };
         if k.decoration {
             let item = decoration_item(k, message_ref, category);
             db::items::insert(&mut tx, &item).await?;
@@ -575,15 +629,16 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         }
         let twin = match first_in_message.get(&k.sha256) {
             Some(&id) => Some(id),
-            None => db::items::accepted_twin(&mut tx, &department, &row.cycle, &k.sha256).await?,
+            None => db::items::accepted_twin(&mut tx, &department, &row.cycle, &k.sha256, before).await?,
         };
         let mut item = kept_item(k, message_ref, category);
+        item.category_manual = i64::from(chosen.is_some());
         let mut fl = k.flags.clone();
         if inspect::quality::old_capture(k.media.captured_at, cycle_start, t.old_capture_days) {
             fl.push(Flag::OldCapture);
         }
         let likeness = match twin {
-            None => likeness(&mut tx, k, &known, &department, &row.cycle, t.near_duplicate_distance).await?,
+            None => likeness(&mut tx, k, &known, &department, &row.cycle, t.near_duplicate_distance, before).await?,
             Some(_) => Likeness::default(),
         };
         if let Some(e) = likeness.near {
@@ -638,16 +693,22 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         }
         item.flags = flag_codes(&fl);
         let id = db::items::insert(&mut tx, &item).await?;
+        if let Some(&old) = existing.and_then(|e| e.old_items.get(&k.sha256)) {
+            db::items::repoint(&mut tx, old, id).await?;
+        }
         if item.status == "accepted" {
             if !item.phash.is_empty() {
                 known.push(db::items::Hashed { id, phash: item.phash.clone(), sha256: k.sha256.clone(), department: department.clone(), cycle: row.cycle.clone() });
             }
             first_in_message.insert(k.sha256.clone(), id);
+            if !item.rendition_path.is_empty() {
+                links_to_make.push((item.rendition_path.clone(), Store::rendition_tree_path(&item.tree_path)));
+            }
             links_to_make.push((item.blob_path, item.tree_path));
         }
     }
     for r in &a.refused {
-        let reason = if r.detail.is_empty() { r.rejection.reason().to_string() } else { format!("{}：{}", r.rejection.reason(), r.detail) };
+        let reason = r.rejection.explained(&r.detail);
         let item = ItemRow {
             message_ref,
             status: "rejected".into(),
@@ -711,6 +772,7 @@ fn kept_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
         phash: k.media.phash.clone().unwrap_or_default(),
         blur_centi: k.media.blur.map_or(-1, |b| (b * 100.0).round() as i64),
         thumb_path: k.thumb.clone(),
+        rendition_path: k.rendition.clone(),
         ..ItemRow::default()
     }
 }
@@ -733,12 +795,12 @@ struct Likeness {
     shared: Option<i64>,
 }
 
-async fn likeness(tx: &mut Tx<'_>, k: &Kept, known: &[db::items::Hashed], department: &str, cycle: &str, max_distance: u32) -> anyhow::Result<Likeness> {
+async fn likeness(tx: &mut Tx<'_>, k: &Kept, known: &[db::items::Hashed], department: &str, cycle: &str, max_distance: u32, before: db::items::Before) -> anyhow::Result<Likeness> {
     if !matches!(k.kind, Kind::Photo | Kind::Video) {
         return Ok(Likeness::default());
     }
     // (distance, item): the same bytes are distance 0.
-    let mut found: Vec<(u32, db::items::Hashed)> = db::items::same_content(tx, &k.sha256).await?.into_iter().map(|e| (0, e)).collect();
+    let mut found: Vec<(u32, db::items::Hashed)> = db::items::same_content(tx, &k.sha256, before).await?.into_iter().map(|e| (0, e)).collect();
     if let Some(h) = &k.media.phash {
         let same: HashSet<i64> = found.iter().map(|(_, e)| e.id).collect();
         found.extend(
@@ -757,10 +819,13 @@ async fn likeness(tx: &mut Tx<'_>, k: &Kept, known: &[db::items::Hashed], depart
     })
 }
 
+/// Inserts the message, or rewrites the recorded one (`existing`) and removes its
+/// items, which are recorded again in the same transaction.
 async fn write_message(tx: &mut Tx<'_>, row: &MessageRow, existing: Option<i64>) -> anyhow::Result<Result<i64, AlreadyExists>> {
     match existing {
         Some(id) => {
             db::messages::update_decision(tx, id, row).await?;
+            db::items::delete_for_message(tx, id).await?;
             Ok(Ok(id))
         }
         None => db::messages::insert(tx, row).await,
@@ -773,7 +838,7 @@ async fn forget_blobs(ctx: &Ctx, kept: &[Kept]) {
     for k in kept {
         match db::items::sha_referenced(&ctx.db, &k.sha256).await {
             Ok(false) => {
-                let _ = std::fs::remove_file(ctx.store.abs(&k.blob));
+                let _ = ctx.store.remove(&k.blob);
             }
             Ok(true) => {}
             Err(e) => warn!(error = %e, "无法检查文件引用"),

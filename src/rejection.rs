@@ -24,11 +24,13 @@ pub enum Rejection {
     UnsupportedArchive,
     UnsupportedMethod,
     ImageBomb,
+    CorruptImage,
+    CorruptVideo,
     ProcessingFailed,
 }
 
 impl Rejection {
-    pub const ALL: [Rejection; 18] = [
+    pub const ALL: [Rejection; 20] = [
         Rejection::UnsupportedType,
         Rejection::Executable,
         Rejection::EmptyFile,
@@ -46,6 +48,8 @@ impl Rejection {
         Rejection::UnsupportedArchive,
         Rejection::UnsupportedMethod,
         Rejection::ImageBomb,
+        Rejection::CorruptImage,
+        Rejection::CorruptVideo,
         Rejection::ProcessingFailed,
     ];
 
@@ -69,6 +73,8 @@ impl Rejection {
             Rejection::UnsupportedArchive => "unsupported_archive",
             Rejection::UnsupportedMethod => "unsupported_method",
             Rejection::ImageBomb => "image_bomb",
+            Rejection::CorruptImage => "corrupt_image",
+            Rejection::CorruptVideo => "corrupt_video",
             Rejection::ProcessingFailed => "processing_failed",
         }
     }
@@ -93,8 +99,15 @@ impl Rejection {
             Rejection::UnsupportedArchive => "压缩方式不受支持，请用 ZIP（默认压缩）、7z 或 RAR 重新打包",
             Rejection::UnsupportedMethod => "压缩包内此文件的压缩方式不受支持，请用 ZIP 默认压缩或 7z 重新打包",
             Rejection::ImageBomb => "图片尺寸异常巨大，超过解码上限，已拒收",
+            Rejection::CorruptImage => "照片无法显示",
+            Rejection::CorruptVideo => "视频无法播放",
             Rejection::ProcessingFailed => "处理此文件时程序出错（已记录详情），请联系管理员",
         }
+    }
+
+    /// The reason followed by what was found, when there is more to say.
+    pub fn explained(self, detail: &str) -> String {
+        if detail.is_empty() { self.reason().to_string() } else { format!("{}：{detail}", self.reason()) }
     }
 
     pub fn from_code(code: &str) -> Option<Rejection> {

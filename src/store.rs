@@ -27,6 +27,8 @@ pub const STALE_TMP: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    /// Reads, but writes, links and removes nothing (`reprocess --dry-run`).
+    dry: bool,
 }
 
 impl Store {
@@ -36,11 +38,27 @@ impl Store {
             make_dirs(&data_dir.join(sub), DIR_MODE)?;
         }
         make_dirs(&data_dir.join("tmp"), 0o700)?;
-        let store = Store { root: data_dir.to_path_buf() };
+        let store = Store { root: data_dir.to_path_buf(), dry: false };
         if let Err(e) = store.clean_tmp(STALE_TMP) {
             tracing::warn!(error = %e, "无法清理临时目录 tmp");
         }
         Ok(store)
+    }
+
+    /// The same store, for a dry run: every read works, every change is skipped.
+    pub fn dry(&self) -> Store {
+        Store { dry: true, ..self.clone() }
+    }
+
+    /// Removes a stored file that nothing refers to any more.
+    pub fn remove(&self, rel: &str) -> io::Result<()> {
+        if self.dry {
+            return Ok(());
+        }
+        match fs::remove_file(self.root.join(rel)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -108,6 +126,21 @@ impl Store {
         Ok(rel)
     }
 
+    /// A full-size JPEG made from a HEIC photo, named by its own SHA-256 like a blob
+    /// (so the tree's checks hold for it) and read-only because the tree links it.
+    pub fn put_rendition(&self, jpeg: &[u8]) -> io::Result<String> {
+        let sha256 = crate::inspect::sha256_hex(jpeg);
+        let rel = format!("renditions/{}/{}.jpg", &sha256[..2], sha256);
+        self.put(&rel, jpeg, false)?;
+        Ok(rel)
+    }
+
+    /// Where the rendition of the file at `tree_rel` is filed: next to it, named
+    /// after it, so `IMG_0001.heic` is followed by `IMG_0001.heic.jpg`.
+    pub fn rendition_tree_path(tree_rel: &str) -> String {
+        format!("{tree_rel}.jpg")
+    }
+
     pub fn put_raw(&self, sha256: &str, raw: &[u8]) -> io::Result<String> {
         let rel = format!("raw/{}/{}.eml", &sha256[..2], sha256);
         self.put(&rel, raw, false)?;
@@ -118,6 +151,9 @@ impl Store {
     /// whole file, and the file is never writable under its final name. Without
     /// `overwrite`, an existing file of the same size is kept.
     fn put(&self, rel: &str, data: &[u8], overwrite: bool) -> io::Result<()> {
+        if self.dry {
+            return Ok(());
+        }
         let dest = self.root.join(rel);
         if !overwrite && dest.metadata().is_ok_and(|m| m.len() == data.len() as u64) {
             return Ok(());
@@ -153,7 +189,9 @@ impl Store {
 
     /// Whether the blob at `blob_rel` (named by its SHA-256) still has that content.
     pub fn blob_intact(&self, blob_rel: &str) -> io::Result<bool> {
-        let expected = blob_rel.rsplit('/').next().unwrap_or_default();
+        let name = blob_rel.rsplit('/').next().unwrap_or_default();
+        // A rendition is named "<sha256>.jpg"; a blob has no extension.
+        let expected = name.split('.').next().unwrap_or_default();
         Ok(self.hash_file(blob_rel)? == expected)
     }
 
@@ -185,7 +223,7 @@ impl Store {
     /// Makes `tree_rel` show the blob at `blob_rel`, unless something is there already.
     pub fn link(&self, blob_rel: &str, tree_rel: &str) -> io::Result<()> {
         let dest = self.root.join(tree_rel);
-        if dest.symlink_metadata().is_ok() {
+        if self.dry || dest.symlink_metadata().is_ok() {
             return Ok(());
         }
         if let Some(dir) = dest.parent() {
@@ -217,10 +255,7 @@ impl Store {
     }
 
     pub fn unlink(&self, tree_rel: &str) -> io::Result<()> {
-        match fs::remove_file(self.root.join(tree_rel)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        self.remove(tree_rel)
     }
 
     /// Removes the whole tree, for a rebuild.

@@ -35,6 +35,10 @@ pub struct ItemRow {
     pub blur_centi: i64,
     pub thumb_path: String,
     pub similar_to: i64,
+    /// A JPEG rendition of a HEIC photo (`renditions/…`), or ''.
+    pub rendition_path: String,
+    /// 1 when a person chose the category (`recategorize`); `reprocess` keeps it.
+    pub category_manual: i64,
 }
 
 /// An item with the message facts a report needs.
@@ -52,7 +56,8 @@ pub struct ListedItem {
 
 const COLUMNS: &str = "i.id, i.message_ref, i.status, i.kind, i.category, i.shown_name, i.file_name, i.size, i.sha256, \
      i.mime, i.blob_path, i.tree_path, i.rejection_code, i.reason, i.flags, i.url, i.expires_at, i.duplicate_of, \
-     i.width, i.height, i.duration_ms, i.container, i.codec, i.captured_at, i.camera, i.phash, i.blur_centi, i.thumb_path, i.similar_to";
+     i.width, i.height, i.duration_ms, i.container, i.codec, i.captured_at, i.camera, i.phash, i.blur_centi, i.thumb_path, i.similar_to, \
+     i.rendition_path, i.category_manual";
 
 /// What a `ListedItem` takes from its message.
 const MESSAGE_COLUMNS: &str = "m.department, m.cycle, m.received_at, m.sent_on_behalf, m.flags AS message_flags";
@@ -61,9 +66,9 @@ pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO items (message_ref, status, kind, category, shown_name, file_name, size, sha256, mime, blob_path, \
          tree_path, rejection_code, reason, flags, url, expires_at, duplicate_of, width, height, duration_ms, container, codec, \
-         captured_at, camera, phash, blur_centi, thumb_path, similar_to) \
+         captured_at, camera, phash, blur_centi, thumb_path, similar_to, rendition_path, category_manual) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-         $25, $26, $27, $28) RETURNING id",
+         $25, $26, $27, $28, $29, $30) RETURNING id",
     )
     .bind(it.message_ref)
     .bind(&it.status)
@@ -93,21 +98,25 @@ pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
     .bind(it.blur_centi)
     .bind(&it.thumb_path)
     .bind(it.similar_to)
+    .bind(&it.rendition_path)
+    .bind(it.category_manual)
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
 }
 
 /// The accepted (or shared) item with this content that `department` already sent in `cycle`.
-pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha256: &str) -> anyhow::Result<Option<i64>> {
+pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha256: &str, before: Before) -> anyhow::Result<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
         "SELECT i.id FROM items i JOIN messages m ON m.id = i.message_ref \
          WHERE i.sha256 = $1 AND i.status IN ('accepted', 'shared') AND m.department = $2 AND m.cycle = $3 \
-         AND m.disposition = 'package' ORDER BY i.id LIMIT 1",
+         AND m.disposition = 'package' AND (m.received_at < $4 OR (m.received_at = $4 AND m.id < $5)) ORDER BY i.id LIMIT 1",
     )
     .bind(sha256)
     .bind(department)
     .bind(cycle)
+    .bind(before.received_at)
+    .bind(before.id)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.map(|(id,)| id))
@@ -124,24 +133,57 @@ pub struct Hashed {
 }
 
 /// Every counted photo with a perceptual hash.
-pub async fn phashes(tx: &mut Tx<'_>) -> anyhow::Result<Vec<Hashed>> {
+pub async fn phashes(tx: &mut Tx<'_>, before: Before) -> anyhow::Result<Vec<Hashed>> {
     Ok(sqlx::query_as(
         "SELECT i.id, i.phash, i.sha256, m.department, m.cycle FROM items i JOIN messages m ON m.id = i.message_ref \
-         WHERE i.phash <> '' AND i.status = 'accepted' AND m.disposition = 'package' ORDER BY i.id",
+         WHERE i.phash <> '' AND i.status = 'accepted' AND m.disposition = 'package' \
+         AND (m.received_at < $1 OR (m.received_at = $1 AND m.id < $2)) ORDER BY i.id",
     )
+    .bind(before.received_at)
+    .bind(before.id)
     .fetch_all(&mut **tx)
     .await?)
 }
 
 /// Every counted item of any department and month with exactly this content.
-pub async fn same_content(tx: &mut Tx<'_>, sha256: &str) -> anyhow::Result<Vec<Hashed>> {
+pub async fn same_content(tx: &mut Tx<'_>, sha256: &str, before: Before) -> anyhow::Result<Vec<Hashed>> {
     Ok(sqlx::query_as(
         "SELECT i.id, i.phash, i.sha256, m.department, m.cycle FROM items i JOIN messages m ON m.id = i.message_ref \
-         WHERE i.sha256 = $1 AND i.status = 'accepted' AND m.disposition = 'package' ORDER BY i.id",
+         WHERE i.sha256 = $1 AND i.status = 'accepted' AND m.disposition = 'package' \
+         AND (m.received_at < $2 OR (m.received_at = $2 AND m.id < $3)) ORDER BY i.id",
     )
     .bind(sha256)
+    .bind(before.received_at)
+    .bind(before.id)
     .fetch_all(&mut **tx)
     .await?)
+}
+
+/// Which recorded messages a lookup sees: those received before this point (then by
+/// id). New mail sees everything; `reprocess` sees only what came before the message
+/// it decides again, as intake did.
+#[derive(Debug, Clone, Copy)]
+pub struct Before {
+    pub received_at: i64,
+    pub id: i64,
+}
+
+impl Before {
+    pub const EVERYTHING: Before = Before { received_at: i64::MAX, id: i64::MAX };
+}
+
+/// The items of a message, removed when it is decided again (`reprocess`).
+pub async fn delete_for_message(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM items WHERE message_ref = $1").bind(message_ref).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Items that pointed at `old` (as a copy or a duplicate of it) point at `new`: the
+/// same file, recorded again.
+pub async fn repoint(tx: &mut Tx<'_>, old: i64, new: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE items SET similar_to = $1 WHERE similar_to = $2").bind(new).bind(old).execute(&mut **tx).await?;
+    sqlx::query("UPDATE items SET duplicate_of = $1 WHERE duplicate_of = $2").bind(new).bind(old).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Adds flag codes to an item's stored list (kept sorted, without repeats).
@@ -231,21 +273,27 @@ pub async fn links_expiring(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<L
     .await?)
 }
 
-pub async fn set_placement(tx: &mut Tx<'_>, id: i64, category: &str, tree_path: &str) -> anyhow::Result<()> {
-    sqlx::query("UPDATE items SET category = $1, tree_path = $2 WHERE id = $3")
+/// Files an item under `category` at `tree_path`; `chosen` when a person chose the
+/// category (kept by `reprocess`).
+pub async fn set_placement(tx: &mut Tx<'_>, id: i64, category: &str, tree_path: &str, chosen: bool) -> anyhow::Result<()> {
+    sqlx::query("UPDATE items SET category = $1, tree_path = $2, category_manual = MAX(category_manual, $3) WHERE id = $4")
         .bind(category)
         .bind(tree_path)
+        .bind(i64::from(chosen))
         .bind(id)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Every accepted file that belongs in the browsable tree: (tree path, blob path).
+/// Every accepted file that belongs in the browsable tree, and the JPEG rendition
+/// next to a HEIC photo: (tree path, stored path).
 pub async fn tree_entries(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT i.tree_path, i.blob_path FROM items i JOIN messages m ON m.id = i.message_ref \
-         WHERE m.disposition = 'package' AND i.tree_path <> '' ORDER BY i.id",
+         WHERE m.disposition = 'package' AND i.tree_path <> '' \
+         UNION ALL SELECT i.tree_path || '.jpg', i.rendition_path FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE m.disposition = 'package' AND i.tree_path <> '' AND i.rendition_path <> '' ORDER BY 1",
     )
     .fetch_all(&db.pool)
     .await?)

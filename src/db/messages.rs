@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::items::Before;
 use super::{AlreadyExists, Db, Tx};
 use crate::rejection::Flag;
 
@@ -28,10 +29,12 @@ pub struct MessageRow {
     pub detail: String,
     /// `attachments_digest` of the files kept from it; '' when not known.
     pub attachments_sha256: String,
+    /// 'approved' when a person approved it for its department; '' when the rules decided.
+    pub decided_by: String,
 }
 
 const COLUMNS: &str = "id, raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, \
-     department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail, attachments_sha256";
+     department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail, attachments_sha256, decided_by";
 
 /// A message already recorded with these very bytes.
 pub async fn find_existing(db: &Db, raw_sha256: &str) -> anyhow::Result<Option<AlreadyExists>> {
@@ -158,7 +161,7 @@ pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i6
 pub async fn update_decision(tx: &mut Tx<'_>, id: i64, m: &MessageRow) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE messages SET disposition = $1, department = $2, cycle = $3, cycle_rule = $4, sent_on_behalf = $5, \
-         reason_code = $6, flags = $7, processed_at = $8, detail = $9 WHERE id = $10",
+         reason_code = $6, flags = $7, processed_at = $8, detail = $9, decided_by = $10 WHERE id = $11",
     )
     .bind(&m.disposition)
     .bind(&m.department)
@@ -169,6 +172,7 @@ pub async fn update_decision(tx: &mut Tx<'_>, id: i64, m: &MessageRow) -> anyhow
     .bind(&m.flags)
     .bind(m.processed_at)
     .bind(&m.detail)
+    .bind(&m.decided_by)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -180,14 +184,34 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<MessageRow>> {
 }
 
 /// Whether `department` already has a counted package in `cycle`.
-pub async fn has_package(tx: &mut Tx<'_>, department: &str, cycle: &str) -> anyhow::Result<bool> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM messages WHERE department = $1 AND cycle = $2 AND disposition = 'package' LIMIT 1")
-            .bind(department)
-            .bind(cycle)
+pub async fn has_package(tx: &mut Tx<'_>, department: &str, cycle: &str, before: Before) -> anyhow::Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM messages WHERE department = $1 AND cycle = $2 AND disposition = 'package' \
+         AND (received_at < $3 OR (received_at = $3 AND id < $4)) LIMIT 1",
+    )
+    .bind(department)
+    .bind(cycle)
+    .bind(before.received_at)
+    .bind(before.id)
             .fetch_optional(&mut **tx)
             .await?;
     Ok(row.is_some())
+}
+
+/// The messages `reprocess` decides again, in the order they were received: every
+/// one but the dismissed and the failed (`retry` is for those), or those of one
+/// month (its packages, and the rest received in it: `from`..`to`).
+pub async fn to_reprocess(db: &Db, cycle: Option<(&str, i64, i64)>) -> anyhow::Result<Vec<MessageRow>> {
+    let (cycle, from, to) = cycle.unwrap_or(("", i64::MIN, i64::MAX));
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM messages WHERE disposition NOT IN ('dismissed', 'failed') AND raw_path <> '' \
+         AND ($1 = '' OR cycle = $1 OR (cycle = '' AND received_at >= $2 AND received_at < $3)) ORDER BY received_at, id"
+    )))
+    .bind(cycle)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?)
 }
 
 /// Messages waiting for review, oldest first, received by `as_of`.

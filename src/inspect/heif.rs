@@ -1,5 +1,18 @@
-//! HEIC/HEIF (iPhone photos): the image size from the `ispe` property in the meta
-//! box. Decoding needs libheif, which is not linked, so HEIC gets metadata only.
+//! HEIC/HEIF (iPhone photos), decoded with libheif: the size, a working copy for the
+//! thumbnail, hash and blur score, and a full-size JPEG rendition that Windows users
+//! can open (the tree shows it next to the original). The size is read from the
+//! `ispe` property first and bounded before libheif allocates anything.
+
+use image::{DynamicImage, RgbImage};
+use libheif_rs::{ColorSpace, HeifContext, LibHeif, RgbChroma};
+
+use super::photo::DecodeLimits;
+use crate::rejection::Rejection;
+
+/// Bytes per pixel a decode holds at its peak: the YCbCr 4:2:0 planes (1.5), the
+/// interleaved RGB image (3) and the JPEG rendition being written (under 1).
+const BYTES_PER_PIXEL: u64 = 6;
+const RENDITION_QUALITY: u8 = 90;
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
@@ -22,4 +35,102 @@ pub fn dimensions(data: &[u8]) -> Option<(u32, u32)> {
         }
     }
     best
+}
+
+/// A decoded HEIC: its size, a working copy no larger than `side` px on its long
+/// side (already upright: libheif applies the file's rotation and mirroring), and
+/// the full-size JPEG rendition.
+pub struct Decoded {
+    pub width: u32,
+    pub height: u32,
+    pub work: DynamicImage,
+    pub rendition: Vec<u8>,
+}
+
+fn corrupt(why: &str) -> (Rejection, String) {
+    (Rejection::CorruptImage, why.to_string())
+}
+
+pub fn decode(data: &[u8], limits: DecodeLimits, side: u32) -> Result<Decoded, (Rejection, String)> {
+    let (w, h) = dimensions(data).ok_or_else(|| corrupt("HEIC 照片文件头已损坏，读不出尺寸，请重新发送原图"))?;
+    let within = |w: u32, h: u32| {
+        let px = u64::from(w) * u64::from(h);
+        px <= limits.max_pixels && px * BYTES_PER_PIXEL <= limits.max_alloc
+    };
+    if !within(w, h) {
+        return Err((Rejection::ImageBomb, String::new()));
+    }
+    let broken = |_| corrupt("HEIC 照片数据已损坏或不完整，无法显示，请重新发送原图");
+    let ctx = HeifContext::read_from_bytes(data).map_err(broken)?;
+    let handle = ctx.primary_image_handle().map_err(broken)?;
+    // The primary image may be a grid larger than any one `ispe` seen so far.
+    if !within(handle.width(), handle.height()) {
+        return Err((Rejection::ImageBomb, String::new()));
+    }
+    let mut image = LibHeif::new().decode(&handle, ColorSpace::Rgb(RgbChroma::Rgb), None).map_err(broken)?;
+    let planes = image.planes_mut();
+    let plane = planes.interleaved.ok_or_else(|| corrupt("HEIC 照片的颜色格式无法转换"))?;
+    let (pw, ph, stride) = (plane.width, plane.height, plane.stride);
+    let row = pw as usize * 3;
+    let data = plane.data;
+    if pw == 0 || ph == 0 || stride < row || data.len() < stride * (ph as usize - 1) + row {
+        return Err(corrupt("HEIC 照片解码结果为空"));
+    }
+    // Rows are padded to `stride`: pack them in place, so the encoder and the
+    // working copy read one contiguous RGB buffer without a full-size copy.
+    for y in 1..ph as usize {
+        data.copy_within(y * stride..y * stride + row, y * row);
+    }
+    let rgb = &data[..row * ph as usize];
+    let rendition = encode_jpeg(rgb, pw, ph)?;
+    let work = DynamicImage::ImageRgb8(shrink(rgb, pw, ph, side));
+    Ok(Decoded { width: pw, height: ph, work, rendition })
+}
+
+fn encode_jpeg(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, (Rejection, String)> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, RENDITION_QUALITY)
+        .encode(rgb, w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|e| corrupt(&format!("HEIC 照片转为 JPEG 时出错：{e}")))?;
+    Ok(out)
+}
+
+/// A box-filtered copy of packed RGB, at most `side` px on the long side.
+fn shrink(rgb: &[u8], w: u32, h: u32, side: u32) -> RgbImage {
+    let k = w.max(h).div_ceil(side).max(1);
+    let (nw, nh) = (w.div_ceil(k), h.div_ceil(k));
+    RgbImage::from_fn(nw, nh, |x, y| {
+        let (mut sum, mut n) = ([0u32; 3], 0u32);
+        for sy in y * k..((y + 1) * k).min(h) {
+            let at = (sy * w) as usize * 3;
+            for sx in x * k..((x + 1) * k).min(w) {
+                let p = at + sx as usize * 3;
+                for c in 0..3 {
+                    sum[c] += u32::from(rgb[p + c]);
+                }
+                n += 1;
+            }
+        }
+        image::Rgb(sum.map(|s| (s / n.max(1)) as u8))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrinking_averages_whole_blocks() {
+        let rgb: Vec<u8> = (0..4 * 2).flat_map(|i| [if i % 2 == 0 { 0 } else { 200 }, 10, 20]).collect();
+        let small = shrink(&rgb, 4, 2, 2);
+        assert_eq!(small.dimensions(), (2, 1));
+        assert_eq!(small.get_pixel(0, 0).0, [100, 10, 20]);
+    }
+
+    #[test]
+    fn garbage_after_a_heic_brand_is_refused_not_decoded() {
+        let mut data = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        data.extend([0x5Au8; 400]);
+        assert_eq!(decode(&data, DecodeLimits::DEFAULT, 800).err().map(|e| e.0), Some(Rejection::CorruptImage));
+    }
 }

@@ -48,6 +48,8 @@ pub struct PhotoInfo {
     pub blur: Option<f64>,
     /// The 320 px thumbnail, JPEG, orientation applied.
     pub thumbnail: Option<Vec<u8>>,
+    /// A full-size JPEG of a photo Windows cannot open itself (HEIC).
+    pub rendition: Option<Vec<u8>>,
 }
 
 /// The least long side of the working copy: enough for a sharp 320 px thumbnail and
@@ -82,10 +84,36 @@ pub fn read_exif(data: &[u8]) -> Exif {
 enum DecodeError {
     /// Beyond the limits: refused as `image_bomb`.
     Bomb,
-    /// Our decoders cannot read it; the file is kept, unexamined.
+    /// The decoder failed: the photo cannot be shown, refused as `corrupt_image`.
     Unreadable,
+    /// A JPEG coding no browser or viewer shows (arithmetic, lossless, 16-bit).
+    Unsupported,
 }
-use DecodeError::{Bomb, Unreadable};
+use DecodeError::{Bomb, Unreadable, Unsupported};
+
+/// Why a photo that cannot be shown was refused, in words for the sender.
+fn corrupt_detail(e: &DecodeError, format: Option<Format>, data: &[u8]) -> &'static str {
+    match e {
+        Unsupported => "照片采用了不常见的编码方式，电脑上无法打开，请另存为普通 JPEG 后重发",
+        _ if format.is_none() => "照片文件头已损坏，读不出尺寸，请重新发送原图",
+        _ if format.is_some_and(|f| truncated(f, data)) => "照片不完整（文件被截断），请重新发送原图",
+        _ => "照片数据已损坏，无法完整显示，请重新发送原图",
+    }
+}
+
+/// Whether the file stops before its format's end marker: a JPEG without EOI, a PNG
+/// without IEND, a GIF without its trailer, a WebP shorter than its RIFF size.
+fn truncated(format: Format, data: &[u8]) -> bool {
+    let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let data = &data[..end];
+    match format {
+        Format::Jpeg => !data.ends_with(&[0xFF, 0xD9]),
+        Format::Png => !data[data.len().saturating_sub(64)..].windows(4).any(|w| w == b"IEND"),
+        Format::Gif => data.last() != Some(&0x3B),
+        Format::WebP => data.get(4..8).is_some_and(|n| u64::from(u32::from_le_bytes([n[0], n[1], n[2], n[3]])) + 8 > end as u64),
+        Format::Tiff => false,
+    }
+}
 
 /// The DCT scale (1/8, 1/4, 1/2, 1/1) a JPEG of this size is decoded at: the smallest
 /// that still gives a `WORKING` px long side.
@@ -116,7 +144,7 @@ fn decode(data: &[u8], limits: DecodeLimits) -> Result<(u32, u32, DynamicImage),
 /// scaling).
 fn decode_jpeg(data: &[u8], b: &Bounds, factor: u32, limits: DecodeLimits) -> Result<DynamicImage, DecodeError> {
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
-    d.read_info().map_err(|_| Unreadable)?;
+    d.read_info().map_err(jpeg_error)?;
     let info = d.info().ok_or(Unreadable)?;
     // The decoder reads the same first frame header; anything else was not bounded.
     if (u32::from(info.width), u32::from(info.height)) != (b.width, b.height) {
@@ -126,7 +154,8 @@ fn decode_jpeg(data: &[u8], b: &Bounds, factor: u32, limits: DecodeLimits) -> Re
     let (w, h) = (b.width, b.height);
     let (rw, rh) = (w.div_ceil(factor).min(u32::from(u16::MAX)) as u16, h.div_ceil(factor).min(u32::from(u16::MAX)) as u16);
     let (sw, sh) = d.scale(rw, rh).map_err(|_| Unreadable)?;
-    let pixels = d.decode().map_err(|_| Unreadable)?;
+    // Every scan is read, at whatever scale: a truncated or damaged photo fails here.
+    let pixels = d.decode().map_err(jpeg_error)?;
     let format = d.info().map(|i| i.pixel_format).ok_or(Unreadable)?;
     let (sw, sh) = (u32::from(sw), u32::from(sh));
     match format {
@@ -142,9 +171,16 @@ fn decode_jpeg(data: &[u8], b: &Bounds, factor: u32, limits: DecodeLimits) -> Re
                 .collect();
             RgbImage::from_raw(sw, sh, rgb).map(DynamicImage::ImageRgb8)
         }
-        jpeg_decoder::PixelFormat::L16 => None,
+        jpeg_decoder::PixelFormat::L16 => return Err(Unsupported),
     }
     .ok_or(Unreadable)
+}
+
+fn jpeg_error(e: jpeg_decoder::Error) -> DecodeError {
+    match e {
+        jpeg_decoder::Error::Unsupported(_) => Unsupported,
+        _ => Unreadable,
+    }
 }
 
 /// PNG, TIFF, GIF and WebP, decoded whole by the image crate in `format` (the one the
@@ -221,32 +257,39 @@ pub fn blur_score(img: &DynamicImage) -> f64 {
     sq / n - mean * mean
 }
 
-pub fn analyse(mime: &str, data: &[u8], limits: DecodeLimits, want_thumbnail: bool) -> Result<PhotoInfo, Rejection> {
+/// Examines a photo. One that cannot be shown (truncated, damaged, no readable
+/// header) is refused as `corrupt_image` with the reason in words; one beyond the
+/// decode limits as `image_bomb`.
+pub fn analyse(mime: &str, data: &[u8], limits: DecodeLimits, want_thumbnail: bool) -> Result<PhotoInfo, (Rejection, String)> {
     let exif = read_exif(data);
-    if matches!(mime, "image/heif" | "image/heic" | "image/avif") {
-        let (width, height) = super::heif::dimensions(data).unwrap_or((0, 0));
-        return Ok(PhotoInfo { width, height, exif, ..Default::default() });
-    }
-    let (width, height, work) = match decode(data, limits) {
-        Ok(d) => d,
-        Err(Bomb) => return Err(Rejection::ImageBomb),
-        // A photo our decoders cannot read (an unusual JPEG, a damaged file) is still
-        // the sender's work: kept, without size, hash or thumbnail.
-        Err(Unreadable) => return Ok(PhotoInfo { exif, ..Default::default() }),
+    let heif = matches!(mime, "image/heif" | "image/heic" | "image/avif");
+    let (width, height, work, rendition) = if heif {
+        let d = super::heif::decode(data, limits, WORKING * 2)?;
+        (d.width, d.height, d.work, Some(d.rendition))
+    } else {
+        let (w, h, work) = decode(data, limits).map_err(|e| match e {
+            Bomb => (Rejection::ImageBomb, String::new()),
+            e => (Rejection::CorruptImage, corrupt_detail(&e, bounds::read(data).map(|b| b.format), data).to_string()),
+        })?;
+        (w, h, work, None)
     };
+    // libheif has already turned a HEIC upright; the others follow their EXIF.
+    let orientation = if heif { 1 } else { exif.orientation };
     let blur = blur_score(&work);
     let small = resize(&work, THUMB);
     // Hashing the small copy gives the same hash for far less work.
     let hasher = image_hasher::HasherConfig::new().hash_size(8, 8).to_hasher();
     let phash = hex::encode(hasher.hash_image(&small).as_bytes());
-    let thumbnail = if want_thumbnail {
-        let t = orient(small, exif.orientation);
-        let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&t.to_rgb8()).ok().map(|_| out)
-    } else {
-        None
-    };
-    Ok(PhotoInfo { width, height, exif, phash: Some(phash), blur: Some(blur), thumbnail })
+    let thumbnail = if want_thumbnail { Some(jpeg(&orient(small, orientation), 80)) } else { None };
+    Ok(PhotoInfo { width, height, exif, phash: Some(phash), blur: Some(blur), thumbnail, rendition })
+}
+
+/// `img` as a JPEG of this quality.
+pub fn jpeg(img: &DynamicImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing to memory fails only on an empty picture, which no decoder gives.
+    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&img.to_rgb8());
+    out
 }
 
 /// Hamming distance between two hex perceptual hashes.
@@ -274,19 +317,47 @@ mod tests {
         assert!(p.thumbnail.is_some() && p.phash.is_some());
         // 1200 × 900 × 4 + 800 × 900 × 4 bytes, one byte short.
         let tight = DecodeLimits { max_alloc: 1200 * 900 * 4 + 800 * 900 * 4 - 1, ..DecodeLimits::DEFAULT };
-        assert_eq!(analyse("image/png", &data, tight, true).unwrap_err(), Rejection::ImageBomb);
+        assert_eq!(analyse("image/png", &data, tight, true).unwrap_err().0, Rejection::ImageBomb);
         // The header alone is enough: a PNG cut right after IHDR is still a bomb.
         let mut cut = data[..33].to_vec();
         cut[16..24].copy_from_slice(&[0, 0, 0x3D, 0xB8, 0, 0, 0x3D, 0xB8]); // 15800 × 15800
-        assert_eq!(analyse("image/png", &cut, DecodeLimits::DEFAULT, true).unwrap_err(), Rejection::ImageBomb);
+        assert_eq!(analyse("image/png", &cut, DecodeLimits::DEFAULT, true).unwrap_err().0, Rejection::ImageBomb);
     }
 
     #[test]
-    fn what_has_no_readable_header_is_kept_unexamined() {
+    fn what_has_no_readable_header_is_refused() {
         for data in [&b"\x89PNG\r\n\x1a\n\0\0"[..], b"\xFF\xD8\xFF\xDA\0\x02", b"II*\0\xFF\xFF\xFF\xFF"] {
-            let p = analyse("image/png", data, DecodeLimits::DEFAULT, true).unwrap();
-            assert_eq!((p.width, p.phash), (0, None));
+            let (r, why) = analyse("image/png", data, DecodeLimits::DEFAULT, true).unwrap_err();
+            assert_eq!((r, why.as_str()), (Rejection::CorruptImage, "照片文件头已损坏，读不出尺寸，请重新发送原图"));
         }
+    }
+
+    fn real_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x ^ y) * 3) as u8]));
+        jpeg(&DynamicImage::ImageRgb8(img), 90)
+    }
+
+    #[test]
+    fn a_truncated_or_damaged_jpeg_is_refused_in_words() {
+        let whole = real_jpeg(1600, 1200);
+        assert_eq!(analyse("image/jpeg", &whole, DecodeLimits::DEFAULT, false).unwrap().width, 1600);
+        let cut = &whole[..whole.len() * 2 / 3];
+        let (r, why) = analyse("image/jpeg", cut, DecodeLimits::DEFAULT, false).unwrap_err();
+        assert_eq!((r, why.as_str()), (Rejection::CorruptImage, "照片不完整（文件被截断），请重新发送原图"));
+        // JPEG magic and a frame header, then random bytes where the scan should be.
+        let sos = whole.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let mut noise = whole[..sos + 14].to_vec();
+        noise.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8 | 1));
+        noise.extend([0xFF, 0xD9]);
+        let (r, _) = analyse("image/jpeg", &noise, DecodeLimits::DEFAULT, false).unwrap_err();
+        assert_eq!(r, Rejection::CorruptImage);
+    }
+
+    #[test]
+    fn a_truncated_png_is_refused() {
+        let whole = png(800, 600);
+        let (r, why) = analyse("image/png", &whole[..whole.len() / 2], DecodeLimits::DEFAULT, false).unwrap_err();
+        assert_eq!((r, why.as_str()), (Rejection::CorruptImage, "照片不完整（文件被截断），请重新发送原图"));
     }
 
     #[test]

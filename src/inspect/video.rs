@@ -1,6 +1,7 @@
 //! MP4, MOV and 3GP metadata read from the ISO-BMFF boxes themselves, without ffmpeg:
 //! container brand, duration and creation time (mvhd), and the video track's size
-//! (tkhd) and codec (stsd).
+//! (tkhd) and codec (stsd). A video is playable only if it has a video track with a
+//! duration and its media data (mdat) holds every sample the track declares (stsz).
 
 /// Seconds between 1904-01-01 (the QuickTime epoch) and 1970-01-01.
 const EPOCH_1904: i64 = 2_082_844_800;
@@ -13,6 +14,47 @@ pub struct VideoInfo {
     pub height: Option<u32>,
     pub codec: Option<String>,
     pub created_at: Option<i64>,
+    /// Whether a video track (hdlr `vide`) was found.
+    pub video_track: bool,
+    /// The video track's own duration (mdhd), in ms.
+    pub track_ms: Option<i64>,
+    /// Bytes the video track's samples take, by its sample size table (stsz).
+    pub sample_bytes: u64,
+    /// Bytes of media data present in the file: every mdat body, as far as the file goes.
+    pub media_bytes: u64,
+    /// Fragmented MP4 (moov/mvex): samples are described in the fragments instead.
+    pub fragmented: bool,
+}
+
+/// Why a video cannot be played, in words for the sender; `None` if it can.
+pub fn unplayable(v: &VideoInfo) -> Option<&'static str> {
+    if !v.video_track {
+        return Some("文件中没有视频画面（找不到视频轨道），请重新导出视频后发送");
+    }
+    if v.duration_ms.unwrap_or(0) <= 0 && v.track_ms.unwrap_or(0) <= 0 {
+        return Some("视频时长为 0，无法播放，请重新导出视频后发送");
+    }
+    if v.fragmented {
+        return (v.media_bytes == 0).then_some("视频不完整（没有视频数据），请重新发送");
+    }
+    if v.sample_bytes == 0 || v.media_bytes < v.sample_bytes {
+        return Some("视频不完整（文件被截断或视频数据缺失），请重新发送原视频");
+    }
+    None
+}
+
+/// The sum of a `stsz` box's sample sizes (one size for all, or one per sample).
+fn stsz_total(stsz: &[u8]) -> u64 {
+    let (Some(size), Some(count)) = (u32_at(stsz, 4), u32_at(stsz, 8)) else { return 0 };
+    if size != 0 {
+        return u64::from(size) * u64::from(count);
+    }
+    (0..count as usize).map_while(|i| u32_at(stsz, 12 + 4 * i)).map(u64::from).sum()
+}
+
+/// Bytes of every top-level `mdat` body actually present.
+fn media_bytes(data: &[u8]) -> u64 {
+    boxes(data).filter(|(k, _)| *k == b"mdat").map(|(_, b)| b.len() as u64).sum()
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
@@ -60,7 +102,9 @@ pub fn read(data: &[u8]) -> VideoInfo {
             "mp4".into()
         };
     }
+    info.media_bytes = media_bytes(data);
     let Some(moov) = child(data, b"moov") else { return info };
+    info.fragmented = child(moov, b"mvex").is_some();
     if let Some(mvhd) = child(moov, b"mvhd") {
         let v1 = mvhd.first() == Some(&1);
         let (created, timescale, duration) = if v1 {
@@ -82,12 +126,21 @@ pub fn read(data: &[u8]) -> VideoInfo {
         if !is_video {
             continue;
         }
+        info.video_track = true;
+        if let Some(mdhd) = child(mdia, b"mdhd") {
+            let (timescale, duration) = if mdhd.first() == Some(&1) { (u32_at(mdhd, 20), u64_at(mdhd, 24)) } else { (u32_at(mdhd, 12), u32_at(mdhd, 16).map(u64::from)) };
+            if let (Some(ts), Some(d)) = (timescale.filter(|&t| t > 0), duration) {
+                info.track_ms = Some((d.min(i64::MAX as u64) as i64).saturating_mul(1000) / i64::from(ts));
+            }
+        }
         if let Some(tkhd) = child(trak, b"tkhd") {
             let n = tkhd.len();
             info.width = u32_at(tkhd, n.saturating_sub(8)).map(|w| w >> 16);
             info.height = u32_at(tkhd, n.saturating_sub(4)).map(|h| h >> 16);
         }
-        let stsd = child(mdia, b"minf").and_then(|m| child(m, b"stbl")).and_then(|s| child(s, b"stsd"));
+        let stbl = child(mdia, b"minf").and_then(|m| child(m, b"stbl"));
+        info.sample_bytes = stbl.and_then(|s| child(s, b"stsz")).map_or(0, stsz_total);
+        let stsd = stbl.and_then(|s| child(s, b"stsd"));
         if let Some(entry) = stsd.and_then(|s| s.get(8..)) {
             info.codec = entry.get(4..8).map(|c| String::from_utf8_lossy(c).trim().to_string());
         }

@@ -1,5 +1,5 @@
 //! Test fixtures built byte for byte: MIME messages in each encoding, ZIPs with GBK
-//! names, 7z archives, and small files that sniff as JPEG, PNG or MP4.
+//! names, 7z archives, and real photos (JPEG, PNG) and MP4 videos.
 
 use std::io::Write;
 
@@ -23,28 +23,59 @@ fn wrap76(s: &str) -> String {
     s.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned() + "\r\n").collect()
 }
 
-/// A JPEG by magic, with distinct content for each `seed`.
+/// A picture for each `seed`, different enough from every other seed's that no two
+/// are near duplicates: a 16 × 12 grid of random shades (what a perceptual hash sees)
+/// under a sharp 16 px checker (what the blur score sees). Every 8 × 8 block is one
+/// colour, so it compresses to a few tens of KB at 1600 × 1200 (`texture`'s noise
+/// makes a truer photo, at ten times the size).
+fn picture(seed: u32, width: u32, height: u32) -> image::RgbImage {
+    let mut state = seed.wrapping_mul(2_654_435_761) ^ 0x9E37_79B9;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    let cells: Vec<[u8; 3]> = (0..16 * 12).map(|_| { let v = next(); [40 + (v % 176) as u8, 40 + (v >> 8) as u8 % 176, 40 + (v >> 16) as u8 % 176] }).collect();
+    image::RgbImage::from_fn(width, height, |x, y| {
+        let c = cells[(y * 12 / height * 16 + x * 16 / width) as usize];
+        let up = (x / 16 + y / 16) % 2 == 0;
+        image::Rgb(c.map(|v| if up { v + 30 } else { v - 30 }))
+    })
+}
+
+/// Encoded pictures by (format, seed, size), made once per test process.
+fn cached(key: (&'static str, u32, u32, u32), make: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
+    static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<(&'static str, u32, u32, u32), Vec<u8>>>> = std::sync::LazyLock::new(Default::default);
+    if let Some(v) = CACHE.lock().unwrap().get(&key) {
+        return v.clone();
+    }
+    let v = make();
+    CACHE.lock().unwrap().insert(key, v.clone());
+    v
+}
+
+/// A real JPEG, 1600 × 1200 with EXIF (camera, no capture time): a clean
+/// photo that counts with no quality flag. Distinct content for each `seed`.
 pub fn jpeg(seed: u32) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
-    v.extend(seed.to_le_bytes());
-    v.extend((0..2000u32).map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed.wrapping_mul(40503)) >> 13) as u8));
-    v.extend([0xFF, 0xD9]);
-    v
+    jpeg_sized(seed, 1600, 1200)
 }
 
+/// A real JPEG of this size with EXIF (camera, no capture time).
+pub fn jpeg_sized(seed: u32, width: u32, height: u32) -> Vec<u8> {
+    cached(("jpeg", seed, width, height), || with_exif(&encode_jpeg(&picture(seed, width, height), 85), 1, None, "Canon", "Canon EOS R6"))
+}
+
+/// A real PNG, 1600 × 1200, distinct content for each `seed` (and from `jpeg(seed)`).
 pub fn png(seed: u32) -> Vec<u8> {
-    let mut v = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
-    v.extend(seed.to_le_bytes());
-    v.extend([0u8; 64]);
-    v
+    cached(("png", seed, 1600, 1200), || encode_png(&picture(seed ^ 0x5EED_0000, 1600, 1200)))
 }
 
+/// A playable MP4 (as far as its boxes say): a 1920 × 1080 H.264 track of 10 s whose
+/// samples the media data holds, without a creation time. Distinct for each `seed`.
 pub fn mp4(seed: u32) -> Vec<u8> {
-    let mut v = vec![0, 0, 0, 0x18];
-    v.extend(b"ftypisom\x00\x00\x02\x00isomiso2");
-    v.extend(seed.to_le_bytes());
-    v.extend([7u8; 500]);
-    v
+    let payload: Vec<u8> = seed.to_le_bytes().iter().copied().cycle().take(600).collect();
+    mp4_movie(10, 1920, 1080, None, &payload)
 }
 
 /// How an attachment's file name is written in its headers.
@@ -428,9 +459,16 @@ fn mp4_box(kind: &[u8], body: &[u8]) -> Vec<u8> {
     b
 }
 
-/// An MP4 with a video track of the given size and duration (no media data needed).
+/// An MP4 with a video track of the given size and duration, created at this time.
 pub fn mp4_video(seconds: u32, width: u32, height: u32, created_unix: i64) -> Vec<u8> {
-    let created = (created_unix + 2_082_844_800) as u32;
+    mp4_movie(seconds, width, height, Some(created_unix), &[0x25; 64])
+}
+
+/// An MP4 as a camera writes it: ftyp, moov (mvhd; one video track with tkhd, mdia
+/// with mdhd, hdlr `vide` and a sample table: stsd avc1, stsz) and mdat holding the
+/// samples, `payload` split into four.
+pub fn mp4_movie(seconds: u32, width: u32, height: u32, created_unix: Option<i64>, payload: &[u8]) -> Vec<u8> {
+    let created = created_unix.map_or(0, |c| (c + 2_082_844_800) as u32);
     let mut mvhd = vec![0u8; 4];
     mvhd.extend(created.to_be_bytes());
     mvhd.extend(created.to_be_bytes());
@@ -440,6 +478,12 @@ pub fn mp4_video(seconds: u32, width: u32, height: u32, created_unix: i64) -> Ve
     let mut tkhd = vec![0u8; 76];
     tkhd.extend((width << 16).to_be_bytes());
     tkhd.extend((height << 16).to_be_bytes());
+    let mut mdhd = vec![0u8; 4];
+    mdhd.extend(created.to_be_bytes());
+    mdhd.extend(created.to_be_bytes());
+    mdhd.extend(90_000u32.to_be_bytes());
+    mdhd.extend((seconds * 90_000).to_be_bytes());
+    mdhd.extend([0x55, 0xC4, 0, 0]);
     let mut hdlr = vec![0u8; 8];
     hdlr.extend(b"vide");
     hdlr.extend([0u8; 13]);
@@ -449,27 +493,42 @@ pub fn mp4_video(seconds: u32, width: u32, height: u32, created_unix: i64) -> Ve
     avc1.extend([0u8; 50]);
     let mut stsd = vec![0, 0, 0, 0, 0, 0, 0, 1];
     stsd.extend(mp4_box(b"avc1", &avc1));
-    let stbl = mp4_box(b"stbl", &mp4_box(b"stsd", &stsd));
-    let mdia = [mp4_box(b"hdlr", &hdlr), mp4_box(b"minf", &stbl)].concat();
+    let quarter = payload.len() / 4;
+    let sizes = [quarter, quarter, quarter, payload.len() - 3 * quarter];
+    let mut stsz = vec![0u8; 8];
+    stsz.extend(4u32.to_be_bytes());
+    for s in sizes {
+        stsz.extend((s as u32).to_be_bytes());
+    }
+    let stbl = [mp4_box(b"stsd", &stsd), mp4_box(b"stsz", &stsz)].concat();
+    let minf = mp4_box(b"stbl", &stbl);
+    let mdia = [mp4_box(b"mdhd", &mdhd), mp4_box(b"hdlr", &hdlr), mp4_box(b"minf", &minf)].concat();
     let trak = [mp4_box(b"tkhd", &tkhd), mp4_box(b"mdia", &mdia)].concat();
     let moov = [mp4_box(b"mvhd", &mvhd), mp4_box(b"trak", &trak)].concat();
-    [mp4_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2avc1mp41"), mp4_box(b"moov", &moov), mp4_box(b"mdat", &[0u8; 64])].concat()
+    [mp4_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2avc1mp41"), mp4_box(b"moov", &moov), mp4_box(b"mdat", payload)].concat()
 }
 
-/// A HEIC container as iPhones write it, reduced to what baosong reads: the brand and
-/// the primary image's `ispe` size.
+/// A real HEIC, encoded by libheif (HEVC through x265, as Debian builds it), of the
+/// same kind of picture as `jpeg`. An iPhone writes the same boxes (ftyp heic, meta
+/// with hdlr pict, iprp/ipco with ispe and hvcC, mdat).
 pub fn heic(width: u32, height: u32) -> Vec<u8> {
-    let mut ispe = vec![0u8; 4];
-    ispe.extend(width.to_be_bytes());
-    ispe.extend(height.to_be_bytes());
-    let ipco = mp4_box(b"ipco", &mp4_box(b"ispe", &ispe));
-    let mut meta = vec![0u8; 4];
-    let mut hdlr = vec![0u8; 8];
-    hdlr.extend(b"pict");
-    hdlr.extend([0u8; 13]);
-    meta.extend(mp4_box(b"hdlr", &hdlr));
-    meta.extend(mp4_box(b"iprp", &ipco));
-    [mp4_box(b"ftyp", b"heic\x00\x00\x00\x00mif1heic"), mp4_box(b"meta", &meta), mp4_box(b"mdat", &[0u8; 32])].concat()
+    use libheif_rs::{Channel, ColorSpace, CompressionFormat, EncoderQuality, HeifContext, Image, LibHeif, RgbChroma};
+    cached(("heic", 7, width, height), || {
+        let pic = picture(7, width, height);
+        let mut img = Image::new(width, height, ColorSpace::Rgb(RgbChroma::Rgb)).unwrap();
+        img.create_plane(Channel::Interleaved, width, height, 8).unwrap();
+        let plane = img.planes_mut().interleaved.unwrap();
+        let row = width as usize * 3;
+        for (y, src) in pic.as_raw().chunks_exact(row).enumerate() {
+            plane.data[y * plane.stride..y * plane.stride + row].copy_from_slice(src);
+        }
+        let lib = LibHeif::new();
+        let mut encoder = lib.encoder_for_format(CompressionFormat::Hevc).unwrap();
+        encoder.set_quality(EncoderQuality::Lossy(50)).unwrap();
+        let mut ctx = HeifContext::new().unwrap();
+        ctx.encode_image(&img, &mut encoder, None).unwrap();
+        ctx.write_to_bytes().unwrap()
+    })
 }
 
 /// A PNG whose header claims 30,000 × 30,000 pixels.

@@ -218,11 +218,8 @@ pub(crate) fn many_mib_bomb_mail() -> Vec<u8> {
 
 /// A legitimate package near the size limit: a 40 MiB video and 20 photos, stored.
 pub(crate) fn big_legit_mail() -> Vec<u8> {
-    let mut video = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".to_vec();
     let payload = noise(40 << 20, 7);
-    video.extend((payload.len() as u32 + 8).to_be_bytes());
-    video.extend(b"mdat");
-    video.extend(&payload);
+    let video = crate::fixtures::mp4_movie(60, 1920, 1080, None, &payload);
     drop(payload);
     let mut entries = vec![ZipEntry::utf8("⑩点滴/巡逻.mp4", &video)];
     drop(video);

@@ -177,16 +177,18 @@ fn id_is_sent_only_when_advertised_and_uid_sets_only_ascend() {
 #[test]
 fn a_100_mib_message_is_fetched_in_chunks() {
     let d = Dovecot::start();
-    let mut big = Vec::with_capacity(75 << 20);
+    // A 75 MiB video: its samples are random bytes.
+    let mut samples = Vec::with_capacity(75 << 20);
     let mut x: u32 = 12345;
-    big.extend([0xFF, 0xD8, 0xFF, 0xE0]);
-    while big.len() < 75 << 20 {
+    while samples.len() < 75 << 20 {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        big.extend(x.to_le_bytes());
+        samples.extend(x.to_le_bytes());
     }
-    let raw = Mail::new("gltpcs@163.com", "3月视频素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("大文件.jpg", &big).build();
+    let big = crate::fixtures::mp4_movie(300, 1920, 1080, None, &samples);
+    drop(samples);
+    let raw = Mail::new("gltpcs@163.com", "3月视频素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("大文件.mp4", &big).build();
     assert!(raw.len() > 100 << 20, "{} bytes", raw.len());
     d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
     let app = App::with_imap(d.tls_port, true, "scan_junk = false\nchunk_size = \"8MiB\"");

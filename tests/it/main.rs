@@ -23,4 +23,6 @@ mod media;
 mod notices;
 mod operations;
 mod sample;
+mod reprocess;
 mod unpacking;
+mod usable;

@@ -1,0 +1,10 @@
+-- A JPEG rendition of a photo Windows cannot open itself (HEIC): stored under
+-- renditions/, filed in the tree next to the original as "<tree name>.jpg".
+ALTER TABLE items ADD COLUMN rendition_path TEXT NOT NULL DEFAULT '';
+
+-- What people decided, which `reprocess` keeps: 'approved' when a held message was
+-- approved for its department (reassign is cycle_rule 'manual'; a dismissal is the
+-- disposition 'dismissed').
+ALTER TABLE messages ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
+-- 1 when a person chose the item's category (recategorize).
+ALTER TABLE items ADD COLUMN category_manual INTEGER NOT NULL DEFAULT 0;

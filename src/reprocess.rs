@@ -1,0 +1,197 @@
+//! `reprocess`: the current rules run again over stored raw mail, so that a rule fix
+//! reaches months already taken in. Each message is decided again in one transaction
+//! (its items replaced), in the order the mail was received, each seeing only what
+//! came before it, as intake did. What people decided stands: an approval, a
+//! reassignment, a chosen category, an extension (kept in its own table), a dismissal
+//! (dismissed mail is not touched). Running it twice changes nothing the second time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::cycle::Cycle;
+use crate::db::{self, items::ListedItem, messages::MessageRow};
+use crate::pipeline::{self, Ctx, Existing};
+use crate::report::{self, DepartmentRow};
+
+/// A message as the books show it: what became of it and what it counts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub disposition: String,
+    pub department: String,
+    pub cycle: String,
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub refused: usize,
+    /// Item flags, with how many carry each.
+    pub flags: BTreeMap<String, usize>,
+}
+
+impl Snapshot {
+    fn of(row: &MessageRow, items: &[ListedItem]) -> Snapshot {
+        let count = |s: &[&str]| items.iter().filter(|i| s.contains(&i.item.status.as_str())).count();
+        let mut flags = BTreeMap::new();
+        for f in items.iter().flat_map(|i| i.item.flags.split(',')).filter(|f| !f.is_empty()) {
+            *flags.entry(f.to_string()).or_default() += 1;
+        }
+        Snapshot {
+            disposition: row.disposition.clone(),
+            department: row.department.clone(),
+            cycle: row.cycle.clone(),
+            accepted: count(&["accepted"]),
+            duplicates: count(&["duplicate", "shared"]),
+            refused: count(&["rejected"]),
+            flags,
+        }
+    }
+
+    /// "计入 嘎鲁图派出所 2024-03：计入 4，重复 0，拒收 1（标记：模糊1）".
+    pub fn shown(&self) -> String {
+        let what = match self.disposition.as_str() {
+            "package" => "计入",
+            "held" => "待审核",
+            "unrelated" => "无关邮件",
+            "correspondence" => "往来邮件",
+            "rejected" => "整封拒收",
+            other => other,
+        };
+        let whom = [self.department.as_str(), self.cycle.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
+        let flags = self.flags.iter().map(|(f, n)| format!("{}{n}", crate::rejection::Flag::from_code(f).map_or(f.as_str(), |f| f.label()))).collect::<Vec<_>>().join(" ");
+        let flags = if flags.is_empty() { String::new() } else { format!("（标记：{flags}）") };
+        format!("{what} {whom}：计入 {}，重复 {}，拒收 {}{flags}", self.accepted, self.duplicates, self.refused)
+    }
+}
+
+/// One message whose record changed.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub id: i64,
+    pub subject: String,
+    pub before: Snapshot,
+    pub after: Snapshot,
+}
+
+/// One department-month whose line on the board changed.
+#[derive(Debug, Clone)]
+pub struct BoardChange {
+    pub cycle: String,
+    pub department: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub examined: usize,
+    pub messages: Vec<Change>,
+    pub departments: Vec<BoardChange>,
+}
+
+/// Decides again the messages of `cycle` (every message if `None`). `progress` is told
+/// after each message (done, total).
+pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, progress: &mut (dyn FnMut(usize, usize) + Send)) -> anyhow::Result<Outcome> {
+    let tz = ctx.config.timezone;
+    let bounds = cycle.map(|c| (c.to_string(), c.start(tz).timestamp(), c.next().start(tz).timestamp()));
+    let rows = db::messages::to_reprocess(&ctx.db, bounds.as_ref().map(|(c, a, b)| (c.as_str(), *a, *b))).await?;
+    let mut cycles: BTreeSet<String> = rows.iter().map(|r| r.cycle.clone()).filter(|c| !c.is_empty()).collect();
+    cycles.extend(cycle.map(|c| c.to_string()));
+    let boards_before = boards(ctx, &cycles, now).await?;
+    let mut out = Outcome { examined: rows.len(), ..Outcome::default() };
+    for (n, row) in rows.into_iter().enumerate() {
+        let old = items_of(ctx, row.id).await?;
+        let before = Snapshot::of(&row, &old);
+        let existing = Existing {
+            id: row.id,
+            approved: (row.decided_by == "approved").then(|| row.department.clone()),
+            cycle: (row.cycle_rule == "manual").then(|| row.cycle.clone()),
+            categories: old.iter().filter(|i| i.item.category_manual == 1).map(|i| (i.item.sha256.clone(), i.item.category.clone())).collect(),
+            old_items: first_by_sha(&old),
+            before: Some(db::items::Before { received_at: row.received_at, id: row.id }),
+        };
+        let (id, subject) = (row.id, row.subject.clone());
+        pipeline::reprocess(ctx, row, &existing, now).await?;
+        let new_row = db::messages::get(&ctx.db, id).await?.ok_or_else(|| anyhow::anyhow!("邮件 {id} 在重新处理时消失"))?;
+        let new = items_of(ctx, id).await?;
+        refile(ctx, &old, &new);
+        let after = Snapshot::of(&new_row, &new);
+        if !new_row.cycle.is_empty() {
+            cycles.insert(new_row.cycle.clone());
+        }
+        if before != after {
+            out.messages.push(Change { id, subject, before, after });
+        }
+        progress(n + 1, out.examined);
+    }
+    let boards_after = boards(ctx, &cycles, now).await?;
+    for (cycle, after) in &boards_after {
+        let empty = BTreeMap::new();
+        let before = boards_before.get(cycle).unwrap_or(&empty);
+        for (department, line) in after {
+            let was = before.get(department).cloned().unwrap_or_else(|| "（无）".into());
+            if &was != line {
+                out.departments.push(BoardChange { cycle: cycle.clone(), department: department.clone(), before: was, after: line.clone() });
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn items_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<ListedItem>> {
+    db::items::list(&ctx.db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
+}
+
+/// Each file's first recorded row, by SHA-256.
+fn first_by_sha(items: &[ListedItem]) -> HashMap<String, i64> {
+    let mut m = HashMap::new();
+    for i in items.iter().filter(|i| !i.item.sha256.is_empty()) {
+        m.entry(i.item.sha256.clone()).or_insert(i.item.id);
+    }
+    m
+}
+
+/// The tree after a message was recorded again: what it no longer files is removed,
+/// what it files now is linked (replacing whatever was at that name).
+fn refile(ctx: &Ctx, old: &[ListedItem], new: &[ListedItem]) {
+    let placed = |items: &[ListedItem]| -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        for i in items.iter().filter(|i| !i.item.tree_path.is_empty()) {
+            m.insert(i.item.tree_path.clone(), i.item.blob_path.clone());
+            if !i.item.rendition_path.is_empty() {
+                m.insert(crate::store::Store::rendition_tree_path(&i.item.tree_path), i.item.rendition_path.clone());
+            }
+        }
+        m
+    };
+    let (was, now) = (placed(old), placed(new));
+    for path in was.keys().filter(|p| !now.contains_key(*p)) {
+        if let Err(e) = ctx.store.unlink(path) {
+            tracing::warn!(error = %e, path, "无法从目录树中移除；运行 baosong tree rebuild 可重建");
+        }
+    }
+    for (path, blob) in &now {
+        if was.get(path) != Some(blob) {
+            if let Err(e) = ctx.store.relink(blob, path) {
+                tracing::warn!(error = %e, path, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
+            }
+        }
+    }
+}
+
+/// Each department's board line, per month.
+async fn boards(ctx: &Ctx, cycles: &BTreeSet<String>, now: i64) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut all = BTreeMap::new();
+    for c in cycles {
+        let Some(cycle) = Cycle::parse(c) else { continue };
+        let b = report::board(&ctx.db, &ctx.config, cycle, now).await?;
+        all.insert(c.clone(), b.departments.iter().map(|d| (d.department.clone(), board_line(d))).collect());
+    }
+    Ok(all)
+}
+
+/// "按时，照片 4 视频 1（①2 ⑤2）标记：模糊1".
+fn board_line(d: &DepartmentRow) -> String {
+    let late = if d.late_by_seconds > 0 { format!("（晚 {}）", report::duration_zh(d.late_by_seconds)) } else { String::new() };
+    let cats = report::categories_line(d);
+    let cats = if cats.is_empty() { String::new() } else { format!("（{cats}）") };
+    let flags = report::flags_line(&d.flags);
+    let flags = if flags.is_empty() { String::new() } else { format!(" 标记：{flags}") };
+    format!("{}{late}，照片 {} 视频 {}{cats}，拒收 {}{flags}", d.state_label, d.photos, d.videos, d.rejected)
+}
