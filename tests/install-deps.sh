@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing baosong needs on a fresh Debian machine:
-# a C/C++ toolchain (the unrar crate builds the UnRAR source), Dovecot for the IMAP
+# a C/C++ toolchain (the unrar crate builds the UnRAR source), libheif (HEIC photos;
+# it brings the x265 encoder the tests use to write HEIC), Dovecot for the IMAP
 # tests, openssl for their test CA, isync (mbsync) for the IMAP benchmark, and
 # aiosmtpd (PyPI) for the SMTP tests.
+# `install-deps.sh build` installs only what building baosong needs (README's run command).
 # Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
 
@@ -10,6 +12,16 @@ need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+pkg-config --exists libheif 2>/dev/null || need+=(libheif-dev)
+if [ "${1:-}" = "build" ]; then
+  if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  fi
+  exit 0
+fi
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd dovecot-lmtpd)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
