@@ -21,6 +21,7 @@ pub mod report; // the board for a cycle (status, status --json)
 pub mod resolve; // pure: whose package it is, which month it names
 pub mod roster; // departments, aliases, senders; name normalisation
 pub mod scheduler; // daily jobs, idempotent per date
+pub mod score; // the year's 考核细则, adoptions and ledger entries, every department's points
 pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
