@@ -22,6 +22,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction};
 
+mod scoring;
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -71,6 +73,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
         Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
+        Command::Adopt { items, level, date, channel, url, note } => scoring::adopt(&ctx, &items, &level, date, channel, url, note).await,
+        Command::Unadopt { id } => scoring::unadopt(&ctx, id).await,
+        Command::Score { action: Some(action), .. } => scoring::ledger(&ctx, action).await,
+        Command::Score { action: None, year, month, department, json, explain } => scoring::score(&ctx, year, month, department, json, explain).await,
+        Command::Export { action } => scoring::export(&ctx, action).await,
+        Command::Audit { limit, json } => scoring::audit(&ctx, limit, json).await,
         Command::CheckConfig | Command::Inspect { .. } => unreachable!("handled above"),
     }
 }

@@ -9,6 +9,7 @@ pub mod config; // raw TOML validated into Config; errors name file, key and fix
 pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pending
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
+pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores
 pub mod inspect; // what a file is, by content; hashes
 pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
 pub mod lock; // one writer per data directory (flock on data/lock)

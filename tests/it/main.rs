@@ -23,4 +23,5 @@ mod media;
 mod notices;
 mod operations;
 mod sample;
+mod scoring;
 mod unpacking;
