@@ -6,6 +6,7 @@ pub mod compute;
 pub mod ledger;
 pub mod record;
 pub mod rubric;
+pub mod summary;
 
 /// Hundredths of a point: 0.2 points is 20.
 pub type Centi = i64;

@@ -213,3 +213,17 @@ pub async fn scores(db: &Db, rubric: &Rubric, departments: &[String], period: &P
         .collect();
     Ok(compute::compute(rubric, departments, &adoptions, &entries, period))
 }
+
+/// The adoptions dated in `cycle`'s month, per department, with what they scored
+/// (when the rubric is of that year), for the daily digest.
+pub async fn month_adoptions(db: &Db, rubric: &Rubric, departments: &[String], cycle: crate::cycle::Cycle) -> anyhow::Result<super::summary::MonthAdoptions> {
+    let next = cycle.next();
+    let (from, to) = (format!("{cycle}-01"), format!("{next}-01"));
+    let list = db::adoptions::between(db, &from, &to).await?;
+    let scores = if rubric.year == cycle.year && !list.is_empty() {
+        Some(scores(db, rubric, departments, &Period { year: cycle.year, month: Some(cycle.month) }).await?)
+    } else {
+        None
+    };
+    Ok(super::summary::month(&format!("{}年{}月", cycle.year, cycle.month), &list, scores.as_ref()))
+}

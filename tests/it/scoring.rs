@@ -390,3 +390,20 @@ fn a_rubric_with_a_mistake_is_refused_at_start_up_naming_the_key() {
     let r = app.run(&["score"]);
     assert!(r.stderr.contains("full"), "{}", r.stderr);
 }
+
+#[test]
+fn the_daily_digest_summarises_the_months_adoptions() {
+    let app = App::with_config("[notify]\noffice = [\"office@example.test\"]\n");
+    app.import_one("a.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("①党建.jpg", &jpeg(1)).attach("②练兵.jpg", &jpeg(2)).build());
+    let before = app.ok(&["digest", "--date", "2024-03-28", "--print"]);
+    assert!(!before.contains("作品采用"), "no adoptions, no section: {before}");
+    let (a, b) = (id_of(&app, "①党建.jpg"), id_of(&app, "②练兵.jpg"));
+    app.ok(&["adopt", &a, &b, "--level", "banner", "--date", "2024-03-21"]);
+    app.ok(&["adopt", &a, "--level", "city", "--date", "2024-03-22"]);
+    // Another month's adoption is not in March's summary.
+    app.ok(&["adopt", &b, "--level", "province", "--date", "2024-04-02"]);
+    let text = app.ok(&["digest", "--date", "2024-03-28", "--print"]);
+    assert!(text.contains("2024年3月作品采用：共 3 次，2 件作品（同一作品按最高级别计分一次）"), "{text}");
+    // ① counts at city level (0.2); ②'s highest adoption is April's, so it scores in April.
+    assert!(text.contains("  嘎鲁图派出所：旗局 2 次，市局 1 次，公安厅 0 次，2 件作品，本月计 0.20 分"), "{text}");
+}
