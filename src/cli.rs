@@ -326,7 +326,12 @@ async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow
     let name = department_name(ctx, department)?;
     let cycle = parse_cycle(cycle)?;
     let date = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").with_context(|| format!("日期 \"{until}\" 格式不对，应写成 2024-03-28"))?;
-    db::outbox::set_extension(&ctx.db, &name, &cycle.to_string(), &date.to_string(), now()).await?;
+    let before = db::outbox::extensions(&ctx.db, &cycle.to_string()).await?.into_iter().find(|(d, _)| *d == name).map(|(_, u)| u).unwrap_or_default();
+    let mut tx = ctx.db.begin().await?;
+    db::outbox::set_extension(&mut tx, &name, &cycle.to_string(), &date.to_string(), now()).await?;
+    let change = audited("extend", &format!("{name} {cycle} 延期"), &before, &date.to_string());
+    db::audit::record(&mut tx, now(), &change.as_change()).await?;
+    tx.commit().await?;
     println!("已批准：{name} {cycle} 延期至 {date}（含当天）。");
     Ok(ExitCode::SUCCESS)
 }
@@ -625,6 +630,25 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
     Ok(ExitCode::SUCCESS)
 }
 
+/// An audit row of a manual command, by the user running it.
+struct Audited {
+    who: String,
+    action: &'static str,
+    target: String,
+    before: String,
+    after: String,
+}
+
+impl Audited {
+    fn as_change(&self) -> db::audit::Change<'_> {
+        db::audit::Change { who: &self.who, action: self.action, target: &self.target, before: &self.before, after: &self.after }
+    }
+}
+
+fn audited(action: &'static str, target: &str, before: &str, after: &str) -> Audited {
+    Audited { who: db::audit::cli_user(), action, target: target.into(), before: before.into(), after: after.into() }
+}
+
 fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
     match ctx.config.roster.by_name(name) {
         Some(d) => Ok(d.name.clone()),
@@ -752,6 +776,11 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
         QuarantineAction::Approve { id, department, remember_sender } => {
             let name = department_name(ctx, &department)?;
             let outcome = pipeline::approve(ctx, id, &name, now()).await?;
+            // pipeline::record commits the approval itself; its audit row follows at once.
+            let after = serde_json::json!({"department": name, "remember_sender": remember_sender, "outcome": format!("{outcome:?}")}).to_string();
+            let mut tx = ctx.db.begin().await?;
+            db::audit::record(&mut tx, now(), &audited("quarantine_approve", &format!("邮件 {id}"), "held", &after).as_change()).await?;
+            tx.commit().await?;
             if remember_sender {
                 if let Some(m) = db::messages::get(&ctx.db, id).await? {
                     db::senders::remember(&ctx.db, &m.from_addr, &name, now()).await?;
@@ -766,7 +795,10 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
             }
         }
         QuarantineAction::Reject { id } => {
-            if db::messages::set_disposition(&ctx.db, id, "held", "dismissed").await? {
+            let mut tx = ctx.db.begin().await?;
+            if db::messages::set_disposition(&mut tx, id, "held", "dismissed").await? {
+                db::audit::record(&mut tx, now(), &audited("quarantine_reject", &format!("邮件 {id}"), "held", "dismissed").as_change()).await?;
+                tx.commit().await?;
                 println!("已驳回邮件 {id}，不计入任何单位。");
             } else {
                 bail!("邮件 {id} 不在待审核队列中");
@@ -786,6 +818,7 @@ async fn reassign(ctx: &Ctx, package: i64, cycle: &str) -> anyhow::Result<ExitCo
         bail!("邮件 {package} 不是计入的报送（状态：{}），不能改月份", m.disposition);
     }
     let moves = replace_items(ctx, &mut tx, &list, &cycle, None).await?;
+    db::audit::record(&mut tx, now(), &audited("reassign", &format!("邮件 {package}（{}）", m.department), &m.cycle, &cycle).as_change()).await?;
     tx.commit().await?;
     apply_moves(ctx, &moves);
     println!("已将邮件 {package}（{}）从 {} 改到 {cycle}。", m.department, m.cycle);
@@ -801,6 +834,8 @@ async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<Exit
     let mut tx = ctx.db.begin().await?;
     let cycle = li.cycle.clone();
     let moves = replace_items(ctx, &mut tx, std::slice::from_ref(&li), &cycle, Some(no)).await?;
+    let change = audited("recategorize", &format!("文件 {item}「{}」", li.item.shown_name), &li.item.category, &pipeline::category_code(no));
+    db::audit::record(&mut tx, now(), &change.as_change()).await?;
     tx.commit().await?;
     apply_moves(ctx, &moves);
     println!("已将文件 {item}「{}」改为 {}。", li.item.shown_name, ctx.config.categories.label(no));

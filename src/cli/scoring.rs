@@ -264,6 +264,9 @@ fn action_label(code: &str) -> &str {
         "score_remove" => "删除计分登记",
         "reassign" => "改月份",
         "recategorize" => "改类别",
+        "extend" => "延期",
+        "quarantine_approve" => "批准待审核邮件",
+        "quarantine_reject" => "驳回待审核邮件",
         other => other,
     }
 }

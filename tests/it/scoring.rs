@@ -407,3 +407,23 @@ fn the_daily_digest_summarises_the_months_adoptions() {
     // ① counts at city level (0.2); ②'s highest adoption is April's, so it scores in April.
     assert!(text.contains("  嘎鲁图派出所：旗局 2 次，市局 1 次，公安厅 0 次，2 件作品，本月计 0.20 分"), "{text}");
 }
+
+#[test]
+fn the_earlier_manual_commands_are_audited_too() {
+    let app = App::new();
+    app.import_one("a.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("①党建.jpg", &jpeg(1)).build());
+    app.import_one("b.eml", &Mail::new("stranger@qq.com", "图克派出所3月素材", MAR19).attach("a.jpg", &jpeg(2)).build());
+    let item = id_of(&app, "①党建.jpg");
+    let package = app.items(&[])[0]["package"].as_i64().unwrap().to_string();
+    app.ok(&["recategorize", &item, "3"]);
+    app.ok(&["reassign", &package, "--cycle", "2024-04"]);
+    app.ok(&["extend", "图克所", "--cycle", "2024-03", "--until", "2024-03-28"]);
+    let held = app.ok(&["quarantine", "list"]);
+    let id = held.split(']').next().unwrap().trim_start_matches('[').to_string();
+    app.ok(&["quarantine", "reject", &id]);
+    let audit: Vec<Value> = serde_json::from_str::<Value>(&app.ok(&["audit", "--json"])).unwrap().as_array().unwrap().clone();
+    let rows: Vec<(&str, &str, &str)> = audit.iter().map(|a| (a["action"].as_str().unwrap(), a["before"].as_str().unwrap(), a["after"].as_str().unwrap())).collect();
+    assert_eq!(rows, [("quarantine_reject", "held", "dismissed"), ("extend", "", "2024-03-28"), ("reassign", "2024-03", "2024-04"), ("recategorize", "1", "3")]);
+    let text = app.ok(&["audit"]);
+    assert!(text.contains("驳回待审核邮件") && text.contains("图克派出所 2024-03 延期") && text.contains(&format!("文件 {item}「①党建.jpg」  1 → 3")), "{text}");
+}
