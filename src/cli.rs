@@ -481,14 +481,19 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
 
 fn describe(c: &Config) -> String {
     format!(
-        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n",
+        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n考核细则：{} 年，{} 节 {} 项，满分 {}（{}）\n",
         c.origin,
         c.timezone,
         c.deadline_day,
         c.data_dir.display(),
         c.database_url,
         c.roster.departments().len(),
-        c.categories.len()
+        c.categories.len(),
+        c.rubric.year,
+        c.rubric.sections.len(),
+        c.rubric.items().count(),
+        baosong::score::shown(c.rubric.max()),
+        c.rubric.origin
     )
 }
 

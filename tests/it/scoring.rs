@@ -280,6 +280,8 @@ fn a_department_with_nothing_scores_deductions_in_full_and_additions_at_zero() {
     assert!(s["departments"].as_array().unwrap().iter().all(|d| d["rank"] == 1));
     let ex = app.ok(&["score", "--explain", "拘留所"]);
     assert!(ex.contains("没有采用或计分登记：扣分项按满分计，加分项为 0 分。"), "{ex}");
+    let out = app.ok(&["check-config"]);
+    assert!(out.contains("考核细则：2024 年，5 节 9 项，满分 28.00（内置考核细则 rubric-2024.toml）"), "{out}");
     let r = app.run(&["score", "--year", "2025"]);
     assert!(r.stderr.contains("是 2024 年的，不能计算 2025 年") && r.stderr.contains("[scoring] 中写 rubric = \"rubric-2025.toml\""), "{}", r.stderr);
 }
