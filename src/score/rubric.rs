@@ -148,9 +148,12 @@ impl Rubric {
         self.sections.iter().flat_map(|s| s.items.iter())
     }
 
+    /// The item called `name`, written as in the seed or without its punctuation and
+    /// spaces ("图片、视频报送" is 图片视频报送).
     pub fn item(&self, name: &str) -> Option<&Item> {
-        let name = name.trim();
-        self.items().find(|i| i.name == name)
+        let bare = |s: &str| s.chars().filter(|c| !c.is_whitespace() && !"、，,。．.（）()“”\"".contains(*c)).collect::<String>();
+        let name = bare(name);
+        self.items().find(|i| bare(&i.name) == name)
     }
 
     /// The item an adopted work of `category` scores under.
@@ -370,6 +373,8 @@ mod tests {
         assert_eq!(r.item("政务新媒体").unwrap().double_when.as_deref(), Some("引发负面舆情"));
         assert_eq!(r.item("典型选树").unwrap().months, [3, 4, 5, 6, 7, 8]);
         assert!(r.item("外宣刊稿").unwrap().any_points);
+        assert_eq!(r.item(" 图片、视频报送 ").unwrap().name, "图片视频报送");
+        assert!(r.item("公安文化").is_none(), "a section of two items is not an item");
     }
 
     #[test]
