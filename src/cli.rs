@@ -22,6 +22,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction};
 
+mod scoring;
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -73,6 +75,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
         Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
         Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
+        Command::Adopt { items, level, date, channel, url, note } => scoring::adopt(&ctx, &items, &level, date, channel, url, note).await,
+        Command::Unadopt { id } => scoring::unadopt(&ctx, id).await,
+        Command::Score { action: Some(action), .. } => scoring::ledger(&ctx, action).await,
+        Command::Score { action: None, year, month, department, json, explain } => scoring::score(&ctx, year, month, department, json, explain).await,
+        Command::Export { action } => scoring::export(&ctx, action).await,
+        Command::Audit { limit, json } => scoring::audit(&ctx, limit, json).await,
         Command::CheckConfig | Command::Inspect { .. } => unreachable!("handled above"),
     }
 }
@@ -320,7 +328,12 @@ async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow
     let name = department_name(ctx, department)?;
     let cycle = parse_cycle(cycle)?;
     let date = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").with_context(|| format!("日期 \"{until}\" 格式不对，应写成 2024-03-28"))?;
-    db::outbox::set_extension(&ctx.db, &name, &cycle.to_string(), &date.to_string(), now()).await?;
+    let before = db::outbox::extensions(&ctx.db, &cycle.to_string()).await?.into_iter().find(|(d, _)| *d == name).map(|(_, u)| u).unwrap_or_default();
+    let mut tx = ctx.db.begin().await?;
+    db::outbox::set_extension(&mut tx, &name, &cycle.to_string(), &date.to_string(), now()).await?;
+    let change = audited("extend", &format!("{name} {cycle} 延期"), &before, &date.to_string());
+    db::audit::record(&mut tx, now(), &change.as_change()).await?;
+    tx.commit().await?;
     println!("已批准：{name} {cycle} 延期至 {date}（含当天）。");
     Ok(ExitCode::SUCCESS)
 }
@@ -469,14 +482,19 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
 
 fn describe(c: &Config) -> String {
     format!(
-        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n",
+        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n考核细则：{} 年，{} 节 {} 项，满分 {}（{}）\n",
         c.origin,
         c.timezone,
         c.deadline_day,
         c.data_dir.display(),
         c.database_url,
         c.roster.departments().len(),
-        c.categories.len()
+        c.categories.len(),
+        c.rubric.year,
+        c.rubric.sections.len(),
+        c.rubric.items().count(),
+        baosong::score::shown(c.rubric.max()),
+        c.rubric.origin
     )
 }
 
@@ -607,13 +625,16 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
             println!("  {} {}\n    原来：{}\n    现在：{}", d.cycle, d.department, d.before, d.after);
         }
     }
+    for (id, subject, why) in &out.failed {
+        eprintln!("邮件 [{id}]「{subject}」未能重新处理，保持原样：{why}");
+    }
     if !dry_run && !out.messages.is_empty() {
         let missing = sync_tree(&ctx).await?;
         if missing > 0 {
             eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if out.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// `--as-of`: RFC 3339; a local date and time ("2024-03-28 12:00"); or a date alone,
@@ -667,6 +688,25 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An audit row of a manual command, by the user running it.
+struct Audited {
+    who: String,
+    action: &'static str,
+    target: String,
+    before: String,
+    after: String,
+}
+
+impl Audited {
+    fn as_change(&self) -> db::audit::Change<'_> {
+        db::audit::Change { who: &self.who, action: self.action, target: &self.target, before: &self.before, after: &self.after }
+    }
+}
+
+fn audited(action: &'static str, target: &str, before: &str, after: &str) -> Audited {
+    Audited { who: db::audit::cli_user(), action, target: target.into(), before: before.into(), after: after.into() }
 }
 
 fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
@@ -796,6 +836,11 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
         QuarantineAction::Approve { id, department, remember_sender } => {
             let name = department_name(ctx, &department)?;
             let outcome = pipeline::approve(ctx, id, &name, now()).await?;
+            // pipeline::record commits the approval itself; its audit row follows at once.
+            let after = serde_json::json!({"department": name, "remember_sender": remember_sender, "outcome": format!("{outcome:?}")}).to_string();
+            let mut tx = ctx.db.begin().await?;
+            db::audit::record(&mut tx, now(), &audited("quarantine_approve", &format!("邮件 {id}"), "held", &after).as_change()).await?;
+            tx.commit().await?;
             if remember_sender {
                 if let Some(m) = db::messages::get(&ctx.db, id).await? {
                     db::senders::remember(&ctx.db, &m.from_addr, &name, now()).await?;
@@ -810,7 +855,10 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
             }
         }
         QuarantineAction::Reject { id } => {
-            if db::messages::set_disposition(&ctx.db, id, "held", "dismissed").await? {
+            let mut tx = ctx.db.begin().await?;
+            if db::messages::set_disposition(&mut tx, id, "held", "dismissed").await? {
+                db::audit::record(&mut tx, now(), &audited("quarantine_reject", &format!("邮件 {id}"), "held", "dismissed").as_change()).await?;
+                tx.commit().await?;
                 println!("已驳回邮件 {id}，不计入任何单位。");
             } else {
                 bail!("邮件 {id} 不在待审核队列中");
@@ -830,6 +878,7 @@ async fn reassign(ctx: &Ctx, package: i64, cycle: &str) -> anyhow::Result<ExitCo
         bail!("邮件 {package} 不是计入的报送（状态：{}），不能改月份", m.disposition);
     }
     let moves = replace_items(ctx, &mut tx, &list, &cycle, None).await?;
+    db::audit::record(&mut tx, now(), &audited("reassign", &format!("邮件 {package}（{}）", m.department), &m.cycle, &cycle).as_change()).await?;
     tx.commit().await?;
     apply_moves(ctx, &moves);
     println!("已将邮件 {package}（{}）从 {} 改到 {cycle}。", m.department, m.cycle);
@@ -845,6 +894,8 @@ async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<Exit
     let mut tx = ctx.db.begin().await?;
     let cycle = li.cycle.clone();
     let moves = replace_items(ctx, &mut tx, std::slice::from_ref(&li), &cycle, Some(no)).await?;
+    let change = audited("recategorize", &format!("文件 {item}「{}」", li.item.shown_name), &li.item.category, &pipeline::category_code(no));
+    db::audit::record(&mut tx, now(), &change.as_change()).await?;
     tx.commit().await?;
     apply_moves(ctx, &moves);
     println!("已将文件 {item}「{}」改为 {}。", li.item.shown_name, ctx.config.categories.label(no));

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-mod document;
+pub(crate) mod document;
 pub mod imap;
 pub mod notify;
 
@@ -133,6 +133,16 @@ struct RawConfig {
     notify: Option<RawNotify>,
     #[serde(default)]
     inspect: RawInspect,
+    #[serde(default)]
+    scoring: RawScoring,
+}
+
+/// `[scoring]`: which 考核细则 file scores are computed by.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScoring {
+    /// Without it, the shipped `config/rubric-2024.toml` (embedded).
+    rubric: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -260,6 +270,8 @@ pub struct Config {
     pub media: crate::inspect::MediaConfig,
     /// The mail templates, checked at start-up (present with `[notify]`).
     pub templates: Option<std::sync::Arc<crate::notify::templates::Templates>>,
+    /// The 考核细则 scores are computed by (`[scoring] rubric`, or the shipped 2024 one).
+    pub rubric: std::sync::Arc<crate::score::rubric::Rubric>,
 }
 
 impl Config {
@@ -279,7 +291,8 @@ impl Config {
         let deps = Document::parse("内置默认 departments.toml", DEFAULT_DEPARTMENTS)?;
         let cats = Document::parse(BUILT_IN_CATEGORIES, DEFAULT_CATEGORIES)?;
         let (raw, roster, categories) = (main.deserialize()?, deps.deserialize()?, cats.deserialize()?);
-        Self::validate("内置默认配置".into(), &base, raw, ("departments.toml", roster), (BUILT_IN_CATEGORIES, categories))
+        let rubric = load_rubric(crate::score::rubric::DEFAULT_NAME, crate::score::rubric::DEFAULT)?;
+        Self::validate("内置默认配置".into(), &base, raw, ("departments.toml", roster), (BUILT_IN_CATEGORIES, categories), rubric)
     }
 
     fn load_file(path: &Path) -> Result<Config, ConfigError> {
@@ -308,7 +321,15 @@ impl Config {
         let deps = Document::parse(&dep_shown, &dep_text)?;
         let cats = Document::parse(&cat_shown, &cat_text)?;
         let (roster, categories) = (deps.deserialize()?, cats.deserialize()?);
-        Self::validate(shown.clone(), &base, raw, (&dep_shown, roster), (&cat_shown, categories))
+        let rubric = match &raw.scoring.rubric {
+            Some(f) => {
+                let path = base.join(f);
+                let text = read_named(&shown, "scoring.rubric", &path).map_err(|e| main.locate(e))?;
+                load_rubric(&path.display().to_string(), &text)?
+            }
+            None => load_rubric(crate::score::rubric::DEFAULT_NAME, crate::score::rubric::DEFAULT)?,
+        };
+        Self::validate(shown.clone(), &base, raw, (&dep_shown, roster), (&cat_shown, categories), rubric)
             .map_err(|e| cats.locate(deps.locate(main.locate(e))))
     }
 
@@ -318,6 +339,7 @@ impl Config {
         raw: RawConfig,
         (dep_file, roster): (&str, RawRoster),
         (cat_file, cats): (&str, RawCategories),
+        rubric: crate::score::rubric::Rubric,
     ) -> Result<Config, ConfigError> {
         let timezone: Tz = raw.intake.timezone.parse().map_err(|_| {
             ConfigError::new(&origin, "intake.timezone", format!("无法识别的时区 \"{}\"", raw.intake.timezone), "写成 IANA 时区名，例如 \"Asia/Shanghai\"")
@@ -382,6 +404,7 @@ impl Config {
             None => None,
         };
         Ok(Config {
+            rubric: std::sync::Arc::new(rubric),
             media,
             imap,
             smtp,
@@ -471,6 +494,13 @@ pub fn secret(origin: &str, table: &str, env: &str, file: Option<&Path>) -> Resu
             format!("把邮箱的授权码（不是 QQ 密码）放进环境变量：export {env}=授权码；或用 {table}.password_file 指定文件"),
         )),
     }
+}
+
+/// A 考核细则 file's text validated, its errors placed at 第 N 行第 M 列 of `file`.
+fn load_rubric(file: &str, text: &str) -> Result<crate::score::rubric::Rubric, ConfigError> {
+    let doc = Document::parse(file, text)?;
+    let raw = doc.deserialize()?;
+    crate::score::rubric::Rubric::from_raw(file, raw).map_err(|e| doc.locate(e))
 }
 
 fn read_named(origin: &str, key: &str, path: &Path) -> Result<String, ConfigError> {

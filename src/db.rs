@@ -2,9 +2,12 @@
 //! lives under db/. The SQL is written to run on PostgreSQL too: i64 Unix-second
 //! timestamps, `$N` placeholders, no SQLite-only functions.
 
+pub mod adoptions;
+pub mod audit;
 pub mod cursors;
 pub mod items;
 pub mod journal;
+pub mod ledger;
 pub mod messages;
 pub mod outbox;
 pub mod senders;

@@ -9,6 +9,7 @@ pub mod config; // raw TOML validated into Config; errors name file, key and fix
 pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pending
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
+pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores
 pub mod inspect; // what a file is, by content; hashes
 pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
 pub mod lock; // one writer per data directory (flock on data/lock)
@@ -22,6 +23,7 @@ pub mod reprocess; // the current rules over stored raw mail; what people decide
 pub mod resolve; // pure: whose package it is, which month it names
 pub mod roster; // departments, aliases, senders; name normalisation
 pub mod scheduler; // daily jobs, idempotent per date
+pub mod score; // the year's 考核细则, adoptions and ledger entries, every department's points
 pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links

@@ -187,6 +187,147 @@ enum Command {
     },
     /// 检查配置文件；配置了 [imap] 和 [smtp] 时还会登录收件和发信邮箱（不收取、不发送邮件）
     CheckConfig,
+    /// 登记采用：报送的照片或视频被旗局、市局或公安厅采用（同一作品按最高级别计分一次）
+    Adopt {
+        /// 文件编号（items 中显示的编号），可写多个。例：baosong adopt 120 121 --level city --date 2024-04-12
+        #[arg(required = true, value_name = "ITEM_ID")]
+        items: Vec<i64>,
+        /// 采用级别：banner（旗局，0.1 分）、city（市局，0.2 分）、province（公安厅，0.3 分）；也可写 旗局、市局、公安厅。例：--level city
+        #[arg(long, value_name = "LEVEL")]
+        level: String,
+        /// 采用日期（默认今天），按此日期计入年度和月份。例：--date 2024-04-12
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        /// 采用的渠道或栏目。例：--channel "鄂尔多斯公安微信公众号"
+        #[arg(long, value_name = "TEXT")]
+        channel: Option<String>,
+        /// 发布页面的链接。例：--url https://mp.weixin.qq.com/s/abc
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// 备注。例：--note "4月12日头条配图"
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// 撤销一条采用登记（编号见 score --explain 或 adopt 的输出）
+    Unadopt {
+        /// 采用编号。例：baosong unadopt 7
+        #[arg(value_name = "ADOPTION_ID")]
+        id: i64,
+    },
+    /// 考核得分：各单位各项的原始分、得分、满分和总分，按总分排名；add/list/remove 管理手工计分登记
+    Score {
+        #[command(subcommand)]
+        action: Option<ScoreAction>,
+        /// 考核年度（默认今年；须与考核细则的年度相同）。例：--year 2024
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        /// 只算某个月份的采用和登记。例：--month 2024-04
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+        /// 只显示某个单位（名称或别名），并列出各项得分。例：--department 嘎鲁图所
+        #[arg(long, value_name = "NAME")]
+        department: Option<String>,
+        /// 输出 JSON，供其他程序读取。例：baosong score --year 2024 --json
+        #[arg(long)]
+        json: bool,
+        /// 列出某单位得分背后的每一条采用和登记。例：--explain 嘎鲁图所
+        #[arg(long, value_name = "NAME")]
+        explain: Option<String>,
+    },
+    /// 导出 Excel 表格（.xlsx，WPS 也能打开）
+    Export {
+        #[command(subcommand)]
+        action: ExportAction,
+    },
+    /// 操作记录：登记采用、计分登记等手工操作的人、时间和改动
+    Audit {
+        /// 最多显示多少条（最新的在前）。例：--limit 200
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// 输出 JSON，供其他程序读取。例：baosong audit --json
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ScoreAction {
+    /// 手工计分登记（不经邮箱的考核项：矩阵响应、创佳绩、政务新媒体、典型选树、公安文化、外宣刊稿等）
+    Add {
+        /// 单位名称或别名（写错时列出全部单位）。例：baosong score add 嘎鲁图所 --item 矩阵响应 --points -0.2 --date 2024-04-08 --note "转发任务未完成"
+        #[arg(value_name = "DEPARTMENT")]
+        department: String,
+        /// 考核项目名称（写错时列出可登记的项目）。例：--item 矩阵响应
+        #[arg(long, value_name = "ITEM")]
+        item: String,
+        /// 分值，扣分写负数；可用的分值由考核细则规定。例：--points -0.2
+        #[arg(long, value_name = "POINTS", allow_negative_numbers = true)]
+        points: String,
+        /// 日期（默认今天），按此日期计入年度和月份。例：--date 2024-04-08
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        /// 引发负面舆情，按细则翻倍扣分（只用于有此规定的项目，如政务新媒体）。例：--negative-opinion
+        #[arg(long)]
+        negative_opinion: bool,
+        /// 作品、稿件或荣誉的名称：同一作品在整个细则中只按最高分计一次；写 "#文件编号" 与该文件的采用视为同一作品。例：--work "短视频《守护》"
+        #[arg(long, value_name = "TEXT")]
+        work: Option<String>,
+        /// 备注：是什么任务、通报或奖项。例：--note "4月8日转发任务未完成"
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// 列出手工计分登记
+    List {
+        /// 年度（默认今年）。例：--year 2024
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        /// 只列出某个单位（名称或别名）。例：--department 嘎鲁图所
+        #[arg(long, value_name = "NAME")]
+        department: Option<String>,
+        /// 输出 JSON，供其他程序读取。例：baosong score list --json
+        #[arg(long)]
+        json: bool,
+    },
+    /// 删除一条手工计分登记
+    Remove {
+        /// 登记编号（score list 中方括号里的数字）。例：baosong score remove 12
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportAction {
+    /// 月度报送情况通报表：各单位状态、逾期时长、各类别数量和标记
+    Board {
+        /// 月份。例：baosong export board --month 2024-04 --xlsx 4月报送情况.xlsx
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        /// 保存到哪个 .xlsx 文件。例：--xlsx 4月报送情况.xlsx
+        #[arg(long, value_name = "FILE")]
+        xlsx: PathBuf,
+        /// 统计时间，之后收到的邮件不计（默认：现在）。例：--as-of 2024-04-30
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
+    },
+    /// 某月报送的全部文件，每个文件一行
+    Items {
+        /// 月份。例：baosong export items --month 2024-04 --xlsx 4月文件清单.xlsx
+        #[arg(long, value_name = "YYYY-MM")]
+        month: String,
+        /// 保存到哪个 .xlsx 文件。例：--xlsx 4月文件清单.xlsx
+        #[arg(long, value_name = "FILE")]
+        xlsx: PathBuf,
+    },
+    /// 年度考核得分：总分表，以及每节一张表
+    Scores {
+        /// 考核年度（默认今年）。例：baosong export scores --year 2024 --xlsx 2024年宣传考核.xlsx
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        /// 保存到哪个 .xlsx 文件。例：--xlsx 2024年宣传考核.xlsx
+        #[arg(long, value_name = "FILE")]
+        xlsx: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

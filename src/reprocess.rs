@@ -4,6 +4,7 @@
 //! came before it, as intake did. What people decided stands: an approval, a
 //! reassignment, a chosen category, an extension (kept in its own table), a dismissal
 //! (dismissed mail is not touched). Running it twice changes nothing the second time.
+//! Adoptions follow their files to the new rows; each changed message is audited.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -83,6 +84,8 @@ pub struct Outcome {
     pub examined: usize,
     pub messages: Vec<Change>,
     pub departments: Vec<BoardChange>,
+    /// Messages that could not be decided again, left as they were: (id, subject, why).
+    pub failed: Vec<(i64, String, String)>,
 }
 
 /// Decides again the messages of `cycle` (every message if `None`). `progress` is told
@@ -107,7 +110,16 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, progress: &mut (dyn 
             before: Some(db::items::Before { received_at: row.received_at, id: row.id }),
         };
         let (id, subject) = (row.id, row.subject.clone());
-        pipeline::reprocess(ctx, row, &existing, now).await?;
+        if let Err(e) = pipeline::reprocess(ctx, row, &existing, now).await {
+            let why = if format!("{e:#}").contains("FOREIGN KEY") {
+                "其中已被采用的文件按现行规则不再计入；请先用 baosong unadopt 撤销采用，再重新处理".to_string()
+            } else {
+                format!("{e:#}")
+            };
+            out.failed.push((id, subject, why));
+            progress(n + 1, out.examined);
+            continue;
+        }
         let new_row = db::messages::get(&ctx.db, id).await?.ok_or_else(|| anyhow::anyhow!("邮件 {id} 在重新处理时消失"))?;
         let new = items_of(ctx, id).await?;
         refile(ctx, &old, &new);
@@ -116,6 +128,10 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, progress: &mut (dyn 
             cycles.insert(new_row.cycle.clone());
         }
         if before != after {
+            let mut tx = ctx.db.begin().await?;
+            let change = db::audit::Change { who: &db::audit::cli_user(), action: "reprocess", target: &format!("邮件 {id}"), before: &before.shown(), after: &after.shown() };
+            db::audit::record(&mut tx, now, &change).await?;
+            tx.commit().await?;
             out.messages.push(Change { id, subject, before, after });
         }
         progress(n + 1, out.examined);

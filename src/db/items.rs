@@ -172,17 +172,22 @@ impl Before {
     pub const EVERYTHING: Before = Before { received_at: i64::MAX, id: i64::MAX };
 }
 
-/// The items of a message, removed when it is decided again (`reprocess`).
+/// The items of a message, removed when it is decided again (`reprocess`). What refers
+/// to them (adoptions) is checked at commit, after `repoint` moved it to the new rows:
+/// an adopted file the rules no longer keep fails the commit and changes nothing.
 pub async fn delete_for_message(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
+    sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx).await?;
     sqlx::query("DELETE FROM items WHERE message_ref = $1").bind(message_ref).execute(&mut **tx).await?;
     Ok(())
 }
 
-/// Items that pointed at `old` (as a copy or a duplicate of it) point at `new`: the
-/// same file, recorded again.
+/// Items that pointed at `old` (as a copy or a duplicate of it), and its adoptions,
+/// point at `new`: the same file, recorded again.
 pub async fn repoint(tx: &mut Tx<'_>, old: i64, new: i64) -> anyhow::Result<()> {
     sqlx::query("UPDATE items SET similar_to = $1 WHERE similar_to = $2").bind(new).bind(old).execute(&mut **tx).await?;
     sqlx::query("UPDATE items SET duplicate_of = $1 WHERE duplicate_of = $2").bind(new).bind(old).execute(&mut **tx).await?;
+    sqlx::query("UPDATE adoptions SET item_ref = $1 WHERE item_ref = $2").bind(new).bind(old).execute(&mut **tx).await?;
+    sqlx::query("UPDATE adoptions SET work_ref = $1 WHERE work_ref = $2").bind(new).bind(old).execute(&mut **tx).await?;
     Ok(())
 }
 

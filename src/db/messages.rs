@@ -293,12 +293,13 @@ pub async fn cycles(db: &Db) -> anyhow::Result<Vec<String>> {
     Ok(rows.into_iter().map(|(c,)| c).collect())
 }
 
-pub async fn set_disposition(db: &Db, id: i64, from: &str, to: &str) -> anyhow::Result<bool> {
+/// Inside a transaction, so that a manual decision and its audit row are written together.
+pub async fn set_disposition(tx: &mut Tx<'_>, id: i64, from: &str, to: &str) -> anyhow::Result<bool> {
     let r = sqlx::query("UPDATE messages SET disposition = $1 WHERE id = $2 AND disposition = $3")
         .bind(to)
         .bind(id)
         .bind(from)
-        .execute(&db.pool)
+        .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected() == 1)
 }

@@ -118,7 +118,8 @@ pub async fn failed_since(db: &Db, since: i64) -> anyhow::Result<Vec<OutboxRow>>
         .await?)
 }
 
-pub async fn set_extension(db: &Db, department: &str, cycle: &str, until: &str, at: i64) -> anyhow::Result<()> {
+/// Inside a transaction, so that the extension and its audit row are written together.
+pub async fn set_extension(tx: &mut super::Tx<'_>, department: &str, cycle: &str, until: &str, at: i64) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO extensions (department, cycle, until_date, granted_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (department, cycle) DO UPDATE SET until_date = excluded.until_date, granted_at = excluded.granted_at",
@@ -127,7 +128,7 @@ pub async fn set_extension(db: &Db, department: &str, cycle: &str, until: &str, 
     .bind(cycle)
     .bind(until)
     .bind(at)
-    .execute(&db.pool)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

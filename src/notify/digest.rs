@@ -143,6 +143,8 @@ pub struct Context {
     pub failed_mail: Vec<Failed>,
     pub failed_intake: Vec<FailedIntake>,
     pub sheets: Vec<Sheet>,
+    /// The month's adoptions (采用) per department, with what they scored.
+    pub adoptions: crate::score::summary::MonthAdoptions,
     pub office: String,
 }
 
@@ -167,6 +169,12 @@ pub fn sample() -> Context {
         failed_mail: vec![Failed { to: "a@b.c".into(), subject: "回执".into(), error: "550 no such user".into() }],
         failed_intake: vec![FailedIntake { id: "9".into(), received_at: "03-19 12:00".into(), from: "x@qq.com".into(), subject: "3月".into(), error: "试了 3 次：无法保存文件".into() }],
         sheets: vec![Sheet { department: "嘎鲁图派出所".into(), cid: "sheet-1@baosong".into(), items: vec![SheetItem { id: 12, name: "①党建.jpg".into(), flags: String::new() }] }],
+        adoptions: crate::score::summary::MonthAdoptions {
+            month_label: "2024年3月".into(),
+            count: 3,
+            works: 2,
+            rows: vec![crate::score::summary::AdoptionRow { department: "嘎鲁图派出所".into(), banner: 2, city: 1, province: 0, works: 2, points: "0.30".into() }],
+        },
         office: "宣传工作领导小组办公室".into(),
     }
 }
@@ -282,7 +290,10 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         let items = list.into_iter().map(|(id, name, _, flags)| SheetItem { id, name, flags }).collect();
         sheets.push(Sheet { department, cid, items });
     }
+    let names: Vec<String> = config.roster.departments().iter().map(|d| d.name.clone()).collect();
+    let adoptions = crate::score::record::month_adoptions(db, &config.rubric, &names, cycle).await?;
     let ctx = Context {
+        adoptions,
         sheets,
         date: date.to_string(),
         since: short(since, config),

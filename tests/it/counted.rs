@@ -250,7 +250,7 @@ fn impossible_dates_fall_back_and_are_marked_bad_date() {
 /// a logo: multipart/mixed around multipart/related (multipart/alternative of text and
 /// GB18030 HTML, then the logo with a Content-ID the HTML shows as `cid:`, inline), then
 /// the attachments.
-fn qq_with_signature(subject: &str, logo: &[u8], attachments: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn qq_with_signature(subject: &str, logo: &[u8], attachments: &[(&str, &[u8])]) -> Vec<u8> {
     let cid = "3C1A7F20@5B6E2D94.9A0C6F6600000000.png";
     let html = format!(
         "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=GB18030\"><div>附件是本月素材，请查收。</div><div><br></div><div><sign signid=\"1\"><div style=\"color:#909090;font-family:Arial Narrow;font-size:12px\">------------------</div><div style=\"font-size:14px;font-family:Verdana;color:#000;\"><div><img src=\"cid:{cid}\" width=\"120\" height=\"40\"></div><div>嘎鲁图派出所 宣传员</div></div></sign></div>"

@@ -24,5 +24,6 @@ mod notices;
 mod operations;
 mod sample;
 mod reprocess;
+mod scoring;
 mod unpacking;
 mod usable;

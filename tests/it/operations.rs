@@ -111,7 +111,20 @@ fn every_option_of_every_subcommand_has_chinese_help_with_an_example() {
     for n in &names {
         commands.push(vec![n.as_str()]);
     }
-    for nested in [["quarantine", "list"], ["quarantine", "approve"], ["quarantine", "reject"], ["outbox", "list"], ["outbox", "flush"], ["tree", "rebuild"]] {
+    for nested in [
+        ["quarantine", "list"],
+        ["quarantine", "approve"],
+        ["quarantine", "reject"],
+        ["outbox", "list"],
+        ["outbox", "flush"],
+        ["tree", "rebuild"],
+        ["score", "add"],
+        ["score", "list"],
+        ["score", "remove"],
+        ["export", "board"],
+        ["export", "items"],
+        ["export", "scores"],
+    ] {
         commands.push(nested.to_vec());
     }
     let mut missing = Vec::new();

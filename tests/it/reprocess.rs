@@ -46,6 +46,14 @@ fn a_rule_fix_reaches_a_past_month_and_manual_decisions_stand() {
     app.ok(&["reassign", &by_name(&items, "⑦路面.jpg")["package"].to_string(), "--cycle", "2024-04"]);
     app.ok(&["recategorize", &by_name(&items, "活动照片.jpg")["id"].to_string(), "3"]);
     app.ok(&["extend", "嘎鲁图所", "--cycle", "2024-03", "--until", "2024-03-28"]);
+    let items = app.items(&[]);
+    app.ok(&["adopt", &by_name(&items, "巡逻.jpg")["id"].to_string(), "--level", "city", "--date", "2024-03-22"]);
+    let points = |app: &App| -> f64 {
+        let s: Value = serde_json::from_str(&app.ok(&["score", "--year", "2024", "--department", "图克所", "--json"])).unwrap();
+        let d = &s["departments"][0];
+        d["items"].as_array().unwrap().iter().find(|i| i["item"] == "图片视频报送").unwrap_or_else(|| panic!("{s}"))["points"].as_f64().unwrap()
+    };
+    assert_eq!(points(&app), 0.2);
     assert_eq!(app.row("2024-03", AS_OF, "无定河派出所")["state"], "missing", "its mail is held");
     let before = books(&app);
 
@@ -77,6 +85,9 @@ fn a_rule_fix_reaches_a_past_month_and_manual_decisions_stand() {
     assert_eq!(app.row("2024-03", AS_OF, "无定河派出所")["state"], "on_time");
     assert!(app.tree().iter().any(|p| p.starts_with("2024-03/无定河派出所/")), "{:?}", app.tree());
     assert!(app.tree().iter().any(|p| p.starts_with("2024-03/嘎鲁图派出所/③")), "the chosen category is the folder: {:?}", app.tree());
+    assert_eq!(points(&app), 0.2, "the adoption follows its file");
+    let audit = app.ok(&["audit"]);
+    assert!(audit.contains("reprocess") || audit.contains("重新处理"), "{audit}");
 
     // Idempotent: a second run finds nothing to change.
     let after = books(&app);
