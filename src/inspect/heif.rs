@@ -9,9 +9,15 @@ use libheif_rs::{ColorSpace, HeifContext, LibHeif, RgbChroma};
 use super::photo::DecodeLimits;
 use crate::rejection::Rejection;
 
-/// Bytes per pixel a decode holds at its peak: the YCbCr 4:2:0 planes (1.5), the
-/// interleaved RGB image (3) and the JPEG rendition being written (under 1).
-const BYTES_PER_PIXEL: u64 = 6;
+/// Bytes per pixel a decode holds at its peak, as measured here: libheif's YCbCr
+/// planes and tiles, the interleaved RGB image and the JPEG rendition being written
+/// (a 4032 × 3024 photo peaked 98 MiB above the process's base).
+const BYTES_PER_PIXEL: u64 = 8;
+/// HEVC has no reduced-scale decoding, so a HEIC gets this many times the decode
+/// budget: at the default 80 MiB, up to 26 MP, which covers the 24 MP photos that
+/// recent iPhones take by default (5712 × 4284), and keeps a message under 256 MiB.
+const BUDGET_FACTOR: u64 = 5;
+const BUDGET_DIVISOR: u64 = 2;
 const RENDITION_QUALITY: u8 = 90;
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
@@ -53,19 +59,24 @@ fn corrupt(why: &str) -> (Rejection, String) {
 
 pub fn decode(data: &[u8], limits: DecodeLimits, side: u32) -> Result<Decoded, (Rejection, String)> {
     let (w, h) = dimensions(data).ok_or_else(|| corrupt("HEIC 照片文件头已损坏，读不出尺寸，请重新发送原图"))?;
+    let budget = limits.max_alloc.saturating_mul(BUDGET_FACTOR) / BUDGET_DIVISOR;
     let within = |w: u32, h: u32| {
         let px = u64::from(w) * u64::from(h);
-        px <= limits.max_pixels && px * BYTES_PER_PIXEL <= limits.max_alloc
+        px <= limits.max_pixels && px * BYTES_PER_PIXEL <= budget
+    };
+    let too_big = |w: u32, h: u32| {
+        let mp = u64::from(w) * u64::from(h) / 1_000_000;
+        (Rejection::ImageBomb, format!("HEIC 照片 {w} × {h}（约 {mp} 百万像素）超过解码上限；请在手机“设置 → 相机 → 格式”中选“兼容性最佳”（JPEG）或降低像素后重发"))
     };
     if !within(w, h) {
-        return Err((Rejection::ImageBomb, String::new()));
+        return Err(too_big(w, h));
     }
     let broken = |_| corrupt("HEIC 照片数据已损坏或不完整，无法显示，请重新发送原图");
     let ctx = HeifContext::read_from_bytes(data).map_err(broken)?;
     let handle = ctx.primary_image_handle().map_err(broken)?;
     // The primary image may be a grid larger than any one `ispe` seen so far.
     if !within(handle.width(), handle.height()) {
-        return Err((Rejection::ImageBomb, String::new()));
+        return Err(too_big(handle.width(), handle.height()));
     }
     let mut image = LibHeif::new().decode(&handle, ColorSpace::Rgb(RgbChroma::Rgb), None).map_err(broken)?;
     let planes = image.planes_mut();
@@ -125,6 +136,18 @@ mod tests {
         let small = shrink(&rgb, 4, 2, 2);
         assert_eq!(small.dimensions(), (2, 1));
         assert_eq!(small.get_pixel(0, 0).0, [100, 10, 20]);
+    }
+
+    #[test]
+    fn a_48_mp_heic_is_refused_from_its_header_in_words() {
+        // ftyp, then a meta box whose ipco holds ispe 8064 × 6048 (iPhone ProRAW-size HEIC).
+        let mut data = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        data.extend(b"\0\0\0\x14ispe\0\0\0\0");
+        data.extend(8064u32.to_be_bytes());
+        data.extend(6048u32.to_be_bytes());
+        let (r, why) = decode(&data, DecodeLimits::DEFAULT, 800).err().unwrap();
+        assert_eq!(r, Rejection::ImageBomb);
+        assert!(why.contains("8064 × 6048") && why.contains("兼容性最佳"), "{why}");
     }
 
     #[test]

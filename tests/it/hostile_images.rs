@@ -13,7 +13,7 @@ use crate::ingest::MAR19;
 /// its header. (A tiny mail costs about 30–40 MiB here; a decode of a bomb 1.5–1.7 GiB.)
 const REFUSED_RSS_KIB: u64 = 96 << 10;
 /// The whole-message budget of issue 8: peak RSS of `import` for one message.
-const MESSAGE_RSS_KIB: u64 = 256 << 10;
+pub(crate) const MESSAGE_RSS_KIB: u64 = 256 << 10;
 
 /// Just under the default `max_pixels` (250 M), so only the memory check can catch it.
 const SIDE: u32 = 15_800;

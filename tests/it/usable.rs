@@ -107,3 +107,20 @@ fn heic_is_decoded_with_a_thumbnail_and_a_jpeg_next_to_it_in_the_tree() {
     app.import_one("cut.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月份素材", MAR19).attach("①IMG_0002.HEIC", &photo[..photo.len() / 2]).build());
     assert_eq!(app.rejections(), [("①IMG_0002.HEIC".into(), "corrupt_image".into())]);
 }
+
+#[test]
+fn iphone_sized_heic_photos_are_decoded_within_the_memory_budget() {
+    // 12 MP (iPhone 11–14) and 24 MP (the default of recent iPhones).
+    for (w, h) in [(4032, 3024), (5712, 4284)] {
+        let app = App::new();
+        let photo = heic(w, h);
+        let path = app.eml("iphone.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月份素材", MAR19).attach("①IMG_0001.HEIC", &photo).build());
+        let (run, rss, wall) = app.run_measured(&["import", path.to_str().unwrap()]);
+        eprintln!("{w} × {h} HEIC: peak RSS {} MiB, {:.1} s", rss >> 10, wall.as_secs_f64());
+        assert!(run.ok, "{}{}", run.stdout, run.stderr);
+        let items = app.items(&[]);
+        assert_eq!((items[0]["status"].as_str(), items[0]["width"].as_u64()), (Some("accepted"), Some(u64::from(w))), "{}", items[0]);
+        // The same bound as every other message (hostile_images::MESSAGE_RSS_KIB).
+        assert!(rss < crate::hostile_images::MESSAGE_RSS_KIB, "{w} × {h}: peak RSS {} MiB", rss >> 10);
+    }
+}
