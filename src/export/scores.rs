@@ -28,12 +28,7 @@ pub fn write(s: &Scores, rubric: &Rubric, path: &Path) -> anyhow::Result<()> {
             row
         })
         .collect();
-    let columns: Vec<Column<'_>> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| Column { header: h, width: if i == 1 { name_w } else { (report::width(h) as f64 + 2.0).max(8.0) } })
-        .collect();
-    sheet(&mut book, "总分", &columns, &rows)?;
+    sheet(&mut book, "总分", &columns(&headers, name_w), &rows)?;
 
     for section in &rubric.sections {
         let mut headers: Vec<String> = vec!["名次".into(), "单位".into()];
@@ -55,12 +50,13 @@ pub fn write(s: &Scores, rubric: &Rubric, path: &Path) -> anyhow::Result<()> {
                 row
             })
             .collect();
-        let columns: Vec<Column<'_>> = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Column { header: h, width: if i == 1 { name_w } else { (report::width(h) as f64 + 2.0).max(8.0) } })
-            .collect();
-        sheet(&mut book, &section.name, &columns, &rows)?;
+        sheet(&mut book, &section.name, &columns(&headers, name_w), &rows)?;
     }
     save(&mut book, path)
+}
+
+/// The columns of a score sheet: the department column as wide as its longest name,
+/// the others as wide as their header.
+fn columns(headers: &[String], name_w: f64) -> Vec<Column<'_>> {
+    headers.iter().enumerate().map(|(i, h)| Column { header: h, width: if i == 1 { name_w } else { (report::width(h) as f64 + 2.0).max(8.0) } }).collect()
 }
