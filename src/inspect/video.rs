@@ -18,8 +18,9 @@ pub struct VideoInfo {
     pub video_track: bool,
     /// The video track's own duration (mdhd), in ms.
     pub track_ms: Option<i64>,
-    /// Bytes the video track's samples take, by its sample size table (stsz).
-    pub sample_bytes: u64,
+    /// Bytes the video track's samples take, by its sample size table (stsz); `None`
+    /// when the track has no stsz (a compact stz2 table, or none).
+    pub sample_bytes: Option<u64>,
     /// Bytes of media data present in the file: every mdat body, as far as the file goes.
     pub media_bytes: u64,
     /// Fragmented MP4 (moov/mvex): samples are described in the fragments instead.
@@ -37,10 +38,11 @@ pub fn unplayable(v: &VideoInfo) -> Option<&'static str> {
     if v.fragmented {
         return (v.media_bytes == 0).then_some("视频不完整（没有视频数据），请重新发送");
     }
-    if v.sample_bytes == 0 || v.media_bytes < v.sample_bytes {
-        return Some("视频不完整（文件被截断或视频数据缺失），请重新发送原视频");
+    match v.sample_bytes {
+        Some(need) if need == 0 || v.media_bytes < need => Some("视频不完整（文件被截断或视频数据缺失），请重新发送原视频"),
+        None if v.media_bytes == 0 => Some("视频不完整（没有视频数据），请重新发送"),
+        _ => None,
     }
-    None
 }
 
 /// The sum of a `stsz` box's sample sizes (one size for all, or one per sample).
@@ -139,7 +141,7 @@ pub fn read(data: &[u8]) -> VideoInfo {
             info.height = u32_at(tkhd, n.saturating_sub(4)).map(|h| h >> 16);
         }
         let stbl = child(mdia, b"minf").and_then(|m| child(m, b"stbl"));
-        info.sample_bytes = stbl.and_then(|s| child(s, b"stsz")).map_or(0, stsz_total);
+        info.sample_bytes = stbl.and_then(|s| child(s, b"stsz")).map(stsz_total);
         let stsd = stbl.and_then(|s| child(s, b"stsd"));
         if let Some(entry) = stsd.and_then(|s| s.get(8..)) {
             info.codec = entry.get(4..8).map(|c| String::from_utf8_lossy(c).trim().to_string());
@@ -147,4 +149,44 @@ pub fn read(data: &[u8]) -> VideoInfo {
         break;
     }
     info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playable() -> VideoInfo {
+        VideoInfo { video_track: true, duration_ms: Some(10_000), track_ms: Some(10_000), sample_bytes: Some(600), media_bytes: 600, ..VideoInfo::default() }
+    }
+
+    #[test]
+    fn a_video_plays_when_its_track_has_time_and_its_samples_are_all_there() {
+        assert_eq!(unplayable(&playable()), None);
+        assert!(unplayable(&VideoInfo { media_bytes: 599, ..playable() }).unwrap().contains("被截断"));
+        assert!(unplayable(&VideoInfo { video_track: false, ..playable() }).unwrap().contains("视频轨道"));
+        assert!(unplayable(&VideoInfo { duration_ms: Some(0), track_ms: Some(0), ..playable() }).unwrap().contains("时长为 0"));
+        // A compact sample table (stz2) is not read: the media data must only be there.
+        assert_eq!(unplayable(&VideoInfo { sample_bytes: None, ..playable() }), None);
+        assert!(unplayable(&VideoInfo { sample_bytes: None, media_bytes: 0, ..playable() }).is_some());
+        // Fragmented MP4 describes its samples in the fragments.
+        assert_eq!(unplayable(&VideoInfo { fragmented: true, sample_bytes: Some(0), ..playable() }), None);
+    }
+
+    #[test]
+    fn sample_sizes_are_summed_from_either_form_of_stsz() {
+        let mut one_size = vec![0u8; 4];
+        one_size.extend(1000u32.to_be_bytes());
+        one_size.extend(3u32.to_be_bytes());
+        assert_eq!(stsz_total(&one_size), 3000);
+        let mut each = vec![0u8; 8];
+        each.extend(2u32.to_be_bytes());
+        each.extend(7u32.to_be_bytes());
+        each.extend(5u32.to_be_bytes());
+        assert_eq!(stsz_total(&each), 12);
+        // A count larger than the table stops where the table does.
+        let mut lying = vec![0u8; 8];
+        lying.extend(u32::MAX.to_be_bytes());
+        lying.extend(9u32.to_be_bytes());
+        assert_eq!(stsz_total(&lying), 9);
+    }
 }
