@@ -601,7 +601,8 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
         ctx
     };
     let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} 封 {elapsed}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
-    let result = baosong::reprocess::run(&ctx, cycle, now(), &mut |done, total| {
+    let shutdown = shutdown_on_signal()?;
+    let result = baosong::reprocess::run(&ctx, cycle, now(), &shutdown, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
@@ -628,13 +629,16 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
     for (id, subject, why) in &out.failed {
         eprintln!("邮件 [{id}]「{subject}」未能重新处理，保持原样：{why}");
     }
+    if out.unfinished > 0 {
+        eprintln!("已停止：还有 {} 封邮件在队列中，下次运行 baosong run、poll 或 import 时会继续处理。", out.unfinished);
+    }
     if !dry_run && !out.messages.is_empty() {
         let missing = sync_tree(&ctx).await?;
         if missing > 0 {
             eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
         }
     }
-    Ok(if out.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if out.failed.is_empty() && out.unfinished == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// `--as-of`: RFC 3339; a local date and time ("2024-03-28 12:00"); or a date alone,

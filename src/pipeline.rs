@@ -362,6 +362,8 @@ impl Progress {
 enum Stage {
     AlreadyHad(AlreadyExists),
     Fresh { row: MessageRow, analysis: Analysis, sender: Option<String> },
+    /// A recorded message decided again (`reprocess`); `old` are its items until now.
+    Redo { row: MessageRow, analysis: Analysis, sender: Option<String>, existing: Existing, old: Vec<db::items::ListedItem> },
 }
 
 /// Everything but the transaction: dedupe check, parse, unpack, inspect, blobs, raw mail.
@@ -466,6 +468,12 @@ pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
                 Ok(Outcome::AlreadyHad(had))
             }
             Stage::Fresh { row, analysis, sender } => record(ctx, row, analysis, sender, None, &progress).await,
+            Stage::Redo { row, analysis, sender, existing, old } => {
+                let id = existing.id;
+                let outcome = record(ctx, row, analysis, sender, Some(&existing), &progress).await?;
+                refile(ctx, &old, &items_of(ctx, id).await?);
+                Ok(outcome)
+            }
         }
     }
     .instrument(span)
@@ -485,23 +493,71 @@ pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::
     record(ctx, row, a, None, Some(&existing), &Progress::default()).await
 }
 
-/// Decides a recorded message again by the current rules, from its stored raw mail,
-/// in one transaction; what people decided (`existing`) stands.
-pub async fn reprocess(ctx: &Ctx, row: MessageRow, existing: &Existing, now: i64) -> anyhow::Result<Outcome> {
-    let raw = std::fs::read(ctx.store.abs(&row.raw_path)).with_context(|| format!("无法读取原始邮件 {}", row.raw_path))?;
+/// Prepares a recorded message (`message_ref`) to be decided again by the current
+/// rules from its raw mail: what people decided about it stands (see `Existing`),
+/// and its lookups see only mail received before it, as intake did.
+pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, raw: Vec<u8>, now: i64) -> anyhow::Result<Prepared> {
+    let row = db::messages::get(&ctx.db, message_ref).await?.with_context(|| format!("没有编号为 {message_ref} 的邮件"))?;
+    let span = info_span!("reprocess", message = message_ref, department = %row.department, cycle = %row.cycle);
+    let old = items_of(ctx, message_ref).await?;
     let (_, a) = analyse_blocking(ctx, raw).await?;
-    let a = a?;
-    let sender = sender_department(ctx, &a.envelope.from).await?;
+    let analysis = a?;
+    let sender = sender_department(ctx, &analysis.envelope.from).await?;
     // Counted mail from a sender the roster does not know was approved by a person,
     // even if it was approved before approvals were marked.
-    let approved_unmarked = existing.approved.is_none() && row.disposition == "package" && sender.is_none();
-    let mut row = MessageRow { processed_at: now, ..row };
-    if approved_unmarked {
-        row.decided_by = "approved".into();
-        let existing = Existing { approved: Some(row.department.clone()), ..existing.clone() };
-        return record(ctx, row, a, sender, Some(&existing), &Progress::default()).await;
+    let approved = row.decided_by == "approved" || (row.disposition == "package" && sender.is_none());
+    let existing = Existing {
+        id: row.id,
+        approved: approved.then(|| row.department.clone()),
+        cycle: (row.cycle_rule == "manual").then(|| row.cycle.clone()),
+        categories: old.iter().filter(|i| i.item.category_manual == 1).map(|i| (i.item.sha256.clone(), i.item.category.clone())).collect(),
+        old_items: first_by_sha(&old),
+        before: Some(db::items::Before { received_at: row.received_at, id: row.id }),
+    };
+    let row = MessageRow { processed_at: now, decided_by: if approved { "approved".into() } else { row.decided_by.clone() }, ..row };
+    Ok(Prepared { span, progress: Progress::default(), stage: Stage::Redo { row, analysis, sender, existing, old } })
+}
+
+async fn items_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<db::items::ListedItem>> {
+    db::items::list(&ctx.db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
+}
+
+/// Each file's first recorded row, by SHA-256.
+fn first_by_sha(items: &[db::items::ListedItem]) -> HashMap<String, i64> {
+    let mut m = HashMap::new();
+    for i in items.iter().filter(|i| !i.item.sha256.is_empty()) {
+        m.entry(i.item.sha256.clone()).or_insert(i.item.id);
     }
-    record(ctx, row, a, sender, Some(existing), &Progress::default()).await
+    m
+}
+
+/// The tree after a message was recorded again: what it no longer files is removed,
+/// what it files now is linked (replacing whatever was at that name). A crash before
+/// this leaves the tree behind the database; `tree rebuild` brings it level.
+fn refile(ctx: &Ctx, old: &[db::items::ListedItem], new: &[db::items::ListedItem]) {
+    let placed = |items: &[db::items::ListedItem]| -> std::collections::BTreeMap<String, String> {
+        let mut m = std::collections::BTreeMap::new();
+        for i in items.iter().filter(|i| !i.item.tree_path.is_empty()) {
+            m.insert(i.item.tree_path.clone(), i.item.blob_path.clone());
+            if !i.item.rendition_path.is_empty() {
+                m.insert(Store::rendition_tree_path(&i.item.tree_path), i.item.rendition_path.clone());
+            }
+        }
+        m
+    };
+    let (was, now) = (placed(old), placed(new));
+    for path in was.keys().filter(|p| !now.contains_key(*p)) {
+        if let Err(e) = ctx.store.unlink(path) {
+            warn!(error = %e, path, "无法从目录树中移除；运行 baosong tree rebuild 可重建");
+        }
+    }
+    for (path, blob) in &now {
+        if was.get(path) != Some(blob) {
+            if let Err(e) = ctx.store.relink(blob, path) {
+                warn!(error = %e, path, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
+            }
+        }
+    }
 }
 
 async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<String>> {

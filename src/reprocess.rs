@@ -1,16 +1,19 @@
 //! `reprocess`: the current rules run again over stored raw mail, so that a rule fix
-//! reaches months already taken in. Each message is decided again in one transaction
-//! (its items replaced), in the order the mail was received, each seeing only what
-//! came before it, as intake did. What people decided stands: an approval, a
+//! reaches months already taken in. The messages go through the intake journal and
+//! its workers like new mail; each is decided again in one transaction (its items
+//! replaced), seeing only mail received before it, as intake did. What people decided stands: an approval, a
 //! reassignment, a chosen category, an extension (kept in its own table), a dismissal
 //! (dismissed mail is not touched). Running it twice changes nothing the second time.
 //! Adoptions follow their files to the new rows; each changed message is audited.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use tokio::sync::watch;
+
 use crate::cycle::Cycle;
 use crate::db::{self, items::ListedItem, messages::MessageRow};
-use crate::pipeline::{self, Ctx, Existing};
+use crate::intake;
+use crate::pipeline::Ctx;
 use crate::report::{self, DepartmentRow};
 
 /// A message as the books show it: what became of it and what it counts.
@@ -86,44 +89,66 @@ pub struct Outcome {
     pub departments: Vec<BoardChange>,
     /// Messages that could not be decided again, left as they were: (id, subject, why).
     pub failed: Vec<(i64, String, String)>,
+    /// Messages still queued when the run was stopped (SIGTERM): the next `run`,
+    /// `poll` or `import` decides them.
+    pub unfinished: usize,
 }
 
-/// Decides again the messages of `cycle` (every message if `None`). `progress` is told
-/// after each message (done, total).
-pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, progress: &mut (dyn FnMut(usize, usize) + Send)) -> anyhow::Result<Outcome> {
+/// Decides again the messages of `cycle` (every message if `None`): they are queued
+/// in the intake journal in one transaction and the workers decide them as they do
+/// new mail, so a crash or SIGTERM leaves the rest queued for the next start.
+/// `progress` is told as messages are done (done, total).
+pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, shutdown: &watch::Receiver<bool>, progress: &mut (dyn FnMut(usize, usize) + Send)) -> anyhow::Result<Outcome> {
     let tz = ctx.config.timezone;
     let bounds = cycle.map(|c| (c.to_string(), c.start(tz).timestamp(), c.next().start(tz).timestamp()));
     let rows = db::messages::to_reprocess(&ctx.db, bounds.as_ref().map(|(c, a, b)| (c.as_str(), *a, *b))).await?;
     let mut cycles: BTreeSet<String> = rows.iter().map(|r| r.cycle.clone()).filter(|c| !c.is_empty()).collect();
     cycles.extend(cycle.map(|c| c.to_string()));
     let boards_before = boards(ctx, &cycles, now).await?;
-    let mut out = Outcome { examined: rows.len(), ..Outcome::default() };
-    for (n, row) in rows.into_iter().enumerate() {
-        let old = items_of(ctx, row.id).await?;
-        let before = Snapshot::of(&row, &old);
-        let existing = Existing {
-            id: row.id,
-            approved: (row.decided_by == "approved").then(|| row.department.clone()),
-            cycle: (row.cycle_rule == "manual").then(|| row.cycle.clone()),
-            categories: old.iter().filter(|i| i.item.category_manual == 1).map(|i| (i.item.sha256.clone(), i.item.category.clone())).collect(),
-            old_items: first_by_sha(&old),
-            before: Some(db::items::Before { received_at: row.received_at, id: row.id }),
-        };
-        let (id, subject) = (row.id, row.subject.clone());
-        if let Err(e) = pipeline::reprocess(ctx, row, &existing, now).await {
-            let why = if format!("{e:#}").contains("FOREIGN KEY") {
-                "其中已被采用的文件按现行规则不再计入；请先用 baosong unadopt 撤销采用，再重新处理".to_string()
-            } else {
-                format!("{e:#}")
-            };
-            out.failed.push((id, subject, why));
-            progress(n + 1, out.examined);
+    let mut before = Vec::with_capacity(rows.len());
+    for row in &rows {
+        before.push(Snapshot::of(row, &items_of(ctx, row.id).await?));
+    }
+    let mut tx = ctx.db.begin().await?;
+    for row in &rows {
+        db::journal::enqueue_redo(&mut tx, row.id, &row.raw_sha256, &row.raw_path, now).await?;
+    }
+    tx.commit().await?;
+
+    let total = rows.len();
+    let mut errors: HashMap<i64, String> = HashMap::new();
+    let mut seen: BTreeSet<i64> = BTreeSet::new();
+    intake::worker::drain(ctx, true, shutdown, &mut |e, r| {
+        if e.redo == 0 {
+            return;
+        }
+        match r {
+            Ok(_) => {
+                errors.remove(&e.message_ref);
+            }
+            Err(err) => {
+                errors.insert(e.message_ref, format!("{err:#}"));
+            }
+        }
+        seen.insert(e.message_ref);
+        progress(seen.len().min(total), total);
+    })
+    .await?;
+
+    let mut out = Outcome { examined: total, ..Outcome::default() };
+    for (row, before) in rows.into_iter().zip(before) {
+        let id = row.id;
+        if let Some(e) = errors.remove(&id) {
+            let why = if e.contains("FOREIGN KEY") { "其中已被采用的文件按现行规则不再计入；请先用 baosong unadopt 撤销采用，再重新处理".to_string() } else { e };
+            out.failed.push((id, row.subject.clone(), why));
+            continue;
+        }
+        if !seen.contains(&id) {
+            out.unfinished += 1;
             continue;
         }
         let new_row = db::messages::get(&ctx.db, id).await?.ok_or_else(|| anyhow::anyhow!("邮件 {id} 在重新处理时消失"))?;
-        let new = items_of(ctx, id).await?;
-        refile(ctx, &old, &new);
-        let after = Snapshot::of(&new_row, &new);
+        let after = Snapshot::of(&new_row, &items_of(ctx, id).await?);
         if !new_row.cycle.is_empty() {
             cycles.insert(new_row.cycle.clone());
         }
@@ -132,9 +157,8 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, progress: &mut (dyn 
             let change = db::audit::Change { who: &db::audit::cli_user(), action: "reprocess", target: &format!("邮件 {id}"), before: &before.shown(), after: &after.shown() };
             db::audit::record(&mut tx, now, &change).await?;
             tx.commit().await?;
-            out.messages.push(Change { id, subject, before, after });
+            out.messages.push(Change { id, subject: row.subject, before, after });
         }
-        progress(n + 1, out.examined);
     }
     let boards_after = boards(ctx, &cycles, now).await?;
     for (cycle, after) in &boards_after {
@@ -152,43 +176,6 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, progress: &mut (dyn 
 
 async fn items_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<ListedItem>> {
     db::items::list(&ctx.db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
-}
-
-/// Each file's first recorded row, by SHA-256.
-fn first_by_sha(items: &[ListedItem]) -> HashMap<String, i64> {
-    let mut m = HashMap::new();
-    for i in items.iter().filter(|i| !i.item.sha256.is_empty()) {
-        m.entry(i.item.sha256.clone()).or_insert(i.item.id);
-    }
-    m
-}
-
-/// The tree after a message was recorded again: what it no longer files is removed,
-/// what it files now is linked (replacing whatever was at that name).
-fn refile(ctx: &Ctx, old: &[ListedItem], new: &[ListedItem]) {
-    let placed = |items: &[ListedItem]| -> BTreeMap<String, String> {
-        let mut m = BTreeMap::new();
-        for i in items.iter().filter(|i| !i.item.tree_path.is_empty()) {
-            m.insert(i.item.tree_path.clone(), i.item.blob_path.clone());
-            if !i.item.rendition_path.is_empty() {
-                m.insert(crate::store::Store::rendition_tree_path(&i.item.tree_path), i.item.rendition_path.clone());
-            }
-        }
-        m
-    };
-    let (was, now) = (placed(old), placed(new));
-    for path in was.keys().filter(|p| !now.contains_key(*p)) {
-        if let Err(e) = ctx.store.unlink(path) {
-            tracing::warn!(error = %e, path, "无法从目录树中移除；运行 baosong tree rebuild 可重建");
-        }
-    }
-    for (path, blob) in &now {
-        if was.get(path) != Some(blob) {
-            if let Err(e) = ctx.store.relink(blob, path) {
-                tracing::warn!(error = %e, path, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
-            }
-        }
-    }
 }
 
 /// Each department's board line, per month.

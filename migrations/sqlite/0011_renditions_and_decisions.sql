@@ -8,3 +8,6 @@ ALTER TABLE items ADD COLUMN rendition_path TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
 -- 1 when a person chose the item's category (recategorize).
 ALTER TABLE items ADD COLUMN category_manual INTEGER NOT NULL DEFAULT 0;
+-- 1 for an entry that decides its recorded message (message_ref) again by the current
+-- rules (`reprocess`); such entries go through the same workers as new mail.
+ALTER TABLE journal ADD COLUMN redo INTEGER NOT NULL DEFAULT 0;

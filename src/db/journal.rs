@@ -30,6 +30,9 @@ pub struct Entry {
     /// 0 when the source did not know it.
     pub received_at: i64,
     pub tries: i64,
+    /// 1: decide the recorded message `message_ref` again (`reprocess`).
+    pub redo: i64,
+    pub message_ref: i64,
 }
 
 /// A message to queue.
@@ -73,10 +76,36 @@ pub async fn enqueue(tx: &mut Tx<'_>, m: &New<'_>, now: i64) -> anyhow::Result<E
     Ok(row.map_or(Enqueued::AlreadyQueued, |(id,)| Enqueued::Queued(id)))
 }
 
+/// Queues the recorded message `message_ref` to be decided again (`reprocess`): its
+/// journal entry is queued once more, or one is made for mail recorded before the
+/// journal existed.
+pub async fn enqueue_redo(tx: &mut Tx<'_>, message_ref: i64, raw_sha256: &str, raw_path: &str, now: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO journal (raw_sha256, raw_path, source, received_at, enqueued_at, state, redo, message_ref) \
+         VALUES ($1, $2, 'reprocess', 0, $3, $4, 1, $5) \
+         ON CONFLICT (raw_sha256) DO UPDATE SET state = $4, tries = 0, next_attempt_at = 0, last_error = '', redo = 1, message_ref = $5",
+    )
+    .bind(raw_sha256)
+    .bind(raw_path)
+    .bind(now)
+    .bind(State::Queued.code())
+    .bind(message_ref)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Gives up on deciding a message again after its last try: the entry is done and
+/// the message stays as it was recorded.
+pub async fn give_up(db: &Db, id: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE journal SET state = $1 WHERE id = $2").bind(State::Done.code()).bind(id).execute(&db.pool).await?;
+    Ok(())
+}
+
 /// Up to `limit` entries due at `now`, oldest first.
 pub async fn due(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Entry>> {
     Ok(sqlx::query_as(
-        "SELECT id, raw_sha256, raw_path, source, received_at, tries FROM journal \
+        "SELECT id, raw_sha256, raw_path, source, received_at, tries, redo, message_ref FROM journal \
          WHERE state = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
     )
     .bind(State::Queued.code())
@@ -98,7 +127,7 @@ pub async fn next_retry_at(db: &Db) -> anyhow::Result<Option<i64>> {
 /// Marks an entry done, in the transaction that recorded its message (whatever became
 /// of it: counted, refused, or failed after every try).
 pub async fn done(tx: &mut Tx<'_>, id: i64, message_ref: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE journal SET state = $1, message_ref = $2 WHERE id = $3").bind(State::Done.code()).bind(message_ref).bind(id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE journal SET state = $1, message_ref = $2, redo = 0 WHERE id = $3").bind(State::Done.code()).bind(message_ref).bind(id).execute(&mut **tx).await?;
     Ok(())
 }
 

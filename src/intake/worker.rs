@@ -125,6 +125,9 @@ async fn prepare(ctx: &Ctx, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Resul
     let mib = u32::try_from(size >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
     let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
     let raw = tokio::task::spawn_blocking(move || std::fs::read(path)).await.context("读文件线程异常退出")?.with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?;
+    if e.redo != 0 {
+        return Ok(pipeline::prepare_redo(ctx, e.message_ref, raw, now()).await?.journaled(e.id));
+    }
     let incoming = Incoming { raw: Raw::Bytes(raw), source: e.source.clone(), received_at: (e.received_at > 0).then_some(e.received_at), cursor: None };
     Ok(pipeline::prepare_hashed(ctx, incoming, Some(e.raw_sha256.clone()), now()).await?.journaled(e.id))
 }
@@ -136,6 +139,12 @@ async fn failed_try(ctx: &Ctx, e: &Entry, error: anyhow::Error) -> anyhow::Resul
     let tries = db::journal::retry_later(&ctx.db, e.id, &text, now() + retry_wait(e.tries + 1)).await?;
     if tries < MAX_TRIES {
         warn!(source = %e.source, tries, error = %text, "处理失败，稍后重试");
+        return Ok(Err(error));
+    }
+    if e.redo != 0 {
+        // Deciding a recorded message again failed every time: it stays as recorded.
+        warn!(message = e.message_ref, tries, error = %text, "重新处理多次失败，该邮件保持原样");
+        db::journal::give_up(&ctx.db, e.id).await?;
         return Ok(Err(error));
     }
     Ok(Ok(pipeline::record_failed(ctx, e, &format!("试了 {tries} 次：{text}"), now()).await?))

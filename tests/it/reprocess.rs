@@ -103,3 +103,39 @@ fn reprocess_needs_a_month_or_all_and_says_so_in_chinese() {
     assert!(!r.ok);
     assert!(r.stderr.contains("--cycle") && r.stderr.contains("--all"), "{}", r.stderr);
 }
+
+/// A month of mail from three departments, then a rule fix (a lower resolution bar).
+fn month_then_fix() -> App {
+    let app = App::new();
+    for n in 0..9u32 {
+        let (from, name) = [("gltpcs@163.com", "嘎鲁图派出所"), ("wdhpcs@163.com", "无定河派出所"), ("tkpcs@qq.com", "图克派出所")][n as usize % 3];
+        let date = format!("Tue, {} Mar 2024 10:00:00 +0800", 10 + n);
+        let raw = Mail::new(from, &format!("{name}3月份素材{n}"), &date).attach(&format!("①活动{n}.jpg"), &jpeg(60 + n)).attach(&format!("⑥巡逻{n}.jpg"), &jpeg(80 + n)).build();
+        app.import_one(&format!("{n}.eml"), &raw);
+    }
+    let config = std::fs::read_to_string(app.config()).unwrap();
+    std::fs::write(app.config(), format!("{config}\n[inspect]\nmin_photo_long_side = 2000\n")).unwrap();
+    app
+}
+
+#[test]
+fn killed_at_any_moment_reprocess_finishes_on_the_next_run_with_the_same_books() {
+    let reference = month_then_fix();
+    reference.ok(&["reprocess", "--all"]);
+    let expected = books(&reference);
+    assert!(expected.0.iter().all(|i| i.contains("low_resolution")), "{expected:?}");
+
+    for delay_ms in [150u64, 400, 900] {
+        let app = month_then_fix();
+        let mut child = app.spawn(&["reprocess", "--all"]);
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        crate::harness::signal(&child, libc::SIGKILL);
+        let _ = child.wait();
+        // What the killed run left queued is decided by the next writer; running the
+        // command again decides everything once more, to the same result.
+        let out = app.ok(&["reprocess", "--all"]);
+        assert!(out.contains("共 9 封"), "{out}");
+        assert_eq!(books(&app), expected, "killed after {delay_ms} ms");
+        assert_eq!(app.items(&[]).len(), 18, "no file recorded twice");
+    }
+}
