@@ -159,9 +159,12 @@ service lmtp {{
     }
 
     fn launch(&mut self) {
+        use std::os::unix::process::CommandExt;
         let child = Command::new("dovecot")
             .args(["-F", "-c"])
             .arg(self.dir.path().join("dovecot.conf"))
+            // A group of its own, so that stopping it kills every Dovecot process at once.
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -186,8 +189,13 @@ service lmtp {{
 
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            // SIGKILL to the master ends its children within about a second.
-            let _ = c.kill();
+            // SIGKILL to the whole group: the master, and the login, auth and imap
+            // processes that would otherwise hold the login socket for seconds (and
+            // make a restart fail with "Socket already exists").
+            // SAFETY: signalling the process group of our own child.
+            unsafe {
+                libc::kill(-(c.id() as i32), libc::SIGKILL);
+            }
             let _ = c.wait();
             let deadline = Instant::now() + Duration::from_secs(5);
             while TcpStream::connect(("127.0.0.1", self.plain_port)).is_ok() && Instant::now() < deadline {
