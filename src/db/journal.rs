@@ -21,7 +21,7 @@ impl State {
 }
 
 /// One queued message.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub id: i64,
     pub raw_sha256: String,
@@ -31,6 +31,8 @@ pub struct Entry {
     pub received_at: i64,
     pub tries: i64,
 }
+
+from_row!(Entry { id, raw_sha256, raw_path, source, received_at, tries });
 
 /// A message to queue.
 #[derive(Debug, Clone)]
