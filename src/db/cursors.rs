@@ -71,13 +71,15 @@ pub async fn skip_to(db: &Db, account: &str, folder: &str, uid_validity: i64, ui
     Ok(())
 }
 
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct Health {
     pub account: String,
     pub last_ok_at: i64,
     pub last_error: String,
     pub last_error_at: i64,
 }
+
+from_row!(Health { account, last_ok_at, last_error, last_error_at });
 
 pub async fn health(db: &Db) -> anyhow::Result<Vec<Health>> {
     Ok(sqlx::query_as("SELECT account, last_ok_at, last_error, last_error_at FROM mailbox_health ORDER BY account").fetch_all(&db.pool).await?)

@@ -1,10 +1,8 @@
 //! The items table: the files, refused files and external links of each message.
 
-use sqlx::FromRow;
-
 use super::{Db, Tx};
 
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct ItemRow {
     pub id: i64,
     pub message_ref: i64,
@@ -41,10 +39,15 @@ pub struct ItemRow {
     pub category_manual: i64,
 }
 
+from_row!(ItemRow {
+    id, message_ref, status, kind, category, shown_name, file_name, size, sha256, mime, blob_path, tree_path,
+    rejection_code, reason, flags, url, expires_at, duplicate_of, width, height, duration_ms, container, codec,
+    captured_at, camera, phash, blur_centi, thumb_path, similar_to, rendition_path, category_manual
+});
+
 /// An item with the message facts a report needs.
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct ListedItem {
-    #[sqlx(flatten)]
     pub item: ItemRow,
     pub department: String,
     pub cycle: String,
@@ -52,6 +55,20 @@ pub struct ListedItem {
     /// The message's `sent_on_behalf` and its flags (a whole message's marks).
     pub sent_on_behalf: i64,
     pub message_flags: String,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for ListedItem {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(ListedItem {
+            item: ItemRow::from_row(row)?,
+            department: row.try_get("department")?,
+            cycle: row.try_get("cycle")?,
+            received_at: row.try_get("received_at")?,
+            sent_on_behalf: row.try_get("sent_on_behalf")?,
+            message_flags: row.try_get("message_flags")?,
+        })
+    }
 }
 
 const COLUMNS: &str = "i.id, i.message_ref, i.status, i.kind, i.category, i.shown_name, i.file_name, i.size, i.sha256, \
@@ -123,7 +140,7 @@ pub async fn accepted_twin(tx: &mut Tx<'_>, department: &str, cycle: &str, sha25
 }
 
 /// A photo already recorded, for near-duplicate search.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Hashed {
     pub id: i64,
     pub phash: String,
@@ -131,6 +148,8 @@ pub struct Hashed {
     pub department: String,
     pub cycle: String,
 }
+
+from_row!(Hashed { id, phash, sha256, department, cycle });
 
 /// Every counted photo with a perceptual hash.
 pub async fn phashes(tx: &mut Tx<'_>, before: Before) -> anyhow::Result<Vec<Hashed>> {
@@ -305,7 +324,7 @@ pub async fn tree_entries(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
 }
 
 /// An item that uses a blob: where it shows in the tree and which mail it came from.
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct BlobUser {
     pub id: i64,
     pub status: String,
@@ -317,6 +336,8 @@ pub struct BlobUser {
     pub cycle: String,
     pub raw_path: String,
 }
+
+from_row!(BlobUser { id, status, shown_name, tree_path, blob_path, message_ref, department, cycle, raw_path });
 
 /// Every item whose content has this SHA-256, whatever became of its message.
 pub async fn blob_users(db: &Db, sha256: &str) -> anyhow::Result<Vec<BlobUser>> {

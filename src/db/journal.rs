@@ -21,7 +21,7 @@ impl State {
 }
 
 /// One queued message.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub id: i64,
     pub raw_sha256: String,
@@ -34,6 +34,8 @@ pub struct Entry {
     pub redo: i64,
     pub message_ref: i64,
 }
+
+from_row!(Entry { id, raw_sha256, raw_path, source, received_at, tries, redo, message_ref });
 
 /// A message to queue.
 #[derive(Debug, Clone)]

@@ -1,12 +1,10 @@
 //! The messages table: one row per message seen, with what became of it.
 
-use sqlx::FromRow;
-
 use super::items::Before;
 use super::{AlreadyExists, Db, Tx};
 use crate::rejection::Flag;
 
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct MessageRow {
     pub id: i64,
     pub raw_sha256: String,
@@ -32,6 +30,12 @@ pub struct MessageRow {
     /// 'approved' when a person approved it for its department; '' when the rules decided.
     pub decided_by: String,
 }
+
+from_row!(MessageRow {
+    id, raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, department,
+    cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail,
+    attachments_sha256, decided_by
+});
 
 const COLUMNS: &str = "id, raw_sha256, message_id, source, from_addr, subject, received_at, processed_at, disposition, \
      department, cycle, cycle_rule, sent_on_behalf, guessed_department, reason_code, raw_path, flags, detail, attachments_sha256, decided_by";

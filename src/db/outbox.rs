@@ -1,10 +1,8 @@
 //! The outbox, outbox_hold and extensions tables.
 
-use sqlx::FromRow;
-
 use super::{AlreadyExists, Db};
 
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct OutboxRow {
     pub id: i64,
     pub key: String,
@@ -24,6 +22,11 @@ pub struct OutboxRow {
     pub created_at: i64,
     pub sent_at: i64,
 }
+
+from_row!(OutboxRow {
+    id, key, kind, department, cycle, message_id, recipients, cc, subject, body, state, attempts, interrupted,
+    next_attempt_at, last_error, created_at, sent_at
+});
 
 const COLUMNS: &str = "id, key, kind, department, cycle, message_id, recipients, cc, subject, body, state, attempts, \
      interrupted, next_attempt_at, last_error, created_at, sent_at";
@@ -139,7 +142,7 @@ pub async fn extensions(db: &Db, cycle: &str) -> anyhow::Result<Vec<(String, Str
 }
 
 /// Sending held for an account after a refused login or a failed TLS connection.
-#[derive(Debug, Clone, Default, FromRow)]
+#[derive(Debug, Clone, Default)]
 pub struct Hold {
     pub account: String,
     pub reason: String,
@@ -147,6 +150,8 @@ pub struct Hold {
     pub last_try_at: i64,
     pub next_try_at: i64,
 }
+
+from_row!(Hold { account, reason, since, last_try_at, next_try_at });
 
 /// Puts `account` on hold (or keeps it there, with the newest reason); `since` stays
 /// the time of the first refusal.
