@@ -28,9 +28,16 @@ use fixtures::{Mail, ZipEntry, zip};
 const RUNS: usize = 5;
 const MESSAGES: u32 = 200;
 
-fn photo(seed: u32, len: usize) -> Vec<u8> {
-    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    let mut x = seed.wrapping_mul(2654435761) | 1;
+/// A real photo (1280 × 960, noisy enough to weigh about 350 KB, with EXIF), which
+/// baosong decodes, hashes, thumbnails and files like a department's.
+fn photo(seed: u32) -> Vec<u8> {
+    fixtures::with_exif(&fixtures::encode_jpeg(&fixtures::texture(1280, 960, seed), 80), 1, None, "HUAWEI", "HUAWEI P40")
+}
+
+/// Random bytes: the samples of a big video.
+fn noise(len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len + 4);
+    let mut x: u32 = 2_654_435_761;
     while v.len() < len {
         x ^= x << 13;
         x ^= x >> 17;
@@ -103,7 +110,7 @@ fn main() {
     {
         let mut c = d.client();
         for i in 0..MESSAGES {
-            let archive = zip(&[ZipEntry::utf8("①党建/a.jpg", &photo(i * 3, 260_000)), ZipEntry::utf8("⑤反诈/b.jpg", &photo(i * 3 + 1, 260_000)), ZipEntry::utf8("⑩点滴/c.jpg", &photo(i * 3 + 2, 260_000))]);
+            let archive = zip(&[ZipEntry::utf8("①党建/a.jpg", &photo(i * 3)), ZipEntry::utf8("⑤反诈/b.jpg", &photo(i * 3 + 1)), ZipEntry::utf8("⑩点滴/c.jpg", &photo(i * 3 + 2))]);
             let raw = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("素材.zip", &archive).build();
             total += raw.len();
             c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
@@ -244,8 +251,8 @@ fn idle(d: &dovecot::Dovecot) {
 fn rss(work: &tempfile::TempDir) {
     for size_mib in [100usize, 300] {
         let d = dovecot::Dovecot::start();
-        let attachment = photo(7, size_mib * 1024 * 1024 * 3 / 4 - 4096);
-        let raw = Mail::new("gltpcs@163.com", "3月视频", "Tue, 19 Mar 2024 10:00:00 +0800").attach("big.jpg", &attachment).build();
+        let attachment = fixtures::mp4_movie(600, 1920, 1080, None, &noise(size_mib * 1024 * 1024 * 3 / 4 - 4096));
+        let raw = Mail::new("gltpcs@163.com", "3月视频", "Tue, 19 Mar 2024 10:00:00 +0800").attach("big.mp4", &attachment).build();
         let raw_mib = raw.len() as f64 / (1024.0 * 1024.0);
         let eml = work.path().join(format!("big-{size_mib}.eml"));
         std::fs::write(&eml, &raw).unwrap();
