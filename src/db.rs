@@ -9,8 +9,10 @@ pub mod items;
 pub mod journal;
 pub mod ledger;
 pub mod messages;
+pub mod metrics;
 pub mod outbox;
 pub mod senders;
+pub mod users;
 
 use std::path::Path;
 

@@ -3,6 +3,7 @@
 mod cli;
 mod counted;
 mod config_errors;
+mod console;
 mod cycles;
 mod dovecot;
 mod departments;

@@ -1,0 +1,122 @@
+//! The board (看板): one month, every department's state and counts, from
+//! `report::board`; the table refreshes itself every 30 seconds.
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+
+use super::auth::Session;
+use super::{Failure, Page, Shared, now};
+use crate::categories::CIRCLED;
+use crate::cycle::Cycle;
+use crate::db;
+use crate::report::{self, DepartmentRow};
+use crate::rejection::Flag;
+
+#[derive(Deserialize, Default)]
+pub struct Params {
+    cycle: Option<String>,
+}
+
+/// The month asked for (YYYY-MM), or the current one.
+pub fn cycle_of(app: &Shared, asked: Option<&str>) -> Result<Cycle, Failure> {
+    match asked.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => Cycle::parse(c).ok_or_else(|| Failure::bad(format!("月份 \"{c}\" 格式不对，应写成 2024-03"))),
+        None => Ok(Cycle::at(now(), app.ctx.config.timezone)),
+    }
+}
+
+#[derive(Serialize)]
+struct Row {
+    department: String,
+    state: String,
+    state_text: String,
+    /// Sorting key of the state: 未报 first, then the latest.
+    order: i64,
+    packages: i64,
+    photos: i64,
+    videos: i64,
+    categories: Vec<i64>,
+    uncategorized: i64,
+    rejected: i64,
+    flag_count: i64,
+    flag_text: String,
+    first: String,
+}
+
+#[derive(Serialize)]
+struct Column {
+    glyph: char,
+    label: String,
+}
+
+/// A department's state in words: 按时 / 逾期 3 天 5 小时 / 未报 / 待报, and 延期至 ….
+fn state_text(r: &DepartmentRow) -> String {
+    let mut s = r.state_label.to_string();
+    if r.state == "late" {
+        let (d, h) = (r.late_by_seconds / 86_400, r.late_by_seconds % 86_400 / 3600);
+        s = if d > 0 { format!("逾期 {d} 天 {h} 小时") } else { format!("逾期 {} 小时", h.max(1)) };
+    }
+    if let Some(u) = &r.extended_until {
+        s.push_str(&format!("（延期至 {u}）"));
+    }
+    s
+}
+
+fn row(r: &DepartmentRow) -> Row {
+    let order = match r.state.as_str() {
+        "missing" => 0,
+        "late" => 1 + r.late_by_seconds,
+        "pending" => -1,
+        _ => -2,
+    };
+    let flag_text = r.flags.iter().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{}×{n}", Flag::from_code(c).map_or(c.as_str(), |f| f.label()))).collect::<Vec<_>>().join("、");
+    Row {
+        department: r.department.clone(),
+        state: r.state.clone(),
+        state_text: state_text(r),
+        order,
+        packages: r.packages,
+        photos: r.photos,
+        videos: r.videos,
+        categories: (1..=10).map(|n| r.by_category.get(&n.to_string()).copied().unwrap_or(0)).collect(),
+        uncategorized: r.by_category.get("uncategorized").copied().unwrap_or(0),
+        rejected: r.rejected,
+        flag_count: r.flags.values().sum(),
+        flag_text,
+        first: r.first_received_at.as_deref().map(report::shown).unwrap_or_default(),
+    }
+}
+
+async fn context(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure> {
+    let b = report::board(&app.ctx.db, &app.ctx.config, cycle, now()).await?;
+    let rows: Vec<Row> = b.departments.iter().map(row).collect();
+    let categories: Vec<Column> = (1..=10u8).map(|n| Column { glyph: CIRCLED[usize::from(n) - 1], label: app.ctx.config.categories.label(Some(n)) }).collect();
+    let mut cycles = db::messages::cycles(&app.ctx.db).await?;
+    let here = Cycle::at(now(), app.ctx.config.timezone).to_string();
+    for c in [here, cycle.to_string()] {
+        if !cycles.contains(&c) {
+            cycles.push(c);
+        }
+    }
+    cycles.sort();
+    cycles.reverse();
+    Ok(minijinja::context! {
+        cycle => b.cycle, due_before => report::shown(&b.due_before), as_of => report::shown(&b.as_of),
+        rows => rows, categories => categories, cycles => cycles, held => b.review_queue.len(),
+    })
+}
+
+pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, Query(p): Query<Params>) -> Page {
+    let cycle = cycle_of(&app, p.cycle.as_deref())?;
+    let ctx = context(&app, cycle).await?;
+    Ok(app.pages.render("board.html", minijinja::context! { session => super::session_view(&s), ..ctx })?.into_response())
+}
+
+/// The table alone, fetched by the page every 30 seconds.
+pub async fn table(State(app): State<Shared>, Query(p): Query<Params>) -> Page {
+    let cycle = cycle_of(&app, p.cycle.as_deref())?;
+    let ctx = context(&app, cycle).await?;
+    Ok(app.pages.render("board_table.html", ctx)?.into_response())
+}
