@@ -12,16 +12,15 @@ use baosong::scheduler;
 use baosong::source::imap;
 use baosong::cycle::Cycle;
 use baosong::db;
-use baosong::pipeline::{self, Ctx, Outcome};
+use baosong::pipeline::{Ctx, Outcome};
 use baosong::rejection::Flag;
 use baosong::report;
 use baosong::source::files;
-use baosong::store::Store;
 use baosong::verify;
 use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction, UserAction};
+use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction};
 
 mod scoring;
 mod users;
@@ -501,7 +500,7 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
 
 fn describe(c: &Config) -> String {
     format!(
-        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n考核细则：{} 年，{} 节 {} 项，满分 {}（{}）\n",
+        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n考核细则：{} 年，{} 节 {} 项，满分 {}（{}）\n控制台：{}（监听 {}）\n",
         c.origin,
         c.timezone,
         c.deadline_day,
@@ -513,7 +512,9 @@ fn describe(c: &Config) -> String {
         c.rubric.sections.len(),
         c.rubric.items().count(),
         baosong::score::shown(c.rubric.max()),
-        c.rubric.origin
+        c.rubric.origin,
+        c.web.base_url,
+        c.web.listen
     )
 }
 

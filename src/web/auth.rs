@@ -259,6 +259,17 @@ pub struct LoginForm {
     csrf: String,
 }
 
+/// The browser's address: the peer's, or behind a reverse proxy on this machine the
+/// one it passes in `X-Real-IP` (only a local process can set it, so it can't be forged
+/// from the network).
+fn client_ip(peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    let forwarded = headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    match forwarded {
+        Some(ip) if peer.ip().is_loopback() => ip,
+        _ => peer.ip(),
+    }
+}
+
 /// Checks the password, under the rate limit per IP and per name.
 pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Page {
     // Before a session there is no session token: the form's token must match the
@@ -267,7 +278,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
         return login_form(&app, StatusCode::FORBIDDEN, &f.name, "登录页面已过期，请重新输入用户名和密码。");
     }
     let name = f.name.trim().to_string();
-    let (ip_key, user_key) = (format!("ip:{}", peer.ip()), format!("user:{name}"));
+    let (ip_key, user_key) = (format!("ip:{}", client_ip(peer, &headers)), format!("user:{name}"));
     let t = now();
     let wait = {
         let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());

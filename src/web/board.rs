@@ -43,6 +43,7 @@ struct Row {
     flag_count: i64,
     flag_text: String,
     first: String,
+    last: String,
 }
 
 #[derive(Serialize)]
@@ -64,7 +65,7 @@ fn state_text(r: &DepartmentRow) -> String {
     s
 }
 
-fn row(r: &DepartmentRow) -> Row {
+fn row(r: &DepartmentRow, last: Option<&String>) -> Row {
     let order = match r.state.as_str() {
         "missing" => 0,
         "late" => 1 + r.late_by_seconds,
@@ -86,12 +87,21 @@ fn row(r: &DepartmentRow) -> Row {
         flag_count: r.flags.values().sum(),
         flag_text,
         first: r.first_received_at.as_deref().map(report::shown).unwrap_or_default(),
+        last: last.cloned().unwrap_or_default(),
     }
 }
 
 async fn context(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure> {
     let b = report::board(&app.ctx.db, &app.ctx.config, cycle, now()).await?;
-    let rows: Vec<Row> = b.departments.iter().map(row).collect();
+    // The time of each department's latest package this month.
+    let mut last: std::collections::HashMap<String, (i64, String)> = std::collections::HashMap::new();
+    for m in db::messages::packages(&app.ctx.db, &cycle.to_string(), now()).await? {
+        let e = last.entry(m.department.clone()).or_insert((i64::MIN, String::new()));
+        if m.received_at > e.0 {
+            *e = (m.received_at, report::shown_time(m.received_at, &app.ctx.config));
+        }
+    }
+    let rows: Vec<Row> = b.departments.iter().map(|r| row(r, last.get(&r.department).map(|l| &l.1))).collect();
     let categories: Vec<Column> = (1..=10u8).map(|n| Column { glyph: CIRCLED[usize::from(n) - 1], label: app.ctx.config.categories.label(Some(n)) }).collect();
     let mut cycles = db::messages::cycles(&app.ctx.db).await?;
     let here = Cycle::at(now(), app.ctx.config.timezone).to_string();

@@ -41,3 +41,11 @@ impl Pages {
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_compiles() {
+        super::Pages::new().unwrap();
+    }
+}

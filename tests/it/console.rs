@@ -204,7 +204,7 @@ fn console_login_cookie_and_board() {
     let table = c.get("/board/table?cycle=2024-03", &cookie).text();
     assert_eq!(board_row(&table, "嘎鲁图派出所"), board_row(&html, "嘎鲁图派出所"));
     assert_eq!(c.get("/?cycle=2024-13", &cookie).status, 400);
-    assert!(c.get("/?cycle=2024-13", &cookie).text().contains("月份 \"2024-13\" 格式不对"));
+    assert!(c.get("/?cycle=2024-13", &cookie).text().contains("月份 &quot;2024-13&quot; 格式不对"));
 
     // Logged out, the cookie opens nothing.
     let token = csrf(&html);
@@ -377,4 +377,91 @@ fn console_search_health_and_metrics() {
     assert!(by_dep.contains("找到 3 个文件"), "{by_dep}");
     let status = c.get("/status", &cookie).text();
     assert!(status.contains("待分析的邮件") && status.contains("发件箱是空的"), "{status}");
+}
+
+/// (name, general-purpose flags, contents) of every file in a stored ZIP, read through
+/// its central directory as an unzipper would.
+fn unzip(zip: &[u8]) -> Vec<(String, u16, Vec<u8>)> {
+    let u16_at = |i: usize| u16::from_le_bytes([zip[i], zip[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([zip[i], zip[i + 1], zip[i + 2], zip[i + 3]]) as usize;
+    let eocd = zip.len() - 22;
+    assert_eq!(u32_at(eocd), 0x0605_4b50, "end of central directory");
+    let (count, mut at) = (u16_at(eocd + 10) as usize, u32_at(eocd + 16));
+    let mut out = Vec::new();
+    for _ in 0..count {
+        assert_eq!(u32_at(at), 0x0201_4b50);
+        let (flags, method, crc, size, name_len, offset) = (u16_at(at + 8), u16_at(at + 10), u32_at(at + 16) as u32, u32_at(at + 24), u16_at(at + 28) as usize, u32_at(at + 42));
+        assert_eq!(method, 0, "stored");
+        let name = String::from_utf8(zip[at + 46..at + 46 + name_len].to_vec()).unwrap();
+        assert_eq!(u32_at(offset), 0x0403_4b50);
+        let data_at = offset + 30 + u16_at(offset + 26) as usize + u16_at(offset + 28) as usize;
+        let data = zip[data_at..data_at + size].to_vec();
+        assert_eq!(crc32fast::hash(&data), crc, "{name}: CRC");
+        out.push((name, flags, data));
+        at += 46 + name_len;
+    }
+    out
+}
+
+#[test]
+fn console_zip_downloads_name_folders_by_category_in_utf8() {
+    let c = Console::start();
+    let (cookie, _) = c.login(VIEWER);
+    let r = c.get("/download/2024-03/嘎鲁图所", &cookie);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/zip"));
+    assert!(r.header("content-disposition").unwrap().contains("filename*=UTF-8''%E5%98%8E"), "{:?}", r.header("content-disposition"));
+    let files = unzip(&r.body);
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names, ["①党的建设/①党建学习.jpg", "未分类/社区走访.jpg"]);
+    assert!(files.iter().all(|f| f.1 & 0x0800 != 0), "UTF-8 flag on every name");
+    assert_eq!(files[0].2, jpeg(11));
+    assert_eq!(files[1].2, jpeg(12));
+
+    let month = unzip(&c.get("/download/2024-03", &cookie).body);
+    assert_eq!(month.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["嘎鲁图派出所/①党的建设/①党建学习.jpg", "嘎鲁图派出所/未分类/社区走访.jpg"]);
+    let empty = c.get("/download/2023-01", &cookie);
+    assert_eq!(empty.status, 404);
+    assert!(empty.text().contains("这个月还没有可下载的文件"));
+}
+
+/// A real browser: logs in, opens the board and a gallery, approves the held mail,
+/// recategorizes an item, and sees the board change. Screenshots go under target/
+/// (copies for the README are in tests/fixtures/screenshots/).
+#[test]
+fn console_in_headless_chromium() {
+    let c = Console::start();
+    let b = crate::webdriver::Browser::start();
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.goto(&c.url("/"));
+    assert_eq!(b.title(), "登录 · 报送", "to the login page first");
+    b.type_into("input[name=name]", STAFF.0);
+    b.type_into("input[name=password]", STAFF.1);
+    b.click("form.login button");
+    b.goto(&c.url("/?cycle=2024-03"));
+    let words = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let before = words(b.text("#board"));
+    assert!(before.contains("无定河派出所 未报"), "{before}");
+    b.screenshot(&shots.join("board.png"));
+
+    b.goto(&c.url("/gallery/2024-03/嘎鲁图派出所"));
+    assert!(b.text("main").contains("①党的建设"), "{}", b.text("main"));
+    b.screenshot(&shots.join("gallery.png"));
+
+    let held = c.held_id("someone@qq.com");
+    b.goto(&c.url("/review"));
+    b.click(&format!("#held-{held} form[action='/review/approve'] button"));
+    assert!(b.text("main").contains("没有待审核的邮件") || b.text("main").contains("stranger@163.com"), "{}", b.text("main"));
+
+    let id = c.item("社区走访.jpg")["id"].to_string();
+    b.goto(&c.url(&format!("/items/{id}")));
+    b.click("form[action='/items/recategorize'] select[name=category] option[value='5']");
+    b.click("form[action='/items/recategorize'] button");
+    assert_eq!(c.item("社区走访.jpg")["category"], "5");
+
+    b.goto(&c.url("/?cycle=2024-03"));
+    let after = words(b.text("#board"));
+    assert!(after.contains("无定河派出所 按时"), "{after}");
+    assert!(c.audit().iter().take(2).all(|a| a["who"] == "web:张三"));
+    b.screenshot(&shots.join("board-after.png"));
 }

@@ -28,3 +28,4 @@ mod reprocess;
 mod scoring;
 mod unpacking;
 mod usable;
+mod webdriver;
