@@ -68,6 +68,7 @@ pub fn router(app: Shared) -> Router {
         .route("/metrics", get(status::metrics))
         .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("web/static/app.css")) }))
         .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("web/static/app.js")) }))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(|| async { Failure::not_found("没有这个页面") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::guard))
         .with_state(app)

@@ -68,7 +68,7 @@ pub fn required(method: &Method, path: &str) -> Role {
 
 /// Paths anyone may open, logged in or not.
 fn public(path: &str) -> bool {
-    path == "/login" || path == "/healthz" || path == "/metrics" || path.starts_with("/static/")
+    path == "/login" || path == "/favicon.ico" || path == "/healthz" || path == "/metrics" || path.starts_with("/static/")
 }
 
 /// The logged-in person of a request (in its extensions, put there by `guard`).
@@ -235,12 +235,14 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     next.run(req).await
 }
 
-pub async fn login_page(State(app): State<Shared>) -> Page {
-    login_form(&app, StatusCode::OK, "", "")
+pub async fn login_page(State(app): State<Shared>, headers: HeaderMap) -> Page {
+    login_form(&app, &headers, StatusCode::OK, "", "")
 }
 
-fn login_form(app: &Shared, status: StatusCode, name: &str, error: &str) -> Page {
-    let token = random_token();
+/// The login form, with the browser's login token if it has one: a second tab or a
+/// request the browser makes on its own (the favicon) must not void the first form.
+fn login_form(app: &Shared, headers: &HeaderMap, status: StatusCode, name: &str, error: &str) -> Page {
+    let token = cookie(headers, LOGIN_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())).unwrap_or_else(random_token);
     let html = app.pages.render("login.html", minijinja::context! { csrf => token, name => name, error => error, session => () })?;
     let mut r = (status, html).into_response();
     if let Ok(v) = set_cookie(LOGIN_COOKIE, &token, 3600, app.secure).parse() {
@@ -275,7 +277,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     // Before a session there is no session token: the form's token must match the
     // cookie set with the form (a page on another site can read neither).
     if !cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same(&c, &f.csrf)) {
-        return login_form(&app, StatusCode::FORBIDDEN, &f.name, "登录页面已过期，请重新输入用户名和密码。");
+        return login_form(&app, &headers, StatusCode::FORBIDDEN, &f.name, "登录页面已过期，请重新输入用户名和密码。");
     }
     let name = f.name.trim().to_string();
     let (ip_key, user_key) = (format!("ip:{}", client_ip(peer, &headers)), format!("user:{name}"));
@@ -286,7 +288,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     };
     if let Some(wait) = wait {
         let minutes = (wait + 59) / 60;
-        return login_form(&app, StatusCode::TOO_MANY_REQUESTS, &name, &format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
+        return login_form(&app, &headers, StatusCode::TOO_MANY_REQUESTS, &name, &format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
     }
     let user = db::users::by_name(&app.ctx.db, &name).await?;
     let password = f.password;
@@ -297,7 +299,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
         l.fail(&ip_key, t);
         l.fail(&user_key, t);
         drop(l);
-        return login_form(&app, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
+        return login_form(&app, &headers, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
     };
     app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
     let token = random_token();

@@ -100,11 +100,11 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, U
         .into_response())
 }
 
-/// Why a file was refused, in words.
+/// Why a file was refused, in words: the reason recorded with it (which already says
+/// what the code means), else the code's own.
 fn refusal(li: &ListedItem) -> String {
     let it = &li.item;
-    let base = Rejection::from_code(&it.rejection_code).map_or(it.rejection_code.as_str(), |r| r.reason()).to_string();
-    if it.reason.is_empty() { base } else { format!("{base}：{}", it.reason) }
+    if it.reason.is_empty() { Rejection::from_code(&it.rejection_code).map_or(it.rejection_code.as_str(), |r| r.reason()).to_string() } else { it.reason.clone() }
 }
 
 fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {

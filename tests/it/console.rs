@@ -336,7 +336,7 @@ fn console_files_by_id_only() {
     let gallery = c.get("/gallery/2024-03/嘎鲁图所", &cookie).text();
     let (first, none) = (gallery.find("①").unwrap(), gallery.find("未分类 <span").unwrap());
     assert!(first < none && gallery.contains(&format!("/thumbs/{id}")), "{gallery}");
-    assert!(gallery.contains("说明.exe"), "refused files listed");
+    assert!(gallery.contains("<li>说明.exe：可执行程序，已拒收</li>"), "refused files listed with their reason once: {gallery}");
     let page = c.get(&format!("/items/{id}"), &cookie).text();
     assert!(page.contains("gltpcs@163.com") && page.contains("说明.exe") && page.contains("1600 × 1200"), "{page}");
 
@@ -425,6 +425,20 @@ fn console_zip_downloads_name_folders_by_category_in_utf8() {
     assert!(empty.text().contains("这个月还没有可下载的文件"));
 }
 
+/// This month as the board names it by default (YYYY-MM, local time).
+fn chrono_month() -> String {
+    chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string()
+}
+
+/// Waits up to 10 s for `done` (a submitted form's page loads after the click returns).
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A real browser: logs in, opens the board and a gallery, approves the held mail,
 /// recategorizes an item, and sees the board change. Screenshots go under target/
 /// (copies for the README are in tests/fixtures/screenshots/).
@@ -438,6 +452,7 @@ fn console_in_headless_chromium() {
     b.type_into("input[name=name]", STAFF.0);
     b.type_into("input[name=password]", STAFF.1);
     b.click("form.login button");
+    b.wait_for_title(&format!("看板 {} · 报送", chrono_month()));
     b.goto(&c.url("/?cycle=2024-03"));
     let words = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let before = words(b.text("#board"));
@@ -451,13 +466,16 @@ fn console_in_headless_chromium() {
     let held = c.held_id("someone@qq.com");
     b.goto(&c.url("/review"));
     b.click(&format!("#held-{held} form[action='/review/approve'] button"));
-    assert!(b.text("main").contains("没有待审核的邮件") || b.text("main").contains("stranger@163.com"), "{}", b.text("main"));
+    eventually("the approved mail leaves the queue", || !b.text("main").contains("someone@qq.com"));
+    let queue = b.text("main");
+    assert!(!queue.contains("someone@qq.com") && queue.contains("stranger@163.com"), "{queue}");
 
     let id = c.item("社区走访.jpg")["id"].to_string();
     b.goto(&c.url(&format!("/items/{id}")));
     b.click("form[action='/items/recategorize'] select[name=category] option[value='5']");
     b.click("form[action='/items/recategorize'] button");
-    assert_eq!(c.item("社区走访.jpg")["category"], "5");
+    eventually("the item is recategorized", || c.item("社区走访.jpg")["category"] == "5");
+    b.wait_for_title("社区走访.jpg · 报送");
 
     b.goto(&c.url("/?cycle=2024-03"));
     let after = words(b.text("#board"));

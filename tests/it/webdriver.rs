@@ -86,6 +86,22 @@ impl Browser {
         self.call("GET", "/title", json!({})).as_str().unwrap().to_string()
     }
 
+    /// Waits (up to 10 s) until the page's title is `title`: a click that submits a
+    /// form returns before the next page has loaded.
+    pub fn wait_for_title(&self, title: &str) {
+        let start = Instant::now();
+        loop {
+            let now = self.title();
+            if now == title {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                panic!("the page is \"{now}\", not \"{title}\":\n{}", self.text("body"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Saves a PNG of the window.
     pub fn screenshot(&self, path: &std::path::Path) {
         let b64 = self.call("GET", "/screenshot", json!({}));
