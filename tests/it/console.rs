@@ -85,7 +85,12 @@ impl Console {
             assert!(r.stdout.contains("已新建控制台账号"), "{}", r.stdout);
         }
         with_mail(&app);
-        let child = app.spawn(&["serve"]);
+        Console::serving(app, &["serve"], port)
+    }
+
+    /// `baosong ARGS` started on `app`, once its console at `port` answers.
+    fn serving(app: App, args: &[&str], port: u16) -> Console {
+        let child = app.spawn(args);
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
         let c = Console { app, child, port, agent };
         let start = Instant::now();
@@ -482,4 +487,36 @@ fn console_in_headless_chromium() {
     assert!(after.contains("无定河派出所 按时"), "{after}");
     assert!(c.audit().iter().take(2).all(|a| a["who"] == "web:张三"));
     b.screenshot(&shots.join("board-after.png"));
+}
+
+/// `baosong run` serves the console alongside intake: mail fetched over IMAP shows in
+/// the board's polled table, and SIGTERM stops both.
+#[test]
+fn console_runs_with_intake_and_stops_on_sigterm() {
+    let d = crate::dovecot::Dovecot::start();
+    let port = free_port();
+    let app = App::with_imap(d.tls_port, true, &format!("idle = false\npoll_interval = \"1s\"\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    assert!(app.run_input(&["user", "add", VIEWER.0, "--role", "viewer"], VIEWER.1).ok);
+    let mut c = Console::serving(app, &["run"], port);
+    let (cookie, _) = c.login(VIEWER);
+    let table = || c.get("/board/table?cycle=2024-03", &cookie).text();
+    assert!(board_row(&table(), "嘎鲁图派出所").starts_with("嘎鲁图派出所 未报"));
+    let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("①党建.jpg", &jpeg(31)).build();
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &mail);
+    assert!(
+        crate::harness::wait_until(Duration::from_secs(20), || board_row(&table(), "嘎鲁图派出所").starts_with("嘎鲁图派出所 按时 1 1")),
+        "{}",
+        c.app.daemon_log()
+    );
+    crate::harness::signal(&c.child, libc::SIGTERM);
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(s) = c.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", c.port)).is_err(), "the console stopped too");
 }
