@@ -5,7 +5,7 @@
 //! Routes by page: auth (login, sessions, CSRF, roles — the one guard every request
 //! passes), board, gallery (a department's month, one item), files (thumbnails and
 //! originals, by item id only), review (the forms), status (audit, outbox and mailbox,
-//! /healthz, /metrics), search.
+//! /healthz, /metrics), search, download (streamed ZIP), users (accounts, admin only).
 
 pub mod auth;
 mod board;
@@ -16,6 +16,7 @@ mod review;
 mod search;
 mod status;
 mod templates;
+mod users;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,8 @@ pub fn router(app: Shared) -> Router {
         .route("/review/extend", post(review::extend))
         .route("/items/recategorize", post(review::recategorize))
         .route("/audit", get(status::audit))
+        .route("/users", get(users::page))
+        .route("/users/add", post(users::add))
         .route("/status", get(status::page))
         .route("/search", get(search::page))
         .route("/healthz", get(status::healthz))
@@ -144,5 +147,5 @@ pub type Page = Result<Response, Failure>;
 
 /// What the page header shows of the session: name, role in words, CSRF token.
 pub fn session_view(s: &auth::Session) -> minijinja::Value {
-    minijinja::context! { name => s.name.clone(), role => s.role.label(), csrf => s.csrf.clone(), staff => s.role >= auth::Role::Staff }
+    minijinja::context! { name => s.name.clone(), role => s.role.label(), csrf => s.csrf.clone(), staff => s.role >= auth::Role::Staff, admin => s.role >= auth::Role::Admin }
 }

@@ -57,10 +57,10 @@ impl Role {
 /// The least role a request needs: reading needs an account, every change is staff's,
 /// accounts are the admin's. The only place roles are checked.
 pub fn required(method: &Method, path: &str) -> Role {
-    if method == Method::GET || method == Method::HEAD || path == "/logout" {
-        Role::Viewer
-    } else if path.starts_with("/users") {
+    if path == "/users" || path.starts_with("/users/") {
         Role::Admin
+    } else if method == Method::GET || method == Method::HEAD || path == "/logout" {
+        Role::Viewer
     } else {
         Role::Staff
     }
@@ -345,6 +345,7 @@ mod tests {
         assert_eq!(required(&Method::POST, "/review/approve"), Role::Staff);
         assert_eq!(required(&Method::POST, "/logout"), Role::Viewer);
         assert_eq!(required(&Method::POST, "/users/add"), Role::Admin);
+        assert_eq!(required(&Method::GET, "/users"), Role::Admin, "the list of accounts too");
     }
 
     #[test]

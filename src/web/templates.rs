@@ -5,7 +5,7 @@ use minijinja::Environment;
 
 use super::Failure;
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 11] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("board.html", include_str!("templates/board.html")),
@@ -16,6 +16,7 @@ const TEMPLATES: [(&str, &str); 10] = [
     ("status.html", include_str!("templates/status.html")),
     ("search.html", include_str!("templates/search.html")),
     ("audit.html", include_str!("templates/audit.html")),
+    ("users.html", include_str!("templates/users.html")),
 ];
 
 pub struct Pages {

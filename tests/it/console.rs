@@ -520,3 +520,27 @@ fn console_runs_with_intake_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
     assert!(std::net::TcpStream::connect(("127.0.0.1", c.port)).is_err(), "the console stopped too");
 }
+
+#[test]
+fn console_admin_adds_an_account_staff_cannot() {
+    let c = Console::start();
+    let (staff, stoken) = c.login(STAFF);
+    assert_eq!(c.get("/users", &staff).status, 403, "the list of accounts is the admin's");
+    let r = c.post("/users/add", &staff, &[("name", "王五"), ("password", "wangwu-password"), ("role", "admin"), ("csrf", &stoken)]);
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("需要“管理员”权限"), "{}", r.text());
+
+    let (admin, token) = c.login(ADMIN);
+    let short = c.post("/users/add", &admin, &[("name", "王五"), ("password", "short"), ("role", "staff"), ("csrf", &token)]);
+    assert_eq!(short.status, 400);
+    assert!(short.text().contains("密码至少 8 位"), "{}", short.text());
+    assert_eq!(c.post("/users/add", &admin, &[("name", "王五"), ("password", "wangwu-password"), ("role", "staff"), ("csrf", &token)]).status, 303);
+    let page = c.get("/users", &admin).text();
+    assert!(page.contains("<td>王五</td><td>工作人员</td>"), "{page}");
+    let again = c.post("/users/add", &admin, &[("name", "王五"), ("password", "wangwu-password"), ("role", "staff"), ("csrf", &token)]);
+    assert!(again.text().contains("已有名为 &quot;王五&quot; 的账号"), "{}", again.text());
+    c.login(("王五", "wangwu-password"));
+    let a = &c.audit()[0];
+    assert_eq!((a["who"].as_str(), a["action"].as_str(), a["after"].as_str()), (Some("web:admin"), Some("user_add"), Some("staff")));
+    assert!(c.app.ok(&["user", "list"]).contains("王五  工作人员"));
+}
