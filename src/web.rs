@@ -33,6 +33,8 @@ pub struct App {
     pub ctx: Ctx,
     pub pages: templates::Pages,
     pub limiter: Mutex<auth::Limiter>,
+    /// Boards computed lately, by cycle (see `board::Cache`).
+    pub boards: Mutex<board::Cache>,
     /// Cookies carry `Secure`: the console is reached over https (`web.base_url`).
     pub secure: bool,
 }
@@ -87,7 +89,7 @@ pub async fn serve(ctx: Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>) -
     use axum::serve::ListenerExt;
     let listen = ctx.config.web.listen;
     let secure = ctx.config.web.base_url.starts_with("https://");
-    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), secure, ctx });
+    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, ctx });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
     // Without TCP_NODELAY each response waits ~40 ms for the delayed ACK.
     let listener = listener.tap_io(|t| {

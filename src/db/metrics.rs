@@ -33,3 +33,15 @@ pub async fn ping(db: &Db) -> anyhow::Result<()> {
     sqlx::query("SELECT 1").fetch_one(&db.pool).await?;
     Ok(())
 }
+
+/// A mark that changes whenever anything the board shows may have changed: new or
+/// re-decided mail, new items, any audited manual change. Each part is one index lookup.
+pub async fn change_mark(db: &Db) -> anyhow::Result<[i64; 4]> {
+    let row = sqlx::query(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM messages) AS m, (SELECT COALESCE(MAX(processed_at), 0) FROM messages) AS p, \
+         (SELECT COALESCE(MAX(id), 0) FROM items) AS i, (SELECT COALESCE(MAX(id), 0) FROM audit) AS a",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    Ok([row.try_get("m")?, row.try_get("p")?, row.try_get("i")?, row.try_get("a")?])
+}

@@ -91,7 +91,36 @@ fn row(r: &DepartmentRow, last: Option<&String>) -> Row {
     }
 }
 
+/// How long a computed board is reused when nothing changed: states move with the
+/// clock (待报 → 未报, hours late), and the page refreshes every 30 s anyway.
+const FRESH: i64 = 30;
+
+/// The board of a cycle, computed again only when `db::metrics::change_mark` moved
+/// or it is older than `FRESH` seconds.
+#[derive(Default)]
+pub struct Cache {
+    boards: std::collections::HashMap<String, ([i64; 4], i64, minijinja::Value)>,
+}
+
 async fn context(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure> {
+    let mark = db::metrics::change_mark(&app.ctx.db).await?;
+    let key = cycle.to_string();
+    let t = now();
+    if let Some((m, at, v)) = app.boards.lock().unwrap_or_else(|e| e.into_inner()).boards.get(&key) {
+        if *m == mark && t - at < FRESH {
+            return Ok(v.clone());
+        }
+    }
+    let v = compute(app, cycle).await?;
+    let mut cache = app.boards.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.boards.len() > 64 {
+        cache.boards.clear();
+    }
+    cache.boards.insert(key, (mark, t, v.clone()));
+    Ok(v)
+}
+
+async fn compute(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure> {
     let b = report::board(&app.ctx.db, &app.ctx.config, cycle, now()).await?;
     // The time of each department's latest package this month.
     let mut last: std::collections::HashMap<String, (i64, String)> = std::collections::HashMap::new();
