@@ -14,30 +14,13 @@ use crate::cycle::Cycle;
 use crate::db;
 use crate::report;
 
-fn action_label(code: &str) -> &str {
-    match code {
-        "quarantine_approve" => "批准待审核邮件",
-        "quarantine_reject" => "驳回待审核邮件",
-        "reassign" => "改月份",
-        "recategorize" => "改类别",
-        "extend" => "延期",
-        "adopt" => "登记采用",
-        "unadopt" => "撤销采用",
-        "score_add" => "登记计分",
-        "score_remove" => "撤销计分",
-        "user_add" => "新建账号",
-        "reprocess" => "重新处理",
-        other => other,
-    }
-}
-
 pub async fn audit(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
     let rows = db::audit::list(&app.ctx.db, 500).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .map(|r| {
             minijinja::context! {
-                id => r.id, at => report::shown_time(r.at, &app.ctx.config), who => r.who, action => action_label(&r.action).to_string(),
+                id => r.id, at => report::shown_time(r.at, &app.ctx.config), who => r.who, action => db::audit::action_label(&r.action).to_string(),
                 target => r.target, before => r.before, after => r.after,
             }
         })
