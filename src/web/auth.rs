@@ -191,6 +191,9 @@ fn same(a: &str, b: &str) -> bool {
 
 const MAX_FORM: usize = 1 << 20;
 
+/// What a login with an unknown name is checked against.
+static UNKNOWN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password(&random_token()).unwrap_or_default());
+
 /// Every request passes here: public pages go through; others need a session (else to
 /// the login page); a POST needs the session's CSRF token and the role `required` names.
 pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> Response {
@@ -292,8 +295,10 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     }
     let user = db::users::by_name(&app.ctx.db, &name).await?;
     let password = f.password;
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || phc.is_some_and(|h| verify_password(&password, &h))).await.unwrap_or(false);
+    // An unknown name costs the same hash as a known one: the time taken does not tell
+    // which names exist.
+    let phc = user.as_ref().map_or_else(|| UNKNOWN.clone(), |u| u.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
     let Some(user) = user.filter(|_| ok) else {
         let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());
         l.fail(&ip_key, t);
