@@ -544,3 +544,21 @@ fn console_admin_adds_an_account_staff_cannot() {
     assert_eq!((a["who"].as_str(), a["action"].as_str(), a["after"].as_str()), (Some("web:admin"), Some("user_add"), Some("staff")));
     assert!(c.app.ok(&["user", "list"]).contains("王五  工作人员"));
 }
+
+#[test]
+fn console_item_page_shows_the_earlier_similar_photo_beside_it() {
+    use crate::fixtures::{encode_jpeg, texture, with_exif};
+    let c = Console::start();
+    let original = with_exif(&encode_jpeg(&texture(1600, 1200, 61), 90), 1, Some("2024:03:08 10:00:00"), "HUAWEI", "HUAWEI P40");
+    let small = image::imageops::resize(&texture(1600, 1200, 61), 1200, 900, image::imageops::FilterType::Triangle);
+    let copy = with_exif(&encode_jpeg(&small, 75), 1, Some("2024:03:08 10:00:00"), "HUAWEI", "HUAWEI P40");
+    c.app.import_one("o.eml", &Mail::new("tkpcs@qq.com", "图克派出所3月素材", MAR19).attach("①巡逻原图.jpg", &original).build());
+    c.app.import_one("c.eml", &Mail::new("tkpcs@qq.com", "图克派出所3月素材补充", "Wed, 20 Mar 2024 10:00:00 +0800").attach("①巡逻.jpg", &copy).build());
+    let (cookie, _) = c.login(VIEWER);
+    let id = c.item("①巡逻.jpg")["id"].to_string();
+    let earlier = c.item("①巡逻原图.jpg")["id"].to_string();
+    let page = c.get(&format!("/items/{id}"), &cookie).text();
+    assert!(page.contains("相似的早先照片"), "{page}");
+    assert!(page.contains(&format!("/thumbs/{earlier}")) && page.contains("1600 × 1200") && page.contains("1200 × 900"), "both, side by side: {page}");
+    assert!(page.contains("HUAWEI P40") && page.contains("2024-03-08 10:00"), "EXIF shown: {page}");
+}
