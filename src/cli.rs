@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use baosong::config::Config;
+use baosong::corrections;
 use baosong::config::imap::ImapConfig;
 use baosong::daemon;
 use baosong::intake;
@@ -11,11 +12,10 @@ use baosong::scheduler;
 use baosong::source::imap;
 use baosong::cycle::Cycle;
 use baosong::db;
-use baosong::pipeline::{self, Ctx, Outcome};
+use baosong::pipeline::{Ctx, Outcome};
 use baosong::rejection::Flag;
 use baosong::report;
 use baosong::source::files;
-use baosong::store::Store;
 use baosong::verify;
 use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,6 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction};
 
 mod scoring;
+mod users;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -58,6 +59,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Command::Run => run_daemon(&ctx, false).await,
+        Command::Serve => serve(ctx).await,
+        Command::User { action } => users::run(&ctx, action).await,
         Command::Poll { once: true, queue_only } => poll_once(&ctx, !queue_only).await,
         Command::Poll { once: false, .. } => run_daemon(&ctx, true).await,
         Command::Import { paths } => import(&ctx, &paths).await,
@@ -328,12 +331,7 @@ async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow
     let name = department_name(ctx, department)?;
     let cycle = parse_cycle(cycle)?;
     let date = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").with_context(|| format!("日期 \"{until}\" 格式不对，应写成 2024-03-28"))?;
-    let before = db::outbox::extensions(&ctx.db, &cycle.to_string()).await?.into_iter().find(|(d, _)| *d == name).map(|(_, u)| u).unwrap_or_default();
-    let mut tx = ctx.db.begin().await?;
-    db::outbox::set_extension(&mut tx, &name, &cycle.to_string(), &date.to_string(), now()).await?;
-    let change = audited("extend", &format!("{name} {cycle} 延期"), &before, &date.to_string());
-    db::audit::record(&mut tx, now(), &change.as_change()).await?;
-    tx.commit().await?;
+    corrections::extend(ctx, &db::audit::cli_user(), &name, cycle, date, now()).await?;
     println!("已批准：{name} {cycle} 延期至 {date}（含当天）。");
     Ok(ExitCode::SUCCESS)
 }
@@ -384,9 +382,29 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     }
     sync_tree(ctx).await?;
     let ingested = tokio::sync::Notify::new();
+    // The console reads and corrects through its own connections, as a manual command
+    // alongside the writer would; it stops with intake on SIGTERM.
+    let web = baosong::web::serve(Ctx::open(ctx.config.clone()).await?, rx.clone());
+    let mut console = tokio::spawn(async move {
+        if let Err(e) = web.await {
+            tracing::error!(error = %format!("{e:#}"), "控制台未能运行；收件照常进行");
+        }
+    });
     let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested), notify_loop(ctx, rx, &ingested));
+    // On SIGTERM the console finishes its requests; if intake stopped for another reason,
+    // the console stops with it.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut console).await.is_err() {
+        console.abort();
+    }
     intake?;
     notices?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `baosong serve`: the console alone, until SIGTERM or Ctrl-C.
+async fn serve(ctx: Ctx) -> anyhow::Result<ExitCode> {
+    println!("控制台：{}（监听 {}；按 Ctrl-C 退出）", ctx.config.web.base_url, ctx.config.web.listen);
+    baosong::web::serve(ctx, shutdown_on_signal()?).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -482,7 +500,7 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
 
 fn describe(c: &Config) -> String {
     format!(
-        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n考核细则：{} 年，{} 节 {} 项，满分 {}（{}）\n",
+        "配置来源：{}\n时区：{}\n截止日：每月 {} 日（次日 00:00 起算逾期）\n数据目录：{}\n数据库：{}\n单位：{} 个\n类别：{} 个\n考核细则：{} 年，{} 节 {} 项，满分 {}（{}）\n控制台：{}（监听 {}）\n",
         c.origin,
         c.timezone,
         c.deadline_day,
@@ -494,7 +512,9 @@ fn describe(c: &Config) -> String {
         c.rubric.sections.len(),
         c.rubric.items().count(),
         baosong::score::shown(c.rubric.max()),
-        c.rubric.origin
+        c.rubric.origin,
+        c.web.base_url,
+        c.web.listen
     )
 }
 
@@ -694,25 +714,6 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
     Ok(ExitCode::SUCCESS)
 }
 
-/// An audit row of a manual command, by the user running it.
-struct Audited {
-    who: String,
-    action: &'static str,
-    target: String,
-    before: String,
-    after: String,
-}
-
-impl Audited {
-    fn as_change(&self) -> db::audit::Change<'_> {
-        db::audit::Change { who: &self.who, action: self.action, target: &self.target, before: &self.before, after: &self.after }
-    }
-}
-
-fn audited(action: &'static str, target: &str, before: &str, after: &str) -> Audited {
-    Audited { who: db::audit::cli_user(), action, target: target.into(), before: before.into(), after: after.into() }
-}
-
 fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
     match ctx.config.roster.by_name(name) {
         Some(d) => Ok(d.name.clone()),
@@ -839,19 +840,11 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
         }
         QuarantineAction::Approve { id, department, remember_sender } => {
             let name = department_name(ctx, &department)?;
-            let outcome = pipeline::approve(ctx, id, &name, now()).await?;
-            // pipeline::record commits the approval itself; its audit row follows at once.
-            let after = serde_json::json!({"department": name, "remember_sender": remember_sender, "outcome": format!("{outcome:?}")}).to_string();
-            let mut tx = ctx.db.begin().await?;
-            db::audit::record(&mut tx, now(), &audited("quarantine_approve", &format!("邮件 {id}"), "held", &after).as_change()).await?;
-            tx.commit().await?;
-            if remember_sender {
-                if let Some(m) = db::messages::get(&ctx.db, id).await? {
-                    db::senders::remember(&ctx.db, &m.from_addr, &name, now()).await?;
-                    println!("已记住：{} 的邮件今后直接计入 {name}。", m.from_addr);
-                }
+            let done = corrections::approve(ctx, &db::audit::cli_user(), id, &name, remember_sender, now()).await?;
+            if let Some(from) = done.remembered {
+                println!("已记住：{from} 的邮件今后直接计入 {name}。");
             }
-            match outcome {
+            match done.outcome {
                 Outcome::Package { cycle, accepted, duplicates, refused, .. } => {
                     println!("已批准：邮件 {id} 计入 {name} {cycle}（计入 {accepted} 个，重复 {duplicates} 个，拒收 {refused} 个）。")
                 }
@@ -859,97 +852,29 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
             }
         }
         QuarantineAction::Reject { id } => {
-            let mut tx = ctx.db.begin().await?;
-            if db::messages::set_disposition(&mut tx, id, "held", "dismissed").await? {
-                db::audit::record(&mut tx, now(), &audited("quarantine_reject", &format!("邮件 {id}"), "held", "dismissed").as_change()).await?;
-                tx.commit().await?;
-                println!("已驳回邮件 {id}，不计入任何单位。");
-            } else {
-                bail!("邮件 {id} 不在待审核队列中");
-            }
+            corrections::reject(ctx, &db::audit::cli_user(), id, now()).await?;
+            println!("已驳回邮件 {id}，不计入任何单位。");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn reassign(ctx: &Ctx, package: i64, cycle: &str) -> anyhow::Result<ExitCode> {
-    let cycle = parse_cycle(cycle)?.to_string();
-    let m = db::messages::get(&ctx.db, package).await?.with_context(|| format!("没有编号为 {package} 的邮件"))?;
-    let filter = db::items::Filter { message_ref: Some(package), ..Default::default() };
-    let list = db::items::list(&ctx.db, &filter).await?;
-    let mut tx = ctx.db.begin().await?;
-    if !db::messages::set_cycle(&mut tx, package, &cycle).await? {
-        bail!("邮件 {package} 不是计入的报送（状态：{}），不能改月份", m.disposition);
+    let done = corrections::reassign(ctx, &db::audit::cli_user(), package, parse_cycle(cycle)?, now()).await?;
+    for e in &done.tree_errors {
+        eprintln!("警告：{e}");
     }
-    let moves = replace_items(ctx, &mut tx, &list, &cycle, None).await?;
-    db::audit::record(&mut tx, now(), &audited("reassign", &format!("邮件 {package}（{}）", m.department), &m.cycle, &cycle).as_change()).await?;
-    tx.commit().await?;
-    apply_moves(ctx, &moves);
-    println!("已将邮件 {package}（{}）从 {} 改到 {cycle}。", m.department, m.cycle);
+    println!("已将邮件 {package}（{}）从 {} 改到 {}。", done.department, done.from, done.to);
     Ok(ExitCode::SUCCESS)
 }
 
 async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<ExitCode> {
-    if category > 10 {
-        bail!("类别编号应为 1–10，或 0 表示未分类");
+    let done = corrections::recategorize(ctx, &db::audit::cli_user(), item, category, now()).await?;
+    for e in &done.tree_errors {
+        eprintln!("警告：{e}");
     }
-    let li = db::items::get(&ctx.db, item).await?.with_context(|| format!("没有编号为 {item} 的文件"))?;
-    let no = (category > 0).then_some(category);
-    let mut tx = ctx.db.begin().await?;
-    let cycle = li.cycle.clone();
-    let moves = replace_items(ctx, &mut tx, std::slice::from_ref(&li), &cycle, Some(no)).await?;
-    let change = audited("recategorize", &format!("文件 {item}「{}」", li.item.shown_name), &li.item.category, &pipeline::category_code(no));
-    db::audit::record(&mut tx, now(), &change.as_change()).await?;
-    tx.commit().await?;
-    apply_moves(ctx, &moves);
-    println!("已将文件 {item}「{}」改为 {}。", li.item.shown_name, ctx.config.categories.label(no));
+    println!("已将文件 {item}「{}」改为 {}。", done.name, done.label);
     Ok(ExitCode::SUCCESS)
-}
-
-/// New tree paths for items moving to `cycle` (and category, if given): (old, new, blob).
-async fn replace_items(
-    ctx: &Ctx,
-    tx: &mut db::Tx<'_>,
-    list: &[db::items::ListedItem],
-    cycle: &str,
-    category: Option<Option<u8>>,
-) -> anyhow::Result<Vec<(String, String, String)>> {
-    let mut moves = Vec::new();
-    for li in list {
-        let it = &li.item;
-        let cat = category.unwrap_or_else(|| it.category.parse().ok());
-        let code = pipeline::category_code(cat);
-        if it.tree_path.is_empty() {
-            db::items::set_placement(tx, it.id, &code, "", category.is_some()).await?;
-            continue;
-        }
-        let label = ctx.config.categories.label(cat);
-        let mut n = 1;
-        let path = loop {
-            let p = Store::tree_path(cycle, &li.department, &label, &baosong::unpack::names::tree_name(&it.file_name, &it.mime).0, n);
-            if p == it.tree_path || !db::items::tree_path_taken(tx, &p).await? {
-                break p;
-            }
-            n += 1;
-        };
-        db::items::set_placement(tx, it.id, &code, &path, category.is_some()).await?;
-        if !it.rendition_path.is_empty() {
-            moves.push((Store::rendition_tree_path(&it.tree_path), Store::rendition_tree_path(&path), it.rendition_path.clone()));
-        }
-        moves.push((it.tree_path.clone(), path, it.blob_path.clone()));
-    }
-    Ok(moves)
-}
-
-fn apply_moves(ctx: &Ctx, moves: &[(String, String, String)]) {
-    for (old, new, blob) in moves {
-        if old != new {
-            let done = ctx.store.unlink(old).and_then(|_| ctx.store.link(blob, new));
-            if let Err(e) = done {
-                eprintln!("警告：目录树中 {new} 未能更新（{e}）；可运行 baosong tree rebuild");
-            }
-        }
-    }
 }
 
 /// Links every tree entry the database knows and the disk lacks; returns how many failed.

@@ -10,6 +10,7 @@ use serde::Deserialize;
 pub(crate) mod document;
 pub mod imap;
 pub mod notify;
+pub mod web;
 
 use crate::categories::{Categories, RawCategories};
 use document::Document;
@@ -135,6 +136,8 @@ struct RawConfig {
     inspect: RawInspect,
     #[serde(default)]
     scoring: RawScoring,
+    #[serde(default)]
+    web: web::RawWeb,
 }
 
 /// `[scoring]`: which 考核细则 file scores are computed by.
@@ -272,6 +275,8 @@ pub struct Config {
     pub templates: Option<std::sync::Arc<crate::notify::templates::Templates>>,
     /// The 考核细则 scores are computed by (`[scoring] rubric`, or the shipped 2024 one).
     pub rubric: std::sync::Arc<crate::score::rubric::Rubric>,
+    /// The office console (`[web]`).
+    pub web: web::WebConfig,
 }
 
 impl Config {
@@ -399,11 +404,13 @@ impl Config {
             None => None,
         };
         let media = inspect_config(&origin, &raw.inspect)?;
+        let web = web::WebConfig::from_raw(&origin, base, raw.web)?;
         let templates = match &notify {
             Some(n) => Some(std::sync::Arc::new(crate::notify::templates::Templates::load(n.templates_dir.as_deref())?)),
             None => None,
         };
         Ok(Config {
+            web,
             rubric: std::sync::Arc::new(rubric),
             media,
             imap,

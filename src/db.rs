@@ -30,8 +30,10 @@ pub mod items;
 pub mod journal;
 pub mod ledger;
 pub mod messages;
+pub mod metrics;
 pub mod outbox;
 pub mod senders;
+pub mod users;
 
 use std::path::Path;
 
@@ -62,6 +64,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0009_message_identity.sql",
     "0010_scoring.sql",
     "0011_renditions_and_decisions.sql",
+    "0012_console.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,

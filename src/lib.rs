@@ -6,6 +6,7 @@
 
 pub mod categories; // the ten work categories and how names map to them
 pub mod config; // raw TOML validated into Config; errors name file, key and fix
+pub mod corrections; // manual corrections (approve, reject, reassign, recategorize, extend), audited alike from CLI and console
 pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pending
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
@@ -28,3 +29,4 @@ pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
 pub mod verify; // the store re-hashed, damaged blobs restored from raw mail; the tree linked
+pub mod web; // the office console: board, gallery, review forms, audit, status; logins and roles

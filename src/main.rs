@@ -33,8 +33,15 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// 运行收件守护进程：持续读取 [imap] 配置的邮箱，新邮件到达即入库
+    /// 运行收件守护进程：持续读取 [imap] 配置的邮箱，新邮件到达即入库；同时提供网页控制台（[web] listen，默认 127.0.0.1:8080）
     Run,
+    /// 只提供网页控制台，不收取邮件（[web] listen，默认 127.0.0.1:8080）。例：baosong serve
+    Serve,
+    /// 控制台账号：新建、列出
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// 读取一次邮箱后退出（配合 --once）；不带 --once 时按 poll_interval 定时读取
     Poll {
         /// 只读取一轮就退出。例：baosong poll --once
@@ -370,6 +377,22 @@ enum OutboxAction {
 }
 
 #[derive(Subcommand, Debug)]
+enum UserAction {
+    /// 新建控制台账号；密码从终端输入（不回显），或从标准输入读一行。
+    /// 例：baosong user add 张三 --role staff，或 echo '密码' | baosong user add 张三 --role viewer
+    Add {
+        /// 登录用的用户名。例：张三
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// 权限：viewer（只读）、staff（审核和更正）、admin（另可管理账号）。例：--role staff
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+    },
+    /// 列出控制台账号和权限。例：baosong user list
+    List,
+}
+
+#[derive(Subcommand, Debug)]
 enum TreeAction {
     /// 按数据库重建整个目录树
     Rebuild,
@@ -410,7 +433,7 @@ fn main() -> ExitCode {
     frugal_allocator();
     let cli = Cli::parse();
     // The daemon reports what it does; one-off commands only warn.
-    let default_level = if matches!(cli.command, Command::Run | Command::Poll { .. }) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Run | Command::Serve | Command::Poll { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(log_filter(default_level))
         .with_writer(std::io::stderr)

@@ -3,7 +3,8 @@
 # a C/C++ toolchain (the unrar crate builds the UnRAR source), libheif (HEIC photos;
 # it brings the x265 encoder the tests use to write HEIC), Dovecot for the IMAP
 # tests, openssl for their test CA, isync (mbsync) for the IMAP benchmark, and
-# aiosmtpd (PyPI) for the SMTP tests.
+# aiosmtpd (PyPI) for the SMTP tests, Chromium, chromedriver and a CJK font for the
+# console's browser test.
 # `install-deps.sh build` installs only what building baosong needs (README's run command).
 # Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
@@ -25,6 +26,11 @@ fi
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd dovecot-lmtpd)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
+# The console's browser test: headless Chromium over WebDriver, and a CJK font so the
+# screenshots show Chinese rather than boxes.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

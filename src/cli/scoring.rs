@@ -256,21 +256,6 @@ pub async fn export(ctx: &Ctx, action: ExportAction) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-fn action_label(code: &str) -> &str {
-    match code {
-        "adopt" => "登记采用",
-        "unadopt" => "撤销采用",
-        "score_add" => "计分登记",
-        "score_remove" => "删除计分登记",
-        "reassign" => "改月份",
-        "recategorize" => "改类别",
-        "extend" => "延期",
-        "quarantine_approve" => "批准待审核邮件",
-        "quarantine_reject" => "驳回待审核邮件",
-        other => other,
-    }
-}
-
 pub async fn audit(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
     let rows = db::audit::list(&ctx.db, limit).await?;
     if json {
@@ -291,7 +276,7 @@ pub async fn audit(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode
             (false, false) => format!("{} → {}", r.before, r.after),
             (true, true) => String::new(),
         };
-        println!("[{}] {}  {}  {}  {}  {change}", r.id, report::shown_time(r.at, &ctx.config), r.who, action_label(&r.action), r.target);
+        println!("[{}] {}  {}  {}  {}  {change}", r.id, report::shown_time(r.at, &ctx.config), r.who, db::audit::action_label(&r.action), r.target);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,24 @@ pub struct Change<'a> {
     pub after: &'a str,
 }
 
+/// An action code in words, for `baosong audit` and the console's 审计 page.
+pub fn action_label(code: &str) -> &str {
+    match code {
+        "adopt" => "登记采用",
+        "unadopt" => "撤销采用",
+        "score_add" => "计分登记",
+        "score_remove" => "删除计分登记",
+        "reassign" => "改月份",
+        "recategorize" => "改类别",
+        "extend" => "延期",
+        "quarantine_approve" => "批准待审核邮件",
+        "quarantine_reject" => "驳回待审核邮件",
+        "reprocess" => "重新处理",
+        "user_add" => "新建控制台账号",
+        other => other,
+    }
+}
+
 /// Writes `c` inside `tx`: the change and its audit row commit or roll back together.
 pub async fn record(tx: &mut Tx<'_>, at: i64, c: &Change<'_>) -> anyhow::Result<i64> {
     let row = sqlx::query("INSERT INTO audit (at, who, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")

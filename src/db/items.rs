@@ -255,6 +255,8 @@ pub struct Filter {
     pub received_by: Option<i64>,
     /// A flag code, of the item or of its message.
     pub flag: Option<String>,
+    /// Part of the shown name (the console's search); LIKE wildcards in it match themselves.
+    pub name: Option<String>,
 }
 
 pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
@@ -264,6 +266,7 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
          AND ($1 = '' OR m.cycle = $1) AND ($2 = '' OR m.department = $2) AND ($3 = '' OR i.category = $3) \
          AND ($4 = 0 OR i.message_ref = $4) AND m.received_at <= $5 \
          AND ($6 = '' OR (',' || i.flags || ',') LIKE ('%,' || $6 || ',%') OR (',' || m.flags || ',') LIKE ('%,' || $6 || ',%')) \
+         AND ($7 = '' OR i.shown_name LIKE ('%' || $7 || '%') ESCAPE '\\') \
          ORDER BY m.received_at, i.id"
     )))
     .bind(f.cycle.clone().unwrap_or_default())
@@ -272,6 +275,7 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
     .bind(f.message_ref.unwrap_or(0))
     .bind(f.received_by.unwrap_or(i64::MAX))
     .bind(f.flag.clone().unwrap_or_default())
+    .bind(f.name.as_deref().unwrap_or_default().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
     .fetch_all(&db.pool)
     .await?)
 }

@@ -44,7 +44,7 @@ fn an_unknown_key_names_its_table_and_suggests_the_closest_key() {
             "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 1 行第 2 列的 `intkae`：没有 [intkae] 这个表，也没有 `intkae` 这一项",
             "  1 | [intkae]",
             "    |  ^^^^^^",
-            "  修改方法 (fix): 你是不是想写 `intake`？请改正拼写。可写的表：[intake]、[storage]、[limits]、[imap]、[smtp]、[notify]、[inspect]、[scoring]",
+            "  修改方法 (fix): 你是不是想写 `intake`？请改正拼写。可写的表：[intake]、[storage]、[limits]、[imap]、[smtp]、[notify]、[inspect]、[scoring]、[web]",
         ])
     );
     // Nothing close: the valid keys are listed.
@@ -321,4 +321,18 @@ fn relative_paths_resolve_against_the_config_files_folder() {
     let (ok, _, err) = run(&["status", "--cycle", "2024-03"]);
     assert!(!ok);
     assert!(err.contains(&etc.join("blocked/data").display().to_string()), "{err}");
+}
+
+#[test]
+fn a_console_address_that_is_not_ip_and_port_names_web_listen() {
+    let app = App::new();
+    assert_eq!(
+        fails(&app, "[web]\nlisten = \"localhost:8080\"\n"),
+        lines(&[
+            "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 2 行第 10 列的 `web.listen`：无法识别的监听地址 \"localhost:8080\"",
+            "  2 | listen = \"localhost:8080\"",
+            "    |          ^^^^^^^^^^^^^^^^",
+            "  修改方法 (fix): 写成 IP:端口，例如 \"127.0.0.1:8080\"（只本机可访问）或 \"0.0.0.0:8080\"（办公网可访问）",
+        ])
+    );
 }

@@ -181,6 +181,15 @@ impl App {
         (Run { ok, stdout, stderr }, peak, start.elapsed())
     }
 
+    /// Runs with `input` on stdin (a password for `user add`).
+    pub fn run_input(&self, args: &[&str], input: &str) -> Run {
+        use std::io::Write;
+        let mut child = self.command(args).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run { ok: out.status.success(), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    }
+
     /// Runs and insists it succeeded.
     pub fn ok(&self, args: &[&str]) -> String {
         let r = self.run(args);

@@ -3,6 +3,7 @@
 mod cli;
 mod counted;
 mod config_errors;
+mod console;
 mod cycles;
 mod dovecot;
 mod departments;
@@ -27,3 +28,4 @@ mod reprocess;
 mod scoring;
 mod unpacking;
 mod usable;
+mod webdriver;

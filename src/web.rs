@@ -1,0 +1,153 @@
+//! The office console: `baosong serve`, and `baosong run` alongside intake. Pages are
+//! rendered on the server (minijinja, templates in the binary); every change goes
+//! through the same library calls as the CLI (`corrections`), audited as `web:<account>`.
+//!
+//! Routes by page: auth (login, sessions, CSRF, roles — the one guard every request
+//! passes), board, gallery (a department's month, one item), files (thumbnails and
+//! originals, by item id only), review (the forms), status (audit, outbox and mailbox,
+//! /healthz, /metrics), search, download (streamed ZIP), users (accounts, admin only).
+
+pub mod auth;
+mod board;
+mod download;
+mod files;
+mod gallery;
+mod review;
+mod search;
+mod status;
+mod templates;
+mod users;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::pipeline::Ctx;
+
+/// What every handler shares.
+pub struct App {
+    pub ctx: Ctx,
+    pub pages: templates::Pages,
+    pub limiter: Mutex<auth::Limiter>,
+    /// Boards computed lately, by cycle (see `board::Cache`).
+    pub boards: Mutex<board::Cache>,
+    /// Cookies carry `Secure`: the console is reached over https (`web.base_url`).
+    pub secure: bool,
+}
+
+pub type Shared = Arc<App>;
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The console's routes; every request passes `auth::guard` first.
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/", get(board::page))
+        .route("/board/table", get(board::table))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/gallery/{cycle}/{department}", get(gallery::page))
+        .route("/items/{id}", get(gallery::item))
+        .route("/thumbs/{id}", get(files::thumb))
+        .route("/files/{id}", get(files::original))
+        .route("/download/{cycle}", get(download::month))
+        .route("/download/{cycle}/{department}", get(download::department))
+        .route("/review", get(review::page))
+        .route("/review/approve", post(review::approve))
+        .route("/review/reject", post(review::reject))
+        .route("/review/reassign", post(review::reassign))
+        .route("/review/extend", post(review::extend))
+        .route("/items/recategorize", post(review::recategorize))
+        .route("/audit", get(status::audit))
+        .route("/users", get(users::page))
+        .route("/users/add", post(users::add))
+        .route("/status", get(status::page))
+        .route("/search", get(search::page))
+        .route("/healthz", get(status::healthz))
+        .route("/metrics", get(status::metrics))
+        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", include_str!("web/static/app.css")) }))
+        .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("web/static/app.js")) }))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .fallback(|| async { Failure::not_found("没有这个页面") })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), auth::guard))
+        .with_state(app)
+}
+
+fn asset(mime: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"))], body).into_response()
+}
+
+/// Serves the console on `ctx.config.web.listen` until `shutdown` turns true.
+pub async fn serve(ctx: Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use axum::serve::ListenerExt;
+    let listen = ctx.config.web.listen;
+    let secure = ctx.config.web.base_url.starts_with("https://");
+    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, ctx });
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
+    // Without TCP_NODELAY each response waits ~40 ms for the delayed ACK.
+    let listener = listener.tap_io(|t| {
+        let _ = t.set_nodelay(true);
+    });
+    tracing::info!(%listen, "控制台已启动：{}", app.ctx.config.web.base_url);
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+        .context("控制台异常退出")
+}
+
+/// A page that could not be shown, said in Chinese.
+#[derive(Debug)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Failure {
+        Failure { status, message: message.into() }
+    }
+    pub fn not_found(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn bad(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        tracing::error!(error = %format!("{e:#}"), "控制台请求失败");
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, format!("服务器出错：{e:#}"))
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>出错了</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+             <body><main><h1>出错了</h1><p class=\"error\">{}</p><p><a href=\"javascript:history.back()\">返回上一页</a> · <a href=\"/\">看板</a></p></main></body></html>",
+            templates::escape(&self.message)
+        );
+        (self.status, Html(body)).into_response()
+    }
+}
+
+pub type Page = Result<Response, Failure>;
+
+/// What the page header shows of the session: name, role in words, CSRF token.
+pub fn session_view(s: &auth::Session) -> minijinja::Value {
+    minijinja::context! { name => s.name.clone(), role => s.role.label(), csrf => s.csrf.clone(), staff => s.role >= auth::Role::Staff, admin => s.role >= auth::Role::Admin }
+}

@@ -1,0 +1,363 @@
+//! Accounts, sessions, CSRF tokens, the login rate limit, and the one guard that
+//! decides who may do what: a viewer reads, staff review and correct, an admin also
+//! manages accounts.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{Failure, Page, Shared, now};
+use crate::db;
+
+const COOKIE: &str = "baosong_session";
+const LOGIN_COOKIE: &str = "baosong_login";
+/// A session lasts a working day and a half.
+const SESSION_SECONDS: i64 = 12 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Staff,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim() {
+            "viewer" | "只读" => Some(Role::Viewer),
+            "staff" | "工作人员" => Some(Role::Staff),
+            "admin" | "管理员" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Staff => "staff",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "只读",
+            Role::Staff => "工作人员",
+            Role::Admin => "管理员",
+        }
+    }
+}
+
+/// The least role a request needs: reading needs an account, every change is staff's,
+/// accounts are the admin's. The only place roles are checked.
+pub fn required(method: &Method, path: &str) -> Role {
+    if path == "/users" || path.starts_with("/users/") {
+        Role::Admin
+    } else if method == Method::GET || method == Method::HEAD || path == "/logout" {
+        Role::Viewer
+    } else {
+        Role::Staff
+    }
+}
+
+/// Paths anyone may open, logged in or not.
+fn public(path: &str) -> bool {
+    path == "/login" || path == "/favicon.ico" || path == "/healthz" || path == "/metrics" || path.starts_with("/static/")
+}
+
+/// The logged-in person of a request (in its extensions, put there by `guard`).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub name: String,
+    pub role: Role,
+    pub csrf: String,
+    token_sha256: String,
+}
+
+impl Session {
+    /// Who a change is audited as.
+    pub fn who(&self) -> String {
+        format!("web:{}", self.name)
+    }
+}
+
+/// The fields of a POSTed form, in order (a key may repeat: `item=1&item=2`).
+#[derive(Debug, Clone, Default)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
+/// An argon2id PHC string of `password`, with a fresh salt.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    Ok(Argon2::default().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("无法计算密码哈希：{e}"))?.to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// `baosong user add`: a new account; an existing name is refused in words.
+pub async fn add_user(db: &db::Db, name: &str, role: Role, password: &str, by: &str, at: i64) -> anyhow::Result<i64> {
+    let name = name.trim();
+    anyhow::ensure!(!name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control), "用户名不能为空、不能超过 64 个字，也不能含控制字符");
+    anyhow::ensure!(password.chars().count() >= 8, "密码至少 8 位");
+    let phc = hash_password(password)?;
+    let mut tx = db.begin().await?;
+    let id = match db::users::insert(&mut tx, name, role.code(), &phc, by, at).await? {
+        Ok(id) => id,
+        Err(_) => anyhow::bail!("已有名为 \"{name}\" 的账号"),
+    };
+    let change = db::audit::Change { who: by, action: "user_add", target: &format!("账号 {name}"), before: "", after: role.code() };
+    db::audit::record(&mut tx, at, &change).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Login failures per key (an IP, or a user name) in a sliding window.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    failures: HashMap<String, Vec<i64>>,
+}
+
+/// At most this many failures per IP and per name within `WINDOW` seconds.
+pub const MAX_FAILURES: usize = 5;
+pub const WINDOW: i64 = 15 * 60;
+
+impl Limiter {
+    /// Seconds until `key` may try again, if it is blocked at `now`.
+    pub fn blocked(&mut self, key: &str, now: i64) -> Option<i64> {
+        let list = self.failures.get_mut(key)?;
+        list.retain(|&t| t > now - WINDOW);
+        (list.len() >= MAX_FAILURES).then(|| list[0] + WINDOW - now)
+    }
+    pub fn fail(&mut self, key: &str, now: i64) {
+        if self.failures.len() > 100_000 {
+            // A flood of names: forget the oldest entries rather than grow without bound.
+            self.failures.retain(|_, v| v.iter().any(|&t| t > now - WINDOW));
+        }
+        self.failures.entry(key.to_string()).or_default().push(now);
+    }
+    pub fn clear(&mut self, key: &str) {
+        self.failures.remove(key);
+    }
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// 32 random bytes from the kernel, as hex.
+fn random_token() -> String {
+    let mut buf = [0u8; 32];
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: writes at most the remaining length into our own buffer.
+        let n = unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+        if n > 0 {
+            filled += n as usize;
+        }
+    }
+    hex::encode(buf)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+}
+
+/// Equal without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+const MAX_FORM: usize = 1 << 20;
+
+/// What a login with an unknown name is checked against.
+static UNKNOWN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password(&random_token()).unwrap_or_default());
+
+/// Every request passes here: public pages go through; others need a session (else to
+/// the login page); a POST needs the session's CSRF token and the role `required` names.
+pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if public(&path) {
+        return next.run(req).await;
+    }
+    let token_sha256 = cookie(req.headers(), COOKIE).map(|t| sha256_hex(&t)).unwrap_or_default();
+    let found = match token_sha256.is_empty() {
+        false => match db::users::session(&app.ctx.db, &token_sha256, now()).await {
+            Ok(s) => s,
+            Err(e) => return Failure::from(e).into_response(),
+        },
+        true => None,
+    };
+    let Some((user, csrf)) = found else {
+        if req.method() == Method::GET {
+            return Redirect::to("/login").into_response();
+        }
+        return Failure::new(StatusCode::FORBIDDEN, "请先登录（登录已过期）。").into_response();
+    };
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    let session = Session { name: user.name, role, csrf, token_sha256 };
+    let need = required(req.method(), &path);
+    if role < need {
+        return Failure::new(StatusCode::FORBIDDEN, format!("您的账号是“{}”，不能进行此操作（需要“{}”权限）。", role.label(), need.label())).into_response();
+    }
+    if req.method() == Method::POST {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+            Ok(b) => b,
+            Err(_) => return Failure::bad("提交的表单太大。").into_response(),
+        };
+        let fields = Fields(form_urlencoded::parse(&bytes).into_owned().collect());
+        if !fields.get("csrf").is_some_and(|t| same(t, &session.csrf)) {
+            return Failure::new(StatusCode::FORBIDDEN, "表单已过期或来源不明（安全校验未通过），请刷新页面后重新提交。").into_response();
+        }
+        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        req.extensions_mut().insert(fields);
+    }
+    req.extensions_mut().insert(session);
+    next.run(req).await
+}
+
+pub async fn login_page(State(app): State<Shared>, headers: HeaderMap) -> Page {
+    login_form(&app, &headers, StatusCode::OK, "", "")
+}
+
+/// The login form, with the browser's login token if it has one: a second tab or a
+/// request the browser makes on its own (the favicon) must not void the first form.
+fn login_form(app: &Shared, headers: &HeaderMap, status: StatusCode, name: &str, error: &str) -> Page {
+    let token = cookie(headers, LOGIN_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())).unwrap_or_else(random_token);
+    let html = app.pages.render("login.html", minijinja::context! { csrf => token, name => name, error => error, session => () })?;
+    let mut r = (status, html).into_response();
+    if let Ok(v) = set_cookie(LOGIN_COOKIE, &token, 3600, app.secure).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The browser's address: the peer's, or behind a reverse proxy on this machine the
+/// one it passes in `X-Real-IP` (only a local process can set it, so it can't be forged
+/// from the network).
+fn client_ip(peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    let forwarded = headers.get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    match forwarded {
+        Some(ip) if peer.ip().is_loopback() => ip,
+        _ => peer.ip(),
+    }
+}
+
+/// Checks the password, under the rate limit per IP and per name.
+pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Page {
+    // Before a session there is no session token: the form's token must match the
+    // cookie set with the form (a page on another site can read neither).
+    if !cookie(&headers, LOGIN_COOKIE).is_some_and(|c| same(&c, &f.csrf)) {
+        return login_form(&app, &headers, StatusCode::FORBIDDEN, &f.name, "登录页面已过期，请重新输入用户名和密码。");
+    }
+    let name = f.name.trim().to_string();
+    let (ip_key, user_key) = (format!("ip:{}", client_ip(peer, &headers)), format!("user:{name}"));
+    let t = now();
+    let wait = {
+        let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        l.blocked(&ip_key, t).max(l.blocked(&user_key, t))
+    };
+    if let Some(wait) = wait {
+        let minutes = (wait + 59) / 60;
+        return login_form(&app, &headers, StatusCode::TOO_MANY_REQUESTS, &name, &format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
+    }
+    let user = db::users::by_name(&app.ctx.db, &name).await?;
+    let password = f.password;
+    // An unknown name costs the same hash as a known one: the time taken does not tell
+    // which names exist.
+    let phc = user.as_ref().map_or_else(|| UNKNOWN.clone(), |u| u.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
+    let Some(user) = user.filter(|_| ok) else {
+        let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());
+        l.fail(&ip_key, t);
+        l.fail(&user_key, t);
+        drop(l);
+        return login_form(&app, &headers, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
+    };
+    app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
+    let token = random_token();
+    db::users::create_session(&app.ctx.db, &sha256_hex(&token), user.id, &random_token(), t, t + SESSION_SECONDS).await?;
+    tracing::info!(user = %user.name, "控制台登录");
+    let mut r = Redirect::to("/").into_response();
+    for c in [set_cookie(COOKIE, &token, SESSION_SECONDS, app.secure), set_cookie(LOGIN_COOKIE, "", 0, app.secure)] {
+        if let Ok(v) = c.parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(r)
+}
+
+pub async fn logout(State(app): State<Shared>, axum::Extension(s): axum::Extension<Session>) -> Page {
+    db::users::end_session(&app.ctx.db, &s.token_sha256).await?;
+    let mut r = Redirect::to("/login").into_response();
+    if let Ok(v) = set_cookie(COOKIE, "", 0, app.secure).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_block_for_the_rest_of_the_window() {
+        let mut l = Limiter::default();
+        for t in 0..5 {
+            assert_eq!(l.blocked("ip:1", 100 + t), None);
+            l.fail("ip:1", 100 + t);
+        }
+        assert_eq!(l.blocked("ip:1", 110), Some(100 + WINDOW - 110));
+        assert_eq!(l.blocked("ip:2", 110), None, "another key is not blocked");
+        assert_eq!(l.blocked("ip:1", 100 + WINDOW + 5), None, "the window has passed");
+    }
+
+    #[test]
+    fn roles_in_one_table() {
+        assert_eq!(required(&Method::GET, "/review"), Role::Viewer);
+        assert_eq!(required(&Method::POST, "/review/approve"), Role::Staff);
+        assert_eq!(required(&Method::POST, "/logout"), Role::Viewer);
+        assert_eq!(required(&Method::POST, "/users/add"), Role::Admin);
+        assert_eq!(required(&Method::GET, "/users"), Role::Admin, "the list of accounts too");
+    }
+
+    #[test]
+    fn password_round_trip() {
+        let h = hash_password("正确的密码123").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("正确的密码123", &h));
+        assert!(!verify_password("错误的密码123", &h));
+    }
+}

@@ -1,0 +1,162 @@
+//! A department's month as thumbnails grouped by category, and one item: the full
+//! image, its metadata, the earlier photo it resembles, the mail it came from and that
+//! mail's refused files.
+
+use std::collections::BTreeMap;
+
+use axum::Extension;
+use axum::extract::{Path as UrlPath, State};
+use axum::response::IntoResponse;
+use serde::Serialize;
+
+use super::auth::Session;
+use super::{Failure, Page, Shared, session_view};
+use crate::db::{self, items::ListedItem};
+use crate::rejection::{Flag, Rejection};
+use crate::report;
+
+#[derive(Serialize)]
+pub struct Card {
+    id: i64,
+    name: String,
+    kind: String,
+    status: String,
+    thumb: bool,
+    badges: Vec<String>,
+    department: String,
+    cycle: String,
+    category: String,
+}
+
+/// Every flag of an item and of its message, in words.
+pub fn badges(li: &ListedItem) -> Vec<String> {
+    let mut all = Flag::parse_list(&li.item.flags);
+    all.extend(Flag::parse_list(&li.message_flags));
+    all.sort();
+    all.dedup();
+    let mut out: Vec<String> = all.iter().map(|f| f.label().to_string()).collect();
+    match li.item.status.as_str() {
+        "duplicate" => out.insert(0, "重复".into()),
+        "shared" => out.insert(0, "他单位已报".into()),
+        _ => {}
+    }
+    out
+}
+
+pub fn card(app: &Shared, li: &ListedItem) -> Card {
+    Card {
+        id: li.item.id,
+        name: li.item.shown_name.clone(),
+        kind: li.item.kind.clone(),
+        status: li.item.status.clone(),
+        thumb: !li.item.thumb_path.is_empty(),
+        badges: badges(li),
+        department: li.department.clone(),
+        cycle: li.cycle.clone(),
+        category: app.ctx.config.categories.label(li.item.category.parse().ok()),
+    }
+}
+
+#[derive(Serialize)]
+struct Group {
+    label: String,
+    cards: Vec<Card>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: u8,
+    label: String,
+}
+
+pub fn category_choices(app: &Shared) -> Vec<minijinja::Value> {
+    let mut v: Vec<minijinja::Value> = (1..=10u8).map(|n| minijinja::Value::from_serialize(Choice { value: n, label: app.ctx.config.categories.label(Some(n)) })).collect();
+    v.push(minijinja::Value::from_serialize(Choice { value: 0, label: "未分类".into() }));
+    v
+}
+
+pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, UrlPath((cycle, department)): UrlPath<(String, String)>) -> Page {
+    let cycle = super::board::cycle_of(&app, Some(&cycle))?.to_string();
+    let department = app.ctx.config.roster.by_name(&department).map(|d| d.name.clone()).ok_or_else(|| Failure::not_found(format!("名单中没有单位 \"{department}\"")))?;
+    let filter = db::items::Filter { cycle: Some(cycle.clone()), department: Some(department.clone()), ..Default::default() };
+    let list = db::items::list(&app.ctx.db, &filter).await?;
+    let mut groups: BTreeMap<(u8, String), Vec<Card>> = BTreeMap::new();
+    let mut refused = Vec::new();
+    for li in list.iter() {
+        if li.item.status == "rejected" {
+            refused.push(minijinja::context! { id => li.item.id, name => li.item.shown_name.clone(), reason => refusal(li) });
+            continue;
+        }
+        let no: Option<u8> = li.item.category.parse().ok();
+        groups.entry((no.unwrap_or(11), app.ctx.config.categories.label(no))).or_default().push(card(&app, li));
+    }
+    let groups: Vec<Group> = groups.into_iter().map(|((_, label), cards)| Group { label, cards }).collect();
+    Ok(app
+        .pages
+        .render(
+            "gallery.html",
+            minijinja::context! { session => session_view(&s), cycle => cycle, department => department, groups => groups, refused => refused, choices => category_choices(&app), total => list.len() },
+        )?
+        .into_response())
+}
+
+/// Why a file was refused, in words: the reason recorded with it (which already says
+/// what the code means), else the code's own.
+fn refusal(li: &ListedItem) -> String {
+    let it = &li.item;
+    if it.reason.is_empty() { Rejection::from_code(&it.rejection_code).map_or(it.rejection_code.as_str(), |r| r.reason()).to_string() } else { it.reason.clone() }
+}
+
+fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {
+    let it = &li.item;
+    let mut f = vec![("文件名".to_string(), it.shown_name.clone()), ("单位".into(), li.department.clone()), ("月份".into(), li.cycle.clone())];
+    f.push(("类别".into(), app.ctx.config.categories.label(it.category.parse().ok())));
+    f.push(("类型".into(), it.mime.clone()));
+    f.push(("大小".into(), format!("{:.1} MB", it.size as f64 / 1_048_576.0)));
+    if it.width > 0 {
+        f.push(("尺寸".into(), format!("{} × {}", it.width, it.height)));
+    }
+    if it.duration_ms > 0 {
+        f.push(("时长".into(), format!("{:.1} 秒", it.duration_ms as f64 / 1000.0)));
+    }
+    if !it.codec.is_empty() {
+        f.push(("编码".into(), format!("{} {}", it.container, it.codec)));
+    }
+    if it.captured_at > 0 {
+        f.push(("拍摄时间".into(), report::shown_time(it.captured_at, &app.ctx.config)));
+    }
+    if !it.camera.is_empty() {
+        f.push(("相机".into(), it.camera.clone()));
+    }
+    if it.blur_centi > 0 {
+        f.push(("清晰度".into(), format!("{:.2}", it.blur_centi as f64 / 100.0)));
+    }
+    f.push(("SHA-256".into(), it.sha256.clone()));
+    f
+}
+
+pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, UrlPath(id): UrlPath<String>) -> Page {
+    let id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| Failure::not_found("没有这个文件"))?;
+    let li = db::items::get(&app.ctx.db, id).await?.ok_or_else(|| Failure::not_found(format!("没有编号为 {id} 的文件")))?;
+    let earlier_id = if li.item.similar_to > 0 { li.item.similar_to } else { li.item.duplicate_of };
+    let earlier = match earlier_id {
+        0 => None,
+        e => db::items::get(&app.ctx.db, e).await?.map(|e| minijinja::context! { card => card(&app, &e), facts => facts(&app, &e) }),
+    };
+    let mail = db::messages::get(&app.ctx.db, li.item.message_ref).await?;
+    let siblings = db::items::list(&app.ctx.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
+    let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == "rejected").map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
+    let mail = mail.map(|m| {
+        minijinja::context! { id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.ctx.config), count => siblings.len() }
+    });
+    Ok(app
+        .pages
+        .render(
+            "item.html",
+            minijinja::context! {
+                session => session_view(&s), card => card(&app, &li), facts => facts(&app, &li), earlier => earlier,
+                similar => li.item.similar_to > 0, mail => mail, refused => refused, choices => category_choices(&app),
+            },
+        )?
+        .into_response())
+}

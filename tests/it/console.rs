@@ -1,0 +1,564 @@
+//! The office console over HTTP: `baosong serve` on a free loopback port, driven by a
+//! plain HTTP client as a browser would (cookies and CSRF tokens carried by hand).
+
+use std::io::{Read, Write};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::fixtures::{Mail, jpeg};
+use crate::harness::App;
+use crate::ingest::MAR19;
+
+const ADMIN: (&str, &str) = ("admin", "管理员的密码2024");
+const STAFF: (&str, &str) = ("张三", "zhangsan-密码-1");
+const VIEWER: (&str, &str) = ("李四", "lisi-password-2");
+
+struct Console {
+    app: App,
+    child: Child,
+    port: u16,
+    agent: ureq::Agent,
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    fn cookies(&self) -> Vec<&str> {
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str()).collect()
+    }
+    /// `name=value` of a Set-Cookie, for the next request's Cookie header.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies().into_iter().find(|c| c.starts_with(&format!("{name}="))).map(|c| c.split(';').next().unwrap().to_string())
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn reply(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut r = r.unwrap();
+    let headers = r.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string())).collect();
+    Reply { status: r.status().as_u16(), headers, body: r.body_mut().with_config().limit(64 << 20).read_to_vec().unwrap() }
+}
+
+/// The CSRF token in a page's forms.
+fn csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").unwrap_or_else(|| panic!("no CSRF field in {html}")) + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// A held mail, a package of 嘎鲁图派出所 with two photos, one of 图克派出所.
+fn with_mail(app: &App) {
+    app.import_one("held.eml", &Mail::new("someone@qq.com", "乌审旗公安局无定河派出所3月份宣传素材", MAR19).attach("夜巡.jpg", &jpeg(2)).build());
+    app.import_one("held2.eml", &Mail::new("stranger@163.com", "图克所3月", MAR19).attach("a.jpg", &jpeg(4)).build());
+    let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("①党建学习.jpg", &jpeg(11)).attach("社区走访.jpg", &jpeg(12)).attach("说明.exe", b"MZ not a photo");
+    app.import_one("a.eml", &mail.build());
+}
+
+impl Console {
+    fn start() -> Console {
+        let port = free_port();
+        let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+        for ((name, password), role) in [(ADMIN, "admin"), (STAFF, "staff"), (VIEWER, "viewer")] {
+            let r = app.run_input(&["user", "add", name, "--role", role], &format!("{password}\n"));
+            assert!(r.ok, "user add {name}: {}", r.stderr);
+            assert!(r.stdout.contains("已新建控制台账号"), "{}", r.stdout);
+        }
+        with_mail(&app);
+        Console::serving(app, &["serve"], port)
+    }
+
+    /// `baosong ARGS` started on `app`, once its console at `port` answers.
+    fn serving(app: App, args: &[&str], port: u16) -> Console {
+        let child = app.spawn(args);
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+        let c = Console { app, child, port, agent };
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = c.agent.get(&c.url("/healthz")).call() {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "console did not start:\n{}", c.app.daemon_log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        c
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn get(&self, path: &str, cookie: &str) -> Reply {
+        reply(self.agent.get(&self.url(path)).header("Cookie", cookie).call())
+    }
+
+    fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
+        reply(self.agent.post(&self.url(path)).header("Cookie", cookie).send_form(form.iter().copied()))
+    }
+
+    /// Logs in as a browser would: the login page's cookie and token, then the form.
+    fn login_reply(&self, (name, password): (&str, &str)) -> Reply {
+        let page = self.get("/login", "");
+        let token = csrf(&page.text());
+        let cookie = page.cookie("baosong_login").expect("login page sets its cookie");
+        self.post("/login", &cookie, &[("name", name), ("password", password), ("csrf", &token)])
+    }
+
+    /// The session cookie and the session's CSRF token.
+    fn login(&self, who: (&str, &str)) -> (String, String) {
+        let r = self.login_reply(who);
+        assert_eq!(r.status, 303, "{}", r.text());
+        let cookie = r.cookie("baosong_session").expect("a session cookie");
+        let token = csrf(&self.get("/", &cookie).text());
+        (cookie, token)
+    }
+
+    /// A request sent byte for byte (no client normalises the path): status and body.
+    fn raw_get(&self, path: &str, cookie: &str) -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (status, text)
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        serde_json::from_str::<Value>(&self.app.ok(&["audit", "--json"])).unwrap().as_array().unwrap().clone()
+    }
+
+    fn item(&self, name: &str) -> Value {
+        self.app.items(&[]).into_iter().find(|i| i["name"] == name).unwrap_or_else(|| panic!("no item {name}"))
+    }
+
+    fn held_id(&self, from: &str) -> String {
+        let s = self.app.status("2024-03", "2024-03-28T12:00:00+08:00");
+        let q = s["review_queue"].as_array().unwrap();
+        q.iter().find(|e| e["from"] == from).unwrap_or_else(|| panic!("{from} not held: {q:?}"))["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// The board row of a department as the page shows it (its cells' text).
+fn board_row(html: &str, department: &str) -> String {
+    let at = html.find(&format!(">{department}</a>")).unwrap_or_else(|| panic!("{department} not on the board"));
+    let row = &html[at..at + html[at..].find("</tr>").unwrap()];
+    let mut text = String::new();
+    let mut tag = false;
+    for c in row.chars() {
+        match c {
+            '<' => tag = true,
+            '>' => {
+                tag = false;
+                text.push(' ');
+            }
+            c if !tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn console_login_cookie_and_board() {
+    let c = Console::start();
+    assert_eq!(c.get("/", "").status, 303, "no session: to the login page");
+    assert_eq!(c.get("/", "").header("location"), Some("/login"));
+    let bad = c.login_reply((STAFF.0, "wrong password"));
+    assert_eq!(bad.status, 401);
+    assert!(bad.text().contains("用户名或密码不正确"), "{}", bad.text());
+    assert!(bad.cookie("baosong_session").is_none());
+
+    let ok = c.login_reply(STAFF);
+    assert_eq!(ok.status, 303);
+    let set = ok.cookies().into_iter().find(|s| s.starts_with("baosong_session=")).unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(!set.contains("Secure"), "plain http on loopback: {set}");
+    let cookie = ok.cookie("baosong_session").unwrap();
+
+    let board = c.get("/?cycle=2024-03", &cookie);
+    assert_eq!(board.status, 200);
+    let html = board.text();
+    assert!(html.contains("2024-03 报送看板") && html.contains("张三（工作人员）"), "{html}");
+    assert!(board_row(&html, "嘎鲁图派出所").starts_with("嘎鲁图派出所 按时 1 2 0"), "{}", board_row(&html, "嘎鲁图派出所"));
+    assert!(board_row(&html, "无定河派出所").starts_with("无定河派出所 未报 0"), "{}", board_row(&html, "无定河派出所"));
+    assert!(html.contains("待审核 2 封"), "held mail is announced");
+    // The polled fragment is the same table.
+    let table = c.get("/board/table?cycle=2024-03", &cookie).text();
+    assert_eq!(board_row(&table, "嘎鲁图派出所"), board_row(&html, "嘎鲁图派出所"));
+    assert_eq!(c.get("/?cycle=2024-13", &cookie).status, 400);
+    assert!(c.get("/?cycle=2024-13", &cookie).text().contains("月份 &quot;2024-13&quot; 格式不对"));
+
+    // Logged out, the cookie opens nothing.
+    let token = csrf(&html);
+    assert_eq!(c.post("/logout", &cookie, &[("csrf", &token)]).status, 303);
+    assert_eq!(c.get("/", &cookie).status, 303);
+}
+
+#[test]
+fn console_login_is_rate_limited_with_a_chinese_message() {
+    let c = Console::start();
+    for _ in 0..5 {
+        assert_eq!(c.login_reply((VIEWER.0, "guess")).status, 401);
+    }
+    let r = c.login_reply(VIEWER);
+    assert_eq!(r.status, 429, "even the right password waits");
+    assert!(r.text().contains("登录失败次数过多，请 15 分钟后再试"), "{}", r.text());
+    assert!(r.cookie("baosong_session").is_none());
+}
+
+#[test]
+fn console_csrf_and_roles() {
+    let c = Console::start();
+    let id = c.item("社区走访.jpg")["id"].as_i64().unwrap().to_string();
+    let (staff, token) = c.login(STAFF);
+    let no_token = c.post("/items/recategorize", &staff, &[("item", &id), ("category", "3")]);
+    assert_eq!(no_token.status, 403);
+    assert!(no_token.text().contains("安全校验未通过"), "{}", no_token.text());
+    let wrong = c.post("/items/recategorize", &staff, &[("item", &id), ("category", "3"), ("csrf", "0000")]);
+    assert_eq!(wrong.status, 403);
+    assert_eq!(c.item("社区走访.jpg")["category"], "uncategorized", "refused forms change nothing");
+
+    let (viewer, vtoken) = c.login(VIEWER);
+    let r = c.post("/items/recategorize", &viewer, &[("item", &id), ("category", "3"), ("csrf", &vtoken)]);
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("您的账号是“只读”，不能进行此操作"), "{}", r.text());
+    assert_eq!(c.item("社区走访.jpg")["category"], "uncategorized");
+    // A viewer reads every page, and sees no forms that change things.
+    let review = c.get("/review", &viewer).text();
+    assert!(review.contains("邮件") && !review.contains("/review/approve"), "{review}");
+    // Another session's token is not this session's.
+    assert_eq!(c.post("/items/recategorize", &staff, &[("item", &id), ("category", "3"), ("csrf", &vtoken)]).status, 403);
+
+    let ok = c.post("/items/recategorize", &staff, &[("item", &id), ("category", "3"), ("csrf", &token), ("back", "/items/1")]);
+    assert_eq!((ok.status, ok.header("location")), (303, Some("/items/1")));
+    assert_eq!(c.item("社区走访.jpg")["category"], "3");
+    assert!(c.item("社区走访.jpg")["path"].as_str().unwrap().contains("/③"), "moved in the tree too");
+    let audit = c.audit();
+    assert_eq!((audit[0]["who"].as_str(), audit[0]["action"].as_str()), (Some("web:张三"), Some("recategorize")));
+    assert_eq!((audit[0]["before"].as_str(), audit[0]["after"].as_str()), (Some("uncategorized"), Some("3")));
+    // Off-site redirects are not followed.
+    let r = c.post("/items/recategorize", &staff, &[("item", &id), ("category", "4"), ("csrf", &token), ("back", "//evil.example/")]);
+    assert_eq!(r.header("location"), Some("/"));
+}
+
+#[test]
+fn console_every_form_is_audited_and_shows_on_the_board() {
+    let c = Console::start();
+    let (cookie, token) = c.login(STAFF);
+    let held = c.held_id("someone@qq.com");
+    let r = c.post("/review/approve", &cookie, &[("id", &held), ("department", "无定河派出所"), ("remember", "1"), ("csrf", &token)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let board = c.get("/?cycle=2024-03", &cookie).text();
+    assert!(board_row(&board, "无定河派出所").starts_with("无定河派出所 按时 1 1 0"), "{}", board_row(&board, "无定河派出所"));
+
+    let other = c.held_id("stranger@163.com");
+    assert_eq!(c.post("/review/reject", &cookie, &[("id", &other), ("csrf", &token)]).status, 303);
+    let review = c.get("/review", &cookie).text();
+    assert!(review.contains("没有待审核的邮件"), "{review}");
+    let again = c.post("/review/reject", &cookie, &[("id", &other), ("csrf", &token)]);
+    assert_eq!(again.status, 400);
+    assert!(again.text().contains("不在待审核队列中"), "{}", again.text());
+
+    let a = c.item("①党建学习.jpg");
+    let b = c.item("社区走访.jpg");
+    let (ia, ib) = (a["id"].to_string(), b["id"].to_string());
+    assert_eq!(c.post("/items/recategorize", &cookie, &[("item", &ia), ("item", &ib), ("category", "7"), ("csrf", &token)]).status, 303);
+    assert_eq!((c.item("①党建学习.jpg")["category"].as_str(), c.item("社区走访.jpg")["category"].as_str()), (Some("7"), Some("7")));
+
+    assert_eq!(c.post("/review/extend", &cookie, &[("department", "图克所"), ("cycle", "2024-03"), ("until", "2024-03-29"), ("csrf", &token)]).status, 303);
+    let board = c.get("/?cycle=2024-03", &cookie).text();
+    assert!(board_row(&board, "图克派出所").contains("延期至 2024-03-29"), "{}", board_row(&board, "图克派出所"));
+
+    let package = a["package"].to_string();
+    assert_eq!(c.post("/review/reassign", &cookie, &[("id", &package), ("cycle", "2024-04"), ("csrf", &token)]).status, 303);
+    let board = c.get("/?cycle=2024-03", &cookie).text();
+    assert!(board_row(&board, "嘎鲁图派出所").starts_with("嘎鲁图派出所 未报 0"), "{}", board_row(&board, "嘎鲁图派出所"));
+    let april = c.get("/?cycle=2024-04", &cookie).text();
+    assert!(board_row(&april, "嘎鲁图派出所").contains(" 2 0"), "{}", board_row(&april, "嘎鲁图派出所"));
+
+    let audit = c.audit();
+    let rows: Vec<(&str, &str, &str, &str)> = audit.iter().take(6).map(|a| (a["who"].as_str().unwrap(), a["action"].as_str().unwrap(), a["before"].as_str().unwrap(), a["after"].as_str().unwrap())).collect();
+    assert_eq!(
+        rows.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        [("web:张三", "reassign"), ("web:张三", "extend"), ("web:张三", "recategorize"), ("web:张三", "recategorize"), ("web:张三", "quarantine_reject"), ("web:张三", "quarantine_approve")]
+    );
+    assert_eq!((rows[0].2, rows[0].3), ("2024-03", "2024-04"));
+    assert_eq!((rows[1].2, rows[1].3), ("", "2024-03-29"));
+    assert_eq!((rows[4].2, rows[4].3), ("held", "dismissed"));
+    assert!(rows[5].3.contains("无定河派出所") && rows[5].3.contains("\"remember_sender\":true"), "{}", rows[5].3);
+    // The 审计 page shows the same rows.
+    let page = c.get("/audit", &cookie).text();
+    assert!(page.contains("web:张三") && page.contains("改月份") && page.contains("批准待审核邮件"), "{page}");
+}
+
+#[test]
+fn console_files_by_id_only() {
+    let c = Console::start();
+    let (cookie, _) = c.login(VIEWER);
+    let item = c.item("①党建学习.jpg");
+    let id = item["id"].to_string();
+    let thumb = c.get(&format!("/thumbs/{id}"), &cookie);
+    assert_eq!(thumb.status, 200);
+    assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
+    assert_eq!(thumb.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let etag = thumb.header("etag").unwrap().to_string();
+    assert_eq!(etag, format!("\"{}\"", item["sha256"].as_str().unwrap()));
+    assert_eq!(thumb.body, std::fs::read(c.app.data().join(item["thumbnail"].as_str().unwrap())).unwrap());
+    let again = reply(c.agent.get(&c.url(&format!("/thumbs/{id}"))).header("Cookie", &cookie).header("If-None-Match", &etag).call());
+    assert_eq!(again.status, 304);
+
+    let full = c.get(&format!("/files/{id}"), &cookie);
+    assert_eq!(full.status, 200);
+    assert_eq!(full.header("content-type"), Some("image/jpeg"));
+    assert_eq!(full.header("content-disposition"), Some("inline; filename=\"_____.jpg\"; filename*=UTF-8''%E2%91%A0%E5%85%9A%E5%BB%BA%E5%AD%A6%E4%B9%A0.jpg"));
+    assert_eq!(full.body, jpeg(11), "the photo as sent");
+
+    // The gallery groups by category and links the thumbnails; the item page shows the
+    // mail's refused file with its reason.
+    let gallery = c.get("/gallery/2024-03/嘎鲁图所", &cookie).text();
+    let (first, none) = (gallery.find("①").unwrap(), gallery.find("未分类 <span").unwrap());
+    assert!(first < none && gallery.contains(&format!("/thumbs/{id}")), "{gallery}");
+    assert!(gallery.contains("<li>说明.exe：可执行程序，已拒收</li>"), "refused files listed with their reason once: {gallery}");
+    let page = c.get(&format!("/items/{id}"), &cookie).text();
+    assert!(page.contains("gltpcs@163.com") && page.contains("说明.exe") && page.contains("1600 × 1200"), "{page}");
+
+    for path in [
+        "/thumbs/../../etc/passwd",
+        "/thumbs/..%2F..%2Fetc%2Fpasswd",
+        "/thumbs/%2e%2e/%2e%2e/etc/passwd",
+        "/files/..%252F..%252Fetc%252Fpasswd",
+        "/files/999999",
+        "/files/-1",
+        "/thumbs/1%00",
+        "/items/0",
+        "/static/../baosong.toml",
+        "/gallery/2024-03/..%2F..%2Fetc",
+    ] {
+        let (status, text) = c.raw_get(path, &cookie);
+        assert!(matches!(status, 400 | 404), "{path}: {status}");
+        assert!(!text.contains("root:") && !text.contains("[intake]"), "{path} reached a file outside the store");
+    }
+    // Unlogged, nothing but the login page.
+    assert_eq!(c.get(&format!("/files/{id}"), "").status, 303);
+}
+
+#[test]
+fn console_search_health_and_metrics() {
+    let c = Console::start();
+    assert_eq!(c.get("/healthz", "").text(), "ok\n");
+    let m = c.get("/metrics", "").text();
+    for line in ["baosong_messages{disposition=\"package\"} 1", "baosong_messages{disposition=\"held\"} 2", "baosong_items{status=\"accepted\"} 2", "baosong_items{status=\"rejected\"} 1", "baosong_intake_backlog 0"] {
+        assert!(m.lines().any(|l| l == line), "{line} not in\n{m}");
+    }
+    let (cookie, _) = c.login(VIEWER);
+    let found = c.get("/search?q=党建&cycle=2024-03", &cookie).text();
+    assert!(found.contains("找到 1 个文件") && found.contains("①党建学习.jpg"), "{found}");
+    let none = c.get("/search?q=%25", &cookie).text();
+    assert!(none.contains("找到 0 个文件"), "% is a character, not a wildcard: {none}");
+    let by_dep = c.get("/search?department=嘎鲁图所", &cookie).text();
+    assert!(by_dep.contains("找到 3 个文件"), "{by_dep}");
+    let status = c.get("/status", &cookie).text();
+    assert!(status.contains("待分析的邮件") && status.contains("发件箱是空的"), "{status}");
+}
+
+/// (name, general-purpose flags, contents) of every file in a stored ZIP, read through
+/// its central directory as an unzipper would.
+fn unzip(zip: &[u8]) -> Vec<(String, u16, Vec<u8>)> {
+    let u16_at = |i: usize| u16::from_le_bytes([zip[i], zip[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([zip[i], zip[i + 1], zip[i + 2], zip[i + 3]]) as usize;
+    let eocd = zip.len() - 22;
+    assert_eq!(u32_at(eocd), 0x0605_4b50, "end of central directory");
+    let (count, mut at) = (u16_at(eocd + 10) as usize, u32_at(eocd + 16));
+    let mut out = Vec::new();
+    for _ in 0..count {
+        assert_eq!(u32_at(at), 0x0201_4b50);
+        let (flags, method, crc, size, name_len, offset) = (u16_at(at + 8), u16_at(at + 10), u32_at(at + 16) as u32, u32_at(at + 24), u16_at(at + 28) as usize, u32_at(at + 42));
+        assert_eq!(method, 0, "stored");
+        let name = String::from_utf8(zip[at + 46..at + 46 + name_len].to_vec()).unwrap();
+        assert_eq!(u32_at(offset), 0x0403_4b50);
+        let data_at = offset + 30 + u16_at(offset + 26) as usize + u16_at(offset + 28) as usize;
+        let data = zip[data_at..data_at + size].to_vec();
+        assert_eq!(crc32fast::hash(&data), crc, "{name}: CRC");
+        out.push((name, flags, data));
+        at += 46 + name_len;
+    }
+    out
+}
+
+#[test]
+fn console_zip_downloads_name_folders_by_category_in_utf8() {
+    let c = Console::start();
+    let (cookie, _) = c.login(VIEWER);
+    let r = c.get("/download/2024-03/嘎鲁图所", &cookie);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/zip"));
+    assert!(r.header("content-disposition").unwrap().contains("filename*=UTF-8''%E5%98%8E"), "{:?}", r.header("content-disposition"));
+    let files = unzip(&r.body);
+    let names: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names, ["①党的建设/①党建学习.jpg", "未分类/社区走访.jpg"]);
+    assert!(files.iter().all(|f| f.1 & 0x0800 != 0), "UTF-8 flag on every name");
+    assert_eq!(files[0].2, jpeg(11));
+    assert_eq!(files[1].2, jpeg(12));
+
+    let month = unzip(&c.get("/download/2024-03", &cookie).body);
+    assert_eq!(month.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["嘎鲁图派出所/①党的建设/①党建学习.jpg", "嘎鲁图派出所/未分类/社区走访.jpg"]);
+    let empty = c.get("/download/2023-01", &cookie);
+    assert_eq!(empty.status, 404);
+    assert!(empty.text().contains("这个月还没有可下载的文件"));
+}
+
+/// This month as the board names it by default (YYYY-MM, local time).
+fn chrono_month() -> String {
+    chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string()
+}
+
+/// Waits up to 10 s for `done` (a submitted form's page loads after the click returns).
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(10), "{what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A real browser: logs in, opens the board and a gallery, approves the held mail,
+/// recategorizes an item, and sees the board change. Screenshots go under target/
+/// (copies for the README are in tests/fixtures/screenshots/).
+#[test]
+fn console_in_headless_chromium() {
+    let c = Console::start();
+    let b = crate::webdriver::Browser::start();
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.goto(&c.url("/"));
+    assert_eq!(b.title(), "登录 · 报送", "to the login page first");
+    b.type_into("input[name=name]", STAFF.0);
+    b.type_into("input[name=password]", STAFF.1);
+    b.click("form.login button");
+    b.wait_for_title(&format!("看板 {} · 报送", chrono_month()));
+    b.goto(&c.url("/?cycle=2024-03"));
+    let words = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let before = words(b.text("#board"));
+    assert!(before.contains("无定河派出所 未报"), "{before}");
+    b.screenshot(&shots.join("board.png"));
+
+    b.goto(&c.url("/gallery/2024-03/嘎鲁图派出所"));
+    assert!(b.text("main").contains("①党的建设"), "{}", b.text("main"));
+    b.screenshot(&shots.join("gallery.png"));
+
+    let held = c.held_id("someone@qq.com");
+    b.goto(&c.url("/review"));
+    b.click(&format!("#held-{held} form[action='/review/approve'] button"));
+    eventually("the approved mail leaves the queue", || !b.text("main").contains("someone@qq.com"));
+    let queue = b.text("main");
+    assert!(!queue.contains("someone@qq.com") && queue.contains("stranger@163.com"), "{queue}");
+
+    let id = c.item("社区走访.jpg")["id"].to_string();
+    b.goto(&c.url(&format!("/items/{id}")));
+    b.click("form[action='/items/recategorize'] select[name=category] option[value='5']");
+    b.click("form[action='/items/recategorize'] button");
+    eventually("the item is recategorized", || c.item("社区走访.jpg")["category"] == "5");
+    b.wait_for_title("社区走访.jpg · 报送");
+
+    b.goto(&c.url("/?cycle=2024-03"));
+    let after = words(b.text("#board"));
+    assert!(after.contains("无定河派出所 按时"), "{after}");
+    assert!(c.audit().iter().take(2).all(|a| a["who"] == "web:张三"));
+    b.screenshot(&shots.join("board-after.png"));
+}
+
+/// `baosong run` serves the console alongside intake: mail fetched over IMAP shows in
+/// the board's polled table, and SIGTERM stops both.
+#[test]
+fn console_runs_with_intake_and_stops_on_sigterm() {
+    let d = crate::dovecot::Dovecot::start();
+    let port = free_port();
+    let app = App::with_imap(d.tls_port, true, &format!("idle = false\npoll_interval = \"1s\"\n\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    assert!(app.run_input(&["user", "add", VIEWER.0, "--role", "viewer"], VIEWER.1).ok);
+    let mut c = Console::serving(app, &["run"], port);
+    let (cookie, _) = c.login(VIEWER);
+    let table = || c.get("/board/table?cycle=2024-03", &cookie).text();
+    assert!(board_row(&table(), "嘎鲁图派出所").starts_with("嘎鲁图派出所 未报"));
+    let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("①党建.jpg", &jpeg(31)).build();
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &mail);
+    assert!(
+        crate::harness::wait_until(Duration::from_secs(20), || board_row(&table(), "嘎鲁图派出所").starts_with("嘎鲁图派出所 按时 1 1")),
+        "{}",
+        c.app.daemon_log()
+    );
+    crate::harness::signal(&c.child, libc::SIGTERM);
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(s) = c.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", c.port)).is_err(), "the console stopped too");
+}
+
+#[test]
+fn console_admin_adds_an_account_staff_cannot() {
+    let c = Console::start();
+    let (staff, stoken) = c.login(STAFF);
+    assert_eq!(c.get("/users", &staff).status, 403, "the list of accounts is the admin's");
+    let r = c.post("/users/add", &staff, &[("name", "王五"), ("password", "wangwu-password"), ("role", "admin"), ("csrf", &stoken)]);
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("需要“管理员”权限"), "{}", r.text());
+
+    let (admin, token) = c.login(ADMIN);
+    let short = c.post("/users/add", &admin, &[("name", "王五"), ("password", "short"), ("role", "staff"), ("csrf", &token)]);
+    assert_eq!(short.status, 400);
+    assert!(short.text().contains("密码至少 8 位"), "{}", short.text());
+    assert_eq!(c.post("/users/add", &admin, &[("name", "王五"), ("password", "wangwu-password"), ("role", "staff"), ("csrf", &token)]).status, 303);
+    let page = c.get("/users", &admin).text();
+    assert!(page.contains("<td>王五</td><td>工作人员</td>"), "{page}");
+    let again = c.post("/users/add", &admin, &[("name", "王五"), ("password", "wangwu-password"), ("role", "staff"), ("csrf", &token)]);
+    assert!(again.text().contains("已有名为 &quot;王五&quot; 的账号"), "{}", again.text());
+    c.login(("王五", "wangwu-password"));
+    let a = &c.audit()[0];
+    assert_eq!((a["who"].as_str(), a["action"].as_str(), a["after"].as_str()), (Some("web:admin"), Some("user_add"), Some("staff")));
+    assert!(c.app.ok(&["user", "list"]).contains("王五  工作人员"));
+}
+
+#[test]
+fn console_item_page_shows_the_earlier_similar_photo_beside_it() {
+    use crate::fixtures::{encode_jpeg, texture, with_exif};
+    let c = Console::start();
+    let original = with_exif(&encode_jpeg(&texture(1600, 1200, 61), 90), 1, Some("2024:03:08 10:00:00"), "HUAWEI", "HUAWEI P40");
+    let small = image::imageops::resize(&texture(1600, 1200, 61), 1200, 900, image::imageops::FilterType::Triangle);
+    let copy = with_exif(&encode_jpeg(&small, 75), 1, Some("2024:03:08 10:00:00"), "HUAWEI", "HUAWEI P40");
+    c.app.import_one("o.eml", &Mail::new("tkpcs@qq.com", "图克派出所3月素材", MAR19).attach("①巡逻原图.jpg", &original).build());
+    c.app.import_one("c.eml", &Mail::new("tkpcs@qq.com", "图克派出所3月素材补充", "Wed, 20 Mar 2024 10:00:00 +0800").attach("①巡逻.jpg", &copy).build());
+    let (cookie, _) = c.login(VIEWER);
+    let id = c.item("①巡逻.jpg")["id"].to_string();
+    let earlier = c.item("①巡逻原图.jpg")["id"].to_string();
+    let page = c.get(&format!("/items/{id}"), &cookie).text();
+    assert!(page.contains("相似的早先照片"), "{page}");
+    assert!(page.contains(&format!("/thumbs/{earlier}")) && page.contains("1600 × 1200") && page.contains("1200 × 900"), "both, side by side: {page}");
+    assert!(page.contains("HUAWEI P40") && page.contains("2024-03-08 10:00"), "EXIF shown: {page}");
+}
