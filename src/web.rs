@@ -13,6 +13,7 @@ mod download;
 mod files;
 mod gallery;
 mod review;
+mod scores;
 mod search;
 mod status;
 mod templates;
@@ -64,6 +65,9 @@ pub fn router(app: Shared) -> Router {
         .route("/review/reassign", post(review::reassign))
         .route("/review/extend", post(review::extend))
         .route("/items/recategorize", post(review::recategorize))
+        .route("/items/{id}/adopt", post(scores::adopt))
+        .route("/adoptions/{id}/remove", post(scores::unadopt))
+        .route("/scores", get(scores::page))
         .route("/audit", get(status::audit))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))

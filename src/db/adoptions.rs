@@ -104,6 +104,12 @@ pub async fn of_work(tx: &mut Tx<'_>, work_ref: i64) -> anyhow::Result<Vec<Adopt
     rows.iter().map(from_row).collect()
 }
 
+/// The adoptions recorded on this item, or on the work it is (the console's item page).
+pub async fn touching(db: &Db, item: i64) -> anyhow::Result<Vec<Adoption>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE a.item_ref = $1 OR a.work_ref = $1 ORDER BY a.adopted_on, a.id"))).bind(item).fetch_all(&db.pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn delete(tx: &mut Tx<'_>, id: i64) -> anyhow::Result<bool> {
     let done = sqlx::query("DELETE FROM adoptions WHERE id = $1").bind(id).execute(&mut **tx).await?;
     Ok(done.rows_affected() > 0)

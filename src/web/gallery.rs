@@ -143,6 +143,15 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
         0 => None,
         e => db::items::get(&app.ctx.db, e).await?.map(|e| minijinja::context! { card => card(&app, &e), facts => facts(&app, &e) }),
     };
+    let adoptions: Vec<_> = db::adoptions::touching(&app.ctx.db, id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let level = crate::score::Level::parse(&a.level).map_or(a.level.clone(), |l| l.label().to_string());
+            minijinja::context! { id => a.id, date => a.adopted_on, level => level, channel => a.channel, url => a.url, note => a.note, copy => (a.item_ref != id).then_some(a.item_name) }
+        })
+        .collect();
+    let levels: Vec<_> = crate::score::Level::ALL.iter().map(|l| minijinja::context! { code => l.code(), label => l.label() }).collect();
     let mail = db::messages::get(&app.ctx.db, li.item.message_ref).await?;
     let siblings = db::items::list(&app.ctx.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
     let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == "rejected").map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
@@ -156,6 +165,7 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
             minijinja::context! {
                 session => session_view(&s), card => card(&app, &li), facts => facts(&app, &li), earlier => earlier,
                 similar => li.item.similar_to > 0, mail => mail, refused => refused, choices => category_choices(&app),
+                adoptions => adoptions, levels => levels, adoptable => li.item.status == "accepted" && matches!(li.item.kind.as_str(), "photo" | "video"),
             },
         )?
         .into_response())

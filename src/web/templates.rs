@@ -5,7 +5,7 @@ use minijinja::Environment;
 
 use super::Failure;
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("board.html", include_str!("templates/board.html")),
@@ -17,6 +17,7 @@ const TEMPLATES: [(&str, &str); 11] = [
     ("search.html", include_str!("templates/search.html")),
     ("audit.html", include_str!("templates/audit.html")),
     ("users.html", include_str!("templates/users.html")),
+    ("scores.html", include_str!("templates/scores.html")),
 ];
 
 pub struct Pages {

@@ -562,3 +562,47 @@ fn console_item_page_shows_the_earlier_similar_photo_beside_it() {
     assert!(page.contains(&format!("/thumbs/{earlier}")) && page.contains("1600 × 1200") && page.contains("1200 × 900"), "both, side by side: {page}");
     assert!(page.contains("HUAWEI P40") && page.contains("2024-03-08 10:00"), "EXIF shown: {page}");
 }
+
+#[test]
+fn console_adopts_from_the_item_page_and_shows_the_scores() {
+    let c = Console::start();
+    let item = c.item("①党建学习.jpg");
+    let id = item["id"].to_string();
+    let (viewer, vtoken) = c.login(VIEWER);
+    let page = c.get(&format!("/items/{id}"), &viewer).text();
+    assert!(page.contains("采用登记") && !page.contains("登记采用</button>"), "a viewer sees no adopt button: {page}");
+    assert_eq!(c.post(&format!("/items/{id}/adopt"), &viewer, &[("level", "city"), ("date", "2024-04-02"), ("csrf", &vtoken)]).status, 403);
+
+    let (staff, token) = c.login(STAFF);
+    assert!(c.get(&format!("/items/{id}"), &staff).text().contains("登记采用</button>"));
+    let r = c.post(&format!("/items/{id}/adopt"), &staff, &[("level", "banner"), ("date", "2024-04-01"), ("channel", "旗局公众号"), ("csrf", &token)]);
+    assert_eq!((r.status, r.header("location")), (303, Some(format!("/items/{id}").as_str())), "{}", r.text());
+    let r = c.post(&format!("/items/{id}/adopt"), &staff, &[("level", "city"), ("date", "2024-04-02"), ("channel", "市局公众号"), ("csrf", &token)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    // Refused files cannot be adopted, and the reason is said in Chinese.
+    let exe = c.item("说明.exe")["id"].to_string();
+    let refused = c.post(&format!("/items/{exe}/adopt"), &staff, &[("level", "city"), ("csrf", &token)]);
+    assert_eq!(refused.status, 400);
+    assert!(refused.text().contains("不能登记采用"), "{}", refused.text());
+
+    let page = c.get(&format!("/items/{id}"), &staff).text();
+    assert!(page.contains("旗局采用") && page.contains("市局采用") && page.contains("市局公众号"), "{page}");
+    // The same work adopted at banner and city level scores 0.2, once.
+    let scores = c.get("/scores", &viewer).text();
+    let at = scores.find("嘎鲁图派出所：").unwrap_or_else(|| panic!("{scores}"));
+    assert!(scores[at..].contains("图片视频报送</td><td>0.20</td><td>0.20</td><td>7.00"), "{}", scores[at..].chars().take(300).collect::<String>());
+    let audit = c.audit();
+    assert_eq!((audit[0]["who"].as_str(), audit[0]["action"].as_str()), (Some("web:张三"), Some("adopt")));
+
+    // 撤销采用 removes the city adoption: the work is back to 0.1.
+    // The remove button in the row of the city adoption.
+    let row = &page[page.find("市局采用").unwrap()..];
+    let at = row.find("/adoptions/").unwrap() + "/adoptions/".len();
+    let adoption: String = row[at..].chars().take_while(char::is_ascii_digit).collect();
+    let r = c.post(&format!("/adoptions/{adoption}/remove"), &staff, &[("csrf", &token)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let scores = c.get("/scores", &viewer).text();
+    let at = scores.find("嘎鲁图派出所：").unwrap();
+    assert!(scores[at..].contains("图片视频报送</td><td>0.10</td><td>0.10</td>"), "{}", scores[at..].chars().take(300).collect::<String>());
+    assert_eq!(c.audit()[0]["action"], "unadopt");
+}
