@@ -152,8 +152,7 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
     let due = cycle.due_before(config.deadline_day, config.timezone);
     let cycle_s = cycle.to_string();
     let packages = db::messages::packages(db, &cycle_s, as_of).await?;
-    let filter = db::items::Filter { cycle: Some(cycle_s.clone()), received_by: Some(as_of), ..Default::default() };
-    let items = db::items::list(db, &filter).await?;
+    let counts = db::items::board_counts(db, &cycle_s, as_of).await?;
 
     let mut rows: Vec<DepartmentRow> = config.roster.departments().iter().map(|d| empty_row(&d.name)).collect();
     let mut index: HashMap<String, usize> = rows.iter().enumerate().map(|(i, r)| (r.department.clone(), i)).collect();
@@ -172,30 +171,30 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             *rows[i].flags.entry(f.to_string()).or_default() += 1;
         }
     }
-    for li in &items {
-        let i = row_of(&li.department, &mut rows);
+    for c in &counts {
+        let i = row_of(&c.department, &mut rows);
         let r = &mut rows[i];
-        let it = &li.item;
-        for f in it.flags.split(',').filter(|f| !f.is_empty()) {
-            *r.flags.entry(f.to_string()).or_default() += 1;
+        let n = c.n;
+        for f in c.flags.split(',').filter(|f| !f.is_empty()) {
+            *r.flags.entry(f.to_string()).or_default() += n;
         }
-        match it.status.as_str() {
-            "rejected" => r.rejected += 1,
-            "shared" => r.shared += 1,
+        match c.status.as_str() {
+            "rejected" => r.rejected += n,
+            "shared" => r.shared += n,
             "accepted" => {
-                match it.kind.as_str() {
-                    "photo" => r.photos += 1,
-                    "video" => r.videos += 1,
-                    "document" => r.documents += 1,
-                    "link" => r.external_links += 1,
+                match c.kind.as_str() {
+                    "photo" => r.photos += n,
+                    "video" => r.videos += n,
+                    "document" => r.documents += n,
+                    "link" => r.external_links += n,
                     _ => {}
                 }
-                if matches!(it.kind.as_str(), "photo" | "video") {
-                    *r.by_category.entry(it.category.clone()).or_default() += 1;
+                if matches!(c.kind.as_str(), "photo" | "video") {
+                    *r.by_category.entry(c.category.clone()).or_default() += n;
                 }
-                if matches!(it.kind.as_str(), "photo" | "video" | "link") {
-                    let e = first.entry(li.department.clone()).or_insert(li.received_at);
-                    *e = (*e).min(li.received_at);
+                if matches!(c.kind.as_str(), "photo" | "video" | "link") {
+                    let e = first.entry(c.department.clone()).or_insert(c.first_received);
+                    *e = (*e).min(c.first_received);
                 }
             }
             _ => {}

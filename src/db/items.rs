@@ -280,6 +280,35 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
     .await?)
 }
 
+/// Items of a month's counted packages received by `received_by`, counted by what the
+/// board shows: department, status, kind, category and flags, with the earliest
+/// receipt of each group. The board reads these few rows, not every item.
+#[derive(Debug, Clone, Default)]
+pub struct BoardCount {
+    pub department: String,
+    pub status: String,
+    pub kind: String,
+    pub category: String,
+    pub flags: String,
+    pub n: i64,
+    pub first_received: i64,
+}
+
+from_row!(BoardCount { department, status, kind, category, flags, n, first_received });
+
+pub async fn board_counts(db: &Db, cycle: &str, received_by: i64) -> anyhow::Result<Vec<BoardCount>> {
+    Ok(sqlx::query_as(
+        "SELECT m.department AS department, i.status AS status, i.kind AS kind, i.category AS category, i.flags AS flags, \
+         COUNT(*) AS n, MIN(m.received_at) AS first_received FROM items i JOIN messages m ON m.id = i.message_ref \
+         WHERE m.disposition = 'package' AND m.cycle = $1 AND m.received_at <= $2 \
+         GROUP BY m.department, i.status, i.kind, i.category, i.flags",
+    )
+    .bind(cycle)
+    .bind(received_by)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
 pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS}, {MESSAGE_COLUMNS} FROM items i JOIN messages m ON m.id = i.message_ref WHERE i.id = $1"
