@@ -135,4 +135,11 @@ fn the_sample_mailbox_shows_the_board() {
     assert_eq!(state("拘留所")["rejected"], 1);
     assert_eq!(state("图克派出所")["state"], "missing");
     assert_eq!(s["review_queue"][0]["guessed_department"], "图克派出所");
+    // The sample's photos are real: every counted one has its size and a thumbnail
+    // (the old sample's "JPEGs" were magic bytes and noise, shown with width 0).
+    let photos: Vec<_> = app.items(&[]).into_iter().filter(|i| i["status"] == "accepted" && i["kind"] == "photo").collect();
+    assert!(!photos.is_empty());
+    for p in &photos {
+        assert!(p["width"].as_u64().unwrap_or(0) > 0 && !p["thumbnail"].as_str().unwrap_or("").is_empty(), "{p}");
+    }
 }
