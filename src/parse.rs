@@ -2,7 +2,10 @@
 //! Subject and attachment names re-read from the raw bytes by `parse::header`,
 //! because mail-parser 0.11.9 mangles several Chinese encodings (see that module).
 
+pub mod base64;
 pub mod header;
+pub mod mail;
+pub mod skeleton;
 
 use mail_parser::{HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
@@ -102,13 +105,19 @@ fn step(c: u8, q: u8, padded: bool) -> Option<(u8, bool)> {
     }
 }
 
+/// A base64 body's raw text without what follows its data: trailing white space, and
+/// a last line that begins with `--` (a closing boundary that lost its end).
+pub fn base64_data(body: &[u8]) -> &[u8] {
+    let trimmed = body.trim_ascii_end();
+    let last_line = trimmed.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if trimmed[last_line..].trim_ascii_start().starts_with(b"--") { &trimmed[..last_line] } else { trimmed }
+}
+
 /// Reads a base64 body's raw text (as it stands in the message, line breaks and all)
 /// in one pass. A last line that begins with `--` is a closing boundary that lost its
 /// end and is not data.
 pub fn base64_state(body: &[u8]) -> Base64State {
-    let trimmed = body.trim_ascii_end();
-    let last_line = trimmed.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let data = if trimmed[last_line..].trim_ascii_start().starts_with(b"--") { &trimmed[..last_line] } else { trimmed };
+    let data = base64_data(body);
     // Characters seen in the current quantum, and whether it has begun its padding.
     let (mut q, mut padded) = (0u8, false);
     let mut chunks = data.chunks_exact(8);

@@ -2,8 +2,8 @@
 //! record. Parsing, unpacking, inspection and blob writes run on a blocking thread
 //! and keep no file in memory longer than it takes to hash and store it. Blobs are
 //! written before the transaction (they are content-addressed, so a crash leaves
-//! only unreferenced blobs); all rows of a message, and the IMAP cursor that points
-//! past it, are one transaction; the browsable tree is linked after the commit and
+//! only unreferenced blobs); all rows of a message, and its journal entry marked
+//! done, are one transaction; the browsable tree is linked after the commit and
 //! can always be rebuilt from the database.
 
 use std::collections::{HashMap, HashSet};
@@ -19,10 +19,9 @@ use crate::db::messages::MessageRow;
 use crate::db::{self, AlreadyExists, Db, Tx};
 use crate::inspect::{self, Kind};
 use crate::lock::{MigrationLock, WriterLock};
-use crate::parse::{self, Envelope};
+use crate::parse::{self, Envelope, mail::Mail};
 use crate::rejection::{Flag, Rejection};
 use crate::resolve::{self, Decision};
-use crate::source::{Cursor, Incoming};
 use crate::store::Store;
 use crate::unpack::{self, Refused, Unpacked, links::ExternalLink};
 
@@ -133,15 +132,23 @@ impl Analysis {
 /// everything wrong with the mail itself is in the analysis. A panic anywhere in
 /// parsing or unpacking refuses the whole message as `processing_failed`; a panic
 /// while examining one file refuses that file (see `examine_file`).
-fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysis> {
+fn analyse(mail: &Mail, config: &Config, store: &Store) -> anyhow::Result<Analysis> {
+    if let Mail::Oversized { head, len } = mail {
+        let mut a = Analysis::refused(Rejection::TooLarge);
+        a.detail = format!("邮件 {} MiB，附件以外的内容超过 {} MiB，无法处理；请把照片和视频作为附件（或压缩包）发送", len >> 20, parse::mail::MAX_SKELETON >> 20);
+        a.envelope = guarded(|| parse::parse(head).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+        return Ok(a);
+    }
+    let raw = mail.bytes();
     let mut kept = Vec::new();
     let mut disk_error: Option<std::io::Error> = None;
     let walked = guarded(|| {
-        walk(raw, config, &mut |f, ins, mut media| {
+        walk(raw, mail.spooled(), config, &mut |f, ins, mut media| {
             if disk_error.is_some() {
                 return;
             }
-            let sha256 = inspect::sha256_hex(f.data);
+            // A part streamed from a large message was hashed on its way to disk.
+            let sha256 = f.on_disk.as_ref().map_or_else(|| inspect::sha256_hex(f.data), |d| d.sha256.clone());
             let thumb = match media.thumbnail.take() {
                 Some(jpeg) => store.put_thumb(&sha256, &jpeg),
                 None => Ok(String::new()),
@@ -150,7 +157,11 @@ fn analyse(raw: &[u8], config: &Config, store: &Store) -> anyhow::Result<Analysi
                 Some(jpeg) => store.put_rendition(&jpeg),
                 None => Ok(String::new()),
             };
-            match store.put_blob(&sha256, f.data).and_then(|blob| Ok((blob, thumb?, rendition?))) {
+            let blob = match &f.on_disk {
+                Some(d) => store.adopt_blob(&sha256, &d.path),
+                None => store.put_blob(&sha256, f.data),
+            };
+            match blob.and_then(|blob| Ok((blob, thumb?, rendition?))) {
                 Ok((blob, thumb, rendition)) => {
                     let decoration = f.inline && ins.kind == Kind::Photo && media.width.zip(media.height).is_some_and(|(w, h)| u64::from(w) * u64::from(h) < config.media.thresholds.min_work_pixels);
                     let mut flags = f.flags;
@@ -247,14 +258,14 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
 /// Parse and unpack `raw`, examine every file, and hand each accepted one to `keep`
 /// (refused ones are collected). Writes nothing: the caller decides what to store.
-fn walk(raw: &[u8], config: &Config, keep: &mut dyn FnMut(unpack::File<'_>, inspect::Inspection, inspect::Media)) -> Analysis {
+fn walk(raw: &[u8], spool: Option<&parse::mail::Spooled>, config: &Config, keep: &mut dyn FnMut(unpack::File<'_>, inspect::Inspection, inspect::Media)) -> Analysis {
     let Some(msg) = parse::parse(raw) else {
         return Analysis::refused(Rejection::Unparseable);
     };
     let envelope = parse::envelope(&msg);
     failpoint(&envelope.subject);
     let mut refused = Vec::new();
-    let unpacked: Unpacked = unpack::unpack(&msg, &config.limits, config.timezone, &config.data_dir.join("tmp"), &mut |f| match examine_file(&f, config) {
+    let unpacked: Unpacked = unpack::unpack(&msg, spool, &config.limits, config.timezone, &config.data_dir.join("tmp"), &mut |f| match examine_file(&f, config) {
         Ok((ins, media)) => keep(f, ins, media),
         Err((rejection, detail)) => refused.push(Refused { shown: f.shown, rejection, detail }),
     });
@@ -279,7 +290,7 @@ fn walk(raw: &[u8], config: &Config, keep: &mut dyn FnMut(unpack::File<'_>, insp
 /// the fuzzing target. Returns the number of files kept and the rejection codes.
 pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>) {
     let mut kept = 0;
-    let a = walk(raw, config, &mut |_, _, _| kept += 1);
+    let a = walk(raw, None, config, &mut |_, _, _| kept += 1);
     let mut codes: Vec<Rejection> = a.refused.iter().map(|r| r.rejection).collect();
     codes.extend(a.message_rejection);
     (kept, codes)
@@ -291,7 +302,7 @@ pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>)
 pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>> {
     let mut found = None;
     let walked = guarded(|| {
-        walk(raw, config, &mut |f, _, _| {
+        walk(raw, None, config, &mut |f, _, _| {
             if found.is_none() && inspect::sha256_hex(f.data) == sha256 {
                 found = Some(f.data.to_vec());
             }
@@ -300,27 +311,17 @@ pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>
     walked.ok().and(found)
 }
 
-/// Runs `analyse` on a blocking thread. The raw bytes come back whatever happened, so
-/// that a failure can still be recorded with them.
-async fn analyse_blocking<R>(ctx: &Ctx, raw: R) -> anyhow::Result<(R, anyhow::Result<Analysis>)>
-where
-    R: std::ops::Deref<Target = [u8]> + Send + 'static,
-{
+/// Reads the stored raw mail at `rel` and runs `analyse` on it, on a blocking thread.
+async fn analyse_stored(ctx: &Ctx, rel: &str) -> anyhow::Result<Analysis> {
     let config = ctx.config.clone();
     let store = ctx.store.clone();
+    let rel = rel.to_string();
     tokio::task::spawn_blocking(move || {
-        let a = analyse(&raw, &config, &store);
-        (raw, a)
+        let mail = Mail::open(&store.abs(&rel)).with_context(|| format!("无法读取原始邮件 {rel}"))?;
+        analyse(&mail, &config, &store)
     })
     .await
-    .context("解析线程异常退出")
-}
-
-/// Ingests one message. `now` is the processing time; it is the receipt time only
-/// when neither the source nor the headers give one.
-pub async fn ingest(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Outcome> {
-    let prepared = prepare(ctx, incoming, now).await?;
-    commit(ctx, prepared).await
+    .context("解析线程异常退出")?
 }
 
 /// A message analysed and stored on disk, not yet recorded. Preparing the next
@@ -339,19 +340,15 @@ impl Prepared {
     }
 }
 
-/// What moves forward in the transaction that records a message: the IMAP cursor
-/// past it, or its journal entry to done.
+/// What moves forward in the transaction that records a message: its journal entry
+/// to done (none for a held message approved by hand).
 #[derive(Debug, Clone, Default)]
 struct Progress {
-    cursor: Option<Cursor>,
     journal: Option<i64>,
 }
 
 impl Progress {
     async fn mark(&self, tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
-        if let Some(c) = &self.cursor {
-            db::cursors::advance(tx, c).await?;
-        }
         if let Some(id) = self.journal {
             db::journal::done(tx, id, message_ref).await?;
         }
@@ -366,36 +363,21 @@ enum Stage {
     Redo { row: MessageRow, analysis: Analysis, sender: Option<String>, existing: Existing, old: Vec<db::items::ListedItem> },
 }
 
-/// Everything but the transaction: dedupe check, parse, unpack, inspect, blobs, raw mail.
-pub async fn prepare(ctx: &Ctx, incoming: Incoming, now: i64) -> anyhow::Result<Prepared> {
-    prepare_hashed(ctx, incoming, None, now).await
+/// Everything but the transaction for a message in the journal, whose raw mail is in
+/// the store already: dedupe check, parse, unpack, inspect, blobs.
+pub async fn prepare_queued(ctx: &Ctx, e: &db::journal::Entry, now: i64) -> anyhow::Result<Prepared> {
+    let span = info_span!("message", source = %e.source, message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
+    let received_at = (e.received_at > 0).then_some(e.received_at);
+    let stage = prepare_inner(ctx, e, received_at, now).instrument(span.clone()).await?;
+    Ok(Prepared { span, progress: Progress { journal: Some(e.id) }, stage })
 }
 
-/// `prepare` for raw mail whose SHA-256 is known already (a journal entry's).
-pub async fn prepare_hashed(ctx: &Ctx, incoming: Incoming, raw_sha256: Option<String>, now: i64) -> anyhow::Result<Prepared> {
-    let span = info_span!("message", source = %incoming.source, uid = incoming.cursor.as_ref().map(|c| c.uid), message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
-    let Incoming { raw, source, received_at, cursor } = incoming;
-    let stage = prepare_inner(ctx, raw, raw_sha256, source, received_at, now).instrument(span.clone()).await?;
-    Ok(Prepared { span, progress: Progress { cursor, journal: None }, stage })
-}
-
-async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, known_sha: Option<String>, source: String, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
-    // Hashing and file writes run on blocking threads, so that the task that also
-    // reads the network is never held up by them.
-    let (raw, raw_sha) = match known_sha {
-        Some(sha) => (raw, sha),
-        None => tokio::task::spawn_blocking(move || {
-            let sha = inspect::sha256_hex(&raw);
-            (raw, sha)
-        })
-        .await
-        .context("哈希线程异常退出")?,
-    };
+async fn prepare_inner(ctx: &Ctx, e: &db::journal::Entry, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
+    let raw_sha = e.raw_sha256.clone();
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha).await? {
         return Ok(Stage::AlreadyHad(had));
     }
-    let (raw, a) = analyse_blocking(ctx, raw).await?;
-    let a = a?;
+    let a = analyse_stored(ctx, &e.raw_path).await?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     // The set of attachments is known only now: a Message-ID seen before is a
     // re-delivery only from the same sender with the same files.
@@ -409,11 +391,7 @@ async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, known_sha: Option<Str
     if bad_date {
         warn!("邮件日期明显错误，已改用其他时间（bad_date）");
     }
-    let (store, sha) = (ctx.store.clone(), raw_sha.clone());
-    let raw_path = tokio::task::spawn_blocking(move || store.put_raw(&sha, &raw))
-        .await
-        .context("写文件线程异常退出")?
-        .context("无法保存原始邮件")?;
+    let (source, raw_path) = (e.source.clone(), e.raw_path.clone());
     let row = MessageRow {
         raw_sha256: raw_sha,
         message_id: a.envelope.message_id.clone(),
@@ -436,8 +414,8 @@ async fn prepare_inner(ctx: &Ctx, raw: crate::source::Raw, known_sha: Option<Str
 /// nothing of it is counted, its raw mail stays in the store, and its journal entry
 /// is done, so that nothing behind it waits.
 pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str, now: i64) -> anyhow::Result<Outcome> {
-    let raw = std::fs::read(ctx.store.abs(&e.raw_path)).unwrap_or_default();
-    let envelope = guarded(|| parse::parse(&raw).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+    let mail = Mail::open(&ctx.store.abs(&e.raw_path)).unwrap_or(Mail::Whole(Vec::new()));
+    let envelope = guarded(|| parse::parse(mail.bytes()).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
     error!(source = %e.source, error, "多次处理失败，记为处理失败（failed），继续处理后面的邮件");
     let (received_at, bad_date) = envelope.receipt_time((e.received_at > 0).then_some(e.received_at), now);
     let row = MessageRow {
@@ -454,11 +432,11 @@ pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str
         detail: error.to_string(),
         ..MessageRow::default()
     };
-    let progress = Progress { cursor: None, journal: Some(e.id) };
+    let progress = Progress { journal: Some(e.id) };
     finish_simple(ctx, row, None, &progress, |id| Outcome::Failed { id }).await
 }
 
-/// Records a prepared message, and moves its cursor or journal entry, in one transaction.
+/// Records a prepared message, and ends its journal entry, in one transaction.
 pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
     let Prepared { span, progress, stage } = p;
     async move {
@@ -485,9 +463,7 @@ pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
 pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::Result<Outcome> {
     let row = db::messages::get(&ctx.db, id).await?.with_context(|| format!("没有编号为 {id} 的邮件"))?;
     anyhow::ensure!(row.disposition == "held", "邮件 {id} 不在待审核队列中（当前状态：{}）", row.disposition);
-    let raw = std::fs::read(ctx.store.abs(&row.raw_path)).with_context(|| format!("无法读取原始邮件 {}", row.raw_path))?;
-    let (_, a) = analyse_blocking(ctx, raw).await?;
-    let a = a?;
+    let a = analyse_stored(ctx, &row.raw_path).await?;
     let row = MessageRow { processed_at: now, decided_by: "approved".into(), ..row };
     let existing = Existing { id, approved: Some(department.to_string()), ..Existing::default() };
     record(ctx, row, a, None, Some(&existing), &Progress::default()).await
@@ -496,12 +472,11 @@ pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::
 /// Prepares a recorded message (`message_ref`) to be decided again by the current
 /// rules from its raw mail: what people decided about it stands (see `Existing`),
 /// and its lookups see only mail received before it, as intake did.
-pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, raw: Vec<u8>, now: i64) -> anyhow::Result<Prepared> {
+pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, now: i64) -> anyhow::Result<Prepared> {
     let row = db::messages::get(&ctx.db, message_ref).await?.with_context(|| format!("没有编号为 {message_ref} 的邮件"))?;
     let span = info_span!("reprocess", message = message_ref, department = %row.department, cycle = %row.cycle);
     let old = items_of(ctx, message_ref).await?;
-    let (_, a) = analyse_blocking(ctx, raw).await?;
-    let analysis = a?;
+    let analysis = analyse_stored(ctx, &row.raw_path).await?;
     let sender = sender_department(ctx, &analysis.envelope.from).await?;
     // Counted mail from a sender the roster does not know was approved by a person,
     // even if it was approved before approvals were marked.
@@ -568,10 +543,9 @@ async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<Strin
     Ok(remembered.filter(|d| ctx.config.roster.by_name(d).is_some()))
 }
 
-/// A message already recorded (as `message_ref`) still moves the cursor past it and
-/// ends its journal entry.
+/// A message already recorded (as `message_ref`) still ends its journal entry.
 async fn advance_alone(ctx: &Ctx, progress: &Progress, message_ref: i64) -> anyhow::Result<()> {
-    if progress.cursor.is_some() || progress.journal.is_some() {
+    if progress.journal.is_some() {
         let mut tx = ctx.db.begin().await?;
         progress.mark(&mut tx, message_ref).await?;
         tx.commit().await?;
@@ -913,7 +887,7 @@ fn flag_codes(flags: &[Flag]) -> String {
     v.iter().map(|f| f.code()).collect::<Vec<_>>().join(",")
 }
 
-/// A twin recorded meanwhile: this one's cursor or journal entry still moves on.
+/// A twin recorded meanwhile: this one's journal entry still ends.
 async fn already_had(mut tx: Tx<'_>, progress: &Progress, had: AlreadyExists) -> anyhow::Result<Outcome> {
     progress.mark(&mut tx, had.0).await?;
     tx.commit().await?;

@@ -142,9 +142,54 @@ impl Store {
     }
 
     pub fn put_raw(&self, sha256: &str, raw: &[u8]) -> io::Result<String> {
-        let rel = format!("raw/{}/{}.eml", &sha256[..2], sha256);
+        let rel = Self::raw_rel(sha256);
         self.put(&rel, raw, false)?;
         Ok(rel)
+    }
+
+    fn raw_rel(sha256: &str) -> String {
+        format!("raw/{}/{}.eml", &sha256[..2], sha256)
+    }
+
+    /// `put_raw` for mail already in a file of the store's `tmp/` (a large message
+    /// fetched in ranges): the file itself becomes the raw mail, without a copy.
+    pub fn adopt_raw(&self, sha256: &str, file: &Path) -> io::Result<String> {
+        let rel = Self::raw_rel(sha256);
+        self.adopt(&rel, file)?;
+        Ok(rel)
+    }
+
+    /// `put_blob` for a file whose bytes are already in a file of the store's `tmp/`
+    /// (an attachment streamed out of a large message), hashing to `sha256`.
+    pub fn adopt_blob(&self, sha256: &str, file: &Path) -> io::Result<String> {
+        let rel = Self::blob_rel(sha256);
+        self.adopt(&rel, file)?;
+        Ok(rel)
+    }
+
+    /// Makes `file` (in `tmp/`) read-only, durable, and linked at `rel` as well. Like
+    /// `put`, an existing file of the same size is kept.
+    fn adopt(&self, rel: &str, file: &Path) -> io::Result<()> {
+        if self.dry {
+            return Ok(());
+        }
+        let dest = self.root.join(rel);
+        let len = fs::metadata(file)?.len();
+        if dest.metadata().is_ok_and(|m| m.len() == len) {
+            return Ok(());
+        }
+        let dir = dest.parent().ok_or_else(|| io::Error::other("blob path without parent"))?;
+        make_dirs(dir, DIR_MODE)?;
+        let f = fs::File::open(file)?;
+        f.set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+        f.sync_all()?;
+        // A damaged file of another size under the name is replaced, as `put` does.
+        let _ = fs::remove_file(&dest);
+        fs::hard_link(file, &dest)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     }
 
     /// Temp file, read-only mode, fsync, rename: a crash leaves the old state or the

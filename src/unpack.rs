@@ -26,6 +26,7 @@ pub mod links;
 pub mod names;
 pub mod rar;
 pub mod sevenz;
+pub mod spooled;
 pub mod zip;
 
 use std::io;
@@ -35,6 +36,7 @@ use chrono_tz::Tz;
 use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::config::Limits;
+use crate::parse::mail::Spooled;
 use crate::parse::{part_name, raw_header};
 use crate::rejection::{Flag, Rejection};
 use links::ExternalLink;
@@ -54,6 +56,8 @@ pub struct File<'a> {
     /// an HTML part of the same message, and it is not marked as an attachment. A
     /// small one is a signature logo or a decoration, not a work (`pipeline`).
     pub inline: bool,
+    /// A part streamed out of a large message: `data` maps this file.
+    pub on_disk: Option<spooled::OnDisk>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +93,10 @@ impl Unpacked {
 struct Walk<'l, 's> {
     limits: &'l Limits,
     tmp: &'l Path,
+    /// The spool file of a large message, whose attachment bodies are read from it.
+    spool: Option<&'l Spooled>,
+    /// Where the part being handed over is on disk (a spooled part).
+    on_disk: Option<spooled::OnDisk>,
     sink: &'s mut dyn FnMut(File<'_>),
     /// What may still be unpacked: `max_unpacked_bytes` less every byte decompressed
     /// from an archive and every attachment kept.
@@ -105,9 +113,10 @@ struct Walk<'l, 's> {
 }
 
 /// Walks `msg`, handing every file found to `sink`. `tmp` is the data directory's
-/// temporary folder (RAR extraction).
-pub fn unpack(msg: &Message<'_>, limits: &Limits, tz: Tz, tmp: &Path, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
-    let mut w = Walk { limits, tmp, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0, cids: Default::default() };
+/// temporary folder (RAR extraction, spooled parts). `spool` is given when `msg` was
+/// parsed from a large message's skeleton.
+pub fn unpack(msg: &Message<'_>, spool: Option<&Spooled>, limits: &Limits, tz: Tz, tmp: &Path, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
+    let mut w = Walk { limits, tmp, spool, on_disk: None, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0, cids: Default::default() };
     if count_parts(msg) > limits.max_mime_parts {
         w.out.message_rejection = Some(Rejection::TooManyParts);
         return w.out;
@@ -151,6 +160,10 @@ impl Walk<'_, '_> {
         let named = part_name(part, raw);
         if let Some(n) = &named {
             self.out.unknown_charset |= n.unknown_charset;
+        }
+        if let Some(segments) = self.spooled_segments(part, raw) {
+            self.spooled_part(part, raw, named, &segments);
+            return Ok(());
         }
         // A base64 body is judged from its raw text (parse::base64_part): mail-parser
         // gives up on an intact body whose closing boundary is missing, and accepts one
@@ -209,6 +222,65 @@ impl Walk<'_, '_> {
         Ok(())
     }
 
+    /// The body of a leaf part with holes in it (parts of it left in the spool file).
+    fn spooled_segments(&self, part: &MessagePart<'_>, raw: &[u8]) -> Option<Vec<crate::parse::skeleton::Segment>> {
+        let spool = self.spool?;
+        if matches!(part.body, PartType::Multipart(_) | PartType::Message(_)) {
+            return None;
+        }
+        let skeleton = &spool.skeleton.bytes;
+        // Where `raw` (the message or the attached message the part is in) sits in
+        // the skeleton; an attached message decoded from base64 is a copy, not in it.
+        let offset = (raw.as_ptr() as usize).checked_sub(skeleton.as_ptr() as usize).filter(|o| o + raw.len() <= skeleton.len())?;
+        spool.skeleton.segments(offset + part.raw_body_offset() as usize..offset + part.raw_end_offset() as usize)
+    }
+
+    /// A part whose body is (partly) in the spool file: decoded from it into a
+    /// temporary file, which is mapped and handed over like any part.
+    fn spooled_part(&mut self, part: &MessagePart<'_>, raw: &[u8], named: Option<crate::parse::header::Decoded>, segments: &[crate::parse::skeleton::Segment]) {
+        let flags = named.as_ref().map(charset_flag).unwrap_or_default();
+        let name = match named {
+            Some(n) => n.text,
+            None => {
+                self.unnamed += 1;
+                format!("未命名附件{}{}", self.unnamed, ext_for(part))
+            }
+        };
+        let cte = raw_header(part, raw, &HeaderName::ContentTransferEncoding).map(|v| String::from_utf8_lossy(v).trim().to_ascii_lowercase()).unwrap_or_default();
+        let transfer = match cte.as_str() {
+            "base64" => spooled::Transfer::Base64,
+            "" | "7bit" | "8bit" | "binary" => spooled::Transfer::AsIs,
+            other => {
+                let detail = format!("超过 {} MiB 的部分只收 base64 编码，这一部分是 {other}", crate::parse::mail::WHOLE_UP_TO >> 20);
+                return self.refuse(name, Rejection::TooLarge, &detail);
+            }
+        };
+        let Some(spool) = self.spool else { return };
+        let decoded = match spooled::decode(spool, segments, transfer, self.tmp) {
+            Ok(d) => d,
+            Err(spooled::Failure::Broken(_)) => return self.refuse(name, Rejection::BrokenBase64, ""),
+            Err(spooled::Failure::Disk(e)) => {
+                self.out.disk_error = Some(e);
+                return;
+            }
+        };
+        if decoded.len == 0 {
+            return self.refuse(name, Rejection::EmptyFile, "");
+        }
+        // SAFETY: the temporary file is private to this process and not written while mapped.
+        let map = match unsafe { memmap2::Mmap::map(decoded.file.as_file()) } {
+            Ok(m) => m,
+            Err(e) => {
+                self.out.disk_error = Some(e);
+                return;
+            }
+        };
+        let inline = !is_attachment(part, raw) && part.content_id().is_some_and(|id| self.cids.contains(&cid_key(id)));
+        self.on_disk = Some(spooled::OnDisk { path: decoded.file.path().to_path_buf(), sha256: decoded.sha256.clone() });
+        self.file(vec![], name, &map, 0, flags, inline);
+        self.on_disk = None;
+    }
+
     fn refuse(&mut self, shown: String, rejection: Rejection, detail: &str) {
         self.out.refused.push(Refused { shown, rejection, detail: detail.to_string() });
     }
@@ -247,7 +319,9 @@ impl Walk<'_, '_> {
         }
         let folders = folders.into_iter().map(|(_, safe)| safe).collect();
         self.out.files += 1;
-        (self.sink)(File { folders, name: safe, shown, data, flags, inline });
+        // Only the part itself is where `on_disk` says, not what an archive holds.
+        let on_disk = if nesting == 0 { self.on_disk.take() } else { None };
+        (self.sink)(File { folders, name: safe, shown, data, flags, inline, on_disk });
     }
 
     fn archive(&mut self, kind: ArchiveKind, data: &[u8], folders: Vec<(String, String)>, shown: &str, nesting: usize) {

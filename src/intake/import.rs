@@ -66,9 +66,9 @@ pub async fn import(ctx: &Ctx, found: &[Found], shutdown: &watch::Receiver<bool>
         if *shutdown.borrow() {
             break;
         }
-        match files::load(f) {
+        match files::load(f, &ctx.store.abs("tmp")) {
             Ok(incoming) => {
-                bytes += incoming.raw.len();
+                bytes += incoming.raw.len() as usize;
                 group.push(incoming);
             }
             Err(e) => t.unreadable.push((f.to_string(), e.to_string())),

@@ -8,7 +8,7 @@ use anyhow::Context;
 use crate::db::{self, journal::{Enqueued, New}};
 use crate::inspect;
 use crate::pipeline::Ctx;
-use crate::source::Incoming;
+use crate::source::{Incoming, Raw};
 
 /// What queueing a group did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +30,15 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
         .map(|incoming| {
             let store = ctx.store.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<(Incoming, String, String)> {
-                let sha = inspect::sha256_hex(&incoming.raw);
-                let path = store.put_raw(&sha, &incoming.raw).context("无法保存原始邮件")?;
-                Ok((incoming, sha, path))
+                let (sha, path) = match &incoming.raw {
+                    Raw::Bytes(raw) => {
+                        let sha = inspect::sha256_hex(raw);
+                        let path = store.put_raw(&sha, raw);
+                        (sha, path)
+                    }
+                    Raw::Spooled { file, sha256, .. } => (sha256.clone(), store.adopt_raw(sha256, file)),
+                };
+                Ok((incoming, sha, path.context("无法保存原始邮件")?))
             })
         })
         .collect();

@@ -16,7 +16,6 @@ use tracing::{info, warn};
 
 use crate::db::{self, journal::Entry};
 use crate::pipeline::{self, Ctx, Outcome};
-use crate::source::{Incoming, Raw};
 
 /// Tries before a message is recorded as failed.
 pub const MAX_TRIES: i64 = 3;
@@ -118,18 +117,17 @@ async fn process(
     consumed
 }
 
-/// Reads an entry's raw mail and analyses it, within the memory budget.
+/// Analyses an entry's raw mail, within the memory budget. A large message is read
+/// as a skeleton with its attachments streamed from the file (`parse::mail`), so it
+/// is charged as much as the largest message read whole, not its size.
 async fn prepare(ctx: &Ctx, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Result<pipeline::Prepared> {
-    let path = ctx.store.abs(&e.raw_path);
-    let size = std::fs::metadata(&path).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
-    let mib = u32::try_from(size >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
+    let size = std::fs::metadata(ctx.store.abs(&e.raw_path)).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
+    let mib = u32::try_from(size.min(2 * crate::parse::mail::WHOLE_UP_TO) >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
     let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
-    let raw = tokio::task::spawn_blocking(move || std::fs::read(path)).await.context("读文件线程异常退出")?.with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?;
     if e.redo != 0 {
-        return Ok(pipeline::prepare_redo(ctx, e.message_ref, raw, now()).await?.journaled(e.id));
+        return Ok(pipeline::prepare_redo(ctx, e.message_ref, now()).await?.journaled(e.id));
     }
-    let incoming = Incoming { raw: Raw::Bytes(raw), source: e.source.clone(), received_at: (e.received_at > 0).then_some(e.received_at), cursor: None };
-    Ok(pipeline::prepare_hashed(ctx, incoming, Some(e.raw_sha256.clone()), now()).await?.journaled(e.id))
+    pipeline::prepare_queued(ctx, e, now()).await
 }
 
 /// Counts a failed try. While tries remain the entry waits and the error is the

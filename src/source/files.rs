@@ -10,7 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{Incoming, Raw};
+use super::{Incoming, Raw, Spool};
 
 /// One message found on disk, not yet read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -352,13 +352,30 @@ fn mbox_messages(path: &Path, d: &mut Discovery) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads one found message.
-pub fn load(found: &Found) -> io::Result<Incoming> {
+/// Reads one found message. A message file larger than what is analysed whole is
+/// copied into a spool file in `tmp` (the store's) piece by piece instead.
+pub fn load(found: &Found, tmp: &Path) -> io::Result<Incoming> {
     match found {
         Found::Eml(p) => {
-            let mut raw = Vec::new();
-            open_regular(p)?.read_to_end(&mut raw)?;
-            Ok(Incoming { raw: Raw::Bytes(raw), source: p.display().to_string(), received_at: None, cursor: None })
+            let mut file = open_regular(p)?;
+            let raw = if file.metadata()?.len() > crate::parse::mail::WHOLE_UP_TO {
+                let mut spool = Spool::new(tmp)?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    match file.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => spool.write(&buf[..n])?,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                spool.finish()?
+            } else {
+                let mut raw = Vec::new();
+                file.read_to_end(&mut raw)?;
+                Raw::Bytes(raw)
+            };
+            Ok(Incoming { raw, source: p.display().to_string(), received_at: None, cursor: None })
         }
         Found::Mbox { path, start, end, by_length, .. } => {
             let mut f = open_regular(path)?;
@@ -377,6 +394,13 @@ pub fn load(found: &Found) -> io::Result<Incoming> {
 mod tests {
     use super::*;
 
+    fn bytes(raw: &Raw) -> &[u8] {
+        match raw {
+            Raw::Bytes(b) => b,
+            Raw::Spooled { .. } => panic!("a small message is read into memory"),
+        }
+    }
+
     #[test]
     fn mbox_split_and_unquote() {
         let dir = tempfile::tempdir().unwrap();
@@ -384,10 +408,10 @@ mod tests {
         fs::write(&p, "From a@b Mon Jan 1 00:00:00 2024\nSubject: 1\n\n>From here\n\nFrom c@d Mon Jan 1 00:00:00 2024\nSubject: 2\n\nx\n").unwrap();
         let found = discover(&[p]).found;
         assert_eq!(found.len(), 2);
-        let one = load(&found[0]).unwrap();
-        assert_eq!(String::from_utf8(one.raw.to_vec()).unwrap(), "Subject: 1\n\nFrom here\n");
+        let one = load(&found[0], Path::new("/nonexistent")).unwrap();
+        assert_eq!(String::from_utf8(bytes(&one.raw).to_vec()).unwrap(), "Subject: 1\n\nFrom here\n");
         assert!(one.source.ends_with("box.mbox#1"));
-        assert_eq!(String::from_utf8(load(&found[1]).unwrap().raw.to_vec()).unwrap(), "Subject: 2\n\nx\n");
+        assert_eq!(String::from_utf8(bytes(&load(&found[1], Path::new("/nonexistent")).unwrap().raw).to_vec()).unwrap(), "Subject: 2\n\nx\n");
     }
 
     fn reasons(d: &Discovery, root: &Path) -> Vec<(String, &'static str)> {
@@ -444,7 +468,7 @@ mod tests {
         // A FIFO given by name is skipped too, and load refuses one without waiting.
         let d = discover(&[root.join("pipe.eml")]);
         assert_eq!(d.skipped[0].reason, SkipReason::Special);
-        assert!(load(&Found::Eml(root.join("pipe.eml"))).is_err());
+        assert!(load(&Found::Eml(root.join("pipe.eml")), Path::new("/nonexistent")).is_err());
     }
 
     #[test]
@@ -455,8 +479,8 @@ mod tests {
         fs::write(&p, format!("From a@b Mon Jan  1 00:00:00 2024\nContent-Length: {}\n\n{body}\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: 2\n\nFrom here on\n", body.len())).unwrap();
         let found = discover(&[p]).found;
         assert_eq!(found.len(), 2);
-        assert_eq!(String::from_utf8(load(&found[0]).unwrap().raw.to_vec()).unwrap(), format!("Content-Length: {}\n\n{body}", body.len()));
-        assert_eq!(String::from_utf8(load(&found[1]).unwrap().raw.to_vec()).unwrap(), "Subject: 2\n\nFrom here on\n");
+        assert_eq!(String::from_utf8(bytes(&load(&found[0], Path::new("/nonexistent")).unwrap().raw).to_vec()).unwrap(), format!("Content-Length: {}\n\n{body}", body.len()));
+        assert_eq!(String::from_utf8(bytes(&load(&found[1], Path::new("/nonexistent")).unwrap().raw).to_vec()).unwrap(), "Subject: 2\n\nFrom here on\n");
     }
 
     #[test]

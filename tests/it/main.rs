@@ -17,6 +17,7 @@ mod hostile_parsers;
 mod tree_safety;
 mod intake_failures;
 mod intake_faults;
+mod large_mail;
 mod writer_lock;
 mod imap;
 mod ingest;

@@ -6,7 +6,6 @@
 //! sent here is ascending. QQ's UID SEARCH was seen lagging APPEND by over a minute,
 //! so new mail is found by UID FETCH above the cursor, not by SEARCH.
 
-use std::io::Write;
 
 use chrono::DateTime;
 use futures::TryStreamExt;
@@ -19,7 +18,7 @@ use crate::config::imap::{AfterIngest, ImapConfig};
 use crate::db;
 use crate::intake::journal;
 use crate::pipeline::Ctx;
-use crate::source::{Cursor, Incoming, Raw};
+use crate::source::{Cursor, Incoming, Raw, Spool};
 
 /// Messages fetched ahead of the journal (each at most `chunk_size`, or a spool file).
 const QUEUE: usize = 8;
@@ -140,12 +139,12 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
         let mut already = 0;
         while let Some(first) = rx.recv().await {
             // Whatever else has arrived joins the group, up to a bound.
-            let mut bytes = first.raw.len();
+            let mut bytes = first.raw.len() as usize;
             let mut group = vec![first];
             while group.len() < GROUP_MESSAGES && bytes < GROUP_BYTES {
                 match rx.try_recv() {
                     Ok(next) => {
-                        bytes += next.raw.len();
+                        bytes += next.raw.len() as usize;
                         group.push(next);
                     }
                     Err(_) => break,
@@ -237,10 +236,10 @@ async fn fetch_batch(session: &mut Session, cfg: &ImapConfig, folder: &str, uid_
     Ok(open)
 }
 
-/// Fetches one large message in `chunk_size` ranges into a spool file, so it is never
-/// held in memory twice, then ingests it from a memory map.
+/// Fetches one large message in `chunk_size` ranges into a spool file, hashed on the
+/// way, so it is never held in memory whole; the spool file becomes the raw mail.
 async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, p: Pending) -> Result<Option<Incoming>, ImapError> {
-    let mut spool = tempfile::NamedTempFile::new_in(ctx.store.abs("tmp")).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
+    let mut spool = Spool::new(&ctx.store.abs("tmp")).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
     let mut offset = 0u64;
     let mut internal_date = p.internal_date;
     loop {
@@ -257,20 +256,16 @@ async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder:
         };
         internal_date = internal_date.or(f.internal_date().map(|d| d.timestamp()));
         let part = f.body().unwrap_or_default();
-        spool.write_all(part).map_err(|e| anyhow::Error::new(e).context("写临时文件失败"))?;
+        spool.write(part).map_err(|e| anyhow::Error::new(e).context("写临时文件失败"))?;
         offset += part.len() as u64;
         if (part.len() as u64) < cfg.chunk_size {
             break;
         }
     }
-    spool.flush().map_err(|e| anyhow::Error::new(e).context("写临时文件失败"))?;
-    let path = spool.into_temp_path();
-    let file = std::fs::File::open(&path).map_err(|e| anyhow::Error::new(e).context("无法读取临时文件"))?;
-    // SAFETY: the spool file is private to this process and not modified while mapped.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| anyhow::Error::new(e).context("无法映射临时文件"))?;
+    let raw = spool.finish().map_err(|e| anyhow::Error::new(e).context("写临时文件失败"))?;
     info!(folder, uid = p.uid, bytes = offset, "分段读取大邮件完成");
     Ok(Some(Incoming {
-        raw: Raw::Mapped { map, _spool: path },
+        raw,
         source: source_ref(cfg, folder, uid_validity, p.uid),
         received_at: internal_date,
         cursor: Some(Cursor { account: cfg.account(), folder: folder.to_string(), uid_validity, uid: i64::from(p.uid) }),
