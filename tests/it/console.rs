@@ -19,6 +19,8 @@ struct Console {
     app: App,
     child: Child,
     port: u16,
+    /// `http://127.0.0.1:port`, or https when the console serves it itself.
+    base: String,
     agent: ureq::Agent,
 }
 
@@ -75,24 +77,44 @@ fn with_mail(app: &App) {
     app.import_one("a.eml", &mail.build());
 }
 
+/// The three accounts the tests log in with, made as the office would (`user add`).
+fn accounts(app: &App) {
+    for ((name, password), role) in [(ADMIN, "admin"), (STAFF, "staff"), (VIEWER, "viewer")] {
+        let r = app.run_input(&["user", "add", name, "--role", role], &format!("{password}\n"));
+        assert!(r.ok, "user add {name}: {}", r.stderr);
+        assert!(r.stdout.contains("已新建控制台账号"), "{}", r.stdout);
+    }
+}
+
+fn client() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0)
+}
+
 impl Console {
     fn start() -> Console {
         let port = free_port();
         let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
-        for ((name, password), role) in [(ADMIN, "admin"), (STAFF, "staff"), (VIEWER, "viewer")] {
-            let r = app.run_input(&["user", "add", name, "--role", role], &format!("{password}\n"));
-            assert!(r.ok, "user add {name}: {}", r.stderr);
-            assert!(r.stdout.contains("已新建控制台账号"), "{}", r.stdout);
-        }
+        accounts(&app);
         with_mail(&app);
         Console::serving(app, &["serve"], port)
     }
 
     /// `baosong ARGS` started on `app`, once its console at `port` answers.
     fn serving(app: App, args: &[&str], port: u16) -> Console {
+        Console::answering(app, args, port, format!("http://127.0.0.1:{port}"), client().build().into())
+    }
+
+    /// As `serving`, over https, by a client that trusts the test CA.
+    fn serving_https(app: App, args: &[&str], port: u16) -> Console {
+        let pem = std::fs::read(crate::dovecot::certs().dir.join("ca.pem")).unwrap();
+        let ca = ureq::tls::Certificate::from_pem(&pem).unwrap();
+        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[ca])).build();
+        Console::answering(app, args, port, format!("https://127.0.0.1:{port}"), client().tls_config(tls).build().into())
+    }
+
+    fn answering(app: App, args: &[&str], port: u16, base: String, agent: ureq::Agent) -> Console {
         let child = app.spawn(args);
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-        let c = Console { app, child, port, agent };
+        let c = Console { app, child, port, base, agent };
         let start = Instant::now();
         loop {
             if let Ok(r) = c.agent.get(&c.url("/healthz")).call() {
@@ -107,7 +129,7 @@ impl Console {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.base)
     }
 
     fn get(&self, path: &str, cookie: &str) -> Reply {
@@ -215,6 +237,46 @@ fn console_login_cookie_and_board() {
     let token = csrf(&html);
     assert_eq!(c.post("/logout", &cookie, &[("csrf", &token)]).status, 303);
     assert_eq!(c.get("/", &cookie).status, 303);
+}
+
+/// `[web] tls_cert`/`tls_key`: the console speaks https itself. A browser that trusts
+/// the certificate logs in (the login reads the peer's address, for the rate limit),
+/// the cookies carry Secure, the board is the same, and SIGTERM stops it as over http.
+#[test]
+fn console_serves_https_itself_and_its_cookies_are_secure() {
+    let certs = &crate::dovecot::certs().dir;
+    let port = free_port();
+    let (cert, key) = (certs.join("cert.pem"), certs.join("key.pem"));
+    let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n", cert.display(), key.display()));
+    accounts(&app);
+    with_mail(&app);
+    let mut c = Console::serving_https(app, &["serve"], port);
+    let page = c.get("/login", "");
+    assert!(page.cookies().iter().all(|s| s.contains("; Secure")), "{:?}", page.cookies());
+    let bad = c.login_reply((STAFF.0, "wrong password"));
+    assert_eq!(bad.status, 401);
+    assert!(bad.text().contains("用户名或密码不正确"), "{}", bad.text());
+    let ok = c.login_reply(STAFF);
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let set = ok.cookies().into_iter().find(|s| s.starts_with("baosong_session=")).unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("; Secure"), "{set}");
+    let cookie = ok.cookie("baosong_session").unwrap();
+    let html = c.get("/?cycle=2024-03", &cookie).text();
+    assert!(html.contains("2024-03 报送看板") && html.contains("张三（工作人员）"), "{html}");
+    assert!(board_row(&html, "嘎鲁图派出所").starts_with("嘎鲁图派出所 按时 1 2 0"), "{}", board_row(&html, "嘎鲁图派出所"));
+    // Plain http on the https port gets no page.
+    assert!(client().build().new_agent().get(&format!("http://127.0.0.1:{port}/healthz")).call().is_err());
+
+    crate::harness::signal(&c.child, libc::SIGTERM);
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(s) = c.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
 }
 
 #[test]
