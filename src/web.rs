@@ -1,13 +1,16 @@
 //! The office console: `baosong serve`, and `baosong run` alongside intake. Pages are
 //! rendered on the server (minijinja, templates in the binary); every change goes
-//! through the same library calls as the CLI (`corrections`), audited as `web:<account>`.
+//! through the same library calls as the CLI (`corrections`, `accounts`), audited as
+//! `web:<account>`.
 //!
 //! Routes by page: auth (login, sessions, CSRF, roles — the one guard every request
 //! passes), board, gallery (a department's month, one item), files (thumbnails and
 //! originals, by item id only), review (the forms), status (audit, outbox and mailbox,
-//! /healthz, /metrics), search, download (streamed ZIP), users (accounts, admin only);
-//! tls (https served by the console itself).
+//! /healthz, /metrics), search, download (streamed ZIP), users (the 账号 page, admin
+//! only). Beside them: accounts (add, role, disable, password: what `baosong user`
+//! calls too) and tls (https served by the console itself).
 
+pub mod accounts;
 pub mod auth;
 mod board;
 mod download;
@@ -74,6 +77,10 @@ pub fn router(app: Shared) -> Router {
         .route("/audit", get(status::audit))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
+        .route("/users/role", post(users::set_role))
+        .route("/users/disable", post(users::disable))
+        .route("/users/enable", post(users::enable))
+        .route("/users/passwd", post(users::set_password))
         .route("/status", get(status::page))
         .route("/search", get(search::page))
         .route("/healthz", get(status::healthz))

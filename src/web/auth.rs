@@ -1,4 +1,4 @@
-//! Accounts, sessions, CSRF tokens, the login rate limit, and the one guard that
+//! Roles, passwords, logins, sessions, CSRF tokens, the login rate limit, and the one guard that
 //! decides who may do what: a viewer reads, staff review and correct, an admin also
 //! manages accounts.
 
@@ -107,23 +107,6 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// `baosong user add`: a new account; an existing name is refused in words.
-pub async fn add_user(db: &db::Db, name: &str, role: Role, password: &str, by: &str, at: i64) -> anyhow::Result<i64> {
-    let name = name.trim();
-    anyhow::ensure!(!name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control), "用户名不能为空、不能超过 64 个字，也不能含控制字符");
-    anyhow::ensure!(password.chars().count() >= 8, "密码至少 8 位");
-    let phc = hash_password(password)?;
-    let mut tx = db.begin().await?;
-    let id = match db::users::insert(&mut tx, name, role.code(), &phc, by, at).await? {
-        Ok(id) => id,
-        Err(_) => anyhow::bail!("已有名为 \"{name}\" 的账号"),
-    };
-    let change = db::audit::Change { who: by, action: "user_add", target: &format!("账号 {name}"), before: "", after: role.code() };
-    db::audit::record(&mut tx, at, &change).await?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 /// Login failures per key (an IP, or a user name) in a sliding window.
@@ -306,6 +289,10 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
         drop(l);
         return login_form(&app, &headers, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
     };
+    // Said only to whoever knows the password: a guess learns nothing about the account.
+    if user.disabled() {
+        return login_form(&app, &headers, StatusCode::FORBIDDEN, &name, "这个账号已被管理员停用，不能登录。如需继续使用，请联系管理员重新启用。");
+    }
     app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
     let token = random_token();
     db::users::create_session(&app.ctx.db, &sha256_hex(&token), user.id, &random_token(), t, t + SESSION_SECONDS).await?;
@@ -351,6 +338,9 @@ mod tests {
         assert_eq!(required(&Method::POST, "/logout"), Role::Viewer);
         assert_eq!(required(&Method::POST, "/users/add"), Role::Admin);
         assert_eq!(required(&Method::GET, "/users"), Role::Admin, "the list of accounts too");
+        for path in ["/users/role", "/users/disable", "/users/enable", "/users/passwd"] {
+            assert_eq!(required(&Method::POST, path), Role::Admin, "{path}");
+        }
     }
 
     #[test]
