@@ -184,6 +184,19 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     if public(&path) {
         return next.run(req).await;
     }
+    // A POST's form is read before any answer, refusals included: answered while its
+    // body is still arriving, hyper closes the connection with the body unread, and
+    // the browser (or client) still sending it gets a reset instead of the page.
+    let mut fields = None;
+    if req.method() == Method::POST {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+            Ok(b) => b,
+            Err(_) => return Failure::bad("提交的表单太大。").into_response(),
+        };
+        fields = Some(Fields(form_urlencoded::parse(&bytes).into_owned().collect()));
+        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     let token_sha256 = cookie(req.headers(), COOKIE).map(|t| sha256_hex(&t)).unwrap_or_default();
     let found = match token_sha256.is_empty() {
         false => match db::users::session(&app.ctx.db, &token_sha256, now()).await {
@@ -204,17 +217,10 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     if role < need {
         return Failure::new(StatusCode::FORBIDDEN, format!("您的账号是“{}”，不能进行此操作（需要“{}”权限）。", role.label(), need.label())).into_response();
     }
-    if req.method() == Method::POST {
-        let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
-            Ok(b) => b,
-            Err(_) => return Failure::bad("提交的表单太大。").into_response(),
-        };
-        let fields = Fields(form_urlencoded::parse(&bytes).into_owned().collect());
+    if let Some(fields) = fields {
         if !fields.get("csrf").is_some_and(|t| same(t, &session.csrf)) {
             return Failure::new(StatusCode::FORBIDDEN, "表单已过期或来源不明（安全校验未通过），请刷新页面后重新提交。").into_response();
         }
-        req = Request::from_parts(parts, axum::body::Body::from(bytes));
         req.extensions_mut().insert(fields);
     }
     req.extensions_mut().insert(session);
