@@ -117,10 +117,10 @@ impl Console {
         let c = Console { app, child, port, base, agent };
         let start = Instant::now();
         loop {
-            if let Ok(r) = c.agent.get(&c.url("/healthz")).call() {
-                if r.status() == 200 {
-                    break;
-                }
+            if let Ok(r) = c.agent.get(&c.url("/healthz")).call()
+                && r.status() == 200
+            {
+                break;
             }
             assert!(start.elapsed() < Duration::from_secs(30), "console did not start:\n{}", c.app.daemon_log());
             std::thread::sleep(Duration::from_millis(100));
