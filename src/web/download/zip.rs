@@ -396,4 +396,54 @@ mod tests {
         assert!(unzip.status.success() && said.contains("No errors detected"), "{said}{}", String::from_utf8_lossy(&unzip.stderr));
         assert_eq!(said.matches("OK").count(), 3, "{said}");
     }
+
+    /// The same with the real limits: a 4.25 GiB video (a sparse file, so only the
+    /// archive takes disk) and a photo after it, past 4 GiB. It writes 4.6 GB to the
+    /// temporary folder, so it runs by hand:
+    /// `cargo test --lib -- --ignored a_real_archive_past_4_gib`.
+    #[tokio::test]
+    #[ignore = "writes 4.6 GB to the temporary folder"]
+    async fn a_real_archive_past_4_gib_is_read_back() {
+        use tokio::io::AsyncWriteExt;
+        let dir = tempfile::tempdir().unwrap();
+        let video = dir.path().join("video");
+        std::fs::File::create(&video).unwrap().set_len(4 * GIB + GIB / 4).unwrap();
+        let photo = dir.path().join("photo");
+        std::fs::write(&photo, b"a photo after the video").unwrap();
+        let entries = vec![
+            Entry { name: "嘎鲁图派出所/⑤视频/夜间巡逻.mp4".into(), path: video, size: 4 * GIB + GIB / 4 },
+            Entry { name: "嘎鲁图派出所/①党的建设/学习.jpg".into(), path: photo, size: 23 },
+        ];
+        let plan = Plan::new(entries, LIMITS);
+        assert!(plan.zip64() && plan.placed[1].offset > LIMITS.field);
+        let promised = plan.size;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let started = std::time::Instant::now();
+        tokio::spawn(write(plan, tx));
+        let archive = dir.path().join("报送.zip");
+        let mut out = tokio::io::BufWriter::new(tokio::fs::File::create(&archive).await.unwrap());
+        while let Some(piece) = rx.recv().await {
+            out.write_all(&piece.unwrap()).await.unwrap();
+        }
+        out.flush().await.unwrap();
+        eprintln!("{promised} bytes written in {:.1?}", started.elapsed());
+        assert_eq!(std::fs::metadata(&archive).unwrap().len(), promised);
+        let script = "import sys, zipfile\n\
+                      z = zipfile.ZipFile(sys.argv[1])\n\
+                      assert z.testzip() is None\n\
+                      for i in z.infolist(): print(i.filename, i.file_size, i.header_offset, sep='\\t')\n\
+                      print(z.read(z.infolist()[1]).decode())\n";
+        let py = std::process::Command::new("python3").arg("-c").arg(script).arg(&archive).output().unwrap();
+        assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+        let listed = String::from_utf8(py.stdout).unwrap();
+        let second = 30 + "嘎鲁图派出所/⑤视频/夜间巡逻.mp4".len() as u64 + 20 + 4 * GIB + GIB / 4 + 24;
+        assert_eq!(
+            listed.lines().collect::<Vec<_>>(),
+            [format!("嘎鲁图派出所/⑤视频/夜间巡逻.mp4\t{}\t0", 4 * GIB + GIB / 4), format!("嘎鲁图派出所/①党的建设/学习.jpg\t23\t{second}"), "a photo after the video".into()]
+        );
+        let unzip = std::process::Command::new("unzip").arg("-t").arg(&archive).output().unwrap();
+        let said = String::from_utf8_lossy(&unzip.stdout);
+        assert!(unzip.status.success() && said.contains("No errors detected"), "{said}{}", String::from_utf8_lossy(&unzip.stderr));
+        eprintln!("read back by python3 zipfile and unzip -t in {:.1?} in all", started.elapsed());
+    }
 }
