@@ -122,7 +122,7 @@ fn main() {
     let ctx = rt.block_on(async {
         let ctx = Ctx::open(config.clone()).await.unwrap();
         seed(&ctx).await;
-        baosong::web::auth::add_user(&ctx.db, "bench", baosong::web::auth::Role::Viewer, "bench-password", "bench", 0).await.unwrap();
+        baosong::web::accounts::add(&ctx.db, "bench", baosong::web::auth::Role::Viewer, "bench-password", "bench", 0).await.unwrap().unwrap();
         ctx
     });
     println!("合成一年的数据：{DEPARTMENTS} 个单位 × {MONTHS} 个月 × {ITEMS} 个文件，用时 {:.1} 秒", started.elapsed().as_secs_f64());

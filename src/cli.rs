@@ -33,6 +33,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     if let Command::CheckConfig = cli.command {
         print!("{}", describe(&config));
+        if let Some((cert, _)) = &config.web.tls {
+            // The certificate and key are read now, as `run` and `serve` will.
+            baosong::web::tls::server_config(&config.origin, &config.web)?;
+            println!("控制台 https：证书 {} 和私钥可以使用。", cert.display());
+        }
         let imap = check_mailbox(&config).await?;
         let smtp = check_smtp(&config).await;
         if imap && smtp {
@@ -380,6 +385,9 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     if let Some(smtp) = &ctx.config.smtp {
         smtp.password()?; // a missing 授权码 is a start-up error, not a silent gap
     }
+    // A certificate that cannot be used is a configuration error at start-up, like a
+    // missing 授权码; a console that cannot listen (the port is taken) is only logged.
+    baosong::web::tls::server_config(&ctx.config.origin, &ctx.config.web)?;
     sync_tree(ctx).await?;
     let ingested = tokio::sync::Notify::new();
     // The console reads and corrects through its own connections, as a manual command

@@ -530,6 +530,17 @@ fn read_named(origin: &str, key: &str, path: &Path) -> Result<String, ConfigErro
     })
 }
 
+/// `e` placed at its key's line and column, for a check made after loading (a file a
+/// key names, read only when it is needed): the configuration file is read again.
+pub fn located(e: ConfigError) -> ConfigError {
+    let file = e.file.clone();
+    let Ok(text) = std::fs::read_to_string(&file) else { return e };
+    match Document::parse(&file, &text) {
+        Ok(doc) => doc.locate(e),
+        Err(_) => e,
+    }
+}
+
 /// An I/O error in words an office reads.
 pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

@@ -65,6 +65,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0010_scoring.sql",
     "0011_renditions_and_decisions.sql",
     "0012_console.sql",
+    "0013_user_disabled.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,

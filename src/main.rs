@@ -388,8 +388,36 @@ enum UserAction {
         #[arg(long, value_name = "ROLE")]
         role: String,
     },
-    /// 列出控制台账号和权限。例：baosong user list
+    /// 列出控制台账号、权限和是否停用。例：baosong user list
     List,
+    /// 更改账号的权限（不能把最后一个可用的管理员改掉）。例：baosong user role 张三 admin
+    Role {
+        /// 用户名。例：张三
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// 新权限：viewer（只读）、staff（审核和更正）、admin（另可管理账号）
+        #[arg(value_name = "ROLE")]
+        role: String,
+    },
+    /// 停用账号：不能再登录，已登录的立即退出（不能停用最后一个可用的管理员）。例：baosong user disable 张三
+    Disable {
+        /// 用户名。例：张三
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// 重新启用停用的账号。例：baosong user enable 张三
+    Enable {
+        /// 用户名。例：张三
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// 重置账号的密码（从终端输入两次，或从标准输入读一行）；该账号已登录的都要重新登录。
+    /// 例：baosong user passwd 张三
+    Passwd {
+        /// 用户名。例：张三
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,12 +1,16 @@
 //! The office console: `baosong serve`, and `baosong run` alongside intake. Pages are
 //! rendered on the server (minijinja, templates in the binary); every change goes
-//! through the same library calls as the CLI (`corrections`), audited as `web:<account>`.
+//! through the same library calls as the CLI (`corrections`, `accounts`), audited as
+//! `web:<account>`.
 //!
 //! Routes by page: auth (login, sessions, CSRF, roles — the one guard every request
 //! passes), board, gallery (a department's month, one item), files (thumbnails and
 //! originals, by item id only), review (the forms), status (audit, outbox and mailbox,
-//! /healthz, /metrics), search, download (streamed ZIP), users (accounts, admin only).
+//! /healthz, /metrics), search, download (streamed ZIP), users (the 账号 page, admin
+//! only). Beside them: accounts (add, role, disable, password: what `baosong user`
+//! calls too) and tls (https served by the console itself).
 
+pub mod accounts;
 pub mod auth;
 mod board;
 mod download;
@@ -17,6 +21,7 @@ mod scores;
 mod search;
 mod status;
 mod templates;
+pub mod tls;
 mod users;
 
 use std::net::SocketAddr;
@@ -36,7 +41,8 @@ pub struct App {
     pub limiter: Mutex<auth::Limiter>,
     /// Boards computed lately, by cycle (see `board::Cache`).
     pub boards: Mutex<board::Cache>,
-    /// Cookies carry `Secure`: the console is reached over https (`web.base_url`).
+    /// Cookies carry `Secure`: the console is reached over https (its own, or a
+    /// proxy's when `web.base_url` starts with https://).
     pub secure: bool,
 }
 
@@ -71,6 +77,10 @@ pub fn router(app: Shared) -> Router {
         .route("/audit", get(status::audit))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
+        .route("/users/role", post(users::set_role))
+        .route("/users/disable", post(users::disable))
+        .route("/users/enable", post(users::enable))
+        .route("/users/passwd", post(users::set_password))
         .route("/status", get(status::page))
         .route("/search", get(search::page))
         .route("/healthz", get(status::healthz))
@@ -87,29 +97,41 @@ fn asset(mime: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"))], body).into_response()
 }
 
-/// Serves the console on `ctx.config.web.listen` until `shutdown` turns true.
+/// Serves the console on `ctx.config.web.listen` until `shutdown` turns true: https
+/// when `tls_cert`/`tls_key` are set, else plain http (for a reverse proxy).
 pub async fn serve(ctx: Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
     use anyhow::Context;
     use axum::serve::ListenerExt;
+    let tls = tls::server_config(&ctx.config.origin, &ctx.config.web)?;
     let listen = ctx.config.web.listen;
-    let secure = ctx.config.web.base_url.starts_with("https://");
+    let secure = tls.is_some() || ctx.config.web.base_url.starts_with("https://");
     let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, ctx });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
-    // Without TCP_NODELAY each response waits ~40 ms for the delayed ACK.
-    let listener = listener.tap_io(|t| {
-        let _ = t.set_nodelay(true);
-    });
-    tracing::info!(%listen, "控制台已启动：{}", app.ctx.config.web.base_url);
-    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
+    tracing::info!(%listen, https = tls.is_some(), "控制台已启动：{}", app.ctx.config.web.base_url);
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let stopped = async move {
+        while !*shutdown.borrow() {
+            if shutdown.changed().await.is_err() {
+                break;
             }
-        })
-        .await
-        .context("控制台异常退出")
+        }
+    };
+    match tls {
+        None => {
+            // Without TCP_NODELAY each response waits ~40 ms for the delayed ACK.
+            let listener = listener.tap_io(|t| {
+                let _ = t.set_nodelay(true);
+            });
+            axum::serve(listener, service).with_graceful_shutdown(stopped).await
+        }
+        Some(config) => {
+            // `tls::Listener` sets TCP_NODELAY itself; the (empty) tap is what gives its
+            // connections axum's `ConnectInfo<SocketAddr>`, which the login limit reads.
+            let listener = tls::Listener::new(listener, config).context("控制台无法监听")?.tap_io(|_| {});
+            axum::serve(listener, service).with_graceful_shutdown(stopped).await
+        }
+    }
+    .context("控制台异常退出")
 }
 
 /// A page that could not be shown, said in Chinese.

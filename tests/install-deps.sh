@@ -2,7 +2,7 @@
 # Installs what building and testing baosong needs on a fresh Debian machine:
 # a C/C++ toolchain (the unrar crate builds the UnRAR source), libheif (HEIC photos;
 # it brings the x265 encoder the tests use to write HEIC), Dovecot for the IMAP
-# tests, openssl for their test CA, isync (mbsync) for the IMAP benchmark, and
+# tests, openssl for their test CA, unzip for the download test, isync (mbsync) for the IMAP benchmark, and
 # aiosmtpd (PyPI) for the SMTP tests, Chromium, chromedriver and a CJK font for the
 # console's browser test.
 # `install-deps.sh build` installs only what building baosong needs (README's run command).
@@ -26,6 +26,8 @@ fi
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd dovecot-lmtpd)
 command -v mbsync >/dev/null 2>&1 || need+=(isync)
+# The ZIP64 download test reads its archive back with Info-ZIP's unzip (and Python's zipfile).
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
 # The console's browser test: headless Chromium over WebDriver, and a CJK font so the
 # screenshots show Chinese rather than boxes.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)

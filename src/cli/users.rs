@@ -6,35 +6,64 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use baosong::db;
 use baosong::pipeline::Ctx;
-use baosong::web::auth::{self, Role};
+use baosong::web::accounts;
+use baosong::web::auth::Role;
 
 use crate::UserAction;
 
 pub async fn run(ctx: &Ctx, action: UserAction) -> anyhow::Result<ExitCode> {
+    let (db, by, at) = (&ctx.db, db::audit::cli_user(), chrono::Utc::now().timestamp());
     match action {
         UserAction::Add { name, role } => {
-            let Some(role) = Role::parse(&role) else {
-                bail!("没有权限 \"{role}\"。可用的权限：viewer（只读）、staff（审核和更正）、admin（另可管理账号）");
-            };
-            let password = read_password()?;
-            auth::add_user(&ctx.db, &name, role, &password, &db::audit::cli_user(), chrono::Utc::now().timestamp()).await?;
+            let role = role_named(&role)?;
+            let password = read_password("账号未建立")?;
+            done(accounts::add(db, &name, role, &password, &by, at).await?)?;
             println!("已新建控制台账号 {}（{}）。", name.trim(), role.label());
         }
         UserAction::List => {
-            let users = db::users::list(&ctx.db).await?;
+            let users = db::users::list(db).await?;
             if users.is_empty() {
                 println!("还没有控制台账号。新建：baosong user add 用户名 --role admin");
             }
             for u in users {
-                println!("{}  {}", u.name, Role::parse(&u.role).map_or(u.role.as_str(), |r| r.label()));
+                let state = if u.disabled() { "  （已停用）" } else { "" };
+                println!("{}  {}{state}", u.name, Role::parse(&u.role).map_or(u.role.as_str(), |r| r.label()));
             }
+        }
+        UserAction::Role { name, role } => {
+            let role = role_named(&role)?;
+            done(accounts::set_role(db, &name, role, &by, at).await?)?;
+            println!("账号 {} 的权限已改为“{}”。", name.trim(), role.label());
+        }
+        UserAction::Disable { name } => {
+            done(accounts::disable(db, &name, &by, at).await?)?;
+            println!("账号 {} 已停用：不能再登录，已登录的已退出。重新启用：baosong user enable {}", name.trim(), name.trim());
+        }
+        UserAction::Enable { name } => {
+            done(accounts::enable(db, &name, &by, at).await?)?;
+            println!("账号 {} 已重新启用，可以登录。", name.trim());
+        }
+        UserAction::Passwd { name } => {
+            let password = read_password("密码未更改")?;
+            done(accounts::set_password(db, &name, &password, &by, at).await?)?;
+            println!("账号 {} 的密码已重置；该账号需用新密码重新登录。", name.trim());
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn role_named(role: &str) -> anyhow::Result<Role> {
+    Role::parse(role).with_context(|| format!("没有权限 \"{role}\"。可用的权限：viewer（只读）、staff（审核和更正）、admin（另可管理账号）"))
+}
+
+/// A refused change is the command's error, in the refusal's words.
+fn done<T>(outcome: Result<T, accounts::Refusal>) -> anyhow::Result<T> {
+    outcome.map_err(|r| anyhow::anyhow!("{r}"))
+}
+
 /// From a terminal: asked twice, without echo. Otherwise: the first line of stdin.
-fn read_password() -> anyhow::Result<String> {
+/// `unchanged` says what did not happen when the two differ.
+fn read_password(unchanged: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut line = String::new();
@@ -44,7 +73,7 @@ fn read_password() -> anyhow::Result<String> {
     let first = prompt("密码（输入时不显示）：")?;
     let second = prompt("再输入一次：")?;
     if first != second {
-        bail!("两次输入的密码不一致，账号未建立");
+        bail!("两次输入的密码不一致，{unchanged}");
     }
     Ok(first)
 }

@@ -33,6 +33,10 @@ pub fn action_label(code: &str) -> &str {
         "quarantine_reject" => "驳回待审核邮件",
         "reprocess" => "重新处理",
         "user_add" => "新建控制台账号",
+        "user_role" => "更改账号权限",
+        "user_disable" => "停用控制台账号",
+        "user_enable" => "启用控制台账号",
+        "user_passwd" => "重置账号密码",
         other => other,
     }
 }

@@ -1,4 +1,4 @@
-//! Accounts, sessions, CSRF tokens, the login rate limit, and the one guard that
+//! Roles, passwords, logins, sessions, CSRF tokens, the login rate limit, and the one guard that
 //! decides who may do what: a viewer reads, staff review and correct, an admin also
 //! manages accounts.
 
@@ -109,23 +109,6 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// `baosong user add`: a new account; an existing name is refused in words.
-pub async fn add_user(db: &db::Db, name: &str, role: Role, password: &str, by: &str, at: i64) -> anyhow::Result<i64> {
-    let name = name.trim();
-    anyhow::ensure!(!name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control), "用户名不能为空、不能超过 64 个字，也不能含控制字符");
-    anyhow::ensure!(password.chars().count() >= 8, "密码至少 8 位");
-    let phc = hash_password(password)?;
-    let mut tx = db.begin().await?;
-    let id = match db::users::insert(&mut tx, name, role.code(), &phc, by, at).await? {
-        Ok(id) => id,
-        Err(_) => anyhow::bail!("已有名为 \"{name}\" 的账号"),
-    };
-    let change = db::audit::Change { who: by, action: "user_add", target: &format!("账号 {name}"), before: "", after: role.code() };
-    db::audit::record(&mut tx, at, &change).await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
 /// Login failures per key (an IP, or a user name) in a sliding window.
 #[derive(Debug, Default)]
 pub struct Limiter {
@@ -201,6 +184,19 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     if public(&path) {
         return next.run(req).await;
     }
+    // A POST's form is read before any answer, refusals included: answered while its
+    // body is still arriving, hyper closes the connection with the body unread, and
+    // the browser (or client) still sending it gets a reset instead of the page.
+    let mut fields = None;
+    if req.method() == Method::POST {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+            Ok(b) => b,
+            Err(_) => return Failure::bad("提交的表单太大。").into_response(),
+        };
+        fields = Some(Fields(form_urlencoded::parse(&bytes).into_owned().collect()));
+        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
     let token_sha256 = cookie(req.headers(), COOKIE).map(|t| sha256_hex(&t)).unwrap_or_default();
     let found = match token_sha256.is_empty() {
         false => match db::users::session(&app.ctx.db, &token_sha256, now()).await {
@@ -221,17 +217,10 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     if role < need {
         return Failure::new(StatusCode::FORBIDDEN, format!("您的账号是“{}”，不能进行此操作（需要“{}”权限）。", role.label(), need.label())).into_response();
     }
-    if req.method() == Method::POST {
-        let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
-            Ok(b) => b,
-            Err(_) => return Failure::bad("提交的表单太大。").into_response(),
-        };
-        let fields = Fields(form_urlencoded::parse(&bytes).into_owned().collect());
+    if let Some(fields) = fields {
         if !fields.get("csrf").is_some_and(|t| same(t, &session.csrf)) {
             return Failure::new(StatusCode::FORBIDDEN, "表单已过期或来源不明（安全校验未通过），请刷新页面后重新提交。").into_response();
         }
-        req = Request::from_parts(parts, axum::body::Body::from(bytes));
         req.extensions_mut().insert(fields);
     }
     req.extensions_mut().insert(session);
@@ -306,6 +295,10 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
         drop(l);
         return login_form(&app, &headers, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
     };
+    // Said only to whoever knows the password: a guess learns nothing about the account.
+    if user.disabled() {
+        return login_form(&app, &headers, StatusCode::FORBIDDEN, &name, "这个账号已被管理员停用，不能登录。如需继续使用，请联系管理员重新启用。");
+    }
     app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
     let token = random_token();
     db::users::create_session(&app.ctx.db, &sha256_hex(&token), user.id, &random_token(), t, t + SESSION_SECONDS).await?;
@@ -351,6 +344,9 @@ mod tests {
         assert_eq!(required(&Method::POST, "/logout"), Role::Viewer);
         assert_eq!(required(&Method::POST, "/users/add"), Role::Admin);
         assert_eq!(required(&Method::GET, "/users"), Role::Admin, "the list of accounts too");
+        for path in ["/users/role", "/users/disable", "/users/enable", "/users/passwd"] {
+            assert_eq!(required(&Method::POST, path), Role::Admin, "{path}");
+        }
     }
 
     #[test]

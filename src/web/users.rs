@@ -1,11 +1,13 @@
-//! 账号 (admin only): the console's accounts, and a form to add one. Adding is the same
-//! call as `baosong user add`, audited as `web:<admin>`.
+//! 账号 (admin only): the console's accounts, with forms to add one, change its role,
+//! disable and re-enable it, and reset its password. Each is the same `accounts` call
+//! as `baosong user …`, audited as `web:<admin>`; refusals are said in Chinese.
 
 use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 
-use super::auth::{self, Fields, Role, Session};
+use super::accounts::{self, Outcome};
+use super::auth::{Fields, Role, Session};
 use super::{Failure, Page, Shared, now, session_view};
 use crate::db;
 
@@ -13,15 +15,50 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -
     let users: Vec<_> = db::users::list(&app.ctx.db)
         .await?
         .into_iter()
-        .map(|u| minijinja::context! { name => u.name, role => Role::parse(&u.role).map_or(u.role.clone(), |r| r.label().to_string()) })
+        .map(|u| {
+            minijinja::context! {
+                name => u.name, code => u.role, disabled => u.disabled(),
+                role => Role::parse(&u.role).map_or(u.role.clone(), |r| r.label().to_string()),
+            }
+        })
         .collect();
     Ok(app.pages.render("users.html", minijinja::context! { session => session_view(&s), users => users })?.into_response())
 }
 
+fn role(f: &Fields) -> Result<Role, Failure> {
+    Role::parse(f.get("role").unwrap_or("")).ok_or_else(|| Failure::bad("请选择权限：只读、工作人员或管理员"))
+}
+
+fn name(f: &Fields) -> &str {
+    f.get("name").unwrap_or("")
+}
+
+/// Back to the list when done; a refusal as a page that says why.
+fn done<T>(outcome: Outcome<T>) -> Page {
+    match outcome? {
+        Ok(_) => Ok(Redirect::to("/users").into_response()),
+        Err(refusal) => Err(Failure::bad(refusal.to_string())),
+    }
+}
+
 pub async fn add(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    let name = f.get("name").unwrap_or("").to_string();
-    let role = Role::parse(f.get("role").unwrap_or("")).ok_or_else(|| Failure::bad("请选择权限：只读、工作人员或管理员"))?;
-    let password = f.get("password").unwrap_or("").to_string();
-    auth::add_user(&app.ctx.db, &name, role, &password, &s.who(), now()).await.map_err(|e| Failure::bad(format!("{e:#}")))?;
-    Ok(Redirect::to("/users").into_response())
+    let role = role(&f)?;
+    done(accounts::add(&app.ctx.db, name(&f), role, f.get("password").unwrap_or(""), &s.who(), now()).await)
+}
+
+pub async fn set_role(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
+    let role = role(&f)?;
+    done(accounts::set_role(&app.ctx.db, name(&f), role, &s.who(), now()).await)
+}
+
+pub async fn disable(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
+    done(accounts::disable(&app.ctx.db, name(&f), &s.who(), now()).await)
+}
+
+pub async fn enable(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
+    done(accounts::enable(&app.ctx.db, name(&f), &s.who(), now()).await)
+}
+
+pub async fn set_password(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
+    done(accounts::set_password(&app.ctx.db, name(&f), f.get("password").unwrap_or(""), &s.who(), now()).await)
 }

@@ -336,3 +336,56 @@ fn a_console_address_that_is_not_ip_and_port_names_web_listen() {
         ])
     );
 }
+
+/// `[web] tls_cert`/`tls_key` are read when the console starts and by check-config:
+/// a key that is not there, a key that does not match, files written the wrong way
+/// round, each named with its key, its file and the fix, and `serve` does not start.
+#[test]
+fn a_missing_or_wrong_tls_key_names_web_tls_key_the_file_and_the_fix() {
+    let app = App::new();
+    let certs = &crate::dovecot::certs().dir;
+    std::fs::create_dir_all(app.dir.path().join("tls")).unwrap();
+    std::fs::copy(certs.join("cert.pem"), app.dir.path().join("tls/cert.pem")).unwrap();
+    let main = "[web]\nlisten = \"127.0.0.1:8443\"\ntls_cert = \"tls/cert.pem\"\ntls_key = \"tls/key.pem\"\n";
+    let missing = lines(&[
+        "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 4 行第 11 列的 `web.tls_key`：无法读取私钥文件 DIR/tls/key.pem：文件不存在",
+        "  4 | tls_key = \"tls/key.pem\"",
+        "    |           ^^^^^^^^^^^^^",
+        "  修改方法 (fix): 检查文件名和权限（运行 baosong 的系统用户要能读取）；相对路径从主配置文件所在的目录算起，也可写绝对路径",
+    ]);
+    assert_eq!(fails(&app, main), missing);
+    // `serve` stops with the same words (not a panic), before it listens.
+    let serve = app.run(&["serve"]);
+    assert!(!serve.ok);
+    assert!(serve.stderr.replace(app.dir.path().to_str().unwrap(), "DIR").ends_with(&missing), "{}", serve.stderr);
+    // Other commands do not read the key: the service's key may be closed to the office's account.
+    assert!(app.run(&["user", "list"]).ok);
+
+    // The test CA's key is a key, but not this certificate's.
+    std::fs::copy(certs.join("ca.key"), app.dir.path().join("tls/key.pem")).unwrap();
+    assert_eq!(
+        failing(&app),
+        lines(&[
+            "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 4 行第 11 列的 `web.tls_key`：私钥 DIR/tls/key.pem 与证书 DIR/tls/cert.pem 不配对",
+            "  4 | tls_key = \"tls/key.pem\"",
+            "    |           ^^^^^^^^^^^^^",
+            "  修改方法 (fix): tls_key 写签发这张证书时生成的私钥；可用 openssl x509 -noout -pubkey -in 证书 与 openssl pkey -pubout -in 私钥 比较两者的公钥",
+        ])
+    );
+    // The two written the wrong way round.
+    std::fs::copy(certs.join("key.pem"), app.dir.path().join("tls/key.pem")).unwrap();
+    assert_eq!(
+        fails(&app, "[web]\ntls_cert = \"tls/key.pem\"\ntls_key = \"tls/cert.pem\"\n"),
+        lines(&[
+            "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 2 行第 12 列的 `web.tls_cert`：DIR/tls/key.pem 中没有 PEM 格式的证书（-----BEGIN CERTIFICATE-----），这个文件是私钥",
+            "  2 | tls_cert = \"tls/key.pem\"",
+            "    |            ^^^^^^^^^^^^^",
+            "  修改方法 (fix): tls_cert 和 tls_key 可能写反了：tls_cert 写证书文件，tls_key 写私钥文件",
+        ])
+    );
+    // Right at last: check-config says the console's https is ready.
+    std::fs::write(app.config(), main).unwrap();
+    let ok = app.run(&["check-config"]);
+    assert!(ok.stdout.contains("控制台：https://127.0.0.1:8443（监听 127.0.0.1:8443）"), "{}", ok.stdout);
+    assert!(ok.stdout.contains("控制台 https：证书") && ok.stdout.contains("和私钥可以使用"), "{}", ok.stdout);
+}

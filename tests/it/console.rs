@@ -19,6 +19,8 @@ struct Console {
     app: App,
     child: Child,
     port: u16,
+    /// `http://127.0.0.1:port`, or https when the console serves it itself.
+    base: String,
     agent: ureq::Agent,
 }
 
@@ -75,30 +77,50 @@ fn with_mail(app: &App) {
     app.import_one("a.eml", &mail.build());
 }
 
+/// The three accounts the tests log in with, made as the office would (`user add`).
+fn accounts(app: &App) {
+    for ((name, password), role) in [(ADMIN, "admin"), (STAFF, "staff"), (VIEWER, "viewer")] {
+        let r = app.run_input(&["user", "add", name, "--role", role], &format!("{password}\n"));
+        assert!(r.ok, "user add {name}: {}", r.stderr);
+        assert!(r.stdout.contains("已新建控制台账号"), "{}", r.stdout);
+    }
+}
+
+fn client() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0)
+}
+
 impl Console {
     fn start() -> Console {
         let port = free_port();
         let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
-        for ((name, password), role) in [(ADMIN, "admin"), (STAFF, "staff"), (VIEWER, "viewer")] {
-            let r = app.run_input(&["user", "add", name, "--role", role], &format!("{password}\n"));
-            assert!(r.ok, "user add {name}: {}", r.stderr);
-            assert!(r.stdout.contains("已新建控制台账号"), "{}", r.stdout);
-        }
+        accounts(&app);
         with_mail(&app);
         Console::serving(app, &["serve"], port)
     }
 
     /// `baosong ARGS` started on `app`, once its console at `port` answers.
     fn serving(app: App, args: &[&str], port: u16) -> Console {
+        Console::answering(app, args, port, format!("http://127.0.0.1:{port}"), client().build().into())
+    }
+
+    /// As `serving`, over https, by a client that trusts the test CA.
+    fn serving_https(app: App, args: &[&str], port: u16) -> Console {
+        let pem = std::fs::read(crate::dovecot::certs().dir.join("ca.pem")).unwrap();
+        let ca = ureq::tls::Certificate::from_pem(&pem).unwrap();
+        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[ca])).build();
+        Console::answering(app, args, port, format!("https://127.0.0.1:{port}"), client().tls_config(tls).build().into())
+    }
+
+    fn answering(app: App, args: &[&str], port: u16, base: String, agent: ureq::Agent) -> Console {
         let child = app.spawn(args);
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
-        let c = Console { app, child, port, agent };
+        let c = Console { app, child, port, base, agent };
         let start = Instant::now();
         loop {
-            if let Ok(r) = c.agent.get(&c.url("/healthz")).call() {
-                if r.status() == 200 {
-                    break;
-                }
+            if let Ok(r) = c.agent.get(&c.url("/healthz")).call()
+                && r.status() == 200
+            {
+                break;
             }
             assert!(start.elapsed() < Duration::from_secs(30), "console did not start:\n{}", c.app.daemon_log());
             std::thread::sleep(Duration::from_millis(100));
@@ -107,7 +129,7 @@ impl Console {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.base)
     }
 
     fn get(&self, path: &str, cookie: &str) -> Reply {
@@ -215,6 +237,46 @@ fn console_login_cookie_and_board() {
     let token = csrf(&html);
     assert_eq!(c.post("/logout", &cookie, &[("csrf", &token)]).status, 303);
     assert_eq!(c.get("/", &cookie).status, 303);
+}
+
+/// `[web] tls_cert`/`tls_key`: the console speaks https itself. A browser that trusts
+/// the certificate logs in (the login reads the peer's address, for the rate limit),
+/// the cookies carry Secure, the board is the same, and SIGTERM stops it as over http.
+#[test]
+fn console_serves_https_itself_and_its_cookies_are_secure() {
+    let certs = &crate::dovecot::certs().dir;
+    let port = free_port();
+    let (cert, key) = (certs.join("cert.pem"), certs.join("key.pem"));
+    let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\ntls_cert = \"{}\"\ntls_key = \"{}\"\n", cert.display(), key.display()));
+    accounts(&app);
+    with_mail(&app);
+    let mut c = Console::serving_https(app, &["serve"], port);
+    let page = c.get("/login", "");
+    assert!(page.cookies().iter().all(|s| s.contains("; Secure")), "{:?}", page.cookies());
+    let bad = c.login_reply((STAFF.0, "wrong password"));
+    assert_eq!(bad.status, 401);
+    assert!(bad.text().contains("用户名或密码不正确"), "{}", bad.text());
+    let ok = c.login_reply(STAFF);
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let set = ok.cookies().into_iter().find(|s| s.starts_with("baosong_session=")).unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("; Secure"), "{set}");
+    let cookie = ok.cookie("baosong_session").unwrap();
+    let html = c.get("/?cycle=2024-03", &cookie).text();
+    assert!(html.contains("2024-03 报送看板") && html.contains("张三（工作人员）"), "{html}");
+    assert!(board_row(&html, "嘎鲁图派出所").starts_with("嘎鲁图派出所 按时 1 2 0"), "{}", board_row(&html, "嘎鲁图派出所"));
+    // Plain http on the https port gets no page.
+    assert!(client().build().new_agent().get(&format!("http://127.0.0.1:{port}/healthz")).call().is_err());
+
+    crate::harness::signal(&c.child, libc::SIGTERM);
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(s) = c.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
 }
 
 #[test]
@@ -605,4 +667,172 @@ fn console_adopts_from_the_item_page_and_shows_the_scores() {
     let at = scores.find("嘎鲁图派出所：").unwrap();
     assert!(scores[at..].contains("图片视频报送</td><td>0.10</td><td>0.10</td>"), "{}", scores[at..].chars().take(300).collect::<String>());
     assert_eq!(c.audit()[0]["action"], "unadopt");
+}
+
+/// Who an account is as `baosong user list` shows it ("李四  只读", "李四  只读  （已停用）").
+fn listed(c: &Console, name: &str) -> String {
+    let out = c.app.ok(&["user", "list"]);
+    out.lines().find(|l| l.starts_with(&format!("{name}  "))).unwrap_or_else(|| panic!("{name} not in\n{out}")).to_string()
+}
+
+/// (who, action, target, before, after) of the newest audit row.
+fn last_audit(c: &Console) -> (String, String, String, String, String) {
+    let a = &c.audit()[0];
+    let s = |k: &str| a[k].as_str().unwrap().to_string();
+    (s("who"), s("action"), s("target"), s("before"), s("after"))
+}
+
+fn row(who: &str, action: &str, target: &str, before: &str, after: &str) -> (String, String, String, String, String) {
+    (who.into(), action.into(), target.into(), before.into(), after.into())
+}
+
+/// An admin changes roles, disables and re-enables, resets passwords; staff and viewers
+/// cannot; each change is audited as web:<admin> with before → after; a disabled account
+/// cannot log in and its sessions end; the last active admin stays.
+#[test]
+fn console_admin_manages_accounts_and_keeps_the_last_admin() {
+    let c = Console::start();
+    let (viewer, _) = c.login(VIEWER);
+    let (staff, stoken) = c.login(STAFF);
+    let audited = c.audit().len();
+    for (who, cookie, token) in [("工作人员", &staff, &stoken), ("只读", &viewer, &csrf(&c.get("/", &viewer).text()))] {
+        for (path, form) in [
+            ("/users/role", vec![("name", VIEWER.0), ("role", "admin")]),
+            ("/users/disable", vec![("name", ADMIN.0)]),
+            ("/users/enable", vec![("name", VIEWER.0)]),
+            ("/users/passwd", vec![("name", ADMIN.0), ("password", "taken-over-1")]),
+        ] {
+            let mut form = form;
+            form.push(("csrf", token));
+            let r = c.post(path, cookie, &form);
+            assert_eq!(r.status, 403, "{path}");
+            assert!(r.text().contains(&format!("您的账号是“{who}”，不能进行此操作（需要“管理员”权限）")), "{path}: {}", r.text());
+        }
+    }
+    assert_eq!((listed(&c, VIEWER.0), c.audit().len()), ("李四  只读".to_string(), audited), "refused forms change nothing");
+
+    let (admin, token) = c.login(ADMIN);
+    // The 账号 page lists each account with its state and the forms.
+    let page = c.get("/users", &admin).text();
+    assert!(page.contains("<td>李四</td><td>只读</td><td>正常</td>") && page.contains("action=\"/users/disable\""), "{page}");
+
+    // Role: viewer → staff.
+    let r = c.post("/users/role", &admin, &[("name", VIEWER.0), ("role", "staff"), ("csrf", &token)]);
+    assert_eq!((r.status, r.header("location")), (303, Some("/users")), "{}", r.text());
+    assert_eq!(listed(&c, VIEWER.0), "李四  工作人员");
+    assert_eq!(last_audit(&c), row("web:admin", "user_role", "账号 李四", "viewer", "staff"));
+    let same = c.post("/users/role", &admin, &[("name", VIEWER.0), ("role", "staff"), ("csrf", &token)]);
+    assert_eq!(same.status, 400);
+    assert!(same.text().contains("账号 &quot;李四&quot; 的权限已经是“工作人员”"), "{}", same.text());
+    // The session in use has the new role at once.
+    let r = c.post("/items/recategorize", &viewer, &[("item", "1"), ("category", "3"), ("csrf", &csrf(&c.get("/", &viewer).text()))]);
+    assert_ne!(r.status, 403, "李四 is staff now: {}", r.text());
+
+    // Disable: the open session ends, a login is refused in words, the page says 已停用.
+    let r = c.post("/users/disable", &admin, &[("name", VIEWER.0), ("csrf", &token)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(last_audit(&c), row("web:admin", "user_disable", "账号 李四", "active", "disabled"));
+    assert_eq!(c.get("/", &viewer).header("location"), Some("/login"), "the disabled account's session ended");
+    let refused = c.login_reply(VIEWER);
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("这个账号已被管理员停用，不能登录"), "{}", refused.text());
+    assert!(refused.cookie("baosong_session").is_none());
+    let wrong = c.login_reply((VIEWER.0, "not the password"));
+    assert!(wrong.text().contains("用户名或密码不正确") && !wrong.text().contains("停用"), "a guess learns nothing: {}", wrong.text());
+    assert_eq!(listed(&c, VIEWER.0), "李四  工作人员  （已停用）");
+    assert!(c.get("/users", &admin).text().contains("<td>李四</td><td>工作人员</td><td><span class=\"danger\">已停用</span></td>"));
+    let again = c.post("/users/disable", &admin, &[("name", VIEWER.0), ("csrf", &token)]);
+    assert!(again.status == 400 && again.text().contains("账号 &quot;李四&quot; 已经停用"), "{}", again.text());
+
+    // Enable: 李四 logs in again.
+    assert_eq!(c.post("/users/enable", &admin, &[("name", VIEWER.0), ("csrf", &token)]).status, 303);
+    assert_eq!(last_audit(&c), row("web:admin", "user_enable", "账号 李四", "disabled", "active"));
+    assert_eq!(c.login_reply(VIEWER).status, 303);
+    assert_eq!(listed(&c, VIEWER.0), "李四  工作人员");
+
+    // Reset 张三's password: too short is refused; then the old one stops working and
+    // the open session ends; the audit row never holds the password.
+    let short = c.post("/users/passwd", &admin, &[("name", STAFF.0), ("password", "1234567"), ("csrf", &token)]);
+    assert!(short.status == 400 && short.text().contains("密码至少 8 位"), "{}", short.text());
+    assert_eq!(c.post("/users/passwd", &admin, &[("name", STAFF.0), ("password", "张三的新密码-2025"), ("csrf", &token)]).status, 303);
+    assert_eq!(last_audit(&c), row("web:admin", "user_passwd", "账号 张三", "", "reset"));
+    assert!(!c.app.ok(&["audit", "--json"]).contains("新密码"));
+    assert_eq!(c.get("/", &staff).header("location"), Some("/login"));
+    assert_eq!(c.login_reply(STAFF).status, 401);
+    let (staff, _) = c.login((STAFF.0, "张三的新密码-2025"));
+
+    // The last active admin can be neither demoted nor disabled, and nothing is recorded.
+    let audited = c.audit().len();
+    let r = c.post("/users/role", &admin, &[("name", ADMIN.0), ("role", "staff"), ("csrf", &token)]);
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("&quot;admin&quot; 是最后一个可用的管理员账号，不能改为工作人员"), "{}", r.text());
+    let r = c.post("/users/disable", &admin, &[("name", ADMIN.0), ("csrf", &token)]);
+    assert!(r.status == 400 && r.text().contains("最后一个可用的管理员账号，不能停用"), "{}", r.text());
+    assert_eq!((c.audit().len(), listed(&c, ADMIN.0)), (audited, "admin  管理员".to_string()));
+    let unknown = c.post("/users/disable", &admin, &[("name", "王五"), ("csrf", &token)]);
+    assert!(unknown.status == 400 && unknown.text().contains("没有名为 &quot;王五&quot; 的账号"), "{}", unknown.text());
+
+    // With 张三 an admin too, admin may be disabled (its own session ends with it);
+    // then 张三 is the last active one: a disabled admin does not count.
+    assert_eq!(c.post("/users/role", &admin, &[("name", STAFF.0), ("role", "admin"), ("csrf", &token)]).status, 303);
+    assert_eq!(c.post("/users/disable", &admin, &[("name", ADMIN.0), ("csrf", &token)]).status, 303);
+    assert_eq!(c.get("/users", &admin).header("location"), Some("/login"));
+    let ztoken = csrf(&c.get("/users", &staff).text());
+    let r = c.post("/users/role", &staff, &[("name", STAFF.0), ("role", "viewer"), ("csrf", &ztoken)]);
+    assert!(r.status == 400 && r.text().contains("&quot;张三&quot; 是最后一个可用的管理员账号，不能改为只读"), "{}", r.text());
+    assert_eq!(last_audit(&c), row("web:admin", "user_disable", "账号 admin", "active", "disabled"));
+}
+
+/// The same changes from the command line, audited as cli:<unix user>; refusals are
+/// said in Chinese and the command fails.
+#[test]
+fn console_accounts_from_the_command_line() {
+    let app = App::new();
+    let as_wang = [("USER", "wangwu")];
+    assert!(app.run_input(&["user", "add", ADMIN.0, "--role", "admin"], ADMIN.1).ok);
+    assert!(app.run_input(&["user", "add", STAFF.0, "--role", "staff"], STAFF.1).ok);
+    let audit = |app: &App| -> Vec<Value> { serde_json::from_str::<Value>(&app.ok(&["audit", "--json"])).unwrap().as_array().unwrap().clone() };
+    let newest = |app: &App| {
+        let a = &audit(app)[0];
+        [&a["who"], &a["action"], &a["target"], &a["before"], &a["after"]].map(|v| v.as_str().unwrap().to_string())
+    };
+
+    let r = app.run_env(&["user", "role", STAFF.0, "viewer"], &as_wang);
+    assert!(r.ok && r.stdout.contains("账号 张三 的权限已改为“只读”"), "{}{}", r.stdout, r.stderr);
+    assert_eq!(newest(&app), ["cli:wangwu", "user_role", "账号 张三", "staff", "viewer"]);
+    let r = app.run_env(&["user", "role", STAFF.0, "boss"], &as_wang);
+    assert!(!r.ok && r.stderr.contains("没有权限 \"boss\"。可用的权限：viewer（只读）、staff（审核和更正）、admin（另可管理账号）"), "{}", r.stderr);
+
+    let r = app.run_env(&["user", "disable", STAFF.0], &as_wang);
+    assert!(r.ok && r.stdout.contains("账号 张三 已停用"), "{}{}", r.stdout, r.stderr);
+    assert_eq!(newest(&app), ["cli:wangwu", "user_disable", "账号 张三", "active", "disabled"]);
+    assert!(app.ok(&["user", "list"]).contains("张三  只读  （已停用）"));
+    let r = app.run_env(&["user", "enable", STAFF.0], &as_wang);
+    assert!(r.ok && r.stdout.contains("账号 张三 已重新启用"), "{}{}", r.stdout, r.stderr);
+    assert_eq!(newest(&app), ["cli:wangwu", "user_enable", "账号 张三", "disabled", "active"]);
+
+    let r = app.run_input(&["user", "passwd", STAFF.0], "张三的新密码-2025\n");
+    assert!(r.ok && r.stdout.contains("账号 张三 的密码已重置"), "{}{}", r.stdout, r.stderr);
+    let [who, action, target, before, after] = newest(&app);
+    assert!(who.starts_with("cli:"), "{who}");
+    assert_eq!([action, target, before, after], ["user_passwd", "账号 张三", "", "reset"].map(String::from));
+    let short = app.run_input(&["user", "passwd", STAFF.0], "short\n");
+    assert!(!short.ok && short.stderr.contains("密码至少 8 位"), "{}", short.stderr);
+
+    let count = audit(&app).len();
+    for (args, words) in [
+        (vec!["user", "disable", ADMIN.0], "错误：\"admin\" 是最后一个可用的管理员账号，不能停用：否则就没有人能管理账号了。请先把另一个账号设为管理员"),
+        (vec!["user", "role", ADMIN.0, "staff"], "错误：\"admin\" 是最后一个可用的管理员账号，不能改为工作人员"),
+        (vec!["user", "enable", ADMIN.0], "错误：账号 \"admin\" 没有停用，可以正常登录"),
+        (vec!["user", "disable", "王五"], "错误：没有名为 \"王五\" 的账号"),
+    ] {
+        let r = app.run_env(&args, &as_wang);
+        assert!(!r.ok && r.stderr.contains(words), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(audit(&app).len(), count, "refusals are not recorded");
+    assert!(app.ok(&["user", "list"]).contains("admin  管理员\n"));
+    let help = app.ok(&["user", "--help"]);
+    for word in ["role", "disable", "enable", "passwd", "停用账号"] {
+        assert!(help.contains(word), "{word} missing from user --help:\n{help}");
+    }
 }
