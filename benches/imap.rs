@@ -35,19 +35,6 @@ fn photo(seed: u32) -> Vec<u8> {
     fixtures::with_exif(&fixtures::encode_jpeg(&fixtures::texture(1280, 960, seed), 80), 1, None, "HUAWEI", "HUAWEI P40")
 }
 
-/// Random bytes: the samples of a big video.
-fn noise(len: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(len + 4);
-    let mut x: u32 = 2_654_435_761;
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        v.extend(x.to_le_bytes());
-    }
-    v
-}
-
 fn config(dir: &Path, d: &dovecot::Dovecot, folders: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     for f in ["departments.toml", "categories.toml"] {
@@ -252,7 +239,7 @@ fn idle(d: &dovecot::Dovecot) {
 fn rss(work: &tempfile::TempDir) {
     for size_mib in [100usize, 300] {
         let d = dovecot::Dovecot::start();
-        let attachment = fixtures::mp4_movie(600, 1920, 1080, None, &noise(size_mib * 1024 * 1024 * 3 / 4 - 4096));
+        let attachment = fixtures::mp4_movie(600, 1920, 1080, None, &fixtures::noise(size_mib * 1024 * 1024 * 3 / 4 - 4096, 7));
         let raw = Mail::new("gltpcs@163.com", "3月视频", "Tue, 19 Mar 2024 10:00:00 +0800").attach("big.mp4", &attachment).build();
         let raw_mib = raw.len() as f64 / (1024.0 * 1024.0);
         let eml = work.path().join(format!("big-{size_mib}.eml"));

@@ -207,19 +207,30 @@ impl Walk<'_, '_> {
                 }
             }
             PartType::Binary(b) | PartType::InlineBinary(b) => {
-                let flags = named.as_ref().map(charset_flag).unwrap_or_default();
-                let name = match named {
-                    Some(n) => n.text,
-                    None => {
-                        self.unnamed += 1;
-                        format!("未命名附件{}{}", self.unnamed, ext_for(part))
-                    }
-                };
-                let inline = !is_attachment(part, raw) && part.content_id().is_some_and(|id| self.cids.contains(&cid_key(id)));
+                let (name, flags) = self.file_name(part, named);
+                let inline = self.is_inline(part, raw);
                 self.file(vec![], name, b, 0, flags, inline);
             }
         }
         Ok(())
+    }
+
+    /// A file part's name (numbered when it has none) and the flags its name earns.
+    fn file_name(&mut self, part: &MessagePart<'_>, named: Option<crate::parse::header::Decoded>) -> (String, Vec<Flag>) {
+        let flags = named.as_ref().map(charset_flag).unwrap_or_default();
+        let name = match named {
+            Some(n) => n.text,
+            None => {
+                self.unnamed += 1;
+                format!("未命名附件{}{}", self.unnamed, ext_for(part))
+            }
+        };
+        (name, flags)
+    }
+
+    /// Shown inside the HTML body (see `File::inline`).
+    fn is_inline(&self, part: &MessagePart<'_>, raw: &[u8]) -> bool {
+        !is_attachment(part, raw) && part.content_id().is_some_and(|id| self.cids.contains(&cid_key(id)))
     }
 
     /// The body of a leaf part with holes in it (parts of it left in the spool file).
@@ -238,14 +249,7 @@ impl Walk<'_, '_> {
     /// A part whose body is (partly) in the spool file: decoded from it into a
     /// temporary file, which is mapped and handed over like any part.
     fn spooled_part(&mut self, part: &MessagePart<'_>, raw: &[u8], named: Option<crate::parse::header::Decoded>, segments: &[crate::parse::skeleton::Segment]) {
-        let flags = named.as_ref().map(charset_flag).unwrap_or_default();
-        let name = match named {
-            Some(n) => n.text,
-            None => {
-                self.unnamed += 1;
-                format!("未命名附件{}{}", self.unnamed, ext_for(part))
-            }
-        };
+        let (name, flags) = self.file_name(part, named);
         let cte = raw_header(part, raw, &HeaderName::ContentTransferEncoding).map(|v| String::from_utf8_lossy(v).trim().to_ascii_lowercase()).unwrap_or_default();
         let transfer = match cte.as_str() {
             "base64" => spooled::Transfer::Base64,
@@ -275,7 +279,7 @@ impl Walk<'_, '_> {
                 return;
             }
         };
-        let inline = !is_attachment(part, raw) && part.content_id().is_some_and(|id| self.cids.contains(&cid_key(id)));
+        let inline = self.is_inline(part, raw);
         self.on_disk = Some(spooled::OnDisk { path: decoded.file.path().to_path_buf(), sha256: decoded.sha256.clone() });
         self.file(vec![], name, &map, 0, flags, inline);
         self.on_disk = None;

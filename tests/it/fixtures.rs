@@ -546,3 +546,17 @@ pub fn png_bomb() -> Vec<u8> {
     };
     [b"\x89PNG\r\n\x1a\n".to_vec(), chunk(b"IHDR", &ihdr), chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]), chunk(b"IEND", &[])].concat()
 }
+
+/// Noise that does not compress, as photos and videos do not (a video's samples).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend(x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}

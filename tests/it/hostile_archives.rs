@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::fixtures::{Mail, ZipEntry, gbk, jpeg, sevenz, zip};
+use crate::fixtures::{Mail, ZipEntry, gbk, jpeg, noise, sevenz, zip};
 use crate::harness::{App, summary_count};
 use crate::ingest::{AS_OF, MAR19};
 
@@ -23,19 +23,6 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// Noise that does not compress, as photos and videos do not.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend(x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A ZIP written from pieces: `locals` are (name, crc, deflated body, size) written once
 /// each; `central` are (name, index into locals) so that several entries may point at

@@ -4,26 +4,12 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::fixtures::{Mail, Part, ZipEntry, jpeg, mp4_movie, zip};
+use crate::fixtures::{Mail, Part, ZipEntry, jpeg, mp4_movie, noise, zip};
 use crate::harness::App;
 use crate::ingest::MAR19;
 
 /// The bound the issue sets for a message of any size.
 const LARGE_RSS_KIB: u64 = 64 << 10;
-
-/// Random bytes (a video's samples do not compress).
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut v = Vec::with_capacity(len + 4);
-    let mut x: u32 = 2_654_435_761 ^ seed;
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        v.extend(x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
 
 fn sha256(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
