@@ -177,7 +177,8 @@ impl Skeleton {
     /// the file ranges they stand for. None when no hole is in it.
     pub fn segments(&self, range: Range<usize>) -> Option<Vec<Segment>> {
         let first = self.holes.partition_point(|h| h.at < range.start);
-        let inside: Vec<&Hole> = self.holes[first..].iter().take_while(|h| h.at + PLACEHOLDER.len() <= range.end).collect();
+        // A placeholder whose line break falls after the body (before a boundary) is in it.
+        let inside: Vec<&Hole> = self.holes[first..].iter().take_while(|h| h.at < range.end).collect();
         if inside.is_empty() {
             return None;
         }
@@ -227,6 +228,16 @@ mod tests {
         assert_eq!(sk.holes[0].end as usize, raw.len() - "--b--\r\n".len());
         assert_eq!(rebuilt(raw.as_bytes(), &sk), raw.as_bytes(), "the segments give back the message byte for byte");
         assert_eq!(sk.file_len as usize, raw.len());
+    }
+
+    #[test]
+    fn a_body_that_ends_before_the_placeholders_line_break_still_has_its_hole() {
+        let raw = format!("Subject: x\r\n\r\n{}--b--\r\n", body(2000));
+        let sk = build(raw.as_bytes(), 64 << 10, 1 << 20).unwrap().unwrap();
+        let at = sk.holes[0].at;
+        let (start, end) = (sk.holes[0].start, sk.holes[0].end);
+        assert_eq!(sk.segments(at..at + 4), Some(vec![Segment::File(start..end)]));
+        assert_eq!(sk.segments(0..at), None);
     }
 
     #[test]
