@@ -89,3 +89,24 @@ fn a_large_mail_that_is_not_attachments_is_refused_with_its_sender_known() {
     assert_eq!(m["from"].as_str(), Some("gltpcs@163.com"), "{m}");
     assert!(m["detail"].as_str().unwrap_or("").contains("附件以外的内容超过 16 MiB"), "{m}");
 }
+
+#[test]
+fn over_imap_a_large_mail_is_fetched_in_ranges_and_counted_within_64_mib() {
+    let d = crate::dovecot::Dovecot::start();
+    let video = mp4_movie(120, 1920, 1080, None, &noise(30 << 20, 4));
+    let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月视频", MAR19).attach("巡逻.mp4", &video).build();
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &mail);
+    let app = App::with_imap(d.tls_port, true, "scan_junk = false\nchunk_size = \"1MiB\"");
+    let (run, rss, _) = app.run_measured(&["poll", "--once"]);
+    eprintln!("{} MiB mail over IMAP: peak RSS {} MiB", mail.len() >> 20, rss >> 10);
+    assert!(run.ok, "poll failed:\n{}\n{}", run.stdout, run.stderr);
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!((items[0]["status"].as_str(), items[0]["kind"].as_str()), (Some("accepted"), Some("video")), "{}", items[0]);
+    assert_eq!(items[0]["sha256"].as_str(), Some(sha256(&video).as_str()));
+    // The raw mail kept is the message as the server has it, byte for byte.
+    let raw = std::fs::read_dir(app.data().join("raw")).unwrap().flatten().flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten()).map(|f| std::fs::read(f.path()).unwrap()).collect::<Vec<_>>();
+    assert_eq!(raw.len(), 1);
+    assert!(raw[0] == mail, "stored raw mail differs from the one on the server");
+    assert!(rss < LARGE_RSS_KIB, "peak RSS {} MiB", rss >> 10);
+}
