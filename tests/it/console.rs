@@ -91,6 +91,20 @@ fn client() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
 }
 
 impl Console {
+    /// SIGTERM, then the process must end cleanly within 15 s.
+    fn terminate(&mut self) {
+        crate::harness::signal(&self.child, libc::SIGTERM);
+        let asked = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}\n{}", self.app.daemon_log());
+    }
+
     fn start() -> Console {
         let port = free_port();
         let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
@@ -267,16 +281,7 @@ fn console_serves_https_itself_and_its_cookies_are_secure() {
     // Plain http on the https port gets no page.
     assert!(client().build().new_agent().get(&format!("http://127.0.0.1:{port}/healthz")).call().is_err());
 
-    crate::harness::signal(&c.child, libc::SIGTERM);
-    let asked = Instant::now();
-    let status = loop {
-        if let Some(s) = c.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
+    c.terminate();
 }
 
 #[test]
@@ -570,16 +575,7 @@ fn console_runs_with_intake_and_stops_on_sigterm() {
         "{}",
         c.app.daemon_log()
     );
-    crate::harness::signal(&c.child, libc::SIGTERM);
-    let asked = Instant::now();
-    let status = loop {
-        if let Some(s) = c.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(asked.elapsed() < Duration::from_secs(15), "did not exit within 15 s");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{status:?}\n{}", c.app.daemon_log());
+    c.terminate();
     assert!(std::net::TcpStream::connect(("127.0.0.1", c.port)).is_err(), "the console stopped too");
 }
 
