@@ -48,14 +48,18 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        self.try_call(method, path, body).unwrap_or_else(|v| panic!("WebDriver {path}: {v}"))
+    }
+
+    /// The command's value, or the whole answer when WebDriver answered with an error.
+    fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, Value> {
         let url = format!("{}{path}", self.base);
         let r = match method {
             "GET" => self.agent.get(&url).call(),
             _ => self.agent.post(&url).send(body.to_string()),
         };
         let v: Value = serde_json::from_str(&r.unwrap().body_mut().read_to_string().unwrap()).unwrap();
-        assert!(v["value"].get("error").is_none(), "WebDriver {path}: {v}");
-        v["value"].clone()
+        if v["value"].get("error").is_some() { Err(v) } else { Ok(v["value"].clone()) }
     }
 
     pub fn goto(&self, url: &str) {
@@ -77,9 +81,23 @@ impl Browser {
         self.call("POST", &format!("/element/{e}/value"), json!({ "text": text }));
     }
 
+    /// The text of the first element matching `css`. While a submitted form's next
+    /// page replaces this one, the element found can go stale before its text is read:
+    /// it is then found again on the new page.
     pub fn text(&self, css: &str) -> String {
-        let e = self.element(css);
-        self.call("GET", &format!("/element/{e}/text"), json!({})).as_str().unwrap().to_string()
+        let mut last = Value::Null;
+        for _ in 0..50 {
+            let text = self.try_call("POST", "/element", json!({"using": "css selector", "value": css}))
+                .and_then(|e| self.try_call("GET", &format!("/element/{}/text", e[ELEMENT].as_str().unwrap_or_default()), json!({})));
+            match text {
+                Ok(v) => return v.as_str().unwrap().to_string(),
+                // Between two pages: the old element is gone, or the new one is not there yet.
+                Err(v) if v["value"]["error"] == "stale element reference" || v["value"]["error"] == "no such element" => last = v,
+                Err(v) => panic!("WebDriver text of {css}: {v}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("no text for {css} within 5 s: {last}")
     }
 
     pub fn title(&self) -> String {
