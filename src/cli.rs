@@ -20,8 +20,9 @@ use baosong::verify;
 use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{Cli, Command, OutboxAction, QuarantineAction, TreeAction};
+use crate::{Cli, Command, LinksAction, OutboxAction, QuarantineAction, TreeAction};
 
+mod links;
 mod scoring;
 mod users;
 
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { .. } => Ctx::open_writer(config, "import").await?,
         Command::Retry { .. } => Ctx::open_writer(config, "retry").await?,
         Command::Reprocess { dry_run: false, .. } => Ctx::open_writer(config, "reprocess").await?,
+        Command::Links { action: Some(LinksAction::Fetch), .. } => Ctx::open_writer(config, "links fetch").await?,
         _ => Ctx::open(config).await?,
     };
     match cli.command {
@@ -89,6 +91,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score { action: None, year, month, department, json, explain } => scoring::score(&ctx, year, month, department, json, explain).await,
         Command::Export { action } => scoring::export(&ctx, action).await,
         Command::Audit { limit, json } => scoring::audit(&ctx, limit, json).await,
+        Command::Links { action: Some(LinksAction::Fetch), .. } => links::fetch(&ctx).await,
+        Command::Links { action: None, cycle, json } => links::list(&ctx, cycle.as_deref().map(parse_cycle).transpose()?, json).await,
+        Command::Attach { item, file, confirm } => links::attach(&ctx, item, &file, confirm).await,
         Command::CheckConfig | Command::Inspect { .. } => unreachable!("handled above"),
     }
 }

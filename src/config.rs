@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 pub(crate) mod document;
 pub mod imap;
+pub mod links;
 pub mod notify;
 pub mod web;
 
@@ -138,6 +139,8 @@ struct RawConfig {
     scoring: RawScoring,
     #[serde(default)]
     web: web::RawWeb,
+    #[serde(default)]
+    links: links::RawLinks,
 }
 
 /// `[scoring]`: which 考核细则 file scores are computed by.
@@ -277,6 +280,8 @@ pub struct Config {
     pub rubric: std::sync::Arc<crate::score::rubric::Rubric>,
     /// The office console (`[web]`).
     pub web: web::WebConfig,
+    /// 超大附件 downloads (`[links]`).
+    pub links: links::LinksConfig,
 }
 
 impl Config {
@@ -405,12 +410,14 @@ impl Config {
         };
         let media = inspect_config(&origin, &raw.inspect)?;
         let web = web::WebConfig::from_raw(&origin, base, raw.web)?;
+        let links = links::LinksConfig::from_raw(&origin, base, raw.links)?;
         let templates = match &notify {
             Some(n) => Some(std::sync::Arc::new(crate::notify::templates::Templates::load(n.templates_dir.as_deref())?)),
             None => None,
         };
         Ok(Config {
             web,
+            links,
             rubric: std::sync::Arc::new(rubric),
             media,
             imap,

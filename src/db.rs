@@ -29,6 +29,7 @@ pub mod cursors;
 pub mod items;
 pub mod journal;
 pub mod ledger;
+pub mod links;
 pub mod messages;
 pub mod metrics;
 pub mod outbox;
@@ -66,6 +67,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0011_renditions_and_decisions.sql",
     "0012_console.sql",
     "0013_user_disabled.sql",
+    "0014_links.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,

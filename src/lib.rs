@@ -13,6 +13,7 @@ pub mod db; // sqlx pool, migrations and all SQL
 pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores
 pub mod inspect; // what a file is, by content; hashes
 pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
+pub mod links; // 超大附件: the files sent as QQ/163 links, downloaded or taken in by hand
 pub mod lock; // one writer per data directory (flock on data/lock)
 pub mod notify; // receipts, the daily digest and reminders, rendered into the outbox
 pub mod outbox; // sends what the outbox holds, exactly once per key

@@ -194,6 +194,29 @@ enum Command {
     },
     /// 检查配置文件；配置了 [imap] 和 [smtp] 时还会登录收件和发信邮箱（不收取、不发送邮件）
     CheckConfig,
+    /// 超大附件（QQ、163 以链接发来的大文件，多为视频）：列出每个链接及其状态；links fetch 立即下载到期的链接
+    Links {
+        #[command(subcommand)]
+        action: Option<LinksAction>,
+        /// 只列出某个月份的链接。例：baosong links --cycle 2024-03
+        #[arg(long, value_name = "YYYY-MM")]
+        cycle: Option<String>,
+        /// 输出 JSON（时间为 RFC 3339 格式），供其他程序读取。例：baosong links --json
+        #[arg(long)]
+        json: bool,
+    },
+    /// 手工补交超大附件：链接下载不了或已过期时，把在浏览器中下载（或向单位要来）的文件交给 baosong，按原邮件的收到时间计入。例：baosong attach 120 巡逻视频.mp4
+    Attach {
+        /// 链接的文件编号（items 或 links 中显示的编号）。例：120
+        #[arg(value_name = "ITEM")]
+        item: i64,
+        /// 下载好的文件。例：巡逻视频.mp4
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// 文件名或大小与邮件中写的不符时，确认就是这个链接的文件。例：--confirm
+        #[arg(long)]
+        confirm: bool,
+    },
     /// 登记采用：报送的照片或视频被旗局、市局或公安厅采用（同一作品按最高级别计分一次）
     Adopt {
         /// 文件编号（items 中显示的编号），可写多个。例：baosong adopt 120 121 --level city --date 2024-04-12
@@ -418,6 +441,12 @@ enum UserAction {
         #[arg(value_name = "NAME")]
         name: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum LinksAction {
+    /// 立即下载所有到期的超大附件（最多同时 2 个），下载完并登记后退出。例：baosong links fetch
+    Fetch,
 }
 
 #[derive(Subcommand, Debug)]

@@ -89,6 +89,27 @@ struct Kept {
     /// A small image shown inside the HTML body (a signature logo): stored and listed
     /// as `decoration`, never counted, filed or put in a receipt.
     decoration: bool,
+    /// The 超大附件 link it was taken in for, or ''.
+    url: String,
+}
+
+/// A 超大附件 link's file that is in (downloaded or taken in by hand): analysis reads
+/// it beside the raw mail, as an attachment of the message.
+#[derive(Debug, Clone)]
+pub struct Original {
+    pub path: std::path::PathBuf,
+    pub name: String,
+    pub sha256: String,
+    pub url: String,
+}
+
+/// The originals of a recorded message's links.
+async fn originals_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<Original>> {
+    let rows = db::links::originals(&ctx.db, message_ref).await?;
+    Ok(rows
+        .into_iter()
+        .map(|l| Original { path: ctx.store.abs(&l.original_path), name: if l.file_name.is_empty() { l.name } else { l.file_name }, sha256: l.sha256, url: l.url })
+        .collect())
 }
 
 /// What the blocking stages found, owned, without file contents.
@@ -132,7 +153,7 @@ impl Analysis {
 /// everything wrong with the mail itself is in the analysis. A panic anywhere in
 /// parsing or unpacking refuses the whole message as `processing_failed`; a panic
 /// while examining one file refuses that file (see `examine_file`).
-fn analyse(mail: &Mail, config: &Config, store: &Store) -> anyhow::Result<Analysis> {
+fn analyse(mail: &Mail, config: &Config, store: &Store, originals: &[Original]) -> anyhow::Result<Analysis> {
     if let Mail::Oversized { head, len } = mail {
         let mut a = Analysis::refused(Rejection::TooLarge);
         a.detail = format!("邮件 {} MiB，附件以外的内容超过 {} MiB，无法处理；请把照片和视频作为附件（或压缩包）发送", len >> 20, parse::mail::MAX_SKELETON >> 20);
@@ -143,7 +164,7 @@ fn analyse(mail: &Mail, config: &Config, store: &Store) -> anyhow::Result<Analys
     let mut kept = Vec::new();
     let mut disk_error: Option<std::io::Error> = None;
     let walked = guarded(|| {
-        walk(raw, mail.spooled(), config, &mut |f, ins, mut media| {
+        walk(raw, mail.spooled(), config, originals, &mut |f, ins, mut media| {
             if disk_error.is_some() {
                 return;
             }
@@ -184,6 +205,7 @@ fn analyse(mail: &Mail, config: &Config, store: &Store) -> anyhow::Result<Analys
                         thumb,
                         rendition,
                         decoration,
+                        url: f.link.clone().unwrap_or_default(),
                     });
                 }
                 Err(e) => disk_error = Some(e),
@@ -256,19 +278,47 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// Parse and unpack `raw`, examine every file, and hand each accepted one to `keep`
-/// (refused ones are collected). Writes nothing: the caller decides what to store.
-fn walk(raw: &[u8], spool: Option<&parse::mail::Spooled>, config: &Config, keep: &mut dyn FnMut(unpack::File<'_>, inspect::Inspection, inspect::Media)) -> Analysis {
+/// Parse and unpack `raw` and the `originals` of its links, examine every file, and
+/// hand each accepted one to `keep` (refused ones are collected). Writes nothing: the
+/// caller decides what to store.
+fn walk(
+    raw: &[u8],
+    spool: Option<&parse::mail::Spooled>,
+    config: &Config,
+    originals: &[Original],
+    keep: &mut dyn FnMut(unpack::File<'_>, inspect::Inspection, inspect::Media),
+) -> Analysis {
     let Some(msg) = parse::parse(raw) else {
         return Analysis::refused(Rejection::Unparseable);
     };
     let envelope = parse::envelope(&msg);
     failpoint(&envelope.subject);
     let mut refused = Vec::new();
-    let unpacked: Unpacked = unpack::unpack(&msg, spool, &config.limits, config.timezone, &config.data_dir.join("tmp"), &mut |f| match examine_file(&f, config) {
+    let tmp = config.data_dir.join("tmp");
+    let mut sink = |f: unpack::File<'_>| match examine_file(&f, config) {
         Ok((ins, media)) => keep(f, ins, media),
         Err((rejection, detail)) => refused.push(Refused { shown: f.shown, rejection, detail }),
-    });
+    };
+    let mut unpacked: Unpacked = unpack::unpack(&msg, spool, &config.limits, config.timezone, &tmp, &mut sink);
+    // A link's file counts as the link's size allows, not a mail's.
+    let limits = crate::config::Limits { max_unpacked_bytes: config.limits.max_unpacked_bytes.max(config.links.max_size), ..config.limits };
+    for o in originals {
+        if unpacked.message_rejection.is_some() || unpacked.disk_error.is_some() {
+            break;
+        }
+        unpacked.links.retain(|l| l.url != o.url);
+        match unpack::original(&o.path, &o.name, &o.sha256, &o.url, &limits, &tmp, &mut sink) {
+            Ok(u) => {
+                unpacked.files += u.files;
+                unpacked.refused.extend(u.refused);
+                unpacked.names.extend(u.names);
+                unpacked.unknown_charset |= u.unknown_charset;
+                unpacked.disk_error = u.disk_error;
+            }
+            Err(e) => unpacked.disk_error = Some(e),
+        }
+    }
+    drop(sink);
     let is_package = unpacked.is_package();
     refused.splice(0..0, unpacked.refused);
     Analysis {
@@ -290,7 +340,7 @@ fn walk(raw: &[u8], spool: Option<&parse::mail::Spooled>, config: &Config, keep:
 /// the fuzzing target. Returns the number of files kept and the rejection codes.
 pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>) {
     let mut kept = 0;
-    let a = walk(raw, None, config, &mut |_, _, _| kept += 1);
+    let a = walk(raw, None, config, &[], &mut |_, _, _| kept += 1);
     let mut codes: Vec<Rejection> = a.refused.iter().map(|r| r.rejection).collect();
     codes.extend(a.message_rejection);
     (kept, codes)
@@ -302,7 +352,7 @@ pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>)
 pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>> {
     let mut found = None;
     let walked = guarded(|| {
-        walk(raw, None, config, &mut |f, _, _| {
+        walk(raw, None, config, &[], &mut |f, _, _| {
             if found.is_none() && inspect::sha256_hex(f.data) == sha256 {
                 found = Some(f.data.to_vec());
             }
@@ -311,14 +361,15 @@ pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>
     walked.ok().and(found)
 }
 
-/// Reads the stored raw mail at `rel` and runs `analyse` on it, on a blocking thread.
-async fn analyse_stored(ctx: &Ctx, rel: &str) -> anyhow::Result<Analysis> {
+/// Reads the stored raw mail at `rel` and runs `analyse` on it with the `originals` of
+/// its links, on a blocking thread.
+async fn analyse_stored(ctx: &Ctx, rel: &str, originals: Vec<Original>) -> anyhow::Result<Analysis> {
     let config = ctx.config.clone();
     let store = ctx.store.clone();
     let rel = rel.to_string();
     tokio::task::spawn_blocking(move || {
         let mail = Mail::open(&store.abs(&rel)).with_context(|| format!("无法读取原始邮件 {rel}"))?;
-        analyse(&mail, &config, &store)
+        analyse(&mail, &config, &store, &originals)
     })
     .await
     .context("解析线程异常退出")?
@@ -377,7 +428,7 @@ async fn prepare_inner(ctx: &Ctx, e: &db::journal::Entry, received_at: Option<i6
     if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha).await? {
         return Ok(Stage::AlreadyHad(had));
     }
-    let a = analyse_stored(ctx, &e.raw_path).await?;
+    let a = analyse_stored(ctx, &e.raw_path, vec![]).await?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     // The set of attachments is known only now: a Message-ID seen before is a
     // re-delivery only from the same sender with the same files.
@@ -463,7 +514,7 @@ pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
 pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::Result<Outcome> {
     let row = db::messages::get(&ctx.db, id).await?.with_context(|| format!("没有编号为 {id} 的邮件"))?;
     anyhow::ensure!(row.disposition == "held", "邮件 {id} 不在待审核队列中（当前状态：{}）", row.disposition);
-    let a = analyse_stored(ctx, &row.raw_path).await?;
+    let a = analyse_stored(ctx, &row.raw_path, originals_of(ctx, id).await?).await?;
     let row = MessageRow { processed_at: now, decided_by: "approved".into(), ..row };
     let existing = Existing { id, approved: Some(department.to_string()), ..Existing::default() };
     record(ctx, row, a, None, Some(&existing), &Progress::default()).await
@@ -476,7 +527,7 @@ pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, now: i64) -> anyhow::Resu
     let row = db::messages::get(&ctx.db, message_ref).await?.with_context(|| format!("没有编号为 {message_ref} 的邮件"))?;
     let span = info_span!("reprocess", message = message_ref, department = %row.department, cycle = %row.cycle);
     let old = items_of(ctx, message_ref).await?;
-    let analysis = analyse_stored(ctx, &row.raw_path).await?;
+    let analysis = analyse_stored(ctx, &row.raw_path, originals_of(ctx, message_ref).await?).await?;
     let sender = sender_department(ctx, &analysis.envelope.from).await?;
     // Counted mail from a sender the roster does not know was approved by a person,
     // even if it was approved before approvals were marked.
@@ -751,6 +802,17 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
         db::items::insert(&mut tx, &item).await?;
     }
     for l in &a.links {
+        let (expires_at, guessed) = crate::links::expiry(l.provider, l.expires_at, row.received_at);
+        let queued = db::links::New {
+            message_ref,
+            url: &l.url,
+            provider: l.provider,
+            name: &l.name,
+            caption_size: l.size_bytes.unwrap_or(0),
+            expires_at,
+            expiry_guessed: guessed,
+        };
+        db::links::ensure(&mut tx, &queued, row.processed_at).await?;
         let item = ItemRow {
             message_ref,
             status: "accepted".into(),
@@ -802,6 +864,7 @@ fn kept_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
         phash: k.media.phash.clone().unwrap_or_default(),
         blur_centi: k.media.blur.map_or(-1, |b| (b * 100.0).round() as i64),
         thumb_path: k.thumb.clone(),
+        url: k.url.clone(),
         rendition_path: k.rendition.clone(),
         ..ItemRow::default()
     }

@@ -75,10 +75,15 @@ impl Store {
     }
 
     /// Removes entries of `tmp/` last modified more than `older_than` ago; returns how many.
+    /// `tmp/links/` is kept: it holds partial 超大附件 downloads, resumed on the next try
+    /// and removed by the links queue when their link no longer waits.
     pub fn clean_tmp(&self, older_than: Duration) -> io::Result<usize> {
         let mut removed = 0;
         for e in fs::read_dir(self.tmp_dir())? {
             let e = e?;
+            if e.file_name() == "links" {
+                continue;
+            }
             let meta = e.metadata()?;
             let age = meta.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
             if age < older_than {
@@ -155,6 +160,15 @@ impl Store {
     /// fetched in ranges): the file itself becomes the raw mail, without a copy.
     pub fn adopt_raw(&self, sha256: &str, file: &Path) -> io::Result<String> {
         let rel = Self::raw_rel(sha256);
+        self.adopt(&rel, file)?;
+        Ok(rel)
+    }
+
+    /// Keeps a 超大附件 link's file (downloaded, or taken in by hand) as an original
+    /// beside the raw mail, `raw/ab/<sha256>.orig`, from a file of the store's `tmp/`:
+    /// like raw mail it is never changed, `reprocess` reads it, `verify` checks it.
+    pub fn adopt_original(&self, sha256: &str, file: &Path) -> io::Result<String> {
+        let rel = format!("raw/{}/{}.orig", &sha256[..2], sha256);
         self.adopt(&rel, file)?;
         Ok(rel)
     }

@@ -56,8 +56,10 @@ pub struct File<'a> {
     /// an HTML part of the same message, and it is not marked as an attachment. A
     /// small one is a signature logo or a decoration, not a work (`pipeline`).
     pub inline: bool,
-    /// A part streamed out of a large message: `data` maps this file.
+    /// A part streamed out of a large message, or a link's original: `data` maps this file.
     pub on_disk: Option<spooled::OnDisk>,
+    /// The 超大附件 link it was taken in for, if it came from one (see `original`).
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +99,8 @@ struct Walk<'l, 's> {
     spool: Option<&'l Spooled>,
     /// Where the part being handed over is on disk (a spooled part).
     on_disk: Option<spooled::OnDisk>,
+    /// The link whose original is being walked.
+    link: Option<&'l str>,
     sink: &'s mut dyn FnMut(File<'_>),
     /// What may still be unpacked: `max_unpacked_bytes` less every byte decompressed
     /// from an archive and every attachment kept.
@@ -116,7 +120,7 @@ struct Walk<'l, 's> {
 /// temporary folder (RAR extraction, spooled parts). `spool` is given when `msg` was
 /// parsed from a large message's skeleton.
 pub fn unpack(msg: &Message<'_>, spool: Option<&Spooled>, limits: &Limits, tz: Tz, tmp: &Path, sink: &mut dyn FnMut(File<'_>)) -> Unpacked {
-    let mut w = Walk { limits, tmp, spool, on_disk: None, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0, cids: Default::default() };
+    let mut w = Walk::new(limits, tmp, spool, sink);
     if count_parts(msg) > limits.max_mime_parts {
         w.out.message_rejection = Some(Rejection::TooManyParts);
         return w.out;
@@ -132,6 +136,25 @@ pub fn unpack(msg: &Message<'_>, spool: Option<&Spooled>, limits: &Limits, tz: T
     w.out
 }
 
+/// A 超大附件 link's file (downloaded, or taken in by hand), kept as an original at
+/// `path` with SHA-256 `sha256`: mapped, and walked as an attachment named `name` of
+/// its message would be (an archive is opened, a video inspected), each file marked
+/// with `link`. The caller's limits apply, with `[links] max_size` as the budget.
+pub fn original(path: &Path, name: &str, sha256: &str, link: &str, limits: &Limits, tmp: &Path, sink: &mut dyn FnMut(File<'_>)) -> io::Result<Unpacked> {
+    let file = std::fs::File::open(path)?;
+    let mut w = Walk::new(limits, tmp, None, sink);
+    w.link = Some(link);
+    if file.metadata()?.len() == 0 {
+        w.refuse(name.to_string(), Rejection::EmptyFile, "");
+        return Ok(w.out);
+    }
+    // SAFETY: originals are read-only (0444) and never written while mapped.
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    w.on_disk = Some(spooled::OnDisk { path: path.to_path_buf(), sha256: sha256.to_string() });
+    w.file(vec![], name.to_string(), &map, 0, vec![], false);
+    Ok(w.out)
+}
+
 fn count_parts(msg: &Message<'_>) -> usize {
     msg.parts
         .iter()
@@ -142,7 +165,11 @@ fn count_parts(msg: &Message<'_>) -> usize {
         .sum()
 }
 
-impl Walk<'_, '_> {
+impl<'l, 's> Walk<'l, 's> {
+    fn new(limits: &'l Limits, tmp: &'l Path, spool: Option<&'l Spooled>, sink: &'s mut dyn FnMut(File<'_>)) -> Walk<'l, 's> {
+        Walk { limits, tmp, spool, on_disk: None, link: None, sink, budget: limits.max_unpacked_bytes, held: 0, out: Unpacked::default(), texts: vec![], htmls: vec![], unnamed: 0, cids: Default::default() }
+    }
+
     fn message(&mut self, msg: &Message<'_>, depth: usize) -> Result<(), Rejection> {
         // A forwarded message's body references its own parts: its cids are its own.
         let outer = std::mem::replace(&mut self.cids, referenced_cids(msg));
@@ -325,7 +352,8 @@ impl Walk<'_, '_> {
         self.out.files += 1;
         // Only the part itself is where `on_disk` says, not what an archive holds.
         let on_disk = if nesting == 0 { self.on_disk.take() } else { None };
-        (self.sink)(File { folders, name: safe, shown, data, flags, inline, on_disk });
+        let link = self.link.map(str::to_string);
+        (self.sink)(File { folders, name: safe, shown, data, flags, inline, on_disk, link });
     }
 
     fn archive(&mut self, kind: ArchiveKind, data: &[u8], folders: Vec<(String, String)>, shown: &str, nesting: usize) {

@@ -196,10 +196,11 @@ fn scan(store: &Store, repair: bool, progress: &Progress) -> anyhow::Result<Scan
     Ok(s)
 }
 
-/// The SHA-256 a stored file is named by: `blobs/ab/cd/<sha>` or `raw/ab/<sha>.eml`.
+/// The SHA-256 a stored file is named by: `blobs/ab/cd/<sha>`, `raw/ab/<sha>.eml`, or
+/// a link's original `raw/ab/<sha>.orig`.
 fn file_hash(rel: &str) -> &str {
     let name = rel.rsplit('/').next().unwrap_or_default();
-    name.strip_suffix(".eml").unwrap_or(name)
+    name.strip_suffix(".eml").or_else(|| name.strip_suffix(".orig")).unwrap_or(name)
 }
 
 /// Regular files under `root/sub`, as paths relative to `root`, sorted. Symbolic links

@@ -32,6 +32,7 @@ pub fn action_label(code: &str) -> &str {
         "quarantine_approve" => "批准待审核邮件",
         "quarantine_reject" => "驳回待审核邮件",
         "reprocess" => "重新处理",
+        "link_attach" => "补交超大附件",
         "user_add" => "新建控制台账号",
         "user_role" => "更改账号权限",
         "user_disable" => "停用控制台账号",

@@ -80,21 +80,22 @@ pub async fn enqueue(tx: &mut Tx<'_>, m: &New<'_>, now: i64) -> anyhow::Result<E
 
 /// Queues the recorded message `message_ref` to be decided again (`reprocess`): its
 /// journal entry is queued once more, or one is made for mail recorded before the
-/// journal existed.
-pub async fn enqueue_redo(tx: &mut Tx<'_>, message_ref: i64, raw_sha256: &str, raw_path: &str, now: i64) -> anyhow::Result<()> {
-    sqlx::query(
+/// journal existed. Returns the entry's id.
+pub async fn enqueue_redo(tx: &mut Tx<'_>, message_ref: i64, raw_sha256: &str, raw_path: &str, now: i64) -> anyhow::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO journal (raw_sha256, raw_path, source, received_at, enqueued_at, state, redo, message_ref) \
          VALUES ($1, $2, 'reprocess', 0, $3, $4, 1, $5) \
-         ON CONFLICT (raw_sha256) DO UPDATE SET state = $4, tries = 0, next_attempt_at = 0, last_error = '', redo = 1, message_ref = $5",
+         ON CONFLICT (raw_sha256) DO UPDATE SET state = $4, tries = 0, next_attempt_at = 0, last_error = '', redo = 1, message_ref = $5 \
+         RETURNING id",
     )
     .bind(raw_sha256)
     .bind(raw_path)
     .bind(now)
     .bind(State::Queued.code())
     .bind(message_ref)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Gives up on deciding a message again after its last try: the entry is done and

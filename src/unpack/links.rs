@@ -1,6 +1,6 @@
 //! QQ and 163 超大附件 (huge attachment) links in text or HTML bodies. The file is not
 //! in the mail; the link, its name, size and expiry are recorded as an external item.
-//! Resolving a link to the file is undocumented by both providers, so it is not tried.
+//! Fetching the file is `crate::links`.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -42,6 +42,9 @@ fn provider(url: &str) -> Option<&'static str> {
         return Some("qq");
     }
     if host == "mail.163.com" && path.starts_with("/large-attachment-download") {
+        return Some("163");
+    }
+    if host == "dashi.163.com" && path.starts_with("/html/cloud-attachment-download") {
         return Some("163");
     }
     None
