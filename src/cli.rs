@@ -403,7 +403,14 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
             tracing::error!(error = %format!("{e:#}"), "控制台未能运行；收件照常进行");
         }
     });
-    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested), notify_loop(ctx, rx, &ingested));
+    let links = match ctx.config.links.fetch {
+        true => Some(baosong::links::queue::Queue::new(ctx.db.clone(), ctx.store.clone(), &ctx.config.links)?),
+        false => None,
+    };
+    if let Some(w) = ctx.config.links.test_overrides() {
+        tracing::warn!("{w}");
+    }
+    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested, links.as_ref()), notify_loop(ctx, rx, &ingested));
     // On SIGTERM the console finishes its requests; if intake stopped for another reason,
     // the console stops with it.
     if tokio::time::timeout(std::time::Duration::from_secs(5), &mut console).await.is_err() {
@@ -528,7 +535,25 @@ fn describe(c: &Config) -> String {
         c.rubric.origin,
         c.web.base_url,
         c.web.listen
-    )
+    ) + &links_line(&c.links)
+}
+
+/// What `check-config` says of `[links]`, with the test settings' warning.
+fn links_line(l: &baosong::config::links::LinksConfig) -> String {
+    let mut s = match l.fetch {
+        true => format!(
+            "超大附件：自动下载（单个文件最大 {}，每个下载限时 {} 分钟，允许的域名：{}）\n",
+            baosong::links::mib(l.max_size as i64),
+            l.timeout.as_secs().div_ceil(60),
+            l.allow.join("、")
+        ),
+        false => "超大附件：不自动下载（[links] fetch = false）；可用 baosong links fetch 手动下载，或 baosong attach 补交\n".to_string(),
+    };
+    if let Some(w) = l.test_overrides() {
+        s += &w;
+        s.push('\n');
+    }
+    s
 }
 
 
@@ -765,6 +790,12 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
         ..Default::default()
     };
     let list = db::items::list(&ctx.db, &filter).await?;
+    // Each 超大附件 link's state, for the items that show one (the link, or its file).
+    let links: std::collections::HashMap<(i64, String), db::links::Listed> = match list.iter().any(|l| !l.item.url.is_empty()) {
+        true => db::links::list(&ctx.db, None).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url.clone()), l)).collect(),
+        false => Default::default(),
+    };
+    let link_of = |i: &db::items::ItemRow| links.get(&(i.message_ref, i.url.clone()));
     if json {
         let rows: Vec<serde_json::Value> = list
             .iter()
@@ -780,6 +811,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                     "message_flags": l.message_flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
                     "sent_on_behalf": l.sent_on_behalf != 0,
                     "url": i.url,
+                    "link": link_of(i).map(|l| links::to_json(ctx, l)),
                     "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
                     "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &ctx.config)),
                     "camera": i.camera, "phash": i.phash, "blur": (i.blur_centi >= 0).then(|| i.blur_centi as f64 / 100.0),
@@ -808,6 +840,10 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
         let i = &l.item;
         let cat = ctx.config.categories.label(i.category.parse().ok());
         let (status, why) = match i.status.as_str() {
+            "accepted" if i.kind == "link" => match link_of(i) {
+                Some(l) => ("超大附件", format!("（{}{}）", l.link.state.label(), if l.link.detail.is_empty() { String::new() } else { format!("：{}", l.link.detail) })),
+                None => ("超大附件", String::new()),
+            },
             "accepted" => ("计入", String::new()),
             "duplicate" => ("重复", String::new()),
             "shared" => ("共享不计", format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),

@@ -24,6 +24,35 @@ pub struct PassStats {
     pub skipped_before_backfill: usize,
 }
 
+/// Folders the server refused (NO or BAD to SELECT), and when: such a folder is not
+/// selected again before `poll_interval` has passed, whatever wakes the session in
+/// between (IDLE, a reconnect). A folder that keeps answering NO must not make the
+/// daemon select it, fail and log in again in a loop: QQ blocks accounts for that.
+#[derive(Debug, Default)]
+pub struct Refused {
+    at: std::collections::HashMap<String, tokio::time::Instant>,
+}
+
+impl Refused {
+    /// Whether `folder` may be selected at `now`.
+    pub fn due(&self, folder: &str, now: tokio::time::Instant, interval: Duration) -> bool {
+        self.at.get(folder).is_none_or(|&t| now >= t + interval)
+    }
+
+    pub fn refused(&mut self, folder: &str, now: tokio::time::Instant) {
+        self.at.insert(folder.to_string(), now);
+    }
+
+    pub fn answered(&mut self, folder: &str) {
+        self.at.remove(folder);
+    }
+
+    /// The folder to IDLE on: the first configured one the server did not refuse.
+    pub fn idle_folder<'c>(&self, folders: &'c [String]) -> Option<&'c str> {
+        folders.iter().map(String::as_str).find(|f| !self.at.contains_key(*f))
+    }
+}
+
 /// `baosong poll --once`: connect, one pass, log out; the workers analyse what the
 /// pass queues as it arrives, and everything queued (earlier leftovers included) is
 /// analysed before this returns. Without `analyse`, mail is only made durable and
@@ -34,7 +63,7 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
     let fetch = async {
         let result = async {
             let (mut session, _caps) = imap::login(cfg, password).await?;
-            let result = pass(ctx, &mut session, cfg, &shutdown, Some(&wake)).await;
+            let result = pass(ctx, &mut session, cfg, &shutdown, Some(&wake), &mut Refused::default()).await;
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
             result
         }
@@ -65,22 +94,42 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
     stats
 }
 
-/// `baosong run`: until `shutdown` turns true. `ingested` is woken after the workers
-/// recorded something, so that receipts go out without waiting for a timer.
-pub async fn run(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>, ingested: &Notify) -> anyhow::Result<()> {
+/// `baosong run`: until `shutdown` turns true. Each of `ingested` is woken after the
+/// workers recorded something, so that receipts go out and links are downloaded
+/// without waiting for a timer. Beside intake and the workers, the links queue
+/// downloads 超大附件 (`links`: none when `[links] fetch = false`); a file it takes in
+/// wakes the workers, which record its message again.
+pub async fn run(
+    ctx: &Ctx,
+    cfg: &ImapConfig,
+    password: &str,
+    shutdown: watch::Receiver<bool>,
+    ingested: &Notify,
+    links: Option<&crate::links::queue::Queue>,
+) -> anyhow::Result<()> {
     let wake = Notify::new();
-    let (intake, analysis) = tokio::join!(intake(ctx, cfg, password, shutdown.clone(), &wake), worker::run(ctx, &wake, shutdown, ingested));
-    intake.and(analysis)
+    let new_links = Notify::new();
+    let downloads = async {
+        match links {
+            Some(q) => q.run(&new_links, &wake, shutdown.clone()).await,
+            None => Ok(()),
+        }
+    };
+    let recorded = [ingested, &new_links];
+    let (intake, analysis, downloads) = tokio::join!(intake(ctx, cfg, password, shutdown.clone(), &wake), worker::run(ctx, &wake, shutdown.clone(), &recorded), downloads);
+    intake.and(analysis).and(downloads)
 }
 
 /// The IMAP side of `run`: passes, IDLE, reconnects.
 async fn intake(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>, wake: &Notify) -> anyhow::Result<()> {
     let mut backoff = Backoff::default();
+    // Kept across reconnects, so that a reconnect does not select a refused folder again.
+    let mut refused = Refused::default();
     loop {
         if *shutdown.borrow() {
             return Ok(());
         }
-        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff, wake).await;
+        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff, wake, &mut refused).await;
         let e = match result {
             Ok(()) => return Ok(()),
             Err(e) => e,
@@ -105,12 +154,13 @@ async fn session(
     shutdown: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
     wake: &Notify,
+    refused: &mut Refused,
 ) -> Result<(), ImapError> {
     let (mut session, caps) = imap::login(cfg, password).await?;
     let use_idle = cfg.idle && has_cap(&caps, "IDLE");
     info!(account = %cfg.account(), idle = use_idle, "已登录邮箱");
     loop {
-        let result = pass(ctx, &mut session, cfg, shutdown, Some(wake)).await;
+        let result = pass(ctx, &mut session, cfg, shutdown, Some(wake), refused).await;
         record_health(ctx, cfg, &result).await;
         let stats = result?;
         // Only a pass that went through to the end starts the ladder again: a message
@@ -123,9 +173,18 @@ async fn session(
         if *shutdown.borrow() {
             break;
         }
-        if use_idle {
-            let first = cfg.folders.first().map(String::as_str).unwrap_or("INBOX");
-            let mailbox = imap::timed(cfg.timeout, session.examine(first)).await?;
+        // IDLE runs on a folder that answered; with none, the session polls.
+        let idle_on = if use_idle { refused.idle_folder(&cfg.folders) } else { None };
+        if let Some(first) = idle_on {
+            let mailbox = match imap::timed(cfg.timeout, session.examine(first)).await {
+                Ok(m) => m,
+                Err(ImapError::Protocol(async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m))) => {
+                    warn!(folder = %imap::utf7::decode(first), answer = %m, "服务器拒绝读取此文件夹，改为定时检查");
+                    refused.refused(first, tokio::time::Instant::now());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             // Mail that arrived between the pass and this EXAMINE raises no EXISTS
             // during IDLE: it is already counted in the EXAMINE answer. Look again.
             let cursor = db::cursors::get(&ctx.db, &cfg.account(), first).await?;
@@ -154,20 +213,35 @@ async fn session(
 
 /// One pass over every folder to read, waking `wake` whenever mail was queued. A
 /// folder the server refuses (NO or BAD to SELECT, say) is recorded in the mailbox
-/// health and passed over; the other folders go on.
-pub async fn pass(ctx: &Ctx, session: &mut imap::Session, cfg: &ImapConfig, shutdown: &watch::Receiver<bool>, wake: Option<&Notify>) -> Result<PassStats, ImapError> {
+/// health and passed over, and not selected again before `poll_interval` (`skip`);
+/// the other folders go on.
+pub async fn pass(
+    ctx: &Ctx,
+    session: &mut imap::Session,
+    cfg: &ImapConfig,
+    shutdown: &watch::Receiver<bool>,
+    wake: Option<&Notify>,
+    skip: &mut Refused,
+) -> Result<PassStats, ImapError> {
     let mut stats = PassStats::default();
     let mut refused = Vec::new();
     for name in folders::to_read(session, cfg).await? {
         if *shutdown.borrow() {
             break;
         }
+        if !skip.due(&name, tokio::time::Instant::now(), cfg.poll_interval) {
+            continue;
+        }
         let f = match fetch::folder(ctx, session, cfg, &name, shutdown, wake).await {
-            Ok(f) => f,
+            Ok(f) => {
+                skip.answered(&name);
+                f
+            }
             Err(ImapError::Protocol(async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m))) => {
                 let shown = imap::utf7::decode(&name);
                 warn!(folder = %shown, answer = %m, "服务器拒绝读取此文件夹，跳过，其他文件夹照常读取");
                 refused.push(format!("文件夹 {shown} 无法读取：{m}"));
+                skip.refused(&name, tokio::time::Instant::now());
                 continue;
             }
             Err(e) => return Err(e),
@@ -194,5 +268,29 @@ async fn record_health<T>(ctx: &Ctx, cfg: &ImapConfig, result: &Result<T, ImapEr
     };
     if let Err(e) = r {
         warn!(error = %e, "无法记录邮箱状态");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_folder_waits_a_poll_interval_and_is_not_idled_on() {
+        let folders = vec!["不存在的文件夹".to_string(), "INBOX".to_string()];
+        let mut r = Refused::default();
+        let t0 = tokio::time::Instant::now();
+        let every = Duration::from_secs(120);
+        assert!(r.due(&folders[0], t0, every));
+        assert_eq!(r.idle_folder(&folders), Some("不存在的文件夹"));
+        r.refused(&folders[0], t0);
+        assert!(!r.due(&folders[0], t0 + Duration::from_secs(119), every));
+        assert!(r.due(&folders[0], t0 + every, every));
+        assert!(r.due("INBOX", t0, every));
+        assert_eq!(r.idle_folder(&folders), Some("INBOX"));
+        r.refused("INBOX", t0);
+        assert_eq!(r.idle_folder(&folders), None);
+        r.answered(&folders[0]);
+        assert_eq!(r.idle_folder(&folders), Some("不存在的文件夹"));
     }
 }

@@ -216,11 +216,13 @@ pub async fn failed(db: &Db, id: i64, code: &str, detail: &str, next: Option<i64
     Ok(())
 }
 
-/// Waiting links whose expiry has passed: expired, with no file. Returns how many.
+/// Waiting links whose expiry has passed and that were tried at least once: expired,
+/// with no file. (A link is always tried once, even past the date its mail gives: the
+/// provider may still have the file, and the try costs one request.) Returns how many.
 pub async fn expire_overdue(db: &Db, now: i64) -> anyhow::Result<u64> {
     let r = sqlx::query(
         "UPDATE links SET state = $1, reason_code = 'link_expired_unfetched', detail = '到期前没有取到文件', done_at = $2 \
-         WHERE state = $3 AND expires_at > 0 AND expires_at <= $2 AND lease_until <= $2",
+         WHERE state = $3 AND tries > 0 AND expires_at > 0 AND expires_at <= $2 AND lease_until <= $2",
     )
     .bind(State::Expired.code())
     .bind(now)
@@ -320,4 +322,33 @@ pub async fn counts(db: &Db, cycle: &str) -> anyhow::Result<Vec<(String, Counts)
         }
     }
     Ok(out)
+}
+
+/// A link that ended, with what its sender was told of its message: when its receipt
+/// was queued (0: no receipt) and when the message was last recorded. For the one short
+/// mail each ended link gets (`notify::link`).
+#[derive(Debug, Clone)]
+pub struct Ended {
+    pub listed: Listed,
+    pub receipt_at: i64,
+    pub recorded_at: i64,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Ended {
+    fn from_row(row: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Ended { listed: Listed::from_row(row)?, receipt_at: row.try_get("receipt_at")?, recorded_at: row.try_get("recorded_at")? })
+    }
+}
+
+/// Links that ended since `since` (as `ended_since`), each with the time the outbox
+/// row keyed `receipt_key` followed by its message's id was written.
+pub async fn ended_since_with_receipt(db: &Db, since: i64, receipt_key: &str) -> anyhow::Result<Vec<Ended>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, {LISTED}, m.processed_at AS recorded_at, \
+           COALESCE((SELECT o.created_at FROM outbox o WHERE o.key = $3 || CAST(m.id AS TEXT)), 0) AS receipt_at \
+         FROM links l JOIN messages m ON m.id = l.message_ref \
+         WHERE m.disposition = 'package' AND l.state <> $1 AND l.done_at >= $2 ORDER BY l.done_at, l.id"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(State::Waiting.code()).bind(since).bind(receipt_key).fetch_all(&db.pool).await?)
 }

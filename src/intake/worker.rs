@@ -150,15 +150,17 @@ async fn failed_try(ctx: &Ctx, e: &Entry, error: anyhow::Error) -> anyhow::Resul
 
 /// The daemon's worker loop: drains whenever `wake` is notified (after mail is
 /// queued), when a retry falls due, and once at start (what a crash left queued).
-/// `ingested` is notified after mail was recorded, for receipts.
-pub async fn run(ctx: &Ctx, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &Notify) -> anyhow::Result<()> {
+/// Each of `ingested` is notified after mail was recorded (receipts, link downloads).
+pub async fn run(ctx: &Ctx, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &[&Notify]) -> anyhow::Result<()> {
     loop {
         let mut recorded = 0;
         let done = drain(ctx, false, &shutdown, &mut |_, r| recorded += usize::from(r.is_ok())).await;
         match done {
             Ok(n) if n > 0 => {
                 info!(recorded, "分析完成");
-                ingested.notify_one();
+                for n in ingested {
+                    n.notify_one();
+                }
             }
             Ok(_) => {}
             Err(e) => warn!(error = %format!("{e:#}"), "分析队列出错，稍后重试"),

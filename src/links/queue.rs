@@ -184,7 +184,13 @@ impl Queue {
             }
             Err(fail) => {
                 let next = if fail.is_transient() { next_try(row.tries + 1, now, row.expires_at) } else { None };
-                let state = if fail.is_transient() { State::NeedsOffice } else { fail.state_after() };
+                // Out of tries: past the expiry the file is gone; before it the office
+                // can still download it in a browser.
+                let state = match fail.is_transient() {
+                    true if super::ran_out(row.expires_at, now) => State::Expired,
+                    true => State::NeedsOffice,
+                    false => fail.state_after(),
+                };
                 db::links::failed(&self.db, row.id, fail.code(), &fail.reason(), next, state, now).await?;
                 if next.is_none() {
                     let _ = std::fs::remove_file(download::part_path(&dir, row.id));

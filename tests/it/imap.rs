@@ -289,3 +289,26 @@ fn kill_9_at_random_moments_counts_every_message_exactly_once() {
     let row = app.row("2024-03", "2024-04-30T00:00:00+08:00", "嘎鲁图派出所");
     assert_eq!((row["packages"].as_i64(), row["photos"].as_i64()), (Some(200), Some(200)), "seed {seed}");
 }
+
+/// Issue 21: with a configured folder the server refuses, `run` logged in 51 times in
+/// 40 s (the refused folder was examined for IDLE, failed, and the reconnect started at
+/// once). Now the refused folder waits a poll interval, IDLE runs on INBOX, and new mail
+/// still arrives through IDLE.
+#[test]
+fn a_refused_folder_causes_no_login_storm() {
+    let d = Dovecot::start();
+    let app = App::with_imap(d.tls_port, true, "folders = [\"不存在的文件夹\", \"INBOX\"]\npoll_interval = \"10m\"");
+    let mut daemon = app.spawn(&["run"]);
+    assert!(wait_until(Duration::from_secs(15), || app.daemon_log().contains("已登录邮箱")), "{}", app.daemon_log());
+    std::thread::sleep(Duration::from_secs(20));
+    d.client().append("INBOX", "19-Mar-2024 10:00:00 +0800", &package("gltpcs@163.com", 7));
+    assert!(wait_until(Duration::from_secs(10), || app.photos("嘎鲁图派出所") == 1), "IDLE on INBOX: {}", app.daemon_log());
+    std::thread::sleep(Duration::from_secs(12));
+    signal(&daemon, libc::SIGTERM);
+    let _ = daemon.wait();
+    // The test's own client logged in once to append.
+    let logins = d.log().matches("Login: user=").count().saturating_sub(1);
+    assert!(d.log().contains("Login: user="), "{}", d.log());
+    assert!(logins <= 3, "{logins} logins in 40 s:\n{}", app.daemon_log());
+    assert!(app.daemon_log().contains("服务器拒绝读取此文件夹"), "{}", app.daemon_log());
+}
