@@ -30,6 +30,18 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A command that did not do all it was asked ends with a non-zero exit code, and
+/// always says why on stderr, in Chinese (scripts and the office read stderr).
+fn failure(why: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{why}");
+    ExitCode::FAILURE
+}
+
+/// `failure` when `ok` is false.
+fn exit_code(ok: bool, why: impl FnOnce() -> String) -> ExitCode {
+    if ok { ExitCode::SUCCESS } else { failure(why()) }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     if let Command::CheckConfig = cli.command {
@@ -45,8 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("配置检查通过。");
             return Ok(ExitCode::SUCCESS);
         }
-        println!("配置检查未通过：请按上面的提示修改，再运行 baosong check-config。");
-        return Ok(ExitCode::FAILURE);
+        return Ok(failure("配置检查未通过：请按上面的提示修改，再运行 baosong check-config。"));
     }
     if let Command::Inspect { files, json, thumbs, cycle } = &cli.command {
         let cycle = match cycle {
@@ -83,7 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
         Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
         Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
-        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|ok| if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }),
+        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|ok| exit_code(ok, held_mail)),
         Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
         Command::Adopt { items, level, date, channel, url, note } => scoring::adopt(&ctx, &items, &level, date, channel, url, note).await,
         Command::Unadopt { id } => scoring::unadopt(&ctx, id).await,
@@ -201,7 +212,7 @@ async fn poll_once(ctx: &Ctx, analyse: bool) -> anyhow::Result<ExitCode> {
             }
             println!("。");
             let missing = sync_tree(ctx).await?;
-            Ok(if missing == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(exit_code(missing == 0, || format!("{missing} 个文件未能放入目录树；可运行 baosong tree rebuild")))
         }
         Err(e) => {
             eprintln!("收取失败：{e}\n  {}", e.advice());
@@ -240,7 +251,7 @@ async fn digest(ctx: &Ctx, date: Option<String>, print_only: bool) -> anyhow::Re
     } else {
         println!("{date} 的每日汇总此前已发送过，不再重复发送。");
     }
-    Ok(if outbox_flush(ctx).await? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(exit_code(outbox_flush(ctx).await?, held_mail))
 }
 
 /// Sending needs `[smtp]`: say where to add it.
@@ -285,12 +296,17 @@ async fn remind(ctx: &Ctx, as_of: Option<String>, dry_run: bool) -> anyhow::Resu
         println!("没有收件人、不会发出的提醒：{}。在名单中给这些单位写 contacts = [\"联系人邮箱\"]。", unaddressed.join("、"));
     }
     if !dry_run && !outbox_flush(ctx).await? {
-        return Ok(ExitCode::FAILURE);
+        return Ok(failure(held_mail()));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Sends what the outbox holds now; false when sending is on hold.
+/// Why a flush that did not send says so.
+fn held_mail() -> String {
+    "未能发出：发信已暂停（原因见上），待发邮件都保留在发件箱中。".to_string()
+}
+
 async fn outbox_flush(ctx: &Ctx) -> anyhow::Result<bool> {
     need_smtp(ctx)?;
     let Some(smtp) = ctx.config.smtp.as_ref() else { return Ok(false) };
@@ -515,7 +531,7 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
             );
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(exit_code(!failed, || "有文件无法检查（原因见上）。".into()))
 }
 
 fn describe(c: &Config) -> String {
@@ -612,7 +628,18 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
     // Something asked for could not be read, or failed: the rest was still imported,
     // and the exit code says so.
     if t.failed > 0 || !t.unreadable.is_empty() || skipped.iter().any(|s| s.reason.is_error()) {
-        return Ok(ExitCode::FAILURE);
+        let mut why = Vec::new();
+        if t.failed > 0 {
+            why.push(format!("{} 封处理失败", t.failed));
+        }
+        if !t.unreadable.is_empty() {
+            why.push(format!("{} 封无法读取", t.unreadable.len()));
+        }
+        let bad: Vec<String> = skipped.iter().filter(|s| s.reason.is_error()).map(|s| format!("{}（{}）", s.path.display(), s.reason.reason())).collect();
+        if !bad.is_empty() {
+            why.push(format!("{} 个路径读不了或不是邮件：{}", bad.len(), bad.join("；")));
+        }
+        return Ok(failure(format!("导入未全部完成：{}。其余邮件已照常导入，详见上面的列表。", why.join("，"))));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -622,7 +649,7 @@ async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
     let requeued = intake::journal::requeue_failed(ctx, ids).await?;
     if requeued.is_empty() {
         println!("{}", if ids.is_empty() { "没有处理失败的邮件。".to_string() } else { format!("编号 {:?} 中没有处理失败的邮件。", ids) });
-        return Ok(if ids.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(exit_code(ids.is_empty(), || format!("编号 {ids:?} 都不是处理失败的邮件，没有重新处理。")));
     }
     println!("重新处理 {} 封邮件……", requeued.len());
     let shutdown = shutdown_on_signal()?;
@@ -638,7 +665,7 @@ async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
         eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
     }
     println!("完成：计入报送 {} 封，待审核 {} 封，整封拒收 {} 封，往来或无关 {} 封，仍然失败 {} 封。", t.packages, t.held, t.rejected, t.correspondence + t.unrelated, t.failed);
-    Ok(if t.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(exit_code(t.failed == 0, || format!("{} 封邮件仍然处理失败（baosong status 可查看原因）。", t.failed)))
 }
 
 /// `reprocess`: the current rules over the stored raw mail of one month or all; with
@@ -696,7 +723,7 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
             eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
         }
     }
-    Ok(if out.failed.is_empty() && out.unfinished == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(exit_code(out.failed.is_empty() && out.unfinished == 0, || "重新处理没有全部完成（原因见上）。".into()))
 }
 
 /// `--as-of`: RFC 3339; a local date and time ("2024-03-28 12:00"); or a date alone,
@@ -976,7 +1003,7 @@ async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if !done.damaged.is_empty() {
         println!("{} 个文件的存档已损坏或缺失，没有放入目录树；运行 baosong verify --repair 从原始邮件恢复，再运行 baosong tree rebuild。", done.damaged.len());
     }
-    Ok(if done.failed.is_empty() && done.damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(exit_code(done.failed.is_empty() && done.damaged.is_empty(), || format!("目录树没有完全重建：{} 个文件放不进去，{} 个存档文件损坏或缺失。", done.failed.len(), done.damaged.len())))
 }
 
 /// `baosong verify [--repair]`: one line per problem, a summary, and a failing exit
@@ -1006,5 +1033,5 @@ async fn verify(ctx: &Ctx, repair: bool) -> anyhow::Result<ExitCode> {
         if repair { format!("，已修复 {fixed} 个") } else { String::new() },
         if unresolved > 0 { format!("，尚未解决 {unresolved} 个") } else { String::new() },
     );
-    Ok(if unresolved == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(exit_code(unresolved == 0, || format!("存档中有 {unresolved} 个问题尚未解决（见上）。")))
 }

@@ -157,11 +157,20 @@ pub enum Stamp {
     At(i64),
 }
 
-/// 2000-01-01T00:00:00Z: no department mailed a package before this.
-pub const EARLIEST_RECEIPT: i64 = 946_684_800;
+/// 2005-01-01T00:00:00Z: no department mailed a package before this. (Not 2000: a
+/// Date of year 0, `Sat, 01 Jan 0000 00:00:00 -1200`, is read as 2000-01-01 12:00 UTC by
+/// mail-parser's two-digit-year rule, and 2000-01-01 is where the clocks of phones and
+/// cameras that lost their time start.)
+pub const EARLIEST_RECEIPT: i64 = 1_104_537_600;
+
+/// Whether a month can be a package's: from 2000-01 to the month after `now`'s. A month
+/// named in a subject outside that ("2099年3月") is not taken.
+pub fn plausible(c: Cycle, now: i64, tz: Tz) -> bool {
+    c >= Cycle { year: 2000, month: 1 } && c <= Cycle::at(now, tz).next()
+}
 
 /// When a message was received: the first of `sources`, taken in order (IMAP
-/// INTERNALDATE, topmost Received, Date), that lies in [2000-01-01, `now` + 1 day];
+/// INTERNALDATE, topmost Received, Date), that lies in [2005-01-01, `now` + 1 day];
 /// `now` (the processing time) when none does. The flag is true when a source was
 /// passed over because it was unreadable or out of that range (`bad_date`); a source
 /// after the one used is not looked at.
@@ -251,5 +260,17 @@ mod tests {
         assert_eq!(receipt_time(&[At(EARLIEST_RECEIPT - 1)], now), (now, true));
         assert_eq!(receipt_time(&[At(now + 86_400)], now), (now + 86_400, false));
         assert_eq!(receipt_time(&[At(now + 86_401)], now), (now, true));
+        // Year 0 as mail-parser reads it (2000-01-01 12:00 UTC) is passed over.
+        assert_eq!(receipt_time(&[Absent, At(946_728_000), At(946_728_000)], now), (now, true));
+    }
+
+    #[test]
+    fn plausible_months_run_from_2000_to_next_month() {
+        let now = at("2026-12-07T10:00:00+08:00");
+        assert!(plausible(Cycle::new(2000, 1).unwrap(), now, Shanghai));
+        assert!(!plausible(Cycle::new(1999, 12).unwrap(), now, Shanghai));
+        assert!(plausible(Cycle::new(2027, 1).unwrap(), now, Shanghai));
+        assert!(!plausible(Cycle::new(2027, 2).unwrap(), now, Shanghai));
+        assert!(!plausible(Cycle::new(2099, 3).unwrap(), now, Shanghai));
     }
 }

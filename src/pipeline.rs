@@ -671,6 +671,15 @@ async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<Stri
     let mut tx = ctx.db.begin().await?;
     let received_cycle = Cycle::at(row.received_at, ctx.config.timezone);
     let named = resolve::named_month(&row.subject, &a.names, received_cycle);
+    // A month no package can be for (before 2000, after next month) is a bad date.
+    let named = match named {
+        Some(c) if !cycle::plausible(c, row.processed_at, ctx.config.timezone) => {
+            warn!(named = %c, "邮件中写的月份不可能是报送月份，改用收到的月份（bad_date）");
+            flags.push(Flag::BadDate);
+            None
+        }
+        other => other,
+    };
     let already = db::messages::has_package(&mut tx, &department, &received_cycle.to_string(), before).await?;
     let mut cyc = cycle::assign(named, row.received_at, ctx.config.timezone, ctx.config.deadline_day, already);
     row.cycle_rule = if named.is_some() { "named" } else if cyc != received_cycle { "rolled_over" } else { "received" }.into();

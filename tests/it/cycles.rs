@@ -1,5 +1,7 @@
 //! Which month a package belongs to, and each department's state as of a time.
 
+use chrono::Datelike;
+
 use crate::fixtures::{Mail, jpeg};
 use crate::harness::App;
 use crate::ingest::AS_OF;
@@ -63,4 +65,31 @@ fn reassign_overrides_the_rule() {
     assert_eq!(app.tree(), ["2024-02/嘎鲁图派出所/未分类/a.jpg"]);
     let bad = app.run(&["reassign", &package, "--cycle", "2024-13"]);
     assert!(!bad.ok && bad.stderr.contains("YYYY-MM"), "{}", bad.stderr);
+}
+
+/// Issue 21: a mail whose Date and Received both say year 0 (`Sat, 01 Jan 0000 00:00:00
+/// -1200`, which mail-parser reads as 2000-01-01) with 3月 in the subject was filed
+/// under 1999-03. No month before 2000 (or after next month) may exist: the import time
+/// stands in for the receipt, and the mail is flagged bad_date.
+#[test]
+fn a_year_zero_date_never_makes_a_month_before_2000() {
+    let app = App::new();
+    let year0 = "Sat, 01 Jan 0000 00:00:00 -1200";
+    app.import_one("a.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", year0).received(year0).attach("a.jpg", &jpeg(9)).build());
+    // A month named with an impossible year is passed over too.
+    app.import_one("b.eml", &Mail::new("wdhpcs@163.com", "无定河派出所2099年3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("b.jpg", &jpeg(10)).build());
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 2, "{items:?}");
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let next_month = if now.month() == 12 { format!("{:04}-01", now.year() + 1) } else { format!("{:04}-{:02}", now.year(), now.month() + 1) };
+    for i in &items {
+        let cycle = i["cycle"].as_str().unwrap();
+        assert!(cycle >= "2000-01" && cycle <= next_month.as_str(), "{cycle}");
+        assert!(i["message_flags"].as_array().unwrap().iter().any(|f| f == "bad_date"), "{i}");
+    }
+    let year0_item = items.iter().find(|i| i["department"] == "嘎鲁图派出所").unwrap();
+    let received: String = year0_item["received_at"].as_str().unwrap()[..10].to_string();
+    assert_eq!(received, now.format("%Y-%m-%d").to_string(), "the import time stands in for the receipt");
+    assert!(year0_item["cycle"].as_str().unwrap().ends_with("-03"), "3月 of the import year: {}", year0_item["cycle"]);
+    assert_eq!(items.iter().find(|i| i["department"] == "无定河派出所").unwrap()["cycle"], "2024-03", "the receipt's month, not 2099");
 }

@@ -377,3 +377,35 @@ fn people_see_one_time_format_and_tools_get_rfc3339() {
     assert_eq!(row["first_received_at"], "2024-03-19T10:12:00+08:00");
     assert_eq!(app.items(&[])[0]["received_at"], "2024-03-19T10:12:00+08:00");
 }
+
+/// Issue 21: `import` of a folder with a subfolder it cannot read exited 1 and wrote no
+/// reason to stderr. A non-zero exit always says why on stderr, in Chinese. (Root reads
+/// any folder, so as root the import runs as nobody.)
+#[test]
+fn an_unreadable_subfolder_fails_the_import_and_stderr_says_why() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = App::new();
+    let folder = app.dir.path().join("导出");
+    std::fs::create_dir_all(folder.join("锁住的")).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sample-mailbox/01-嘎鲁图派出所.eml"), folder.join("a.eml")).unwrap();
+    std::fs::write(folder.join("锁住的/b.eml"), b"From: a@b.c\r\n\r\nx").unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_baosong"));
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } == 0 {
+        for p in [app.dir.path().to_path_buf(), folder.clone(), folder.join("a.eml"), app.config()] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(if p.is_dir() { 0o777 } else { 0o666 })).unwrap();
+        }
+        for f in ["departments.toml", "categories.toml"] {
+            std::fs::set_permissions(app.dir.path().join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_baosong")]);
+    }
+    std::fs::set_permissions(folder.join("锁住的"), std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = c.arg("--config").arg(app.config()).arg("import").arg(&folder).env_remove("BAOSONG_CONFIG").output().unwrap();
+    std::fs::set_permissions(folder.join("锁住的"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("  计入报送    1 封"), "the readable mail is imported:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("导入未全部完成") && stderr.contains("锁住的"), "stderr says why:\n{stderr}");
+}
