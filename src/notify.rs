@@ -1,8 +1,10 @@
-//! Outbound mail: receipts to senders, the office's daily digest and reminders to
+//! Outbound mail: receipts to senders (and a follow-up for each 超大附件 link), the
+//! office's daily digest and its reminders of expiring links, and reminders to
 //! departments. Each is rendered from a template the office can edit, turned into a
 //! complete message and written to the outbox under a unique key; `outbox` sends it.
 
 pub mod digest;
+pub mod link;
 pub mod receipt;
 pub mod reminder;
 pub mod templates;

@@ -1,7 +1,9 @@
-//! The daily jobs: receipts for new packages, the digest once per date after
-//! `digest_time`, and reminders after `reminder_time`. Every job only writes to the
-//! outbox under a unique key, so running it twice, or after a restart, sends nothing
-//! twice; a daemon that was down over 08:00 sends that day's digest when it is back.
+//! The daily jobs: receipts for new packages and a follow-up for each 超大附件 link
+//! that ended, the digest once per date after `digest_time`, reminders after
+//! `reminder_time`, and the office's reminder of each link about to expire. Every job
+//! only writes to the outbox under a unique key, so running it twice, or after a
+//! restart, sends nothing twice; a daemon that was down over 08:00 sends that day's
+//! digest when it is back.
 
 use chrono::NaiveDate;
 
@@ -38,7 +40,8 @@ pub fn mailbox_address(config: &Config) -> String {
     config.imap.as_ref().map(|i| i.user.clone()).or_else(|| config.smtp.as_ref().map(|s| s.user.clone())).unwrap_or_default()
 }
 
-/// Receipts for packages processed in the last two days that have none yet.
+/// Receipts for packages processed in the last two days that have none yet, then the
+/// follow-ups of links that ended (`link_results`).
 pub async fn receipts(db: &Db, config: &Config, now: i64) -> anyhow::Result<usize> {
     let (Some(templates), Some(n)) = (&config.templates, &config.notify) else { return Ok(0) };
     if !n.receipts {
@@ -46,12 +49,58 @@ pub async fn receipts(db: &Db, config: &Config, now: i64) -> anyhow::Result<usiz
     }
     let mut queued = 0;
     for m in db::messages::packages_processed_since(db, now - 2 * 24 * 3600).await? {
-        if db::outbox::exists(db, &format!("receipt:{}", m.id)).await? {
+        if db::outbox::exists(db, &format!("{}{}", notify::receipt::KEY, m.id)).await? {
             continue;
         }
         if let Some(d) = notify::receipt::draft(db, config, templates, &m, &office_name(config)).await? {
             queued += usize::from(enqueue(db, config, &d, now).await?);
         }
+    }
+    // After the receipts: a link that ended before its package's receipt was written
+    // is told of in the receipt itself.
+    queued += link_results(db, config, now).await?;
+    Ok(queued)
+}
+
+/// One short mail to the sender for each 超大附件 link that ended in the last 7 days
+/// after its package's receipt: the file was taken in and counted, or it must be sent
+/// again. Once per link and state (`link:<id>:<state>`).
+pub async fn link_results(db: &Db, config: &Config, now: i64) -> anyhow::Result<usize> {
+    let (Some(templates), Some(n)) = (&config.templates, &config.notify) else { return Ok(0) };
+    if !n.receipts {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    let since = now - notify::receipt::MAX_AGE;
+    for e in db::links::ended_since_with_receipt(db, since, notify::receipt::KEY).await? {
+        let k = &e.listed.link;
+        if notify::link::follow_up(k.state, k.done_at, e.receipt_at, e.recorded_at, now).is_none() {
+            continue;
+        }
+        if db::outbox::exists(db, &notify::link::follow_up_key(k.id, k.state)).await? {
+            continue;
+        }
+        if let Some(d) = notify::link::result_draft(db, config, templates, &e, &office_name(config), now).await? {
+            queued += usize::from(enqueue(db, config, &d, now).await?);
+        }
+    }
+    Ok(queued)
+}
+
+/// The office's reminder of each link not in yet that expires within three days, once
+/// per link (`link-expiry:<id>`).
+pub async fn link_reminders(db: &Db, config: &Config, now: i64) -> anyhow::Result<usize> {
+    let (Some(templates), Some(n)) = (&config.templates, &config.notify) else { return Ok(0) };
+    if n.office.is_empty() {
+        return Ok(0);
+    }
+    let mut queued = 0;
+    for l in db::links::without_file_expiring(db, now, now + notify::link::REMIND_BEFORE).await? {
+        if !notify::link::reminder_due(l.link.state, l.link.expires_at, now) || db::outbox::exists(db, &notify::link::reminder_key(l.link.id)).await? {
+            continue;
+        }
+        let d = notify::link::reminder_draft(&l, config, templates, &office_name(config), now)?;
+        queued += usize::from(enqueue(db, config, &d, now).await?);
     }
     Ok(queued)
 }
@@ -107,6 +156,7 @@ pub async fn reminders(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<V
 /// One round of the daemon's notice work; returns how many mails were queued.
 pub async fn tick(db: &Db, config: &Config, store: &crate::store::Store, now: i64) -> anyhow::Result<usize> {
     let mut queued = receipts(db, config, now).await?;
+    queued += link_reminders(db, config, now).await?;
     queued += usize::from(daily_digest(db, config, store, now).await?);
     if let Some(n) = &config.notify {
         if local(now, config.timezone).time() >= n.reminder_time {

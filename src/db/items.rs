@@ -318,18 +318,6 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
     .await?)
 }
 
-/// 超大附件 links of counted packages that expire in [from, to).
-pub async fn links_expiring(db: &Db, from: i64, to: i64) -> anyhow::Result<Vec<ListedItem>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, {MESSAGE_COLUMNS} FROM items i JOIN messages m ON m.id = i.message_ref \
-         WHERE m.disposition = 'package' AND i.kind = 'link' AND i.expires_at >= $1 AND i.expires_at < $2 ORDER BY i.expires_at"
-    )))
-    .bind(from)
-    .bind(to)
-    .fetch_all(&db.pool)
-    .await?)
-}
-
 /// Files an item under `category` at `tree_path`; `chosen` when a person chose the
 /// category (kept by `reprocess`).
 pub async fn set_placement(tx: &mut Tx<'_>, id: i64, category: &str, tree_path: &str, chosen: bool) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
 //! The office's daily digest: the last 24 hours' intake, the current cycle's board,
-//! the review queue, refused files, 超大附件 links close to expiry and mailbox health.
+//! the review queue, refused files, 超大附件 links waiting for the office and mailbox health.
 //! Sent once per date (key `digest:<date>`), in HTML and plain text.
 
 use chrono::NaiveDate;
@@ -9,6 +9,7 @@ use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
 use crate::db::{self, Db};
+use crate::links::State;
 use crate::rejection::Flag;
 use crate::report::{self, duration_zh};
 
@@ -72,11 +73,21 @@ pub struct Flagged {
     pub items: Vec<FlaggedItem>,
 }
 
+/// A 超大附件 link waiting for the office: one that cannot be fetched automatically,
+/// or one still not in within 7 days of its expiry.
 #[derive(Debug, Serialize)]
 pub struct Expiring {
     pub department: String,
     pub name: String,
     pub expires: String,
+    /// "还剩 3 天", "今天到期", "已过期 2 天".
+    pub left: String,
+    pub state_label: String,
+    /// Why it is not in: the last failure, in Chinese.
+    pub reason: String,
+    /// The item that shows the link, and its page on the console (upload the file there).
+    pub item: i64,
+    pub item_url: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -163,7 +174,16 @@ pub fn sample() -> Context {
         review: vec![Review { id: "5".into(), from: "x@qq.com".into(), subject: "图克所3月".into(), received_at: "03-19 11:00".into(), guess: "图克派出所".into() }],
         rejected: vec![Refused { department: "拘留所".into(), name: "a.jpg".into(), reason: "可执行程序，已拒收".into() }],
         flagged: vec![Flagged { department: "嘎鲁图派出所".into(), items: vec![FlaggedItem { name: "①党建.jpg".into(), flags: "旧图、模糊".into() }] }],
-        links: vec![Expiring { department: "看守所".into(), name: "视频.mp4".into(), expires: "2024-03-24 16:20".into() }],
+        links: vec![Expiring {
+            department: "看守所".into(),
+            name: "视频.mp4".into(),
+            expires: "03-23 16:20".into(),
+            left: "还剩 3 天".into(),
+            state_label: "需办公室处理".into(),
+            reason: "下载次数已达上限，下载页面不再提供文件".into(),
+            item: 42,
+            item_url: "http://127.0.0.1:8080/items/42".into(),
+        }],
         mailbox: vec![Mailbox { account: "x@qq.com@imap.qq.com".into(), last_ok: "2024-03-20 07:58".into(), last_error: String::new(), stale: false }],
         outbox_hold: vec![],
         failed_mail: vec![Failed { to: "a@b.c".into(), subject: "回执".into(), error: "550 no such user".into() }],
@@ -194,6 +214,16 @@ fn outcome_label(disposition: &str) -> &'static str {
         "failed" => "处理失败",
         _ => "其他",
     }
+}
+
+/// The links waiting for the office at `at`: every one that cannot be fetched
+/// automatically, and those still waiting within 7 days of expiry; soonest expiry
+/// first (an unknown expiry last).
+async fn waiting_for_office(db: &Db, at: i64) -> anyhow::Result<Vec<db::links::Listed>> {
+    let mut links = db::links::in_state(db, State::NeedsOffice).await?;
+    links.extend(db::links::without_file_expiring(db, at, at + 7 * 24 * 3600).await?.into_iter().filter(|l| l.link.state == State::Waiting));
+    links.sort_by_key(|l| (l.link.expires_at <= 0, l.link.expires_at, l.link.id));
+    Ok(links)
 }
 
 /// The digest for `date`, covering the 24 hours before `date`'s digest time.
@@ -268,10 +298,23 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         })
         .collect();
     let summary = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect::<Vec<_>>().join("，");
-    let links = db::items::links_expiring(db, until, until + 7 * 24 * 3600)
+    let links = waiting_for_office(db, until)
         .await?
         .into_iter()
-        .map(|l| Expiring { department: l.department, name: l.item.shown_name, expires: short(l.item.expires_at, config) })
+        .map(|l| Expiring {
+            department: l.department,
+            expires: if l.link.expires_at > 0 { format!("{}{}", if l.link.expiry_guessed != 0 { "约 " } else { "" }, short(l.link.expires_at, config)) } else { "未知".into() },
+            left: super::link::left_label(l.link.expires_at, until, config.timezone),
+            state_label: l.link.state.label().into(),
+            reason: match (l.link.detail.is_empty(), l.link.state) {
+                (false, _) => l.link.detail,
+                (true, State::Waiting) => "还在自动下载，尚未成功".into(),
+                (true, _) => "无法自动下载".into(),
+            },
+            item: l.item,
+            item_url: super::link::item_url(config, l.item),
+            name: l.link.name,
+        })
         .collect();
     let failed_mail = db::outbox::failed_since(db, since)
         .await?

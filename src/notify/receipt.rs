@@ -1,5 +1,6 @@
 //! The receipt (回执) for one package: what was counted, per category, what was
-//! refused and why, in plain Chinese. Only for counted packages (registered or
+//! refused and why, and which 超大附件 links are being fetched (each gets a follow-up,
+//! `notify::link`), in plain Chinese. Only for counted packages (registered or
 //! approved senders), and never for mail received more than 7 days before it was
 //! processed, so a backfill does not wake the departments.
 
@@ -9,8 +10,12 @@ use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
 use crate::db::{self, Db, messages::MessageRow};
+use crate::links::State;
 use crate::rejection::Flag;
 use crate::report::{self, duration_zh};
+
+/// A receipt's outbox key is this, then the message's id.
+pub const KEY: &str = "receipt:";
 
 /// Mail received longer than this before it was processed gets no receipt.
 pub const MAX_AGE: i64 = 7 * 24 * 3600;
@@ -27,10 +32,20 @@ pub struct Named {
     pub reason: String,
 }
 
+/// A 超大附件 link of the package, as it stands when the receipt is written.
 #[derive(Debug, Serialize)]
 pub struct Link {
     pub name: String,
+    /// "286.4 MiB" as the mail's caption says; empty when it does not.
+    pub size: String,
     pub expires: String,
+    /// The expiry is the provider's usual lifetime, not the caption's date.
+    pub expires_guessed: bool,
+    /// "waiting" (being fetched: a follow-up mail says how it ended), "in" (fetched,
+    /// being counted), "failed" (must be sent again: `reason`), or "unknown" (no
+    /// download was queued for it).
+    pub state: &'static str,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +68,8 @@ pub struct Context {
     pub works: i64,
     pub documents: i64,
     pub links: Vec<Link>,
+    /// Links are downloaded automatically (`[links] fetch`); otherwise the office does it.
+    pub fetching: bool,
     pub rejected: Vec<Named>,
     pub flagged: Vec<Flagged>,
     pub office: String,
@@ -71,7 +88,15 @@ pub fn sample() -> Context {
         categories: vec![Category { label: "①党的建设".into(), count: 2 }],
         works: 2,
         documents: 1,
-        links: vec![Link { name: "视频.mp4".into(), expires: "2024-04-18 16:20".into() }],
+        links: vec![Link {
+            name: "巡逻视频.mp4".into(),
+            size: "286.4 MiB".into(),
+            expires: "2024-04-18 16:20".into(),
+            expires_guessed: false,
+            state: "waiting",
+            reason: String::new(),
+        }],
+        fetching: true,
         rejected: vec![Named { name: "照片查看器.jpg".into(), reason: "可执行程序，已拒收".into() }],
         flagged: vec![Flagged { name: "a.png".into(), reasons: "文件扩展名与实际内容不符".into() }],
         office: "宣传工作领导小组办公室".into(),
@@ -106,7 +131,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
                 *counts.entry(it.category.parse().unwrap_or(0)).or_default() += 1;
             }
             ("accepted", "document") => documents += 1,
-            ("accepted", "link") => links.push(Link { name: it.shown_name.clone(), expires: if it.expires_at > 0 { short(it.expires_at, config) } else { "未知".into() } }),
+            ("accepted", "link") => links.push(link(db, config, it).await?),
             ("rejected", _) => rejected.push(Named { name: it.shown_name.clone(), reason: it.reason.clone() }),
             _ => {}
         }
@@ -135,6 +160,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         works,
         documents,
         links,
+        fetching: config.links.fetch,
         rejected,
         flagged,
         office: office.to_string(),
@@ -142,7 +168,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
     let rendered = templates.render("receipt.txt", &ctx).map_err(anyhow::Error::msg)?;
     let (subject, text) = super::split_subject(&rendered);
     Ok(Some(Draft {
-        key: format!("receipt:{}", m.id),
+        key: format!("{}{}", KEY, m.id),
         kind: "receipt",
         department: m.department.clone(),
         cycle: m.cycle.clone(),
@@ -153,6 +179,29 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         html: None,
         inline: vec![],
     }))
+}
+
+/// How a link item of the package stands, from its row in the download queue.
+async fn link(db: &Db, config: &Config, it: &db::items::ItemRow) -> anyhow::Result<Link> {
+    let row = db::links::by_message_url(db, it.message_ref, &it.url).await?;
+    let Some(l) = row.map(|r| r.link) else {
+        let expires = if it.expires_at > 0 { short(it.expires_at, config) } else { "未知".into() };
+        let size = if it.size > 0 { crate::links::mib(it.size) } else { String::new() };
+        return Ok(Link { name: it.shown_name.clone(), size, expires, expires_guessed: false, state: "unknown", reason: String::new() });
+    };
+    let state = match l.state {
+        State::Waiting => "waiting",
+        State::Fetched | State::TakenIn => "in",
+        State::NeedsOffice | State::Expired => "failed",
+    };
+    Ok(Link {
+        name: it.shown_name.clone(),
+        size: if l.caption_size > 0 { crate::links::mib(l.caption_size) } else { String::new() },
+        expires: if l.expires_at > 0 { short(l.expires_at, config) } else { "未知".into() },
+        expires_guessed: l.expiry_guessed != 0,
+        state,
+        reason: l.detail,
+    })
 }
 
 /// "2024年3月25日": the last day that is on time.

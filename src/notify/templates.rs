@@ -7,11 +7,13 @@ use serde::Serialize;
 
 use crate::config::ConfigError;
 
-const DEFAULTS: [(&str, &str); 4] = [
+const DEFAULTS: [(&str, &str); 6] = [
     ("receipt.txt", include_str!("../../config/templates/receipt.txt")),
     ("reminder.txt", include_str!("../../config/templates/reminder.txt")),
     ("digest.txt", include_str!("../../config/templates/digest.txt")),
     ("digest.html", include_str!("../../config/templates/digest.html")),
+    ("link_result.txt", include_str!("../../config/templates/link_result.txt")),
+    ("link_reminder.txt", include_str!("../../config/templates/link_reminder.txt")),
 ];
 
 #[derive(Debug)]
@@ -47,6 +49,8 @@ impl Templates {
             ("reminder.txt", serde_json::to_value(super::reminder::sample()).unwrap_or_default()),
             ("digest.txt", serde_json::to_value(super::digest::sample()).unwrap_or_default()),
             ("digest.html", serde_json::to_value(super::digest::sample()).unwrap_or_default()),
+            ("link_result.txt", serde_json::to_value(super::link::result_sample()).unwrap_or_default()),
+            ("link_reminder.txt", serde_json::to_value(super::link::reminder_sample()).unwrap_or_default()),
         ];
         for (name, ctx) in samples {
             self.render(name, &ctx).map_err(|e| ConfigError::new(name, "(模板)", e, "检查模板中的变量名，可用变量见模板开头的说明"))?;

@@ -317,3 +317,134 @@ fn the_digest_embeds_a_contact_sheet_of_the_days_photos() {
     let img = image::load_from_memory(sheet.contents()).unwrap();
     assert_eq!((img.width(), img.height()), (2 * 166 + 6, 184 + 6), "two tiles side by side");
 }
+
+/// Changes a row of the installation's database directly (as the download queue
+/// would), through the library's own connection: the SQL is `sql` with `binds`.
+fn update_db(app: &App, sql: &str, binds: &[&str]) -> u64 {
+    let url = format!("sqlite://{}", app.data().join("baosong.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let db = baosong::db::Db::open(&url).await.unwrap();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+        for b in binds {
+            q = q.bind(b.to_string());
+        }
+        let n = q.execute(&db.pool).await.unwrap().rows_affected();
+        db.close().await;
+        n
+    })
+}
+
+/// A mail from QQ Mail whose body holds 超大附件 links, each expiring at `expires`.
+fn link_mail(from: &str, date: &str, expires: chrono::DateTime<chrono_tz::Tz>, links: &[(&str, &str)]) -> Mail {
+    let mut body = String::from("从QQ邮箱发来的超大附件\n\n");
+    for (name, key) in links {
+        body += &format!("{name} (286.40M, {} 到期)进入下载页面：https://wx.mail.qq.com/ftn/download?func=3&key={key}&code=def&k=1\n", expires.format("%Y年%-m月%-d日 %H:%M"));
+    }
+    Mail::new(from, "本月视频", date).no_parts().part(crate::fixtures::Part::text(&body))
+}
+
+#[test]
+fn a_link_package_is_told_it_is_fetched_then_gets_one_follow_up_per_link_and_the_office_one_reminder() {
+    let d = Dovecot::start();
+    let relay = Relay::start(&d);
+    let app = App::with_smtp(relay.port, "office = [\"office@example.test\"]");
+    app.set_roster(ROSTER);
+    let tz = chrono_tz::Asia::Shanghai;
+    let now = chrono::Utc::now().with_timezone(&tz);
+    let expires = now + chrono::Duration::days(10);
+    let mail = link_mail("gltpcs@163.com", &(now - chrono::Duration::hours(2)).to_rfc2822(), expires, &[("巡逻视频.mp4", "a1"), ("表彰大会.mp4", "b2")]);
+    let batch = app.dir.path().join("batch");
+    std::fs::create_dir_all(&batch).unwrap();
+    std::fs::write(batch.join("1.eml"), mail.build()).unwrap();
+    let out = app.ok(&["import", batch.to_str().unwrap()]);
+    assert!(out.contains("回执 1 封"), "{out}");
+
+    // The receipt says each link was received and is being fetched.
+    let mail = arrived(&d);
+    assert_eq!(mail.len(), 1);
+    let (to, _, subject, text, _) = &mail[0];
+    assert_eq!(to, "gltpcs@163.com");
+    assert!(subject.starts_with("【回执】嘎鲁图派出所"), "{subject}");
+    let when = expires.format("%Y-%m-%d %H:%M");
+    for name in ["巡逻视频.mp4", "表彰大会.mp4"] {
+        let want = format!("超大附件 {name}（286.4 MiB，{when} 到期）已收到，正在自动下载，下载完成后另行通知。");
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+
+    // One is taken in by hand (a 2 min 13 s video); the other fails for good.
+    let items = app.items(&[]);
+    let item = |name: &str| items.iter().find(|i| i["name"] == name && i["kind"] == "link").unwrap_or_else(|| panic!("{name}: {items:#?}"))["id"].as_i64().unwrap();
+    let (patrol, ceremony) = (item("巡逻视频.mp4"), item("表彰大会.mp4"));
+    let video = app.dir.path().join("巡逻视频.mp4");
+    std::fs::write(&video, crate::fixtures::mp4_movie(133, 1280, 720, None, &crate::fixtures::noise(64 << 10, 7))).unwrap();
+    let out = app.ok(&["attach", &patrol.to_string(), video.to_str().unwrap(), "--confirm"]);
+    assert!(out.contains("已补交"), "{out}");
+    let soon = (now + chrono::Duration::days(2)).timestamp().to_string();
+    let done = chrono::Utc::now().timestamp().to_string();
+    let changed = update_db(
+        &app,
+        "UPDATE links SET state = 'needs_office', reason_code = 'link_limit_reached', detail = '下载次数已达上限，下载页面不再提供文件', \
+         done_at = CAST($1 AS INTEGER), expires_at = CAST($2 AS INTEGER), tries = 1 WHERE name = '表彰大会.mp4'",
+        &[&done, &soon],
+    );
+    assert_eq!(changed, 1);
+
+    // The next round of receipts sends one short mail for each, and only once.
+    let out = app.ok(&["import", batch.to_str().unwrap()]);
+    assert!(out.contains("回执 2 封"), "{out}");
+    app.ok(&["import", batch.to_str().unwrap()]);
+    let mail = arrived(&d);
+    assert_eq!(mail.len(), 3, "{:#?}", mail.iter().map(|m| &m.2).collect::<Vec<_>>());
+    let fetched = mail.iter().find(|m| m.2.contains("巡逻视频.mp4")).expect("a mail for the file taken in");
+    assert_eq!(fetched.0, "gltpcs@163.com");
+    assert_eq!(fetched.2, "【回执】嘎鲁图派出所 超大附件已取到：巡逻视频.mp4");
+    assert!(fetched.3.contains("已取到并计入：巡逻视频.mp4，时长 2 分 13 秒"), "{}", fetched.3);
+    let failed = mail.iter().find(|m| m.2.contains("表彰大会.mp4")).expect("a mail for the link that failed");
+    assert_eq!(failed.0, "gltpcs@163.com");
+    assert_eq!(failed.2, "【请重新发送】嘎鲁图派出所 超大附件未能下载：表彰大会.mp4");
+    let by = chrono::DateTime::from_timestamp(soon.parse().unwrap(), 0).unwrap().with_timezone(&tz).format("%Y-%m-%d %H:%M");
+    for want in ["未能下载：下载次数已达上限，下载页面不再提供文件。".to_string(), format!("请在 {by} 前重新发送这个文件")] {
+        assert!(failed.3.contains(&want), "missing {want:?} in:\n{}", failed.3);
+    }
+    assert!(!failed.3.contains("link_limit_reached"), "codes are not shown to people:\n{}", failed.3);
+
+    // The digest lists the link waiting for the office, with the days left and why.
+    let printed = app.ok(&["digest", "--date", &now.format("%Y-%m-%d").to_string(), "--print"]);
+    assert!(printed.contains("等待办公室处理的超大附件"), "{printed}");
+    let line = printed.lines().find(|l| l.contains("表彰大会.mp4")).unwrap_or_else(|| panic!("{printed}"));
+    assert!(line.contains("还剩 ") && line.contains("嘎鲁图派出所") && line.contains("下载次数已达上限"), "{line}");
+    assert!(!printed.contains("巡逻视频.mp4（"), "the file taken in is not listed:\n{printed}");
+
+    // The daemon reminds the office of the link expiring in two days, once, across a restart.
+    let imap = format!(
+        "\n[imap]\nhost = \"localhost\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BAOSONG_TEST_IMAP_PASSWORD\"\nfolders = [\"Office\"]\nscan_junk = false\n\n[links]\nfetch = false\n",
+        d.tls_port,
+        crate::dovecot::certs().dir.join("ca.pem").display(),
+        crate::dovecot::USER
+    );
+    let conf = std::fs::read_to_string(app.config()).unwrap() + &imap;
+    let conf = conf.replace("quiet_hours = \"none\"", "quiet_hours = \"none\"\nremind_days_before = 0\nremind_on_deadline = false\noverdue_for_days = 1\nreminder_time = \"23:59\"");
+    std::fs::write(app.config(), conf).unwrap();
+    let mut c = d.client();
+    c.create("Office");
+    let reminders = |d: &Dovecot| arrived(d).into_iter().filter(|m| m.2.starts_with("【超大附件将到期】")).collect::<Vec<_>>();
+    for round in 0..2 {
+        let mut daemon = app.spawn(&["run"]);
+        let seen = crate::harness::wait_until(Duration::from_secs(20), || !reminders(&d).is_empty());
+        std::thread::sleep(Duration::from_secs(2));
+        signal(&daemon, libc::SIGTERM);
+        assert!(daemon.wait().unwrap().success());
+        assert!(seen, "round {round}: no reminder arrived: {}", app.daemon_log());
+    }
+    let sent = reminders(&d);
+    assert_eq!(sent.len(), 1, "{}", app.daemon_log());
+    let (to, _, subject, text, _) = &sent[0];
+    assert_eq!(to, "office@example.test");
+    assert!(subject.contains("嘎鲁图派出所 表彰大会.mp4"), "{subject}");
+    for want in ["浏览器".to_string(), format!("/items/{ceremony}"), format!("baosong attach {ceremony} "), "还剩 2 天".to_string()] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    // Still nothing more to the sender.
+    assert_eq!(arrived(&d).iter().filter(|m| m.0 == "gltpcs@163.com").count(), 3);
+}
