@@ -47,6 +47,12 @@ impl Ctx {
     pub async fn open_writer(config: Config, command: &str) -> anyhow::Result<Ctx> {
         let lock = WriterLock::acquire(&config.data_dir, command, chrono::Utc::now().timestamp())?;
         let store = Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
+        // Under the writer lock: what earlier processes killed mid-way left in tmp/.
+        match store.remove_leftovers() {
+            Ok(0) => {}
+            Ok(n) => info!(folders = n, "已删除此前中断的进程留下的临时文件"),
+            Err(e) => warn!(error = %e, "无法清理临时目录 tmp"),
+        }
         let db = open_db(&config).await?;
         Ok(Ctx { config, db, store, writer: Some(lock) })
     }
@@ -164,7 +170,7 @@ fn analyse(mail: &Mail, config: &Config, store: &Store, originals: &[Original]) 
     let mut kept = Vec::new();
     let mut disk_error: Option<std::io::Error> = None;
     let walked = guarded(|| {
-        walk(raw, mail.spooled(), config, originals, &mut |f, ins, mut media| {
+        walk(raw, mail.spooled(), config, &store.tmp_dir(), originals, &mut |f, ins, mut media| {
             if disk_error.is_some() {
                 return;
             }
@@ -285,6 +291,7 @@ fn walk(
     raw: &[u8],
     spool: Option<&parse::mail::Spooled>,
     config: &Config,
+    tmp: &std::path::Path,
     originals: &[Original],
     keep: &mut dyn FnMut(unpack::File<'_>, inspect::Inspection, inspect::Media),
 ) -> Analysis {
@@ -294,12 +301,11 @@ fn walk(
     let envelope = parse::envelope(&msg);
     failpoint(&envelope.subject);
     let mut refused = Vec::new();
-    let tmp = config.data_dir.join("tmp");
     let mut sink = |f: unpack::File<'_>| match examine_file(&f, config) {
         Ok((ins, media)) => keep(f, ins, media),
         Err((rejection, detail)) => refused.push(Refused { shown: f.shown, rejection, detail }),
     };
-    let mut unpacked: Unpacked = unpack::unpack(&msg, spool, &config.limits, config.timezone, &tmp, &mut sink);
+    let mut unpacked: Unpacked = unpack::unpack(&msg, spool, &config.limits, config.timezone, tmp, &mut sink);
     // A link's file counts as the link's size allows, not a mail's.
     let limits = crate::config::Limits { max_unpacked_bytes: config.limits.max_unpacked_bytes.max(config.links.max_size), ..config.limits };
     for o in originals {
@@ -307,7 +313,7 @@ fn walk(
             break;
         }
         unpacked.links.retain(|l| l.url != o.url);
-        match unpack::original(&o.path, &o.name, &o.sha256, &o.url, &limits, &tmp, &mut sink) {
+        match unpack::original(&o.path, &o.name, &o.sha256, &o.url, &limits, tmp, &mut sink) {
             Ok(u) => {
                 unpacked.files += u.files;
                 unpacked.refused.extend(u.refused);
@@ -340,7 +346,7 @@ fn walk(
 /// the fuzzing target. Returns the number of files kept and the rejection codes.
 pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>) {
     let mut kept = 0;
-    let a = walk(raw, None, config, &[], &mut |_, _, _| kept += 1);
+    let a = walk(raw, None, config, &config.data_dir.join("tmp"), &[], &mut |_, _, _| kept += 1);
     let mut codes: Vec<Rejection> = a.refused.iter().map(|r| r.rejection).collect();
     codes.extend(a.message_rejection);
     (kept, codes)
@@ -349,10 +355,10 @@ pub fn analyse_in_memory(raw: &[u8], config: &Config) -> (usize, Vec<Rejection>)
 /// The bytes of the file with SHA-256 `sha256` that analysing `raw` finds, if any:
 /// `baosong verify --repair` restores a damaged blob from the mail it came from, by the
 /// same code that found the file the first time. Writes nothing.
-pub fn recover_file(raw: &[u8], config: &Config, sha256: &str) -> Option<Vec<u8>> {
+pub fn recover_file(raw: &[u8], config: &Config, tmp: &std::path::Path, sha256: &str) -> Option<Vec<u8>> {
     let mut found = None;
     let walked = guarded(|| {
-        walk(raw, None, config, &[], &mut |f, _, _| {
+        walk(raw, None, config, tmp, &[], &mut |f, _, _| {
             if found.is_none() && inspect::sha256_hex(f.data) == sha256 {
                 found = Some(f.data.to_vec());
             }

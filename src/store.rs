@@ -29,20 +29,90 @@ pub struct Store {
     root: PathBuf,
     /// Reads, but writes, links and removes nothing (`reprocess --dry-run`).
     dry: bool,
+    /// This store's own folder under `tmp/`, where all its temporary files go.
+    scratch: std::sync::Arc<Scratch>,
+}
+
+/// A folder of `tmp/` that one live store owns: `tmp/proc-<pid>-<random>/`, whose
+/// `.lock` it holds with a shared flock for as long as it lives, and which it removes
+/// when it goes. A process killed with -9 leaves its folder behind with the lock
+/// released; the next writer removes every folder whose lock nobody holds
+/// (`Store::remove_leftovers`), whatever its age, and never one a live process holds
+/// (the console receiving an upload, a dry run's scratch database).
+#[derive(Debug)]
+struct Scratch {
+    dir: PathBuf,
+    _lock: fs::File,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Prefix of every store's own folder in `tmp/`.
+const SCRATCH_PREFIX: &str = "proc-";
+
+/// Takes `file`'s flock: shared or exclusive, never waiting. False when someone else
+/// holds it in a way that conflicts.
+fn try_flock(file: &fs::File, exclusive: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH } | libc::LOCK_NB;
+    // SAFETY: flock on a descriptor this File owns.
+    unsafe { libc::flock(file.as_raw_fd(), op) == 0 }
 }
 
 impl Store {
-    /// Opens (creating) the store and removes stale temporary files (see [`STALE_TMP`]).
+    /// Opens (creating) the store, with a temporary folder of its own, and removes
+    /// loose temporary files older than [`STALE_TMP`].
     pub fn open(data_dir: &Path) -> io::Result<Store> {
         for sub in ["blobs", "raw", "tree", "thumbs"] {
             make_dirs(&data_dir.join(sub), DIR_MODE)?;
         }
-        make_dirs(&data_dir.join("tmp"), 0o700)?;
-        let store = Store { root: data_dir.to_path_buf(), dry: false };
+        let tmp = data_dir.join("tmp");
+        make_dirs(&tmp, 0o700)?;
+        let dir = tmp.join(format!("{SCRATCH_PREFIX}{}-{:08x}", std::process::id(), fastrand::u32(..)));
+        fs::create_dir(&dir)?;
+        let lock = fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(".lock"))?;
+        if !try_flock(&lock, false) {
+            return Err(io::Error::other("无法锁定临时目录"));
+        }
+        let store = Store { root: data_dir.to_path_buf(), dry: false, scratch: std::sync::Arc::new(Scratch { dir, _lock: lock }) };
         if let Err(e) = store.clean_tmp(STALE_TMP) {
             tracing::warn!(error = %e, "无法清理临时目录 tmp");
         }
         Ok(store)
+    }
+
+    /// Removes what dead processes left in `tmp/`: every store folder whose lock nobody
+    /// holds, whatever its age. Kept: live processes' folders, and `tmp/links/` (partial
+    /// 超大附件 downloads, resumed on the next try). Called by the data directory's one
+    /// writer at start, under its lock. Returns how many folders went.
+    pub fn remove_leftovers(&self) -> io::Result<usize> {
+        let mut removed = 0;
+        for e in fs::read_dir(self.tmp_root())? {
+            let e = e?;
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.starts_with(SCRATCH_PREFIX) || e.path() == self.scratch.dir || !e.file_type()?.is_dir() {
+                continue;
+            }
+            let dead = match fs::OpenOptions::new().write(true).open(e.path().join(".lock")) {
+                Ok(f) => try_flock(&f, true),
+                // A folder without its lock file is not being used by anyone.
+                Err(err) if err.kind() == io::ErrorKind::NotFound => true,
+                Err(err) => return Err(err),
+            };
+            if dead {
+                match fs::remove_dir_all(e.path()) {
+                    Ok(()) => removed += 1,
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(err),
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// The same store, for a dry run: every read works, every change is skipped.
@@ -69,19 +139,29 @@ impl Store {
         self.root.join(rel)
     }
 
-    /// Where temporary files go (`data/tmp`).
+    /// Where this store's temporary files go: its own folder of `data/tmp`.
     pub fn tmp_dir(&self) -> PathBuf {
+        self.scratch.dir.clone()
+    }
+
+    fn tmp_root(&self) -> PathBuf {
         self.root.join("tmp")
     }
 
-    /// Removes entries of `tmp/` last modified more than `older_than` ago; returns how many.
-    /// `tmp/links/` is kept: it holds partial 超大附件 downloads, resumed on the next try
-    /// and removed by the links queue when their link no longer waits.
+    /// Where partial 超大附件 downloads wait to be resumed: `data/tmp/links`, shared by
+    /// the processes that download (one writer at a time), kept across restarts.
+    pub fn links_dir(&self) -> PathBuf {
+        self.tmp_root().join("links")
+    }
+
+    /// Removes loose entries of `tmp/` last modified more than `older_than` ago (what
+    /// older versions, or a tool without a store, left there); returns how many. Store
+    /// folders are `remove_leftovers`' and `tmp/links/` the links queue's.
     pub fn clean_tmp(&self, older_than: Duration) -> io::Result<usize> {
         let mut removed = 0;
-        for e in fs::read_dir(self.tmp_dir())? {
+        for e in fs::read_dir(self.tmp_root())? {
             let e = e?;
-            if e.file_name() == "links" {
+            if e.file_name() == "links" || e.file_name().to_str().is_some_and(|n| n.starts_with(SCRATCH_PREFIX)) {
                 continue;
             }
             let meta = e.metadata()?;
@@ -419,16 +499,42 @@ mod tests {
     fn stale_temporary_files_are_removed_at_open_and_fresh_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
-        let stale = s.tmp_dir().join(".tmpSTALE");
+        let stale = s.tmp_root().join(".tmpSTALE");
         fs::write(&stale, b"left by kill -9").unwrap();
         let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
         fs::File::options().write(true).open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
-        let fresh = s.tmp_dir().join(".tmpFRESH");
+        let fresh = s.tmp_root().join(".tmpFRESH");
         fs::write(&fresh, b"another process is writing this").unwrap();
         Store::open(dir.path()).unwrap();
         assert!(!stale.exists());
         assert!(fresh.exists());
         assert_eq!(s.clean_tmp(Duration::ZERO).unwrap(), 1);
         assert!(!fresh.exists());
+        assert!(s.tmp_dir().exists(), "a live store's own folder is not a loose entry");
+    }
+
+    /// What a kill -9 leaves in its folder goes when the next writer starts, however
+    /// young; a live store's folder and the partial downloads stay.
+    #[test]
+    fn leftovers_of_dead_processes_go_and_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = Store::open(dir.path()).unwrap();
+        fs::write(live.tmp_dir().join("upload-being-received"), b"x").unwrap();
+        let dead = dir.path().join("tmp/proc-4242-deadbeef");
+        fs::create_dir_all(&dead).unwrap();
+        fs::write(dead.join(".lock"), b"").unwrap();
+        fs::write(dead.join(".tmpSPOOL"), vec![0u8; 4096]).unwrap();
+        let no_lock = dir.path().join("tmp/proc-4343-00000000");
+        fs::create_dir_all(&no_lock).unwrap();
+        fs::create_dir_all(live.links_dir()).unwrap();
+        fs::write(live.links_dir().join("7.part"), b"half a video").unwrap();
+        let writer = Store::open(dir.path()).unwrap();
+        assert_eq!(writer.remove_leftovers().unwrap(), 2);
+        assert!(!dead.exists() && !no_lock.exists());
+        assert!(live.tmp_dir().join("upload-being-received").exists(), "a live process's file stays");
+        assert!(writer.links_dir().join("7.part").exists(), "a resumable download stays");
+        let live_dir = live.tmp_dir();
+        drop(live);
+        assert!(!live_dir.exists(), "a store removes its folder when it goes");
     }
 }

@@ -256,8 +256,8 @@ async fn repair_blob(ctx: &Ctx, blob: &str, users: &[BlobUser], damaged_raw: &Ha
                 continue;
             }
         };
-        let (config, wanted) = (ctx.config.clone(), sha.clone());
-        let found = tokio::task::spawn_blocking(move || pipeline::recover_file(&bytes, &config, &wanted)).await.ok().flatten();
+        let (config, wanted, tmp) = (ctx.config.clone(), sha.clone(), ctx.store.tmp_dir());
+        let found = tokio::task::spawn_blocking(move || pipeline::recover_file(&bytes, &config, &tmp, &wanted)).await.ok().flatten();
         let Some(data) = found else { continue };
         if let Err(e) = ctx.store.restore_blob(&sha, &data) {
             return Repair::Failed(format!("无法写入（{e}）"));

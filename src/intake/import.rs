@@ -66,7 +66,7 @@ pub async fn import(ctx: &Ctx, found: &[Found], shutdown: &watch::Receiver<bool>
         if *shutdown.borrow() {
             break;
         }
-        match files::load(f, &ctx.store.abs("tmp")) {
+        match files::load(f, &ctx.store.tmp_dir()) {
             Ok(incoming) => {
                 bytes += incoming.raw.len() as usize;
                 group.push(incoming);

@@ -84,7 +84,7 @@ impl Queue {
     }
 
     fn dir(&self) -> std::path::PathBuf {
-        self.store.tmp_dir().join("links")
+        self.store.links_dir()
     }
 
     /// Runs every download due now, two at a time, until none is due; `each` hears how

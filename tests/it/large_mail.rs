@@ -110,3 +110,35 @@ fn over_imap_a_large_mail_is_fetched_in_ranges_and_counted_within_64_mib() {
     assert!(raw[0] == mail, "stored raw mail differs from the one on the server");
     assert!(rss < LARGE_RSS_KIB, "peak RSS {} MiB", rss >> 10);
 }
+
+/// Issue 21: after kill -9 during `import` and a second import, a file was left in
+/// data/tmp. The second import (the writer, under its lock) removes what the killed
+/// one left, however young, and everything is counted once.
+#[test]
+fn a_killed_import_leaves_nothing_in_tmp_after_the_next_one() {
+    let app = App::new();
+    let video = mp4_movie(300, 1920, 1080, None, &noise(60 << 20, 2));
+    let path = app.eml("big.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月视频", MAR19).attach("宣讲.mp4", &video).build());
+    let tmp = app.data().join("tmp");
+    let busy = || {
+        std::fs::read_dir(&tmp).map_or(false, |d| {
+            d.flatten().any(|e| e.path().is_dir() && std::fs::read_dir(e.path()).map_or(false, |f| f.flatten().any(|x| x.file_name() != ".lock")))
+        })
+    };
+    let mut child = app.spawn(&["import", path.to_str().unwrap()]);
+    let start = std::time::Instant::now();
+    while !busy() && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(busy(), "the import never wrote a temporary file");
+    crate::harness::signal(&child, libc::SIGKILL);
+    let _ = child.wait();
+    assert!(busy(), "the killed import left its temporary files (what this test is about)");
+    let run = app.run(&["import", path.to_str().unwrap()]);
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left in data/tmp: {left:?}");
+    let items = app.items(&[]);
+    assert_eq!(items.len(), 1, "counted once: {items:?}");
+    assert_eq!(items[0]["sha256"].as_str(), Some(sha256(&video).as_str()));
+}

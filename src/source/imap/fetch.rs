@@ -239,7 +239,7 @@ async fn fetch_batch(session: &mut Session, cfg: &ImapConfig, folder: &str, uid_
 /// Fetches one large message in `chunk_size` ranges into a spool file, hashed on the
 /// way, so it is never held in memory whole; the spool file becomes the raw mail.
 async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, p: Pending) -> Result<Option<Incoming>, ImapError> {
-    let mut spool = Spool::new(&ctx.store.abs("tmp")).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
+    let mut spool = Spool::new(&ctx.store.tmp_dir()).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
     let mut offset = 0u64;
     let mut internal_date = p.internal_date;
     loop {
