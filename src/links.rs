@@ -155,10 +155,16 @@ impl Failure {
     }
 }
 
-/// "286.4 MiB", "1.20 GiB".
+/// "286.4 MiB", "1.20 GiB", "12 KiB".
 pub fn mib(bytes: i64) -> String {
     let b = bytes.max(0) as f64;
-    if b >= (1u64 << 30) as f64 { format!("{:.2} GiB", b / (1u64 << 30) as f64) } else { format!("{:.1} MiB", b / (1u64 << 20) as f64) }
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.2} GiB", b / (1u64 << 30) as f64)
+    } else if b >= (1u64 << 20) as f64 {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    } else {
+        format!("{} KiB", (bytes.max(0) as u64).div_ceil(1024))
+    }
 }
 
 /// How long a provider keeps a file when the mail does not say: QQ 30 days; 163's

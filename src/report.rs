@@ -93,6 +93,10 @@ pub struct DepartmentRow {
     /// listed, not counted in `photos` or `videos`.
     pub shared: i64,
     pub external_links: i64,
+    /// 超大附件 links of its packages this month: fetched or taken in, waiting, and
+    /// needing the office (expired included). A link whose file is in counts once, as
+    /// the photo or video it became, and here as `fetched`.
+    pub links: db::links::Counts,
     pub by_category: BTreeMap<String, i64>,
     /// How many of its items carry each flag, and how many of its packages carry each
     /// message flag (`sent_on_behalf`, `bad_date`, `message_id_collision`, `unknown_charset`).
@@ -199,6 +203,10 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             }
             _ => {}
         }
+    }
+    for (department, c) in db::links::counts(db, &cycle_s, as_of).await? {
+        let i = row_of(&department, &mut rows);
+        rows[i].links = c;
     }
     let extensions = db::outbox::extensions(db, &cycle_s).await?;
     for r in &mut rows {
@@ -340,45 +348,71 @@ pub fn flags_line(flags: &BTreeMap<String, i64>) -> String {
         .join(" ")
 }
 
+/// "已取 1 · 待取 0 · 待办 1": a department's 超大附件 links (fetched or taken in,
+/// waiting for a download, needing the office); '' when it has none.
+pub fn links_line(c: &db::links::Counts) -> String {
+    if c.fetched + c.waiting + c.needs_office == 0 {
+        return String::new();
+    }
+    format!("已取 {} · 待取 {} · 待办 {}", c.fetched, c.waiting, c.needs_office)
+}
+
+/// How many 超大附件 links without their file a department has when they are all it
+/// sent: its state (按时 …) rests on links alone, and the board says so, so that it does
+/// not read as an empty package. 0 when it has a counted file or no such link.
+pub fn only_links(d: &DepartmentRow) -> i64 {
+    let pending = d.links.waiting + d.links.needs_office;
+    if d.photos + d.videos + d.documents + d.shared > 0 { 0 } else { pending }
+}
+
 /// The board as a Chinese table, for `baosong status`.
 pub fn render(b: &Board) -> String {
     let short = |s: &str| shown(s);
     let mut out = format!("{} 月份报送情况    截止：{} 前    统计时间：{}\n\n", b.cycle, short(&b.due_before), short(&b.as_of));
     let name_w = b.departments.iter().map(|d| width(&d.department)).max().unwrap_or(8).max(8) + 2;
     let cats_w = b.departments.iter().map(|d| width(&categories_line(d))).max().unwrap_or(0).max(8) + 2;
+    let links_w = b.departments.iter().map(|d| width(&links_line(&d.links))).max().unwrap_or(0).max(8) + 2;
+    let state_of = |d: &DepartmentRow| {
+        let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state_label, duration_zh(d.late_by_seconds)) } else { d.state_label.to_string() };
+        if let Some(u) = &d.extended_until {
+            state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
+        }
+        if only_links(d) > 0 {
+            state += "（文件未到）";
+        }
+        state
+    };
+    let state_w = b.departments.iter().map(|d| width(&state_of(d))).max().unwrap_or(0).max(14) + 2;
     out += &format!(
         "{}{}{}{}{}{}{}{}{}{}{}\n",
         pad("单位", name_w),
-        pad("状态", 16),
+        pad("状态", state_w),
         pad("首次报送", 18),
         pad("邮件", 6),
         pad("照片", 6),
         pad("视频", 6),
         pad("文档", 6),
         pad("拒收", 6),
-        pad("链接", 6),
+        pad("超大附件", links_w),
         pad("类别分布", cats_w),
         "标记"
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &b.departments {
         *counts.entry(d.state_label).or_default() += 1;
-        let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state_label, duration_zh(d.late_by_seconds)) } else { d.state_label.to_string() };
-        if let Some(u) = &d.extended_until {
-            state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
-        }
+        let state = state_of(d);
         let first = d.first_received_at.as_deref().map(shown).unwrap_or_else(|| "—".into());
         out += format!(
             "{}{}{}{}{}{}{}{}{}{}{}\n",
             pad(&d.department, name_w),
-            pad(&state, 16),
+            pad(&state, state_w),
             pad(&first, 18),
             pad(&d.packages.to_string(), 6),
             pad(&d.photos.to_string(), 6),
             pad(&d.videos.to_string(), 6),
             pad(&d.documents.to_string(), 6),
             pad(&d.rejected.to_string(), 6),
-            pad(&d.external_links.to_string(), 6),
+            pad(&links_line(&d.links), links_w),
             pad(&categories_line(d), cats_w),
             flags_line(&d.flags)
         )
@@ -438,4 +472,24 @@ pub fn render(b: &Board) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::links::Counts;
+
+    #[test]
+    fn links_column_and_departments_with_links_alone() {
+        assert_eq!(links_line(&Counts::default()), "", "no links: an empty cell");
+        assert_eq!(links_line(&Counts { fetched: 1, waiting: 0, needs_office: 1 }), "已取 1 · 待取 0 · 待办 1");
+        let mut d = empty_row("嘎鲁图派出所");
+        d.links = Counts { fetched: 0, waiting: 1, needs_office: 1 };
+        assert_eq!(only_links(&d), 2, "only links without their file");
+        d.videos = 1;
+        assert_eq!(only_links(&d), 0, "a counted file: the package is not empty");
+        let mut d = empty_row("图克派出所");
+        d.links = Counts { fetched: 1, ..Counts::default() };
+        assert_eq!(only_links(&d), 0);
+    }
 }

@@ -7,7 +7,8 @@
 //! passes), board, gallery (a department's month, one item), files (thumbnails and
 //! originals, by item id only), review (the forms), status (audit, outbox and mailbox,
 //! /healthz, /metrics), search, download (streamed ZIP), users (the 账号 page, admin
-//! only). Beside them: accounts (add, role, disable, password: what `baosong user`
+//! only), links (a 超大附件 link on its item page, and 补交文件: its file uploaded,
+//! streamed to disk). Beside them: accounts (add, role, disable, password: what `baosong user`
 //! calls too) and tls (https served by the console itself).
 
 pub mod accounts;
@@ -16,6 +17,7 @@ mod board;
 mod download;
 mod files;
 mod gallery;
+mod links;
 mod review;
 mod scores;
 mod search;
@@ -72,6 +74,7 @@ pub fn router(app: Shared) -> Router {
         .route("/review/extend", post(review::extend))
         .route("/items/recategorize", post(review::recategorize))
         .route("/items/{id}/adopt", post(scores::adopt))
+        .route("/items/{id}/attach", post(links::upload))
         .route("/adoptions/{id}/remove", post(scores::unadopt))
         .route("/scores", get(scores::page))
         .route("/audit", get(status::audit))

@@ -122,6 +122,7 @@ pub async fn attach(ctx: &Ctx, item: i64, file: &Path, confirm: bool) -> anyhow:
 }
 
 fn refused(r: &Refusal) -> anyhow::Result<ExitCode> {
-    eprintln!("未补交：{}（{}）", r.message(), r.code());
+    let hint = if matches!(r, Refusal::Mismatch(_)) { "；确认无误时加 --confirm 再运行一次" } else { "" };
+    eprintln!("未补交：{}（{}）{hint}", r.message(), r.code());
     Ok(ExitCode::FAILURE)
 }

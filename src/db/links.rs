@@ -176,11 +176,14 @@ pub struct FileIn<'a> {
     pub by: &'a str,
 }
 
-pub async fn file_in(tx: &mut Tx<'_>, id: i64, f: &FileIn<'_>, now: i64) -> anyhow::Result<()> {
+/// Only a link without its file takes one: of two uploads at once, or an upload and a
+/// download, one wins. Returns false when the link had its file already.
+pub async fn file_in(tx: &mut Tx<'_>, id: i64, f: &FileIn<'_>, now: i64) -> anyhow::Result<bool> {
     let state = if f.by.is_empty() { State::Fetched } else { State::TakenIn };
-    sqlx::query(
+    let r = sqlx::query(
         "UPDATE links SET state = $1, sha256 = $2, original_path = $3, file_name = $4, size = $5, done_at = $6, taken_in_by = $7, \
-         lease_until = 0, reason_code = CASE WHEN $1 = 'taken_in' THEN reason_code ELSE '' END WHERE id = $8",
+         lease_until = 0, reason_code = CASE WHEN $1 = 'taken_in' THEN reason_code ELSE '' END \
+         WHERE id = $8 AND state IN ('waiting', 'needs_office', 'expired')",
     )
     .bind(state.code())
     .bind(f.sha256)
@@ -192,7 +195,7 @@ pub async fn file_in(tx: &mut Tx<'_>, id: i64, f: &FileIn<'_>, now: i64) -> anyh
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// A failed try: waits until `next` (still `waiting`), or ends in `state` when `next`
@@ -301,12 +304,14 @@ pub struct Counts {
     pub needs_office: i64,
 }
 
-pub async fn counts(db: &Db, cycle: &str) -> anyhow::Result<Vec<(String, Counts)>> {
+/// Links of mail received by `received_by` only, in their state now.
+pub async fn counts(db: &Db, cycle: &str, received_by: i64) -> anyhow::Result<Vec<(String, Counts)>> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT m.department, l.state, COUNT(*) FROM links l JOIN messages m ON m.id = l.message_ref \
-         WHERE m.disposition = 'package' AND m.cycle = $1 GROUP BY m.department, l.state ORDER BY m.department",
+         WHERE m.disposition = 'package' AND m.cycle = $1 AND m.received_at <= $2 GROUP BY m.department, l.state ORDER BY m.department",
     )
     .bind(cycle)
+    .bind(received_by)
     .fetch_all(&db.pool)
     .await?;
     let mut out: Vec<(String, Counts)> = Vec::new();

@@ -9,7 +9,7 @@ use crate::categories::CIRCLED;
 use crate::report::{self, Board};
 
 pub fn write(b: &Board, path: &Path) -> anyhow::Result<()> {
-    let mut headers: Vec<String> = ["单位", "状态", "首次报送时间", "逾期时长", "逾期小时数", "报送邮件数", "照片", "视频", "文档", "拒收", "共享不计", "超大附件链接"]
+    let mut headers: Vec<String> = ["单位", "状态", "首次报送时间", "逾期时长", "逾期小时数", "报送邮件数", "照片", "视频", "文档", "拒收", "共享不计", "超大附件已取", "超大附件待取", "超大附件待办"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -33,7 +33,11 @@ pub fn write(b: &Board, path: &Path) -> anyhow::Result<()> {
                 Cell::int(d.documents),
                 Cell::int(d.rejected),
                 Cell::int(d.shared),
-                Cell::int(d.external_links),
+                // A link whose file is in is counted once, as the photo or video it
+                // became; the three say where the month's links stand.
+                Cell::int(d.links.fetched),
+                Cell::int(d.links.waiting),
+                Cell::int(d.links.needs_office),
             ];
             row.extend((1..=10).map(|n| Cell::int(d.by_category.get(&n.to_string()).copied().unwrap_or(0))));
             row.push(Cell::int(d.by_category.get("uncategorized").copied().unwrap_or(0)));

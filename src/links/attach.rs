@@ -63,7 +63,7 @@ impl Refusal {
             Refusal::Empty => "文件是空的".into(),
             Refusal::TooLarge { size, max } => format!("文件 {} 超过上限 {}（links.max_size）", mib(*size as i64), mib(*max as i64)),
             Refusal::NotMedia => "这是一个网页，不是照片、视频或压缩包；请在下载页面点“下载”保存文件本身".into(),
-            Refusal::Mismatch(why) => format!("{why}。确认是这个链接的文件，请再次提交并确认（命令行加 --confirm）"),
+            Refusal::Mismatch(why) => format!("{why}，请确认是这个链接的文件"),
         }
     }
 }
@@ -183,7 +183,9 @@ pub async fn attach(ctx: &Ctx, who: &str, item: i64, staged: Staged, confirmed: 
     let mut tx = ctx.db.begin().await?;
     let name = if staged.name.is_empty() { link.link.name.clone() } else { staged.name.clone() };
     let f = FileIn { sha256: &staged.sha256, original_path: &rel, file_name: &name, size: staged.size as i64, by: who };
-    db::links::file_in(&mut tx, link.link.id, &f, now).await?;
+    if !db::links::file_in(&mut tx, link.link.id, &f, now).await? {
+        return Ok(Err(Refusal::AlreadyIn { item, state: State::TakenIn }));
+    }
     let entry = db::journal::enqueue_redo(&mut tx, m.id, &m.raw_sha256, &m.raw_path, now).await?;
     let after = serde_json::json!({"link": link.link.id, "url": link.link.url, "file": name, "size": staged.size, "sha256": staged.sha256}).to_string();
     let change = db::audit::Change { who, action: "link_attach", target: &format!("文件 {item}"), before: link.link.state.code(), after: &after };

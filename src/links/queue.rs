@@ -206,11 +206,14 @@ impl Queue {
 
 /// The link's file is in: its row says where, and its message is queued in the
 /// journal to be recorded again with it, in one transaction. Returns the journal entry.
-pub async fn file_in(db: &Db, row: &LinkRow, f: &FileIn<'_>, now: i64) -> anyhow::Result<i64> {
+pub async fn file_in(db: &Db, row: &LinkRow, f: &FileIn<'_>, now: i64) -> anyhow::Result<Option<i64>> {
     let m = db::messages::get(db, row.message_ref).await?.ok_or_else(|| anyhow::anyhow!("链接 {} 所在的邮件 {} 不存在", row.id, row.message_ref))?;
     let mut tx = db.begin().await?;
-    db::links::file_in(&mut tx, row.id, f, now).await?;
+    // The office took the file in meanwhile: its file stands.
+    if !db::links::file_in(&mut tx, row.id, f, now).await? {
+        return Ok(None);
+    }
     let entry = db::journal::enqueue_redo(&mut tx, m.id, &m.raw_sha256, &m.raw_path, now).await?;
     tx.commit().await?;
-    Ok(entry)
+    Ok(Some(entry))
 }

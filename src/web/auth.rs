@@ -188,7 +188,10 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     // body is still arriving, hyper closes the connection with the body unread, and
     // the browser (or client) still sending it gets a reset instead of the page.
     let mut fields = None;
-    if req.method() == Method::POST {
+    // An upload (补交文件) is streamed to disk by its handler, never read here: its CSRF
+    // token comes in a header instead, and a refusal first reads (and drops) the body.
+    let upload = req.method() == Method::POST && super::links::is_upload(&path);
+    if req.method() == Method::POST && !upload {
         let (parts, body) = req.into_parts();
         let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
             Ok(b) => b,
@@ -209,22 +212,58 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
         if req.method() == Method::GET {
             return Redirect::to("/login").into_response();
         }
-        return Failure::new(StatusCode::FORBIDDEN, "请先登录（登录已过期）。").into_response();
+        return refuse(req, upload, Failure::new(StatusCode::FORBIDDEN, "请先登录（登录已过期）。")).await;
     };
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
     let session = Session { name: user.name, role, csrf, token_sha256 };
     let need = required(req.method(), &path);
     if role < need {
-        return Failure::new(StatusCode::FORBIDDEN, format!("您的账号是“{}”，不能进行此操作（需要“{}”权限）。", role.label(), need.label())).into_response();
+        let f = Failure::new(StatusCode::FORBIDDEN, format!("您的账号是“{}”，不能进行此操作（需要“{}”权限）。", role.label(), need.label()));
+        return refuse(req, upload, f).await;
+    }
+    if upload {
+        let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !same(token, &session.csrf) {
+            return refuse(req, upload, Failure::new(StatusCode::FORBIDDEN, CSRF_FAILED)).await;
+        }
     }
     if let Some(fields) = fields {
         if !fields.get("csrf").is_some_and(|t| same(t, &session.csrf)) {
-            return Failure::new(StatusCode::FORBIDDEN, "表单已过期或来源不明（安全校验未通过），请刷新页面后重新提交。").into_response();
+            return Failure::new(StatusCode::FORBIDDEN, CSRF_FAILED).into_response();
         }
         req.extensions_mut().insert(fields);
     }
     req.extensions_mut().insert(session);
     next.run(req).await
+}
+
+const CSRF_FAILED: &str = "表单已过期或来源不明（安全校验未通过），请刷新页面后重新提交。";
+
+/// How much of a refused upload is read (and dropped) before the answer: enough that a
+/// browser still sending a small file gets the page, not a reset connection; a larger
+/// one is answered once this much is read, and the connection closes.
+const DRAIN_LIMIT: u64 = 64 << 20;
+
+/// Reads and drops up to `DRAIN_LIMIT` bytes of a body nobody will use.
+pub async fn drain(body: axum::body::Body) {
+    use futures::TryStreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = 0u64;
+    while read < DRAIN_LIMIT {
+        match stream.try_next().await {
+            Ok(Some(b)) => read += b.len() as u64,
+            _ => break,
+        }
+    }
+}
+
+/// A refusal; an upload's body is drained first (see `DRAIN_LIMIT`), and nothing of it
+/// is kept.
+async fn refuse(req: Request, upload: bool, f: Failure) -> Response {
+    if upload {
+        drain(req.into_body()).await;
+    }
+    f.into_response()
 }
 
 pub async fn login_page(State(app): State<Shared>, headers: HeaderMap) -> Page {
@@ -347,6 +386,7 @@ mod tests {
         for path in ["/users/role", "/users/disable", "/users/enable", "/users/passwd"] {
             assert_eq!(required(&Method::POST, path), Role::Admin, "{path}");
         }
+        assert_eq!(required(&Method::POST, "/items/3/attach"), Role::Staff, "补交文件 is staff's");
     }
 
     #[test]

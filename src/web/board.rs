@@ -37,6 +37,9 @@ struct Row {
     packages: i64,
     photos: i64,
     videos: i64,
+    /// "已取 1 · 待取 0 · 待办 1" ('' without links), and their number for sorting.
+    links: String,
+    link_count: i64,
     categories: Vec<i64>,
     uncategorized: i64,
     rejected: i64,
@@ -62,6 +65,10 @@ fn state_text(r: &DepartmentRow) -> String {
     if let Some(u) = &r.extended_until {
         s.push_str(&format!("（延期至 {u}）"));
     }
+    let pending = report::only_links(r);
+    if pending > 0 {
+        s.push_str(&format!("（只有超大附件链接 {pending} 个，文件未到）"));
+    }
     s
 }
 
@@ -81,6 +88,8 @@ fn row(r: &DepartmentRow, last: Option<&String>) -> Row {
         packages: r.packages,
         photos: r.photos,
         videos: r.videos,
+        links: report::links_line(&r.links),
+        link_count: r.links.fetched + r.links.waiting + r.links.needs_office,
         categories: (1..=10).map(|n| r.by_category.get(&n.to_string()).copied().unwrap_or(0)).collect(),
         uncategorized: r.by_category.get("uncategorized").copied().unwrap_or(0),
         rejected: r.rejected,

@@ -1,11 +1,11 @@
 //! A department's month as thumbnails grouped by category, and one item: the full
 //! image, its metadata, the earlier photo it resembles, the mail it came from and that
-//! mail's refused files.
+//! mail's refused files; for a 超大附件 link, where it stands and the upload of its file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::Extension;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::response::IntoResponse;
 use serde::Serialize;
 
@@ -26,6 +26,8 @@ pub struct Card {
     department: String,
     cycle: String,
     category: String,
+    /// A 超大附件 link's state in words (等待下载 …), '' for other items.
+    link_state: String,
 }
 
 /// Every flag of an item and of its message, in words.
@@ -54,7 +56,16 @@ pub fn card(app: &Shared, li: &ListedItem) -> Card {
         department: li.department.clone(),
         cycle: li.cycle.clone(),
         category: app.ctx.config.categories.label(li.item.category.parse().ok()),
+        link_state: String::new(),
     }
+}
+
+/// Links shown in `list` whose file is already among its items (recorded again, the
+/// file keeps the link's URL): not shown a second time.
+fn superseded(list: &[ListedItem]) -> HashSet<i64> {
+    let files: HashSet<(i64, &str)> =
+        list.iter().filter(|li| li.item.kind != "link" && !li.item.url.is_empty()).map(|li| (li.item.message_ref, li.item.url.as_str())).collect();
+    list.iter().filter(|li| li.item.kind == "link" && files.contains(&(li.item.message_ref, li.item.url.as_str()))).map(|li| li.item.id).collect()
 }
 
 #[derive(Serialize)]
@@ -80,22 +91,34 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let department = app.ctx.config.roster.by_name(&department).map(|d| d.name.clone()).ok_or_else(|| Failure::not_found(format!("名单中没有单位 \"{department}\"")))?;
     let filter = db::items::Filter { cycle: Some(cycle.clone()), department: Some(department.clone()), ..Default::default() };
     let list = db::items::list(&app.ctx.db, &filter).await?;
+    let states: HashMap<(i64, String), crate::links::State> =
+        db::links::list(&app.ctx.db, Some(&cycle)).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url), l.link.state)).collect();
+    let skip = superseded(&list);
     let mut groups: BTreeMap<(u8, String), Vec<Card>> = BTreeMap::new();
     let mut refused = Vec::new();
+    let mut total = 0;
     for li in list.iter() {
+        if skip.contains(&li.item.id) {
+            continue;
+        }
+        total += 1;
         if li.item.status == "rejected" {
             refused.push(minijinja::context! { id => li.item.id, name => li.item.shown_name.clone(), reason => refusal(li) });
             continue;
         }
         let no: Option<u8> = li.item.category.parse().ok();
-        groups.entry((no.unwrap_or(11), app.ctx.config.categories.label(no))).or_default().push(card(&app, li));
+        let mut c = card(&app, li);
+        if let Some(st) = (!li.item.url.is_empty()).then(|| states.get(&(li.item.message_ref, li.item.url.clone()))).flatten() {
+            c.link_state = if li.item.kind == "link" { st.label().to_string() } else { format!("超大附件{}", st.label()) };
+        }
+        groups.entry((no.unwrap_or(11), app.ctx.config.categories.label(no))).or_default().push(c);
     }
     let groups: Vec<Group> = groups.into_iter().map(|((_, label), cards)| Group { label, cards }).collect();
     Ok(app
         .pages
         .render(
             "gallery.html",
-            minijinja::context! { session => session_view(&s), cycle => cycle, department => department, groups => groups, refused => refused, choices => category_choices(&app), total => list.len() },
+            minijinja::context! { session => session_view(&s), cycle => cycle, department => department, groups => groups, refused => refused, choices => category_choices(&app), total => total },
         )?
         .into_response())
 }
@@ -111,7 +134,9 @@ fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {
     let it = &li.item;
     let mut f = vec![("文件名".to_string(), it.shown_name.clone()), ("单位".into(), li.department.clone()), ("月份".into(), li.cycle.clone())];
     f.push(("类别".into(), app.ctx.config.categories.label(it.category.parse().ok())));
-    f.push(("类型".into(), it.mime.clone()));
+    if !it.mime.is_empty() {
+        f.push(("类型".into(), it.mime.clone()));
+    }
     f.push(("大小".into(), format!("{:.1} MB", it.size as f64 / 1_048_576.0)));
     if it.width > 0 {
         f.push(("尺寸".into(), format!("{} × {}", it.width, it.height)));
@@ -131,11 +156,19 @@ fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {
     if it.blur_centi > 0 {
         f.push(("清晰度".into(), format!("{:.2}", it.blur_centi as f64 / 100.0)));
     }
-    f.push(("SHA-256".into(), it.sha256.clone()));
+    if !it.sha256.is_empty() {
+        f.push(("SHA-256".into(), it.sha256.clone()));
+    }
     f
 }
 
-pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, UrlPath(id): UrlPath<String>) -> Page {
+#[derive(serde::Deserialize, Default)]
+pub struct ItemQuery {
+    /// Set by the redirect after 补交文件: the page says it was taken in.
+    attached: Option<String>,
+}
+
+pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, UrlPath(id): UrlPath<String>, Query(q): Query<ItemQuery>) -> Page {
     let id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| Failure::not_found("没有这个文件"))?;
     let li = db::items::get(&app.ctx.db, id).await?.ok_or_else(|| Failure::not_found(format!("没有编号为 {id} 的文件")))?;
     let earlier_id = if li.item.similar_to > 0 { li.item.similar_to } else { li.item.duplicate_of };
@@ -152,6 +185,8 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
         })
         .collect();
     let levels: Vec<_> = crate::score::Level::ALL.iter().map(|l| minijinja::context! { code => l.code(), label => l.label() }).collect();
+    let link = super::links::view(&app, &li).await?;
+    let attached = q.attached.is_some() && link.as_ref().is_some_and(|l| l.get_attr("has_file").is_ok_and(|v| v.is_true()));
     let mail = db::messages::get(&app.ctx.db, li.item.message_ref).await?;
     let siblings = db::items::list(&app.ctx.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
     let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == "rejected").map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
@@ -166,7 +201,28 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
                 session => session_view(&s), card => card(&app, &li), facts => facts(&app, &li), earlier => earlier,
                 similar => li.item.similar_to > 0, mail => mail, refused => refused, choices => category_choices(&app),
                 adoptions => adoptions, levels => levels, adoptable => li.item.status == "accepted" && matches!(li.item.kind.as_str(), "photo" | "video"),
+                link => link, attached => attached,
             },
         )?
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: i64, message_ref: i64, kind: &str, url: &str) -> ListedItem {
+        let mut li = ListedItem::default();
+        li.item.id = id;
+        li.item.message_ref = message_ref;
+        li.item.kind = kind.into();
+        li.item.url = url.into();
+        li
+    }
+
+    #[test]
+    fn a_link_whose_file_is_listed_is_not_shown_again() {
+        let list = [item(1, 7, "link", "https://a"), item(2, 7, "video", "https://a"), item(3, 7, "link", "https://b"), item(4, 8, "link", "https://a"), item(5, 7, "photo", "")];
+        assert_eq!(superseded(&list), [1].into_iter().collect());
+    }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::fixtures::{Mail, jpeg};
+use crate::fixtures::{Mail, jpeg, mp4};
 use crate::harness::App;
 use crate::ingest::MAR19;
 
@@ -831,4 +831,173 @@ fn console_accounts_from_the_command_line() {
     for word in ["role", "disable", "enable", "passwd", "停用账号"] {
         assert!(help.contains(word), "{word} missing from user --help:\n{help}");
     }
+}
+
+/// The QQ 超大附件 caption of a 1.2 MiB video and its download page.
+const LINK_URL: &str = "https://wx.mail.qq.com/ftn/download?func=3&key=K&code=C&k=K";
+
+/// A package of 嘎鲁图派出所 that holds only a 超大附件 link (QQ Mail's body); importing
+/// it downloads nothing.
+fn link_mail() -> Vec<u8> {
+    let body = format!("从QQ邮箱发来的超大附件\n\n嘎鲁图派出所3月巡逻视频.mp4 (1.20M, 2024年4月23日 15:02 到期)进入下载页面：{LINK_URL}\n");
+    let mut mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月巡逻视频", MAR19).no_parts();
+    mail.parts.push(crate::fixtures::Part::raw("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n", crate::fixtures::b64(body.as_bytes()).as_bytes()));
+    mail.build()
+}
+
+/// What `encodeURIComponent` gives for a file name.
+fn percent(name: &str) -> String {
+    name.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+impl Console {
+    /// The console's upload script: the file as the body, its name and the CSRF token in headers.
+    fn upload(&self, item: &str, cookie: &str, token: Option<&str>, name: &str, data: &[u8], confirm: bool) -> Reply {
+        let mut r = self.agent.post(&self.url(&format!("/items/{item}/attach"))).header("Cookie", cookie).header("Content-Type", "application/octet-stream").header("X-File-Name", &percent(name));
+        if let Some(t) = token {
+            r = r.header("X-CSRF-Token", t);
+        }
+        if confirm {
+            r = r.header("X-Confirm", "1");
+        }
+        reply(r.send(data))
+    }
+
+    /// The store's tmp/ (without the downloads' tmp/links/).
+    fn tmp(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(self.app.data().join("tmp")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "links").collect();
+        names.sort();
+        names
+    }
+}
+
+/// A department whose package holds only a waiting 超大附件 link: the board says so in
+/// its 超大附件 column and its state (not an empty 按时 package); the link's item page
+/// shows where it stands and, for staff only, 补交文件. The upload needs the CSRF token
+/// (refused, nothing is written to tmp/); a file whose size differs from the caption
+/// is asked again and taken in when confirmed: a counted video with the link's URL,
+/// audited as link_attach, counted once on the board.
+#[test]
+fn console_takes_a_link_file_in_by_upload() {
+    let port = free_port();
+    let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    accounts(&app);
+    app.import_one("link.eml", &link_mail());
+    let c = Console::serving(app, &["serve"], port);
+    let row = |s: &Value| s["departments"].as_array().unwrap().iter().find(|d| d["department"] == "嘎鲁图派出所").unwrap().clone();
+    let g = row(&c.app.status("2024-03", "2024-04-30T00:00:00+08:00"));
+    assert_eq!(g["links"], serde_json::json!({"fetched": 0, "waiting": 1, "needs_office": 0}), "{g}");
+    assert_eq!((g["state"].as_str(), g["videos"].as_i64()), (Some("on_time"), Some(0)));
+    let table = c.app.ok(&["status", "--cycle", "2024-03", "--as-of", "2024-04-30"]);
+    let line = table.lines().find(|l| l.starts_with("嘎鲁图派出所")).unwrap();
+    assert!(line.contains("按时（文件未到）") && line.contains("已取 0 · 待取 1 · 待办 0"), "{table}");
+
+    let (viewer, vtoken) = c.login(VIEWER);
+    let board = c.get("/?cycle=2024-03", &viewer).text();
+    assert!(board.contains(">超大附件</th>"), "{board}");
+    let r = board_row(&board, "嘎鲁图派出所");
+    assert!(r.starts_with("嘎鲁图派出所 按时（只有超大附件链接 1 个，文件未到） 1 0 0 已取 0 · 待取 1 · 待办 0"), "{r}");
+    let gallery = c.get("/gallery/2024-03/嘎鲁图派出所", &viewer).text();
+    assert!(gallery.contains("共 1 个文件") && gallery.contains("超大附件<br>等待下载"), "{gallery}");
+
+    let link = c.app.items(&[]).into_iter().find(|i| i["kind"] == "link").unwrap();
+    assert_eq!(link["url"], LINK_URL);
+    let id = link["id"].to_string();
+    let page = c.get(&format!("/items/{id}"), &viewer).text();
+    for words in ["等待下载", "嘎鲁图派出所3月巡逻视频.mp4", "1.2 MiB", "2024-04-23 15:02", "尝试下载</th><td>0 次"] {
+        assert!(page.contains(words), "{words} not on the link's page: {page}");
+    }
+    assert!(!page.contains("id=\"attach\"") && !page.contains("补交文件</button>"), "a viewer sees no upload: {page}");
+    let before = c.tmp();
+    let video = mp4(7);
+    let r = c.upload(&id, &viewer, Some(&vtoken), "嘎鲁图派出所3月巡逻视频.mp4", &video, true);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("您的账号是“只读”"), "{}", r.text());
+
+    let (staff, token) = c.login(STAFF);
+    let page = c.get(&format!("/items/{id}"), &staff).text();
+    assert!(page.contains("id=\"attach\"") && page.contains("补交文件</button>") && page.contains(&format!("data-csrf=\"{token}\"")), "{page}");
+    for t in [None, Some("0000"), Some(vtoken.as_str())] {
+        let r = c.upload(&id, &staff, t, "嘎鲁图派出所3月巡逻视频.mp4", &video, true);
+        assert_eq!(r.status, 403, "{t:?}: {}", r.text());
+        assert!(r.text().contains("安全校验未通过"), "{}", r.text());
+    }
+    assert_eq!(c.tmp(), before, "refused uploads write nothing to tmp/");
+    assert_eq!(c.app.items(&[]).len(), 1);
+
+    // 1.2 MiB said, a few hundred bytes sent: asked again, nothing kept.
+    let r = c.upload(&id, &staff, Some(&token), "嘎鲁图派出所3月巡逻视频.mp4", &video, false);
+    assert_eq!(r.status, 409, "{}", r.text());
+    let said: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(said["code"], "needs_confirmation");
+    assert!(said["message"].as_str().unwrap().contains("不符") && said["message"].as_str().unwrap().contains("确认是这个链接的文件"), "{said}");
+    assert_eq!(c.tmp(), before, "the staged file went with the refusal");
+
+    let r = c.upload(&id, &staff, Some(&token), "嘎鲁图派出所3月巡逻视频.mp4", &video, true);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let items = c.app.items(&[]);
+    assert_eq!(items.len(), 1, "the link became its file: {items:?}");
+    let v = &items[0];
+    assert_eq!((v["kind"].as_str(), v["status"].as_str(), v["url"].as_str()), (Some("video"), Some("accepted"), Some(LINK_URL)), "{v}");
+    assert_eq!(v["sha256"], baosong::inspect::sha256_hex(&video));
+    let new = v["id"].to_string();
+    assert_eq!(r.header("location"), Some(format!("/items/{new}?attached=1").as_str()));
+    assert_eq!(c.tmp(), before, "the upload left tmp/ for the store");
+    let (who, action, target, before_state, after) = last_audit(&c);
+    assert_eq!((who.as_str(), action.as_str(), target.as_str(), before_state.as_str()), ("web:张三", "link_attach", format!("文件 {id}").as_str(), "waiting"));
+    assert!(after.contains(&baosong::inspect::sha256_hex(&video)), "{after}");
+
+    let page = c.get(&format!("/items/{new}?attached=1"), &staff).text();
+    assert!(page.contains("已补交：超大附件的文件已计入") && page.contains("已手工补交") && page.contains("由 web:张三 补交"), "{page}");
+    assert!(!page.contains("id=\"attach\""), "nothing more to take in: {page}");
+    let again = c.upload(&new, &staff, Some(&token), "嘎鲁图派出所3月巡逻视频.mp4", &video, true);
+    assert_eq!(again.status, 409);
+    assert!(again.text().contains("不需要再补交"), "{}", again.text());
+
+    // Counted once: a video, and 已取 1 in the 超大附件 column.
+    let g = row(&c.app.status("2024-03", "2024-04-30T00:00:00+08:00"));
+    assert_eq!((g["videos"].as_i64(), g["external_links"].as_i64()), (Some(1), Some(0)), "{g}");
+    assert_eq!(g["links"], serde_json::json!({"fetched": 1, "waiting": 0, "needs_office": 0}));
+    let board = c.get("/board/table?cycle=2024-03", &staff).text();
+    assert!(board_row(&board, "嘎鲁图派出所").starts_with("嘎鲁图派出所 按时 1 0 1 已取 1 · 待取 0 · 待办 0"), "{}", board_row(&board, "嘎鲁图派出所"));
+    let gallery = c.get("/gallery/2024-03/嘎鲁图派出所", &staff).text();
+    assert!(gallery.contains("共 1 个文件") && gallery.contains("超大附件已手工补交") && !gallery.contains("等待下载"), "{gallery}");
+}
+
+/// 补交文件 in a real browser: the page's script sends the chosen file as the body; a
+/// file whose size differs from the caption shows the reason and the confirmation box;
+/// confirmed, the page moves to the video the link became.
+#[test]
+fn console_upload_in_headless_chromium() {
+    let port = free_port();
+    let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    accounts(&app);
+    app.import_one("link.eml", &link_mail());
+    let c = Console::serving(app, &["serve"], port);
+    let id = c.app.items(&[]).into_iter().find(|i| i["kind"] == "link").unwrap()["id"].to_string();
+    let file = c.app.dir.path().join("嘎鲁图派出所3月巡逻视频.mp4");
+    std::fs::write(&file, mp4(8)).unwrap();
+
+    let b = crate::webdriver::Browser::start();
+    b.goto(&c.url("/login"));
+    b.type_into("input[name=name]", STAFF.0);
+    b.type_into("input[name=password]", STAFF.1);
+    b.click("form.login button");
+    b.wait_for_title(&format!("看板 {} · 报送", chrono_month()));
+    b.goto(&c.url(&format!("/items/{id}")));
+    assert!(b.text("main").contains("等待下载"), "{}", b.text("main"));
+    b.type_into("#attach input[type=file]", file.to_str().unwrap());
+    b.click("#attach button");
+    eventually("the size is questioned", || b.text("#attach .message").contains("不符"));
+    assert!(b.text("#attach .message").starts_with("未补交："), "{}", b.text("#attach .message"));
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.screenshot(&shots.join("link.png"));
+    b.click("#attach input[name=confirm]");
+    b.click("#attach button");
+    eventually("the page moves to the file", || b.text("main").contains("已补交：超大附件的文件已计入"));
+    assert!(b.text("main").contains("已手工补交"), "{}", b.text("main"));
+    let v = c.app.items(&[]).into_iter().next().unwrap();
+    assert_eq!((v["kind"].as_str(), v["url"].as_str()), (Some("video"), Some(LINK_URL)));
+    b.screenshot(&shots.join("attached.png"));
 }
