@@ -143,12 +143,12 @@ async fn check_mailbox(config: &Config) -> anyhow::Result<bool> {
             println!("文件夹：");
             for f in list {
                 let mark = if f.junk { "（垃圾邮件）" } else if !f.selectable { "（不可选）" } else { "" };
-                println!("  {}{mark}", imap::utf7::decode(&f.name));
+                println!("  {}{mark}", baosong::utf7::decode(&f.name));
             }
         }
         Err(e) => println!("无法列出文件夹：{e}"),
     }
-    let reading: Vec<String> = imap::folders::to_read(&mut session, cfg).await.unwrap_or_default().iter().map(|f| imap::utf7::decode(f)).collect();
+    let reading: Vec<String> = imap::folders::to_read(&mut session, cfg).await.unwrap_or_default().iter().map(|f| baosong::utf7::decode(f)).collect();
     println!("将读取：{}", reading.join("、"));
     let _ = session.logout().await;
     println!("邮箱检查通过（未收取任何邮件）。");

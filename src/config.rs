@@ -1,7 +1,6 @@
 //! Configuration: raw TOML (serde, deny_unknown_fields) validated once into `Config`.
 //! Errors name the file, the key and the fix, in Chinese and English.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono_tz::Tz;
@@ -13,6 +12,7 @@ pub mod links;
 pub mod notify;
 pub mod web;
 
+pub use crate::config_error::{ConfigError, Place};
 use crate::categories::{Categories, RawCategories};
 use document::Document;
 use imap::{ImapConfig, RawImap};
@@ -25,101 +25,6 @@ const DEFAULT_DEPARTMENTS: &str = include_str!("../config/departments.toml");
 const DEFAULT_CATEGORIES: &str = include_str!("../config/categories.toml");
 /// Where the categories come from when `intake.categories_file` is not written.
 const BUILT_IN_CATEGORIES: &str = "内置类别 categories.toml";
-
-#[derive(Debug)]
-pub struct ConfigError {
-    pub file: String,
-    /// The full key, "intake.deadline_day"; inside arrays with 0-based indexes,
-    /// "department[2].senders[0]", which people see without the indexes.
-    pub key: String,
-    pub problem: String,
-    pub fix: String,
-    /// Where in `file`, when known.
-    pub place: Option<Box<Place>>,
-}
-
-/// A place in a configuration file.
-#[derive(Debug)]
-pub struct Place {
-    /// 1-based line and column (in characters).
-    pub line: usize,
-    pub column: usize,
-    /// The line at fault, with carets under the place.
-    pub excerpt: String,
-}
-
-impl ConfigError {
-    pub fn new(file: &str, key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
-        ConfigError { file: file.to_string(), key: key.to_string(), problem: problem.into(), fix: fix.into(), place: None }
-    }
-
-    /// The key as people read it: "department[2].senders[0]" → "department.senders"
-    /// (the problem says which department, 1-based, and the position which line).
-    pub fn shown_key(key: &str) -> String {
-        let mut out = String::with_capacity(key.len());
-        let mut depth = 0;
-        for c in key.chars() {
-            match c {
-                '[' => depth += 1,
-                ']' => depth -= 1,
-                _ if depth == 0 => out.push(c),
-                _ => {}
-            }
-        }
-        out
-    }
-
-    /// Records where in `text` (the file's contents) the fault is: the line and
-    /// column of `span`'s start, and that line with carets under the span.
-    pub fn set_place(&mut self, text: &str, span: std::ops::Range<usize>) {
-        let start = (0..=span.start.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line_no = text[..start].matches('\n').count() + 1;
-        let before = &text[line_start..start];
-        let column = before.chars().count() + 1;
-        let line = text[line_start..line_end].trim_end_matches('\r');
-        let end = span.end.clamp(start, line_end);
-        let marked = text.get(start..end).unwrap_or("").trim_end();
-        let width = |s: &str| s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum::<usize>();
-        // Tabs stay tabs so the caret lines up whatever the tab width.
-        let pad: String = before
-            .chars()
-            .map(|c| match c {
-                '\t' => "\t",
-                c if is_wide(c) => "  ",
-                _ => " ",
-            })
-            .collect();
-        let number = line_no.to_string();
-        let excerpt = format!("  {number} | {line}\n  {} | {pad}{}", " ".repeat(number.len()), "^".repeat(width(marked).max(1)));
-        self.place = Some(Box::new(Place { line: line_no, column, excerpt }));
-    }
-}
-
-/// East Asian wide characters take two columns in a terminal.
-fn is_wide(c: char) -> bool {
-    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x3FFFD)
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "配置错误 (config error): 文件 {}", self.file)?;
-        let key = Self::shown_key(&self.key);
-        match (self.place.as_deref().map(|p| (p.line, p.column)), key.is_empty()) {
-            (Some((line, column)), true) => write!(f, " 第 {line} 行第 {column} 列：{}", self.problem)?,
-            (Some((line, column)), false) => write!(f, " 第 {line} 行第 {column} 列的 `{key}`：{}", self.problem)?,
-            (None, true) => write!(f, "：{}", self.problem)?,
-            (None, false) => write!(f, " 的 `{key}`：{}", self.problem)?,
-        }
-        if let Some(place) = &self.place {
-            write!(f, "\n{}", place.excerpt)?;
-        }
-        write!(f, "\n  修改方法 (fix): {}", self.fix)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -446,7 +351,7 @@ fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaC
             Some(x) => Err(ConfigError::new(origin, &format!("inspect.{key}"), format!("{x} 必须是正整数"), "填大于 0 的整数，或删去此项使用默认值")),
         }
     };
-    let decode = crate::inspect::photo::DecodeLimits::DEFAULT;
+    let decode = crate::inspect::limits::DecodeLimits::DEFAULT;
     let max_alloc = match r.max_decode_memory.as_deref() {
         None => decode.max_alloc,
         Some(text) => parse_size(text).filter(|&n| n > 0).ok_or_else(|| ConfigError::new(origin, "inspect.max_decode_memory", format!("无法识别的大小 \"{text}\""), "写成 \"80MiB\" 这样的大小"))?,
@@ -462,7 +367,7 @@ fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaC
             recompressed_bits_per_pixel: r.recompressed_bits_per_pixel.unwrap_or(t.recompressed_bits_per_pixel),
             min_work_pixels: positive("min_work_pixels", r.min_work_pixels, t.min_work_pixels as i64)? as u64,
         },
-        limits: crate::inspect::photo::DecodeLimits {
+        limits: crate::inspect::limits::DecodeLimits {
             max_pixels: positive("max_pixels", r.max_pixels, decode.max_pixels as i64)? as u64,
             max_alloc,
         },
@@ -581,59 +486,6 @@ fn sqlite_under(base: &Path, url: &str) -> String {
         Some(q) => format!("sqlite://{}?{q}", file.display()),
         None => format!("sqlite://{}", file.display()),
     }
-}
-
-/// `check_address` for an address that may carry a name: "办公室 <1605739848@qq.com>".
-pub fn check_mailbox(text: &str) -> Result<(), (String, String)> {
-    match text.trim().strip_suffix('>').and_then(|t| t.rsplit_once('<')) {
-        Some((_, addr)) => check_address(addr.trim()),
-        None => check_address(text),
-    }
-}
-
-/// A light check of an e-mail address as people write it in the config: one `@`,
-/// something before it, a domain with a dot after it, no spaces or separators.
-/// QQ numbers (12345@qq.com) are fine. Err is (problem, fix) in Chinese.
-pub fn check_address(addr: &str) -> Result<(), (String, String)> {
-    let example = "写成完整的邮箱地址，例如 \"1605739848@qq.com\" 或 \"gltpcs@163.com\"";
-    let bad = |why: &str| Err((format!("\"{addr}\" 不是有效的邮箱地址：{why}"), example.to_string()));
-    if addr.trim().is_empty() {
-        return bad("地址是空的");
-    }
-    if addr.contains('＠') {
-        return Err((format!("\"{addr}\" 中的 ＠ 是中文全角符号"), "改用英文半角的 @".into()));
-    }
-    if addr.contains([',', ';', '，', '；', '、']) {
-        return Err((format!("\"{addr}\" 像是把几个地址写在了一起"), "每个地址单独加引号，用英文逗号分隔，例如 [\"a@qq.com\", \"b@163.com\"]".into()));
-    }
-    if addr.chars().any(|c| c.is_whitespace()) {
-        return bad("中间有空格");
-    }
-    if addr.contains(['<', '>', '"', '(', ')', '[', ']']) {
-        return bad("只写地址本身，不要带名字或括号");
-    }
-    let Some((local, domain)) = addr.split_once('@') else {
-        return bad("缺少 @");
-    };
-    if domain.contains('@') {
-        return bad("有不止一个 @");
-    }
-    if local.is_empty() {
-        return bad("@ 前面是空的");
-    }
-    if !domain.contains('.') {
-        let fix = match domain.to_ascii_lowercase().as_str() {
-            "qq" | "163" | "126" | "sina" | "sohu" | "foxmail" | "yeah" | "139" | "189" | "outlook" | "hotmail" | "gmail" => {
-                format!("写成完整地址，例如 \"{local}@{domain}.com\"")
-            }
-            _ => example.to_string(),
-        };
-        return Err((format!("\"{addr}\" 不是有效的邮箱地址：@ 后面的域名不完整（缺少 .com 之类的后缀）"), fix));
-    }
-    if domain.split('.').any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-')) {
-        return bad("@ 后面的域名写得不对");
-    }
-    Ok(())
 }
 
 /// "4GiB", "500MiB", "8MB", "1024": bytes.

@@ -179,7 +179,7 @@ async fn session(
             let mailbox = match imap::timed(cfg.timeout, session.examine(first)).await {
                 Ok(m) => m,
                 Err(ImapError::Protocol(async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m))) => {
-                    warn!(folder = %imap::utf7::decode(first), answer = %m, "服务器拒绝读取此文件夹，改为定时检查");
+                    warn!(folder = %crate::utf7::decode(first), answer = %m, "服务器拒绝读取此文件夹，改为定时检查");
                     refused.refused(first, tokio::time::Instant::now());
                     continue;
                 }
@@ -238,7 +238,7 @@ pub async fn pass(
                 f
             }
             Err(ImapError::Protocol(async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m))) => {
-                let shown = imap::utf7::decode(&name);
+                let shown = crate::utf7::decode(&name);
                 warn!(folder = %shown, answer = %m, "服务器拒绝读取此文件夹，跳过，其他文件夹照常读取");
                 refused.push(format!("文件夹 {shown} 无法读取：{m}"));
                 skip.refused(&name, tokio::time::Instant::now());

@@ -4,6 +4,7 @@
 //! hash, blur, thumbnail and quality flags.
 
 pub mod heif;
+pub mod limits;
 pub mod photo;
 pub mod quality;
 pub mod sheet;
@@ -12,7 +13,6 @@ pub mod video;
 use std::sync::{Condvar, Mutex};
 
 use chrono_tz::Tz;
-use sha2::{Digest, Sha256};
 
 use crate::rejection::{Flag, Rejection};
 use crate::unpack::names::extension;
@@ -41,9 +41,8 @@ pub struct Inspection {
     pub flags: Vec<Flag>,
 }
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
+/// Kept here too, where callers and tests have long found it.
+pub use crate::hash::sha256_hex;
 
 /// Sniffs `data`; `name` is used only to flag a mismatch.
 pub fn inspect(name: &str, data: &[u8]) -> Result<Inspection, Rejection> {
@@ -82,7 +81,7 @@ pub fn inspect(name: &str, data: &[u8]) -> Result<Inspection, Rejection> {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MediaConfig {
     pub thresholds: quality::Thresholds,
-    pub limits: photo::DecodeLimits,
+    pub limits: limits::DecodeLimits,
     pub thumbnails: bool,
 }
 
@@ -90,7 +89,7 @@ impl Default for MediaConfig {
     fn default() -> Self {
         MediaConfig {
             thresholds: quality::Thresholds::default(),
-            limits: photo::DecodeLimits::DEFAULT,
+            limits: limits::DecodeLimits::DEFAULT,
             thumbnails: true,
         }
     }

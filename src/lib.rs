@@ -4,13 +4,16 @@
 //! The data flows one way: source → journal → (worker) parse → resolve → unpack →
 //! inspect → store → record → report → notify.
 
+pub mod address; // e-mail addresses as written in the config: a light check, the fix in Chinese
 pub mod categories; // the ten work categories and how names map to them
 pub mod config; // raw TOML validated into Config; errors name file, key and fix
+pub mod config_error; // ConfigError: file, key, problem and fix (a leaf the domains share)
 pub mod corrections; // manual corrections (approve, reject, reassign, recategorize, extend), audited alike from CLI and console
 pub mod cycle; // pure: a package's month, the deadline, on_time/late/missing/pending
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod db; // sqlx pool, migrations and all SQL
 pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores
+pub mod hash; // SHA-256 as hex, the name of every blob
 pub mod inspect; // what a file is, by content; hashes
 pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
 pub mod links; // 超大附件: the files sent as QQ/163 links, downloaded or taken in by hand
@@ -29,5 +32,6 @@ pub mod score; // the year's 考核细则, adoptions and ledger entries, every d
 pub mod source; // where raw mail comes from: files and IMAP
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
+pub mod utf7; // modified UTF-7, the encoding of IMAP folder names
 pub mod verify; // the store re-hashed, damaged blobs restored from raw mail; the tree linked
 pub mod web; // the office console: board, gallery, review forms, audit, status; logins and roles

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +110,7 @@ impl Roster {
             let senders: Vec<String> = d.senders.iter().map(|s| s.trim().to_lowercase()).collect();
             for (k, s) in senders.iter().enumerate() {
                 let path = format!("{key}.senders[{k}]");
-                if let Err((problem, fix)) = crate::config::check_address(s) {
+                if let Err((problem, fix)) = crate::address::check_address(s) {
                     return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”的发件地址 {problem}"), fix));
                 }
                 if let Some(j) = by_sender.insert(s.clone(), i) {
@@ -124,7 +124,7 @@ impl Roster {
             }
             for (field, list, what) in [("contacts", &d.contacts, "通知地址"), ("escalation", &d.escalation, "抄送地址")] {
                 for (k, a) in list.iter().enumerate() {
-                    if let Err((problem, fix)) = crate::config::check_mailbox(a) {
+                    if let Err((problem, fix)) = crate::address::check_mailbox(a) {
                         return Err(ConfigError::new(file, &format!("{key}.{field}[{k}]"), format!("第 {nth} 个单位“{name}”的{what} {problem}"), fix));
                     }
                 }

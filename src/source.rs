@@ -6,7 +6,7 @@
 pub mod files;
 pub mod imap;
 
-
+use crate::db::cursors::Cursor;
 
 /// A message's bytes: in memory, or, for large mail, in a spool file of the store's
 /// `tmp/` that becomes the stored raw mail itself.
@@ -61,15 +61,6 @@ impl Spool {
         self.file.flush()?;
         Ok(Raw::Spooled { file: self.file.into_temp_path(), len: self.len, sha256: hex::encode(self.hash.finalize()) })
     }
-}
-
-/// Where an IMAP message sits; advanced in the transaction that records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub account: String,
-    pub folder: String,
-    pub uid_validity: i64,
-    pub uid: i64,
 }
 
 #[derive(Debug)]

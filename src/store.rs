@@ -196,7 +196,7 @@ impl Store {
     /// file replaces the old name only: tree entries still link the damaged file until
     /// they are linked again ([`Store::relink`]).
     pub fn restore_blob(&self, sha256: &str, data: &[u8]) -> io::Result<String> {
-        if crate::inspect::sha256_hex(data) != sha256 {
+        if crate::hash::sha256_hex(data) != sha256 {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "内容与哈希不符"));
         }
         let rel = Self::blob_rel(sha256);
@@ -214,7 +214,7 @@ impl Store {
     /// A full-size JPEG made from a HEIC photo, named by its own SHA-256 like a blob
     /// (so the tree's checks hold for it) and read-only because the tree links it.
     pub fn put_rendition(&self, jpeg: &[u8]) -> io::Result<String> {
-        let sha256 = crate::inspect::sha256_hex(jpeg);
+        let sha256 = crate::hash::sha256_hex(jpeg);
         let rel = format!("renditions/{}/{}.jpg", &sha256[..2], sha256);
         self.put(&rel, jpeg, false)?;
         Ok(rel)
@@ -435,7 +435,7 @@ mod tests {
     fn blobs_are_content_addressed_and_linked() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
-        let sha = crate::inspect::sha256_hex(b"photo");
+        let sha = crate::hash::sha256_hex(b"photo");
         let rel = s.put_blob(&sha, b"photo").unwrap();
         assert_eq!(rel, format!("blobs/{}/{}/{sha}", &sha[..2], &sha[2..4]));
         assert_eq!(s.put_blob(&sha, b"photo").unwrap(), rel);
@@ -451,7 +451,7 @@ mod tests {
     fn stored_files_are_read_only_and_directories_open() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
-        let sha = crate::inspect::sha256_hex(b"photo");
+        let sha = crate::hash::sha256_hex(b"photo");
         let blob = s.put_blob(&sha, b"photo").unwrap();
         let raw = s.put_raw(&sha, b"raw mail").unwrap();
         let thumb = s.put_thumb(&sha, b"thumb").unwrap();
@@ -464,7 +464,7 @@ mod tests {
             assert_eq!(mode(&s.abs(d)), 0o755, "{d}");
         }
         // An old 0600 blob is made read-only when it is linked into the tree.
-        let old = crate::inspect::sha256_hex(b"old");
+        let old = crate::hash::sha256_hex(b"old");
         let old_rel = s.put_blob(&old, b"old").unwrap();
         fs::set_permissions(s.abs(&old_rel), fs::Permissions::from_mode(0o600)).unwrap();
         s.link(&old_rel, "tree/2024-03/x.jpg").unwrap();
@@ -475,7 +475,7 @@ mod tests {
     fn a_damaged_blob_is_detected_and_restored() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path()).unwrap();
-        let sha = crate::inspect::sha256_hex(b"photo");
+        let sha = crate::hash::sha256_hex(b"photo");
         let blob = s.put_blob(&sha, b"photo").unwrap();
         let tree = "tree/2024-03/a.jpg";
         s.link(&blob, tree).unwrap();

@@ -120,7 +120,7 @@ impl ImapConfig {
             "none" => AfterIngest::Nothing,
             "seen" => AfterIngest::Seen,
             "flag" => AfterIngest::Flag,
-            m if m.starts_with("move:") && m.len() > 5 => AfterIngest::Move(crate::source::imap::utf7::to_wire(&m[5..])),
+            m if m.starts_with("move:") && m.len() > 5 => AfterIngest::Move(crate::utf7::to_wire(&m[5..])),
             other => return Err(err("after_ingest", format!("不认识的处理方式 \"{other}\""), "写 \"none\"（不改动邮件）、\"seen\"（标为已读）、\"flag\"（加星标）或 \"move:文件夹名\"")),
         };
         let backfill_since = match &raw.backfill_since {
@@ -133,7 +133,7 @@ impl ImapConfig {
         };
         // Folder names are written as people see them (其他文件夹/宣传) and sent to the
         // server in modified UTF-7.
-        let folders: Vec<String> = raw.folders.clone().unwrap_or_else(|| vec!["INBOX".into()]).iter().map(|f| crate::source::imap::utf7::to_wire(f)).collect();
+        let folders: Vec<String> = raw.folders.clone().unwrap_or_else(|| vec!["INBOX".into()]).iter().map(|f| crate::utf7::to_wire(f)).collect();
         if folders.is_empty() {
             return Err(err("folders", "没有要读取的文件夹".into(), "写 folders = [\"INBOX\"]"));
         }

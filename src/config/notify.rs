@@ -117,7 +117,7 @@ impl SmtpConfig {
         let user = raw.user.filter(|u| !u.trim().is_empty()).ok_or_else(|| err("user", "没有写发信账号".into(), "写完整邮箱地址，例如 user = \"1605739848@qq.com\""))?;
         let from = raw.from.unwrap_or_else(|| user.clone());
         let from_example = "写成 \"显示名 <地址>\"，例如 \"乌审旗公安局宣传工作领导小组办公室 <1605739848@qq.com>\"";
-        if let Err((problem, _)) = super::check_mailbox(&from) {
+        if let Err((problem, _)) = crate::address::check_mailbox(&from) {
             return Err(err("from", problem, from_example));
         }
         if from.parse::<lettre::message::Mailbox>().is_err() {
@@ -179,7 +179,7 @@ impl NotifyConfig {
             }
         };
         for (i, a) in raw.office.iter().flatten().enumerate() {
-            let checked = super::check_mailbox(a).and_then(|()| {
+            let checked = crate::address::check_mailbox(a).and_then(|()| {
                 a.parse::<lettre::message::Mailbox>().map(|_| ()).map_err(|_| (format!("\"{a}\" 不是有效的邮箱地址"), String::new()))
             });
             if let Err((problem, fix)) = checked {

@@ -1,7 +1,15 @@
 //! The imap_cursors and mailbox_health tables.
 
 use super::{Db, Tx};
-use crate::source::Cursor;
+
+/// Where an IMAP message sits; advanced in the transaction that records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub account: String,
+    pub folder: String,
+    pub uid_validity: i64,
+    pub uid: i64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {

@@ -78,7 +78,7 @@ pub enum Seen {
 pub fn attachments_digest<'s>(hashes: impl IntoIterator<Item = &'s str>) -> String {
     let set: std::collections::BTreeSet<&str> = hashes.into_iter().collect();
     let lines: String = set.into_iter().map(|h| format!("{h}\n")).collect();
-    crate::inspect::sha256_hex(lines.as_bytes())
+    crate::hash::sha256_hex(lines.as_bytes())
 }
 
 /// Whether `m` was seen before, read from the pool (before the recording transaction).

@@ -6,7 +6,7 @@
 use image::{DynamicImage, RgbImage};
 use libheif_rs::{ColorSpace, HeifContext, LibHeif, RgbChroma};
 
-use super::photo::DecodeLimits;
+use super::limits::DecodeLimits;
 use crate::rejection::Rejection;
 
 /// Bytes per pixel a decode holds at its peak, as measured here: libheif's YCbCr

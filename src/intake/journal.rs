@@ -6,7 +6,6 @@
 use anyhow::Context;
 
 use crate::db::{self, journal::{Enqueued, New}};
-use crate::inspect;
 use crate::pipeline::Ctx;
 use crate::source::{Incoming, Raw};
 
@@ -32,7 +31,7 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
             tokio::task::spawn_blocking(move || -> anyhow::Result<(Incoming, String, String)> {
                 let (sha, path) = match &incoming.raw {
                     Raw::Bytes(raw) => {
-                        let sha = inspect::sha256_hex(raw);
+                        let sha = crate::hash::sha256_hex(raw);
                         let path = store.put_raw(&sha, raw);
                         (sha, path)
                     }

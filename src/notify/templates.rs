@@ -5,7 +5,7 @@
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 const DEFAULTS: [(&str, &str); 6] = [
     ("receipt.txt", include_str!("../../config/templates/receipt.txt")),

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{Centi, Level, centi, shown};
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// The shipped rubric, used unless `[scoring] rubric` names another file.
 pub const DEFAULT: &str = include_str!("../../config/rubric-2024.toml");

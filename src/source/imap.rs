@@ -6,7 +6,6 @@ pub mod backoff;
 pub mod fetch;
 pub mod folders;
 pub mod idle;
-pub mod utf7;
 
 use std::fmt;
 use std::future::Future;

@@ -15,10 +15,10 @@ use tracing::{info, warn};
 
 use super::{ImapError, Session, timed};
 use crate::config::imap::{AfterIngest, ImapConfig};
-use crate::db;
+use crate::db::{self, cursors::Cursor};
 use crate::intake::journal;
 use crate::pipeline::Ctx;
-use crate::source::{Cursor, Incoming, Raw, Spool};
+use crate::source::{Incoming, Raw, Spool};
 
 /// Messages fetched ahead of the journal (each at most `chunk_size`, or a spool file).
 const QUEUE: usize = 8;
@@ -208,7 +208,7 @@ pub async fn list_pending(session: &mut Session, cfg: &ImapConfig, last: i64) ->
 }
 
 fn source_ref(cfg: &ImapConfig, folder: &str, uid_validity: i64, uid: u32) -> String {
-    format!("imap:{}/{};UIDVALIDITY={uid_validity}/;UID={uid}", cfg.account(), super::utf7::decode(folder))
+    format!("imap:{}/{};UIDVALIDITY={uid_validity}/;UID={uid}", cfg.account(), crate::utf7::decode(folder))
 }
 
 /// Fetches a batch in one UID FETCH, queueing each message as it arrives. Returns

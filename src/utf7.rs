@@ -1,5 +1,9 @@
 //! Modified UTF-7 (RFC 3501 §5.1.3), the encoding of IMAP folder names:
-//! QQ's 其他文件夹 is `&UXZO1mWHTvZZOQ-`.
+//! QQ's 其他文件夹 is `&UXZO1mWHTvZZOQ-`. A pure codec and a leaf: the IMAP source
+//! and the IMAP config both use it.
+
+/// Modified base64: `,` where base64 has `/`.
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 /// Decodes a folder name for people; undecodable runs are kept as they are.
 pub fn decode(name: &str) -> String {
@@ -16,7 +20,7 @@ pub fn decode(name: &str) -> String {
         if b64.is_empty() {
             out.push('&');
         } else {
-            let bytes = crate::parse::header::base64_lenient(b64.replace(',', "/").as_bytes());
+            let bytes = unbase64(b64.as_bytes());
             let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
             match String::from_utf16(&units) {
                 Ok(s) => out.push_str(&s),
@@ -29,9 +33,28 @@ pub fn decode(name: &str) -> String {
     out
 }
 
+/// Modified base64 without padding; what is not in the alphabet is skipped.
+fn unbase64(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in text {
+        if c == b'=' {
+            break;
+        }
+        let Some(v) = B64.iter().position(|&b| b == c) else { continue };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
 /// Encodes a folder name for the server.
 pub fn encode(name: &str) -> String {
-    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
     fn flush(units: &mut Vec<u16>, out: &mut String) {
         if units.is_empty() {
             return;
