@@ -6,8 +6,10 @@
 //! digest when it is back.
 
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 
 use crate::config::Config;
+use crate::config::notify::NotifyConfig;
 use crate::cycle::{self, Cycle, local};
 use crate::db::{self, AlreadyExists, Db};
 use crate::notify::reminder::{self, Reminder};
@@ -113,14 +115,21 @@ pub async fn digest(db: &Db, config: &Config, store: &crate::store::Store, date:
     notify::digest::draft(db, config, templates, store, date, &office_name(config)).await
 }
 
+/// The date whose digest is due at `now`: today's (local), once `digest_time` has passed.
+pub fn digest_due(now: i64, n: &NotifyConfig, tz: Tz) -> Option<NaiveDate> {
+    let t = local(now, tz);
+    (t.time() >= n.digest_time).then(|| t.date_naive())
+}
+
+/// Whether today's reminders are due at `now`: `reminder_time` (local) has passed.
+pub fn reminders_due(now: i64, n: &NotifyConfig, tz: Tz) -> bool {
+    local(now, tz).time() >= n.reminder_time
+}
+
 /// Today's digest, once `digest_time` has passed.
 pub async fn daily_digest(db: &Db, config: &Config, store: &crate::store::Store, now: i64) -> anyhow::Result<bool> {
     let Some(n) = &config.notify else { return Ok(false) };
-    let t = local(now, config.timezone);
-    if t.time() < n.digest_time || n.office.is_empty() {
-        return Ok(false);
-    }
-    let date = t.date_naive();
+    let Some(date) = digest_due(now, n, config.timezone).filter(|_| !n.office.is_empty()) else { return Ok(false) };
     if db::outbox::exists(db, &format!("digest:{date}")).await? {
         return Ok(false);
     }
@@ -159,11 +168,185 @@ pub async fn tick(db: &Db, config: &Config, store: &crate::store::Store, now: i6
     queued += link_reminders(db, config, now).await?;
     queued += usize::from(daily_digest(db, config, store, now).await?);
     if let Some(n) = &config.notify {
-        if local(now, config.timezone).time() >= n.reminder_time {
+        if reminders_due(now, n, config.timezone) {
             for d in reminders(db, config, now).await? {
                 queued += usize::from(enqueue(db, config, &d, now).await?);
             }
         }
     }
     Ok(queued)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::store::Store;
+
+    const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
+
+    /// Unix seconds of a local time in `tz`.
+    fn at(tz: Tz, y: i32, m: u32, d: u32, h: u32, min: u32) -> i64 {
+        tz.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().timestamp()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_digest_is_due_from_digest_time_for_the_local_date() {
+        let n = NotifyConfig::default();
+        assert_eq!(digest_due(at(SHANGHAI, 2024, 5, 21, 7, 59), &n, SHANGHAI), None);
+        assert_eq!(digest_due(at(SHANGHAI, 2024, 5, 21, 8, 0), &n, SHANGHAI), Some(date(2024, 5, 21)));
+        assert_eq!(digest_due(at(SHANGHAI, 2024, 5, 21, 23, 59), &n, SHANGHAI), Some(date(2024, 5, 21)));
+        // 00:30 UTC is 08:30 in Shanghai: the office's date and time decide, not UTC's.
+        let utc_half_past_midnight = chrono::Utc.with_ymd_and_hms(2024, 5, 21, 0, 30, 0).unwrap().timestamp();
+        assert_eq!(digest_due(utc_half_past_midnight, &n, SHANGHAI), Some(date(2024, 5, 21)));
+        assert_eq!(digest_due(utc_half_past_midnight, &n, chrono_tz::UTC), None);
+        let evening = NotifyConfig { digest_time: chrono::NaiveTime::from_hms_opt(18, 30, 0).unwrap(), ..NotifyConfig::default() };
+        assert_eq!(digest_due(at(SHANGHAI, 2024, 5, 21, 18, 29), &evening, SHANGHAI), None);
+        assert_eq!(digest_due(at(SHANGHAI, 2024, 5, 21, 18, 30), &evening, SHANGHAI), Some(date(2024, 5, 21)));
+    }
+
+    #[test]
+    fn reminders_are_due_from_reminder_time() {
+        let n = NotifyConfig::default();
+        assert!(!reminders_due(at(SHANGHAI, 2024, 5, 25, 8, 59), &n, SHANGHAI));
+        assert!(reminders_due(at(SHANGHAI, 2024, 5, 25, 9, 0), &n, SHANGHAI));
+        assert!(reminders_due(at(SHANGHAI, 2024, 5, 25, 23, 59), &n, SHANGHAI));
+        assert!(!reminders_due(at(SHANGHAI, 2024, 5, 26, 0, 0), &n, SHANGHAI));
+    }
+
+    /// The daemon wakes every `outbox::TICK`; on tokio's paused clock a day of ticks
+    /// runs at once. The digest and the reminders become due at the first tick after
+    /// their time and stay due until midnight.
+    #[tokio::test(start_paused = true)]
+    async fn a_day_of_ticks_finds_the_digest_and_the_reminders_due_within_a_tick_of_their_time() {
+        let n = NotifyConfig::default();
+        let midnight = at(SHANGHAI, 2024, 5, 25, 0, 0);
+        let start = tokio::time::Instant::now();
+        let mut seen: Vec<(i64, Option<NaiveDate>, bool)> = Vec::new();
+        while start.elapsed() < Duration::from_secs(26 * 3600) {
+            let now = midnight + start.elapsed().as_secs() as i64;
+            seen.push((now - midnight, digest_due(now, &n, SHANGHAI), reminders_due(now, &n, SHANGHAI)));
+            tokio::time::sleep(crate::outbox::TICK).await;
+        }
+        let tick = crate::outbox::TICK.as_secs() as i64;
+        assert_eq!(seen.len() as i64, 26 * 3600 / tick);
+        let first_digest = seen.iter().find(|s| s.1.is_some()).map(|s| s.0);
+        let first_reminders = seen.iter().find(|s| s.2).map(|s| s.0);
+        assert!(first_digest.is_some_and(|t| (8 * 3600..8 * 3600 + tick).contains(&t)), "{first_digest:?}");
+        assert!(first_reminders.is_some_and(|t| (9 * 3600..9 * 3600 + tick).contains(&t)), "{first_reminders:?}");
+        for &(t, digest, reminders) in &seen {
+            let today = t < 24 * 3600;
+            assert_eq!(digest, (today && Some(t) >= first_digest).then(|| date(2024, 5, 25)), "at {t}");
+            assert_eq!(reminders, today && Some(t) >= first_reminders, "at {t}");
+        }
+    }
+
+    // What follows writes the outbox, so it runs on the real clock: under a paused
+    // clock tokio jumps ahead while SQLite works on its own thread, and sqlx's pool
+    // times out. Time is an argument there anyway.
+
+    /// An office that sends notices: the shipped departments, `[smtp]` (unless
+    /// `smtp` is empty), and `[notify]` with its defaults (digest 08:00, reminders
+    /// 09:00, deadline the 25th) and no quiet hours. Nothing is sent; the tests read
+    /// the outbox.
+    struct Office {
+        _dir: tempfile::TempDir,
+        config: Config,
+        db: Db,
+        store: Store,
+    }
+
+    const SMTP: &str = "[smtp]\nhost = \"localhost\"\nport = 465\nuser = \"office@example.com\"\nfrom = \"宣传办 <office@example.com>\"\n";
+
+    fn config_in(dir: &std::path::Path, text: &str) -> Config {
+        let departments = concat!(env!("CARGO_MANIFEST_DIR"), "/config/departments.toml");
+        let path = dir.join("baosong.toml");
+        std::fs::write(&path, format!("[intake]\ndepartments_file = \"{departments}\"\n\n{text}")).unwrap();
+        Config::load(Some(&path)).unwrap()
+    }
+
+    async fn office(smtp: &str) -> Office {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path(), &format!("{smtp}\n[notify]\noffice = [\"office@example.com\"]\nquiet_hours = \"none\"\n"));
+        let db = Db::open(&config.database_url).await.unwrap();
+        let store = Store::open(&config.data_dir).unwrap();
+        Office { _dir: dir, config, db, store }
+    }
+
+    async fn keys(db: &Db) -> Vec<String> {
+        let mut k: Vec<String> = db::outbox::list(db, 1000).await.unwrap().into_iter().map(|r| r.key).collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn the_office_is_named_by_the_sender_and_the_mailbox_is_imap_else_smtp() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config_in(dir.path(), "");
+        assert_eq!(office_name(&c), "宣传工作领导小组办公室");
+        assert_eq!(mailbox_address(&c), "");
+        c.smtp = config_in(dir.path(), SMTP).smtp;
+        assert_eq!(office_name(&c), "宣传办");
+        assert_eq!(mailbox_address(&c), "office@example.com");
+    }
+
+    #[tokio::test]
+    async fn the_digest_waits_for_its_time_and_goes_once_per_date() {
+        let o = office(SMTP).await;
+        let (db, config, store) = (&o.db, &o.config, &o.store);
+        let tz = config.timezone;
+        assert!(!daily_digest(db, config, store, at(tz, 2024, 5, 21, 7, 59)).await.unwrap(), "before digest_time");
+        assert!(daily_digest(db, config, store, at(tz, 2024, 5, 21, 8, 0)).await.unwrap());
+        assert!(!daily_digest(db, config, store, at(tz, 2024, 5, 21, 8, 0)).await.unwrap(), "the same time again");
+        assert!(!daily_digest(db, config, store, at(tz, 2024, 5, 21, 23, 59)).await.unwrap(), "later the same day");
+        assert!(!daily_digest(db, config, store, at(tz, 2024, 5, 22, 7, 0)).await.unwrap());
+        assert!(daily_digest(db, config, store, at(tz, 2024, 5, 22, 13, 0)).await.unwrap(), "a daemon down over 08:00 sends it when back");
+        assert_eq!(keys(db).await, ["digest:2024-05-21", "digest:2024-05-22"]);
+    }
+
+    #[tokio::test]
+    async fn without_smtp_or_recipients_nothing_is_queued() {
+        let o = office("").await;
+        let now = at(o.config.timezone, 2024, 5, 21, 9, 0);
+        assert!(tick(&o.db, &o.config, &o.store, now).await.is_err(), "notices without [smtp] are a configuration error");
+        let o = office(SMTP).await;
+        let d = Draft { key: "test:1".into(), kind: "test", department: String::new(), cycle: String::new(), to: vec![], cc: vec![], subject: "s".into(), text: "t".into(), html: None, inline: vec![] };
+        assert!(!enqueue(&o.db, &o.config, &d, now).await.unwrap());
+        assert!(keys(&o.db).await.is_empty());
+    }
+
+    /// Deadline day with nothing received, ticked every half hour, then ticked again
+    /// (a restart): the digest at 08:00, each department's deadline reminder at 09:00,
+    /// nothing else and nothing twice.
+    #[tokio::test]
+    async fn deadline_day_queues_the_digest_at_eight_and_each_reminder_at_nine_once() {
+        let o = office(SMTP).await;
+        let (db, config, store) = (&o.db, &o.config, &o.store);
+        let midnight = at(config.timezone, 2024, 5, 25, 0, 0);
+        let expected = reminders(db, config, midnight + 9 * 3600).await.unwrap();
+        assert!(!expected.is_empty(), "on deadline day every department is reminded");
+        for round in 0..2 {
+            let mut queued_at: Vec<(i64, usize)> = Vec::new();
+            for half_hour in 0..48 {
+                let now = midnight + half_hour * 1800;
+                let n = tick(db, config, store, now).await.unwrap();
+                if n > 0 {
+                    queued_at.push((now - midnight, n));
+                }
+            }
+            let want: &[(i64, usize)] = if round == 0 { &[(8 * 3600, 1), (9 * 3600, expected.len())] } else { &[] };
+            assert_eq!(queued_at, want, "round {round}");
+        }
+        let keys = keys(db).await;
+        assert_eq!(keys.len(), 1 + expected.len());
+        assert!(keys.contains(&"digest:2024-05-25".to_string()));
+        assert!(expected.iter().all(|d| keys.contains(&d.key) && d.key.ends_with(":2024-05:deadline")), "{keys:?}");
+    }
 }

@@ -26,8 +26,9 @@ pub async fn get(db: &Db, account: &str, folder: &str) -> anyhow::Result<Option<
     Ok(row.map(|(uid_validity, last_uid)| Position { uid_validity, last_uid }))
 }
 
-/// Moves the cursor to `c.uid` (never backwards within one UIDVALIDITY).
-pub async fn advance(tx: &mut Tx<'_>, c: &Cursor) -> anyhow::Result<()> {
+/// Moves the cursor to `c.uid` (never backwards within one UIDVALIDITY); `now` is
+/// written as its updated_at.
+pub async fn advance(tx: &mut Tx<'_>, c: &Cursor, now: i64) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO imap_cursors (account, folder, uid_validity, last_uid, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (account, folder) DO UPDATE SET \
@@ -39,14 +40,15 @@ pub async fn advance(tx: &mut Tx<'_>, c: &Cursor) -> anyhow::Result<()> {
     .bind(&c.folder)
     .bind(c.uid_validity)
     .bind(c.uid)
-    .bind(chrono::Utc::now().timestamp())
+    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// Starts a folder over under a new UIDVALIDITY (the old UIDs mean nothing now).
-pub async fn reset(db: &Db, account: &str, folder: &str, uid_validity: i64, skipped: i64) -> anyhow::Result<()> {
+/// Starts a folder over under a new UIDVALIDITY (the old UIDs no longer mean
+/// anything); `now` is written as its updated_at.
+pub async fn reset(db: &Db, account: &str, folder: &str, uid_validity: i64, skipped: i64, now: i64) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO imap_cursors (account, folder, uid_validity, last_uid, skipped_before_backfill, updated_at) \
          VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (account, folder) DO UPDATE SET \
@@ -57,7 +59,7 @@ pub async fn reset(db: &Db, account: &str, folder: &str, uid_validity: i64, skip
     .bind(folder)
     .bind(uid_validity)
     .bind(skipped)
-    .bind(chrono::Utc::now().timestamp())
+    .bind(now)
     .execute(&db.pool)
     .await?;
     Ok(())

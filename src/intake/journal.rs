@@ -55,7 +55,7 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
         }
     }
     if let Some(c) = stored.last().and_then(|(i, _, _)| i.cursor.as_ref()) {
-        db::cursors::advance(&mut tx, c).await?;
+        db::cursors::advance(&mut tx, c, now).await?;
     }
     tx.commit().await?;
     Ok(q)

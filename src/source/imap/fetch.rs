@@ -94,7 +94,7 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
                 // dedupe make sure nothing is counted twice.
                 warn!(folder = name, uid_validity, "UIDVALIDITY 已变化，重新扫描该文件夹（已入库的邮件不会重复计入）");
             }
-            db::cursors::reset(&ctx.db, &account, name, uid_validity, 0).await?;
+            db::cursors::reset(&ctx.db, &account, name, uid_validity, 0, chrono::Utc::now().timestamp()).await?;
             0
         }
     };
