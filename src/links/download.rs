@@ -53,16 +53,18 @@ pub fn part_path(dir: &Path, id: i64) -> PathBuf {
 /// `progress` is told the bytes so far and the total when known.
 pub async fn fetch(client: &mut Client, job: &Job<'_>, dir: &Path, config: &LinksConfig, progress: &(dyn Fn(u64, Option<u64>) + Sync)) -> Result<Fetched, Failure> {
     let link = Url::parse(job.url).map_err(|_| Failure::Unrecognised("链接无法识别".into()))?;
-    let target = match job.provider {
-        "qq" => qq::resolve(client, &link).await?,
-        _ => netease::resolve(client, &link).await?,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| Failure::Transient(format!("无法创建临时目录：{e}")))?;
-    let part = part_path(dir, job.id);
-    let have = std::fs::metadata(&part).map_or(0, |m| m.len());
-    let range: Vec<(&str, String)> = if have > 0 { vec![("range", format!("bytes={have}-"))] } else { vec![] };
+    // `timeout` bounds the whole download, the provider's pages included: a landing
+    // page that sends a byte every few seconds must not hold the queue for hours.
     let deadline = tokio::time::Instant::now() + config.timeout;
     let result = tokio::time::timeout_at(deadline, async {
+        let target = match job.provider {
+            "qq" => qq::resolve(client, &link).await?,
+            _ => netease::resolve(client, &link).await?,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Failure::Transient(format!("无法创建临时目录：{e}")))?;
+        let part = part_path(dir, job.id);
+        let have = std::fs::metadata(&part).map_or(0, |m| m.len());
+        let range: Vec<(&str, String)> = if have > 0 { vec![("range", format!("bytes={have}-"))] } else { vec![] };
         let resp = client.get(&target.url, &range).await?;
         body(resp, &target, job, &part, have, config, progress).await
     })
@@ -119,7 +121,19 @@ async fn body(
         return Err(Failure::NotMedia);
     }
     if let Some(total) = total {
-        check_size(total, job.caption_size, config.max_size)?;
+        if let Err(f) = check_size(total, job.caption_size, config.max_size) {
+            // A login or error page served as a file, with its length: say it is a web
+            // page, not that the file's size differs (its first bytes tell).
+            if start == 0 && matches!(f, Failure::SizeMismatch { .. }) {
+                let idle = IDLE_TIMEOUT.min(config.timeout).max(Duration::from_secs(1));
+                if let Ok(Some(head)) = resp.chunk(idle).await
+                    && looks_like_html(&head)
+                {
+                    return Err(Failure::NotMedia);
+                }
+            }
+            return Err(f);
+        }
         let free = free_space(part.parent().unwrap_or(part));
         let need = total - start + DISK_MARGIN;
         if free < need {

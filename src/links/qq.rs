@@ -37,11 +37,14 @@ pub async fn resolve(client: &mut Client, link: &Url) -> Result<Target, Failure>
     if status >= 500 || status == 429 {
         return Err(Failure::Transient(format!("QQ 邮箱下载页面答复 {status}")));
     }
+    // A page that gives the address (with `var status` 1, or none) is the file's page,
+    // whatever else it says ("过期时间：…" on a good file's page is no refusal).
+    let status_ok = var(&page, "status").is_none_or(|s| s.trim() == "1");
+    if let (true, Some(t)) = (status_ok, from_page(&page, &landing_url)) {
+        return Ok(t);
+    }
     if let Some(gone) = refusal(&page) {
         return Err(gone);
-    }
-    if let Some(t) = from_page(&page, &landing_url) {
-        return Ok(t);
     }
     // No address in the page: ask for it as JSON, as the page's own script does.
     let referer = format!("{}://{}/", landing_url.scheme(), landing_url.host_str().unwrap_or(""));

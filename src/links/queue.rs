@@ -9,8 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use futures::stream::FuturesUnordered;
 use tokio::sync::{Notify, watch};
 use tracing::{info, info_span, warn, Instrument};
 
@@ -47,6 +45,7 @@ pub struct Ended {
     pub reused: bool,
 }
 
+#[derive(Clone)]
 pub struct Queue {
     db: Db,
     store: Store,
@@ -94,20 +93,27 @@ impl Queue {
         if expired > 0 {
             warn!(expired, "超大附件到期仍未取到文件，已记为过期");
         }
-        let mut running = FuturesUnordered::new();
+        // Each download is a task of its own. In one FuturesUnordered polled by this
+        // loop, a download that had begun recording its file (BEGIN IMMEDIATE) sat
+        // unpolled, holding SQLite's write lock, while the loop awaited the next claim:
+        // the claim waited busy_timeout (10 s) and failed with "database is locked".
+        // Dropping the set (shutdown, an error) aborts the downloads; they resume later.
+        let mut running = tokio::task::JoinSet::new();
         let mut tried = 0;
         loop {
             while running.len() < MAX_AT_ONCE {
                 let now = unix_now();
                 let Some(row) = db::links::claim(&self.db, now, now + LEASE, 1).await?.into_iter().next() else { break };
                 let span = info_span!("link", link = row.id, message_id = row.message_ref, provider = %row.provider);
-                running.push(self.one(row).instrument(span));
+                let queue = self.clone();
+                running.spawn(async move { queue.one(row).await }.instrument(span));
             }
-            match running.next().await {
+            match running.join_next().await {
                 None => break,
                 Some(ended) => {
                     tried += 1;
-                    each(&ended?);
+                    let ended = ended.map_err(|e| anyhow::anyhow!("超大附件下载任务异常退出：{e}"))??;
+                    each(&ended);
                 }
             }
         }
