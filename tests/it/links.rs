@@ -560,3 +560,48 @@ fn a_zip_behind_a_link_is_unpacked_and_its_name_cannot_escape_the_tree() {
     assert!(tree.contains(&"2024-03/嘎鲁图派出所/⑩民警辅警生活点滴/训练.mp4".to_string()), "{tree:?}");
     assert!(!std::path::Path::new("/tmp/嘎鲁图派出所3月素材.zip").exists());
 }
+
+/// Done means (issue 19): the video a link became is a work like any other — adopted
+/// and scored, kept by `reprocess` (the raw mail does not contain it: its original is
+/// read beside it), and checked by `verify` by its hash.
+#[test]
+fn a_fetched_video_is_scored_survives_reprocess_and_is_verified() {
+    let (p, app) = setup("60s");
+    let name = "图克派出所3月宣讲视频.mp4";
+    let bytes = video(41, SIZE);
+    p.add_file("qqscore1", name, bytes.clone());
+    let url = qq_link("qqscore1");
+    app.import_one("a.eml", &qq_mail(TUKE, "图克派出所3月宣传素材", MAR19, &[qq_line(name, bytes.len(), &url)]).build());
+    fetch(&app);
+    assert_counted_video(&app, &url, &bytes, "图克派出所", name);
+    let id = items_of(&app, &url)[0]["id"].as_i64().unwrap().to_string();
+    app.ok(&["adopt", &id, "--level", "city", "--date", "2024-04-12"]);
+    let s: Value = serde_json::from_str(&app.ok(&["score", "--json", "--year", "2024"])).unwrap();
+    let d = s["departments"].as_array().unwrap().iter().find(|d| d["department"] == "图克派出所").unwrap();
+    let photos = d["items"].as_array().unwrap().iter().find(|i| i["item"] == "图片视频报送").unwrap();
+    assert_eq!(photos["raw"].as_f64(), Some(0.2), "a city adoption of the video: {photos:#}");
+
+    // reprocess: the video stays counted, the adoption stays on it, nothing is fetched again.
+    let served = p.file_requests("qqscore1").len();
+    app.ok(&["reprocess", "--all"]);
+    assert_counted_video(&app, &url, &bytes, "图克派出所", name);
+    let again: Value = serde_json::from_str(&app.ok(&["score", "--json", "--year", "2024"])).unwrap();
+    assert_eq!(again, s, "the scores are the same after reprocess");
+    assert_eq!(p.file_requests("qqscore1").len(), served, "reprocess reads the kept original");
+
+    // verify: the original is checked by its hash, and a damaged one is found.
+    let ok = app.run(&["verify"]);
+    assert!(ok.ok, "{}\n{}", ok.stdout, ok.stderr);
+    let l = link(&app, &url);
+    let sha = l["file"]["sha256"].as_str().unwrap();
+    let original = app.data().join(format!("raw/{}/{sha}.orig", &sha[..2]));
+    assert_eq!(std::fs::read(&original).unwrap(), bytes, "the original is kept beside the raw mail");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&original, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut damaged = bytes.clone();
+    damaged[SIZE / 2] ^= 0xff;
+    std::fs::write(&original, &damaged).unwrap();
+    let bad = app.run(&["verify"]);
+    assert!(!bad.ok, "{}", bad.stdout);
+    assert!(bad.stdout.contains(&format!("{sha}.orig")), "the damaged original is named: {}", bad.stdout);
+}
