@@ -1,6 +1,16 @@
 //! The database: an sqlx pool, its migrations, and one module per table. All SQL
-//! lives under db/. The SQL is written to run on PostgreSQL too: i64 Unix-second
-//! timestamps, `$N` placeholders, no SQLite-only functions.
+//! lives under db/. Queries are written to run on PostgreSQL too: i64 Unix-second
+//! timestamps, `$N` placeholders, ON CONFLICT … DO and RETURNING, no SQLite-only
+//! functions. The SQLite-only SQL is in these places:
+//! - migrations/sqlite, which uses SQLite's dialect;
+//! - `Db::open` and `Db::begin`, where it runs only when the backend is SQLite: the
+//!   PRAGMAs turn on foreign keys, a busy timeout and WAL, and BEGIN IMMEDIATE takes
+//!   the write lock at the start;
+//! - `Db::copy_to`: VACUUM INTO, the consistent copy of the file that the reprocess
+//!   dry run works on;
+//! - `items::delete_for_message`: `PRAGMA defer_foreign_keys`, so that reprocess can
+//!   delete items that adoptions still name until `repoint` moves them. It runs on
+//!   every backend, so PostgreSQL will need its own way to do this.
 
 /// `[(file name, its text)]` for files of migrations/sqlite.
 macro_rules! migrations {
@@ -93,8 +103,6 @@ fn migration(file: &'static str, sql: &'static str) -> Migration {
 pub struct AlreadyExists(pub i64);
 
 impl Db {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
-    /// Callers hold `lock::MigrationLock`, so that two processes never migrate at once.
     /// A consistent copy of this SQLite database written to `path` (a dry run's scratch copy).
     pub async fn copy_to(&self, path: &Path) -> anyhow::Result<()> {
         let path = path.to_str().context("数据库副本路径不是 UTF-8")?;
@@ -107,6 +115,8 @@ impl Db {
         self.pool.close().await;
     }
 
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    /// Callers hold `lock::MigrationLock`, so that two processes never migrate at once.
     pub async fn open(url: &str) -> anyhow::Result<Db> {
         install_default_drivers();
         let url = if let Some(path) = url.strip_prefix("sqlite://") {

@@ -423,7 +423,10 @@ enum Stage {
 /// Everything but the transaction for a message in the journal, whose raw mail is in
 /// the store already: dedupe check, parse, unpack, inspect, blobs.
 pub async fn prepare_queued(ctx: &Ctx, e: &db::journal::Entry, now: i64) -> anyhow::Result<Prepared> {
-    let span = info_span!("message", source = %e.source, message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
+    let span = info_span!("message", source = %e.source, uid = tracing::field::Empty, message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
+    if let Some(uid) = crate::source::imap_uid(&e.source) {
+        span.record("uid", uid);
+    }
     let received_at = (e.received_at > 0).then_some(e.received_at);
     let stage = prepare_inner(ctx, e, received_at, now).instrument(span.clone()).await?;
     Ok(Prepared { span, progress: Progress { journal: Some(e.id) }, stage })
@@ -531,7 +534,7 @@ pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::
 /// and its lookups see only mail received before it, as intake did.
 pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, now: i64) -> anyhow::Result<Prepared> {
     let row = db::messages::get(&ctx.db, message_ref).await?.with_context(|| format!("没有编号为 {message_ref} 的邮件"))?;
-    let span = info_span!("reprocess", message = message_ref, department = %row.department, cycle = %row.cycle);
+    let span = info_span!("reprocess", message_id = message_ref, department = %row.department, cycle = %row.cycle);
     let old = items_of(ctx, message_ref).await?;
     let analysis = analyse_stored(ctx, &row.raw_path, originals_of(ctx, message_ref).await?).await?;
     let sender = sender_department(ctx, &analysis.envelope.from).await?;

@@ -235,11 +235,6 @@ impl Flag {
         }
     }
 
-    /// Flags of a whole message rather than of one file.
-    pub fn is_message_flag(self) -> bool {
-        matches!(self, Flag::SentOnBehalf | Flag::UnknownCharset | Flag::MessageIdCollision | Flag::BadDate)
-    }
-
     /// The flags in a stored comma list, in `Flag` order; unknown codes are skipped.
     pub fn parse_list(codes: &str) -> Vec<Flag> {
         let mut v: Vec<Flag> = codes.split(',').filter_map(Flag::from_code).collect();

@@ -605,3 +605,15 @@ fn a_fetched_video_is_scored_survives_reprocess_and_is_verified() {
     assert!(!bad.ok, "{}", bad.stdout);
     assert!(bad.stdout.contains(&format!("{sha}.orig")), "the damaged original is named: {}", bad.stdout);
 }
+
+/// `[links] resolve` and `ca_file` exist for tests only: check-config says so while they
+/// are set, and refuses a resolve to anything but a loopback address, naming the key.
+#[test]
+fn the_test_settings_are_warned_about_and_only_loopback_is_allowed() {
+    let (_p, app) = setup("60s");
+    let out = app.ok(&["check-config"]);
+    assert!(out.contains("警告：[links] resolve 已设置") && out.contains("wx.mail.qq.com → 127.0.0.1:"), "{out}");
+    let bad = App::with_config("[links]\nresolve = { \"wx.mail.qq.com\" = \"10.0.0.1:443\" }\n");
+    let r = bad.run(&["check-config"]);
+    assert!(!r.ok && r.stderr.contains("links.resolve") && r.stderr.contains("不是本机回环地址"), "{}", r.stderr);
+}

@@ -208,7 +208,7 @@ pub async fn list_pending(session: &mut Session, cfg: &ImapConfig, last: i64) ->
 }
 
 fn source_ref(cfg: &ImapConfig, folder: &str, uid_validity: i64, uid: u32) -> String {
-    format!("imap:{}/{};UIDVALIDITY={uid_validity}/;UID={uid}", cfg.account(), crate::utf7::decode(folder))
+    crate::source::imap_ref(&cfg.account(), folder, uid_validity, uid)
 }
 
 /// Fetches a batch in one UID FETCH, queueing each message as it arrives. Returns
