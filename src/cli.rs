@@ -57,7 +57,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("配置检查通过。");
             return Ok(ExitCode::SUCCESS);
         }
-        return Ok(failure("配置检查未通过：请按上面的提示修改，再运行 baosong check-config。"));
+        // The verdict ends the report on stdout, and stderr says it too.
+        let verdict = "配置检查未通过：请按上面的提示修改，再运行 baosong check-config。";
+        println!("{verdict}");
+        return Ok(failure(verdict));
     }
     if let Command::Inspect { files, json, thumbs, cycle } = &cli.command {
         let cycle = match cycle {
@@ -363,39 +366,6 @@ async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow
 }
 
 /// The notice loop of the daemon: receipts, digest, reminders, then the outbox.
-async fn notify_loop(ctx: &Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>, ingested: &tokio::sync::Notify) -> anyhow::Result<()> {
-    let (Some(smtp), Some(_)) = (ctx.config.smtp.as_ref(), ctx.config.notify.as_ref()) else {
-        tracing::info!("未配置 [smtp] 和 [notify]：不发送回执、汇总和提醒");
-        return Ok(());
-    };
-    let recovered = db::outbox::recover_interrupted(&ctx.db).await?;
-    if recovered > 0 {
-        tracing::warn!(recovered, "上次退出时有邮件发送被中断，将重新发送（收件人可能收到两次）");
-    }
-    loop {
-        if let Err(e) = scheduler::tick(&ctx.db, &ctx.config, &ctx.store, now()).await {
-            tracing::error!(error = %format!("{e:#}"), "生成通知失败");
-        }
-        // The 授权码 is read again each round: a corrected password file is used
-        // without a restart, at the next try of a hold (every 30 minutes).
-        let sent = match smtp.password() {
-            Ok(password) => match baosong::outbox::transport(smtp, &password) {
-                Ok(transport) => baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, false).await.map(|_| ()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = sent {
-            tracing::error!(error = %format!("{e:#}"), "发送通知失败");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(baosong::outbox::TICK) => {}
-            _ = ingested.notified() => {}
-            _ = shutdown.changed() => return Ok(()),
-        }
-    }
-}
-
 async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     let (cfg, password) = imap_config(&ctx.config)?;
     let mut cfg = cfg.clone();
@@ -426,7 +396,7 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
     if let Some(w) = ctx.config.links.test_overrides() {
         tracing::warn!("{w}");
     }
-    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested, links.as_ref()), notify_loop(ctx, rx, &ingested));
+    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested, links.as_ref()), baosong::outbox::run(&ctx.db, &ctx.config, &ctx.store, rx, &ingested, now));
     // On SIGTERM the console finishes its requests; if intake stopped for another reason,
     // the console stops with it.
     if tokio::time::timeout(std::time::Duration::from_secs(5), &mut console).await.is_err() {
@@ -599,10 +569,7 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
         }
     }
     // Links the tree for anything a crash left unlinked after its commit.
-    let missing = sync_tree(ctx).await?;
-    if missing > 0 {
-        eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
-    }
+    sync_tree(ctx).await?;
     println!("导入完成：共 {} 封邮件", found.len());
     println!("  计入报送    {} 封（文件 {} 个，其中重复 {} 个；拒收文件 {} 个；超大附件链接 {} 个）", t.packages, t.files, t.duplicates, t.refused, t.links);
     println!("  待审核      {} 封{}", t.held, if t.held > 0 { "（baosong quarantine list 查看）" } else { "" });
@@ -660,10 +627,7 @@ async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
         }
     })
     .await?;
-    let missing = sync_tree(ctx).await?;
-    if missing > 0 {
-        eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
-    }
+    sync_tree(ctx).await?;
     println!("完成：计入报送 {} 封，待审核 {} 封，整封拒收 {} 封，往来或无关 {} 封，仍然失败 {} 封。", t.packages, t.held, t.rejected, t.correspondence + t.unrelated, t.failed);
     Ok(exit_code(t.failed == 0, || format!("{} 封邮件仍然处理失败（baosong status 可查看原因）。", t.failed)))
 }
@@ -675,29 +639,18 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
         bail!("请指明重新处理哪些邮件：--cycle YYYY-MM（一个月份）或 --all（全部）。例：baosong reprocess --cycle 2024-04 --dry-run");
     }
     let cycle = cycle.as_deref().map(parse_cycle).transpose()?;
-    let scratch = ctx.store.tmp_dir().join(format!("reprocess-{}.sqlite", std::process::id()));
-    let ctx = if dry_run {
-        anyhow::ensure!(ctx.config.database_url.starts_with("sqlite:"), "--dry-run 只支持 SQLite 数据库；PostgreSQL 请先在备份上试");
-        let _ = std::fs::remove_file(&scratch);
-        ctx.db.copy_to(&scratch).await.context("无法复制数据库用于试运行")?;
-        let db = db::Db::open(&format!("sqlite://{}", scratch.display())).await?;
-        Ctx { db, store: ctx.store.dry(), ..ctx }
-    } else {
-        ctx
-    };
+    let dry = if dry_run { Some(baosong::reprocess::DryRun::open(&ctx).await?) } else { None };
     let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} 封 {elapsed}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
     let shutdown = shutdown_on_signal()?;
-    let result = baosong::reprocess::run(&ctx, cycle, now(), &shutdown, &mut |done, total| {
+    let on = dry.as_ref().map_or(&ctx, |d| &d.ctx);
+    let result = baosong::reprocess::run(on, cycle, now(), &shutdown, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
     .await;
     bar.finish_and_clear();
-    if dry_run {
-        ctx.db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
-        }
+    if let Some(d) = dry {
+        d.close().await;
     }
     let out = result?;
     let what = cycle.map_or("全部邮件".to_string(), |c| format!("{c} 的邮件"));
@@ -718,10 +671,7 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
         eprintln!("已停止：还有 {} 封邮件在队列中，下次运行 baosong run、poll 或 import 时会继续处理。", out.unfinished);
     }
     if !dry_run && !out.messages.is_empty() {
-        let missing = sync_tree(&ctx).await?;
-        if missing > 0 {
-            eprintln!("警告：{missing} 个文件未能放入目录树；可运行 baosong tree rebuild");
-        }
+        sync_tree(&ctx).await?;
     }
     Ok(exit_code(out.failed.is_empty() && out.unfinished == 0, || "重新处理没有全部完成（原因见上）。".into()))
 }
@@ -955,14 +905,17 @@ async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<Exit
 
 /// Links every tree entry the database knows and the disk lacks; returns how many failed.
 /// Blobs are not re-hashed here (it runs after every import); `tree rebuild` does.
+/// Links what the tree lacks (see `verify::sync_tree`), saying on stderr what could
+/// not be linked; returns how many.
 async fn sync_tree(ctx: &Ctx) -> anyhow::Result<usize> {
-    let entries = db::items::tree_entries(&ctx.db).await?;
-    let store = ctx.store.clone();
-    let done = tokio::task::spawn_blocking(move || verify::link_tree(&store, &entries, false, &|_, _| {})).await.context("目录树线程异常退出")?;
-    for (tree, e) in &done.failed {
+    let failed = verify::sync_tree(&ctx.db, &ctx.store).await?;
+    for (tree, e) in &failed {
         eprintln!("无法建立 {tree}：{e}");
     }
-    Ok(done.failed.len())
+    if !failed.is_empty() {
+        eprintln!("警告：{} 个文件未能放入目录树；可运行 baosong tree rebuild", failed.len());
+    }
+    Ok(failed.len())
 }
 
 /// A bar on a terminal; otherwise a line on stderr every `every` files.

@@ -197,3 +197,41 @@ pub async fn put_on_hold(db: &Db, account: &str, reason: &str, at: i64) -> anyho
 
 /// How often the daemon looks at the outbox and the schedule.
 pub const TICK: Duration = Duration::from_secs(30);
+
+/// The daemon's notices: drafts what is due (receipts, the digest, reminders, the
+/// 超大附件 mails: `scheduler::tick`) and sends the outbox, every `TICK`, at once when
+/// `ingested` is notified (mail was recorded), until `shutdown`. Without `[smtp]` and
+/// `[notify]` it returns at once. `now` is the clock.
+pub async fn run(db: &Db, config: &Config, store: &crate::store::Store, mut shutdown: tokio::sync::watch::Receiver<bool>, ingested: &tokio::sync::Notify, now: fn() -> i64) -> anyhow::Result<()> {
+    let (Some(smtp), Some(_)) = (config.smtp.as_ref(), config.notify.as_ref()) else {
+        info!("未配置 [smtp] 和 [notify]：不发送回执、汇总和提醒");
+        return Ok(());
+    };
+    let recovered = db::outbox::recover_interrupted(db).await?;
+    if recovered > 0 {
+        warn!(recovered, "上次退出时有邮件发送被中断，将重新发送（收件人可能收到两次）");
+    }
+    loop {
+        if let Err(e) = crate::scheduler::tick(db, config, store, now()).await {
+            tracing::error!(error = %format!("{e:#}"), "生成通知失败");
+        }
+        // The 授权码 is read again each round: a corrected password file is used
+        // without a restart, at the next try of a hold (every 30 minutes).
+        let sent = match smtp.password() {
+            Ok(password) => match transport(smtp, &password) {
+                Ok(t) => flush(db, config, &t, now, false).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = sent {
+            tracing::error!(error = %format!("{e:#}"), "发送通知失败");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(TICK) => {}
+            _ = ingested.notified() => {}
+            _ = shutdown.changed() => return Ok(()),
+        }
+    }
+}
+

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::cycle::Cycle;
@@ -197,4 +198,54 @@ fn board_line(d: &DepartmentRow) -> String {
     let flags = report::flags_line(&d.flags);
     let flags = if flags.is_empty() { String::new() } else { format!(" 标记：{flags}") };
     format!("{}{late}，照片 {} 视频 {}{cats}，拒收 {}{flags}", d.state_label, d.photos, d.videos, d.rejected)
+}
+
+/// A dry run's world: a copy of the database in this process's temporary folder and a
+/// store that writes nothing, so that `reprocess --dry-run` changes nothing and runs
+/// beside the daemon. Removed when dropped (`close` first, to let SQLite finish).
+pub struct DryRun {
+    pub ctx: Ctx,
+    path: std::path::PathBuf,
+}
+
+impl DryRun {
+    pub async fn open(ctx: &Ctx) -> anyhow::Result<DryRun> {
+        anyhow::ensure!(ctx.config.database_url.starts_with("sqlite:"), "--dry-run 只支持 SQLite 数据库；PostgreSQL 请先在备份上试");
+        let path = ctx.store.tmp_dir().join("reprocess-dry-run.sqlite");
+        let _ = std::fs::remove_file(&path);
+        ctx.db.copy_to(&path).await.context("无法复制数据库用于试运行")?;
+        let db = db::Db::open(&format!("sqlite://{}", path.display())).await?;
+        Ok(DryRun { ctx: Ctx { db, store: ctx.store.dry(), config: ctx.config.clone(), writer: None }, path })
+    }
+
+    /// Closes the copy and removes its files.
+    pub async fn close(self) {
+        self.ctx.db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod dry_run_tests {
+    use super::*;
+
+    /// What a dry run writes goes to its copy of the database, which is gone after.
+    #[tokio::test]
+    async fn a_dry_run_writes_only_to_its_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
+        let dry = DryRun::open(&ctx).await.unwrap();
+        let mut tx = dry.ctx.db.begin().await.unwrap();
+        let m = MessageRow { raw_sha256: "r1".into(), disposition: "package".into(), received_at: 1, processed_at: 1, ..Default::default() };
+        db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
+        tx.commit().await.unwrap();
+        assert!(db::messages::find_existing(&dry.ctx.db, "r1").await.unwrap().is_some());
+        assert!(db::messages::find_existing(&ctx.db, "r1").await.unwrap().is_none(), "the real database is untouched");
+        let copy = dry.path.clone();
+        assert!(copy.starts_with(ctx.store.tmp_dir()), "in this process's temporary folder: {}", copy.display());
+        dry.close().await;
+        assert!(!copy.exists());
+    }
 }

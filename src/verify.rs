@@ -315,6 +315,16 @@ pub struct Linked {
     pub failed: Vec<(String, String)>,
 }
 
+/// Links what the tree lacks of what the database knows (a crash after a commit, before
+/// its links), without hashing anything; returns each entry that could not be linked,
+/// with why. `run`, `poll`, `import`, `retry` and `reprocess` call it when they end.
+pub async fn sync_tree(db: &db::Db, store: &Store) -> anyhow::Result<Vec<(String, String)>> {
+    let entries = db::items::tree_entries(db).await?;
+    let store = store.clone();
+    let done = tokio::task::spawn_blocking(move || link_tree(&store, &entries, false, &|_, _| {})).await.context("目录树线程异常退出")?;
+    Ok(done.failed)
+}
+
 /// Links every tree entry the database knows and the disk lacks. With `check`, each
 /// blob is hashed first and a damaged one is never linked (`tree rebuild`). Without,
 /// nothing is hashed: the import and the daemon call this after every pass, and
@@ -348,4 +358,32 @@ pub fn link_tree(store: &Store, entries: &[(String, String)], check: bool, progr
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A crash after a message's commit and before its tree links: `sync_tree` links
+    /// what the database knows, and says what it could not.
+    #[tokio::test]
+    async fn sync_tree_links_what_the_database_knows() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
+        let sha = crate::inspect::sha256_hex(b"photo");
+        let blob = ctx.store.put_blob(&sha, b"photo").unwrap();
+        let mut tx = ctx.db.begin().await.unwrap();
+        let m = db::messages::MessageRow { raw_sha256: "r1".into(), disposition: "package".into(), received_at: 1, processed_at: 1, ..Default::default() };
+        let id = db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
+        for (name, b) in [("a.jpg", blob.as_str()), ("b.jpg", "blobs/00/00/missing")] {
+            let it = db::items::ItemRow { message_ref: id, status: "accepted".into(), blob_path: b.into(), tree_path: format!("tree/2024-03/单位/未分类/{name}"), ..Default::default() };
+            db::items::insert(&mut tx, &it).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let failed = sync_tree(&ctx.db, &ctx.store).await.unwrap();
+        assert_eq!(std::fs::read(ctx.store.abs("tree/2024-03/单位/未分类/a.jpg")).unwrap(), b"photo");
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        assert_eq!(failed[0].0, "tree/2024-03/单位/未分类/b.jpg");
+        assert!(sync_tree(&ctx.db, &ctx.store).await.unwrap().len() == 1, "linking again changes nothing");
+    }
 }
