@@ -535,7 +535,7 @@ fn referenced_cids(msg: &Message<'_>) -> std::collections::HashSet<String> {
         while let Some(at) = lower[from..].find("cid:") {
             let start = from + at + 4;
             let end = html[start..].find(|c: char| matches!(c, '"' | '\'' | '>' | ')') || c.is_whitespace()).map_or(html.len(), |e| start + e);
-            out.insert(cid_key(&percent_decode(&html[start..end])));
+            out.insert(cid_key(&percent_encoding::percent_decode_str(&html[start..end]).decode_utf8_lossy()));
             from = end.max(start);
         }
     }
@@ -545,25 +545,6 @@ fn referenced_cids(msg: &Message<'_>) -> std::collections::HashSet<String> {
 /// A Content-ID as compared: without angle brackets or spaces, lower-cased.
 fn cid_key(id: &str) -> String {
     id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_ascii_lowercase()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Metadata that archivers add by themselves (macOS resource forks, Windows thumbnail

@@ -140,7 +140,7 @@ async fn body(
             return Err(Failure::NoRoom { need: total - start, free: free.saturating_sub(DISK_MARGIN) });
         }
     }
-    let name = target.name.clone().or_else(|| disposition_name(&resp)).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| job.caption_name.to_string());
+    let name = target.name.clone().or_else(|| resp.headers.get(hyper::header::CONTENT_DISPOSITION).and_then(|v| disposition_name(v.as_bytes()))).filter(|n| !n.trim().is_empty()).unwrap_or_else(|| job.caption_name.to_string());
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(IN_FLIGHT);
     let path = part.to_path_buf();
     let writer = tokio::task::spawn_blocking(move || write(&path, start, rx));
@@ -246,36 +246,15 @@ pub fn looks_like_html(head: &[u8]) -> bool {
 
 /// The file name in Content-Disposition: `filename*=UTF-8''…` (percent-encoded) or
 /// `filename="…"`, which NetEase sends as raw UTF-8.
-fn disposition_name(resp: &Response) -> Option<String> {
-    let raw = resp.headers.get(hyper::header::CONTENT_DISPOSITION)?.as_bytes();
+fn disposition_name(raw: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(raw);
     for param in text.split(';').map(str::trim) {
         if let Some(v) = param.strip_prefix("filename*=") {
             let v = v.split_once("''").map_or(v, |(_, rest)| rest);
-            let decoded: Vec<u8> = percent_decode(v.trim_matches('"'));
-            return Some(String::from_utf8_lossy(&decoded).into_owned());
+            return Some(percent_encoding::percent_decode_str(v.trim_matches('"')).decode_utf8_lossy().into_owned());
         }
     }
     text.split(';').map(str::trim).find_map(|p| p.strip_prefix("filename=")).map(|v| v.trim_matches('"').to_string())
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
 }
 
 /// Bytes free for this process on the file system of `dir`.
@@ -305,6 +284,14 @@ mod tests {
     }
 
     #[test]
+    fn names_from_content_disposition() {
+        assert_eq!(disposition_name(b"attachment; filename*=UTF-8''%E5%B7%A1%E9%80%BB.mp4").as_deref(), Some("巡逻.mp4"));
+        // NetEase sends the name as raw UTF-8 between quotes.
+        assert_eq!(disposition_name("attachment; filename=\"巡逻 视频.mp4\"".as_bytes()).as_deref(), Some("巡逻 视频.mp4"));
+        assert_eq!(disposition_name(b"inline"), None);
+    }
+
+    #[test]
     fn writer_resumes_after_what_is_there_and_hashes_the_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("1.part");
@@ -318,9 +305,4 @@ mod tests {
         assert_eq!(sha, crate::inspect::sha256_hex(b"hello, world"));
     }
 
-    #[test]
-    fn percent_decoding_of_names() {
-        assert_eq!(String::from_utf8(percent_decode("%E5%B7%A1%E9%80%BB.mp4")).unwrap(), "巡逻.mp4");
-        assert_eq!(percent_decode("a%2"), b"a%2");
-    }
 }
