@@ -6,24 +6,26 @@
 //! done, are one transaction; the browsable tree is linked after the commit and
 //! can always be rebuilt from the database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::Context;
 use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::categories::CategoryNo;
 use crate::config::Config;
-use crate::cycle::{self, Cycle};
-use crate::db::items::ItemRow;
 use crate::db::messages::MessageRow;
 use crate::db::{self, AlreadyExists, Db, Tx};
 use crate::inspect::{self, Kind};
 use crate::lock::{MigrationLock, WriterLock};
 use crate::parse::{self, Envelope, mail::Mail};
 use crate::rejection::{Flag, Rejection};
-use crate::resolve::{self, Decision};
 use crate::store::Store;
 use crate::unpack::{self, Refused, Unpacked, links::ExternalLink};
+
+mod decide;
+mod record;
+
+use record::record;
 
 pub struct Ctx {
     pub config: Config,
@@ -629,305 +631,6 @@ pub struct Existing {
     pub old_items: HashMap<String, i64>,
     /// Lookups see only messages received before it (`reprocess`), or everything.
     pub before: Option<db::items::Before>,
-}
-
-/// Decides and records one analysed message; `existing` when it was recorded before.
-async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<&Existing>, progress: &Progress) -> anyhow::Result<Outcome> {
-    // What preparing the message found about its envelope stays; the rest is decided here.
-    let mut flags: Vec<Flag> = Flag::parse_list(&row.flags).into_iter().filter(|f| matches!(f, Flag::BadDate | Flag::MessageIdCollision)).collect();
-    if a.unknown_charset {
-        flags.push(Flag::UnknownCharset);
-    }
-    let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.names.iter().map(String::as_str)).collect();
-    let decision = match existing.and_then(|e| e.approved.clone()) {
-        Some(name) => Decision::Department { name, on_behalf: false },
-        None => resolve::department(&ctx.config.roster, sender.as_deref(), &texts),
-    };
-    let before = existing.and_then(|e| e.before).unwrap_or(db::items::Before::EVERYTHING);
-    let existing_id = existing.map(|e| e.id);
-    if let Decision::Department { name, .. } = &decision {
-        row.department = name.clone();
-    }
-    row.flags = Flag::join(&flags);
-    let simple = |disposition: &str, reason: &str| MessageRow { disposition: disposition.into(), reason_code: reason.into(), ..row.clone() };
-    if let Some(r) = a.message_rejection {
-        let rejected = MessageRow { detail: a.detail.clone(), ..simple("rejected", r.code()) };
-        return finish_simple(ctx, rejected, existing_id, progress, |id| Outcome::Rejected { id, rejection: r }).await;
-    }
-    if !a.is_package {
-        let outcome = finish_simple(ctx, simple("correspondence", ""), existing_id, progress, |id| Outcome::Correspondence { id }).await?;
-        forget_blobs(ctx, &a.kept).await;
-        return Ok(outcome);
-    }
-    let (department, on_behalf) = match decision {
-        Decision::Unrelated => {
-            let outcome = finish_simple(ctx, simple("unrelated", ""), existing_id, progress, |id| Outcome::Unrelated { id }).await?;
-            forget_blobs(ctx, &a.kept).await;
-            return Ok(outcome);
-        }
-        Decision::Held { guess } => {
-            let held = MessageRow { guessed_department: guess.clone(), ..simple("held", "") };
-            return finish_simple(ctx, held, existing_id, progress, |id| Outcome::Held { id, guess: guess.clone() }).await;
-        }
-        Decision::Department { name, on_behalf } => (name, on_behalf),
-    };
-    debug_assert!(a.parsed);
-    if on_behalf {
-        flags.push(Flag::SentOnBehalf);
-    }
-    tracing::Span::current().record("department", department.as_str());
-
-    let mut tx = ctx.db.begin().await?;
-    let received_cycle = Cycle::at(row.received_at, ctx.config.timezone);
-    let named = resolve::named_month(&row.subject, &a.names, received_cycle);
-    // A month no package can be for (before 2000, after next month) is a bad date.
-    let named = match named {
-        Some(c) if !cycle::plausible(c, row.processed_at, ctx.config.timezone) => {
-            warn!(named = %c, "邮件中写的月份不可能是报送月份，改用收到的月份（bad_date）");
-            flags.push(Flag::BadDate);
-            None
-        }
-        other => other,
-    };
-    let already = db::messages::has_package(&mut tx, &department, &received_cycle.to_string(), before).await?;
-    let mut cyc = cycle::assign(named, row.received_at, ctx.config.timezone, ctx.config.deadline_day, already);
-    row.cycle_rule = if named.is_some() { "named" } else if cyc != received_cycle { "rolled_over" } else { "received" }.into();
-    if let Some(moved) = existing.and_then(|e| e.cycle.as_deref()).and_then(Cycle::parse) {
-        cyc = moved;
-        row.cycle_rule = "manual".into();
-    }
-    row.cycle = cyc.to_string();
-    row.department = department.clone();
-    row.disposition = "package".into();
-    row.sent_on_behalf = i64::from(on_behalf);
-    row.flags = Flag::join(&flags);
-    tracing::Span::current().record("cycle", row.cycle.as_str());
-
-    let message_ref = match write_message(&mut tx, &row, existing_id).await? {
-        Ok(id) => id,
-        Err(had) => return already_had(tx, progress, had).await,
-    };
-    let mut known = if a.kept.iter().any(|k| k.media.phash.is_some()) { db::items::phashes(&mut tx, before).await? } else { vec![] };
-    let cycle_start = cyc.start(ctx.config.timezone).timestamp();
-    let t = ctx.config.media.thresholds;
-    let mut links_to_make = Vec::new();
-    let mut claimed: HashSet<String> = HashSet::new();
-    let mut loaded_folders: HashSet<String> = HashSet::new();
-    let mut first_in_message: HashMap<String, i64> = HashMap::new();
-    let (mut accepted, mut duplicates) = (0, 0);
-    for k in &a.kept {
-        let chosen = existing.and_then(|e| e.categories.get(&k.sha256));
-        let category = match chosen {
-            Some(code) => code.parse().ok(),
-            None => ctx.config.categories.classify(&k.folders, &k.name, &row.subject),
-        };
-        if k.decoration {
-            let item = decoration_item(k, message_ref, category);
-            db::items::insert(&mut tx, &item).await?;
-            continue;
-        }
-        let twin = match first_in_message.get(&k.sha256) {
-            Some(&id) => Some(id),
-            None => db::items::accepted_twin(&mut tx, &department, &row.cycle, &k.sha256, before).await?,
-        };
-        let mut item = kept_item(k, message_ref, category);
-        item.category_manual = i64::from(chosen.is_some());
-        let mut fl = k.flags.clone();
-        if inspect::quality::old_capture(k.media.captured_at, cycle_start, t.old_capture_days) {
-            fl.push(Flag::OldCapture);
-        }
-        let likeness = match twin {
-            None => likeness(&mut tx, k, &known, &department, &row.cycle, t.near_duplicate_distance, before).await?,
-            Some(_) => Likeness::default(),
-        };
-        if let Some(e) = likeness.near {
-            fl.push(Flag::NearDuplicate);
-            item.similar_to = e;
-        }
-        if let Some(e) = likeness.reused {
-            fl.push(Flag::Reused);
-            item.similar_to = e;
-        }
-        if let Some(e) = likeness.shared {
-            fl.push(Flag::SharedWork);
-            item.similar_to = e;
-        }
-        if let Some(twin) = twin {
-            fl.push(Flag::Duplicate);
-            item.status = "duplicate".into();
-            item.duplicate_of = twin;
-            duplicates += 1;
-        } else if let Some(first) = likeness.shared {
-            // A joint operation's photo counts for the department that sent it first;
-            // that one is marked too, in this transaction.
-            db::items::add_flags(&mut tx, first, &[Flag::SharedWork]).await?;
-            item.status = "shared".into();
-            duplicates += 1;
-        } else {
-            item.status = "accepted".into();
-            let label = ctx.config.categories.label(category);
-            // In the tree a file is called what its content is: no `.hta` holding a JPEG.
-            let (tree_name, renamed) = unpack::names::tree_name(&k.name, k.mime);
-            if renamed && unpack::names::extension(&k.name).is_some() {
-                fl.push(Flag::NameMismatch);
-            }
-            // The names already used in this folder, read once per folder: a department
-            // that sends 1.jpg every time must not cost a query per earlier 1.jpg.
-            let first = Store::tree_path(&row.cycle, &department, &label, &tree_name, 1);
-            let folder = first.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"));
-            if !loaded_folders.contains(&folder) {
-                claimed.extend(db::items::tree_paths_under(&mut tx, &folder).await?);
-                loaded_folders.insert(folder);
-            }
-            let mut n = 1;
-            item.tree_path = loop {
-                let candidate = Store::tree_path(&row.cycle, &department, &label, &tree_name, n);
-                if !claimed.contains(&candidate) {
-                    break candidate;
-                }
-                n += 1;
-            };
-            claimed.insert(item.tree_path.clone());
-            accepted += 1;
-        }
-        item.flags = flag_codes(&fl);
-        let id = db::items::insert(&mut tx, &item).await?;
-        if let Some(&old) = existing.and_then(|e| e.old_items.get(&k.sha256)) {
-            db::items::repoint(&mut tx, old, id).await?;
-        }
-        if item.status == "accepted" {
-            if !item.phash.is_empty() {
-                known.push(db::items::Hashed { id, phash: item.phash.clone(), sha256: k.sha256.clone(), department: department.clone(), cycle: row.cycle.clone() });
-            }
-            first_in_message.insert(k.sha256.clone(), id);
-            if !item.rendition_path.is_empty() {
-                links_to_make.push((item.rendition_path.clone(), Store::rendition_tree_path(&item.tree_path)));
-            }
-            links_to_make.push((item.blob_path, item.tree_path));
-        }
-    }
-    for r in &a.refused {
-        let reason = r.rejection.explained(&r.detail);
-        let item = ItemRow {
-            message_ref,
-            status: "rejected".into(),
-            shown_name: r.shown.clone(),
-            rejection_code: r.rejection.code().into(),
-            reason,
-            category: category_code(None),
-            ..ItemRow::default()
-        };
-        db::items::insert(&mut tx, &item).await?;
-    }
-    for l in &a.links {
-        let (expires_at, guessed) = crate::links::expiry(l.provider, l.expires_at, row.received_at);
-        let queued = db::links::New {
-            message_ref,
-            url: &l.url,
-            provider: l.provider,
-            name: &l.name,
-            caption_size: l.size_bytes.unwrap_or(0),
-            expires_at,
-            expiry_guessed: guessed,
-        };
-        db::links::ensure(&mut tx, &queued, row.processed_at).await?;
-        let item = ItemRow {
-            message_ref,
-            status: "accepted".into(),
-            kind: "link".into(),
-            category: category_code(ctx.config.categories.classify(&[], &l.name, &row.subject)),
-            shown_name: l.name.clone(),
-            file_name: l.name.clone(),
-            size: l.size_bytes.unwrap_or(0),
-            url: l.url.clone(),
-            expires_at: l.expires_at.unwrap_or(0),
-            flags: Flag::ExternalLink.code().into(),
-            ..ItemRow::default()
-        };
-        db::items::insert(&mut tx, &item).await?;
-    }
-    progress.mark(&mut tx, message_ref).await?;
-    tx.commit().await?;
-
-    for (blob, tree) in links_to_make {
-        if let Err(e) = ctx.store.link(&blob, &tree) {
-            warn!(error = %e, tree, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
-        }
-    }
-    let (refused, links) = (a.refused.len(), a.links.len());
-    info!(accepted, duplicates, refused, links, "已计入");
-    Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused, links })
-}
-
-/// The row of a kept file: what it is, what examining it found and where its blob
-/// is. Status, flags, tree path and likeness are decided by the caller.
-fn kept_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
-    ItemRow {
-        message_ref,
-        kind: k.kind.code().into(),
-        category: category_code(category),
-        shown_name: k.shown.clone(),
-        file_name: k.name.clone(),
-        size: k.size,
-        sha256: k.sha256.clone(),
-        mime: k.mime.into(),
-        blob_path: k.blob.clone(),
-        width: k.media.width.map_or(0, i64::from),
-        height: k.media.height.map_or(0, i64::from),
-        duration_ms: k.media.duration_ms.unwrap_or(0),
-        container: k.media.container.clone().unwrap_or_default(),
-        codec: k.media.codec.clone().unwrap_or_default(),
-        captured_at: k.media.captured_at.unwrap_or(0),
-        camera: k.media.camera.clone().unwrap_or_default(),
-        phash: k.media.phash.clone().unwrap_or_default(),
-        blur_centi: k.media.blur.map_or(-1, |b| (b * 100.0).round() as i64),
-        thumb_path: k.thumb.clone(),
-        url: k.url.clone(),
-        rendition_path: k.rendition.clone(),
-        ..ItemRow::default()
-    }
-}
-
-/// The row of a decoration: what it is and where its blob is; no tree path, no
-/// likeness, no flags beyond its name's.
-fn decoration_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
-    ItemRow { status: "decoration".into(), flags: flag_codes(&k.flags), ..kept_item(k, message_ref, category) }
-}
-
-/// Which earlier counted photos or videos a file is, or resembles: byte for byte, or
-/// within `max_distance` of its perceptual hash. Each is the closest match's item id.
-#[derive(Debug, Default)]
-struct Likeness {
-    /// The same department's other photo of this month.
-    near: Option<i64>,
-    /// Any department's photo of an earlier month.
-    reused: Option<i64>,
-    /// Another department's photo of this month (the first sent).
-    shared: Option<i64>,
-}
-
-async fn likeness(tx: &mut Tx<'_>, k: &Kept, known: &[db::items::Hashed], department: &str, cycle: &str, max_distance: u32, before: db::items::Before) -> anyhow::Result<Likeness> {
-    if !matches!(k.kind, Kind::Photo | Kind::Video) {
-        return Ok(Likeness::default());
-    }
-    // (distance, item): the same bytes are distance 0.
-    let mut found: Vec<(u32, db::items::Hashed)> = db::items::same_content(tx, &k.sha256, before).await?.into_iter().map(|e| (0, e)).collect();
-    if let Some(h) = &k.media.phash {
-        let same: HashSet<i64> = found.iter().map(|(_, e)| e.id).collect();
-        found.extend(
-            known
-                .iter()
-                .filter(|e| !same.contains(&e.id))
-                .filter_map(|e| inspect::photo::distance(h, &e.phash).filter(|&d| d <= max_distance).map(|d| (d, e.clone()))),
-        );
-    }
-    let closest = |keep: &dyn Fn(&db::items::Hashed) -> bool| found.iter().filter(|(_, e)| keep(e)).min_by_key(|(d, e)| (*d, e.id)).map(|(_, e)| e.id);
-    Ok(Likeness {
-        // The very same file of the same department and month is a duplicate, not this.
-        near: closest(&|e| e.cycle == cycle && e.department == department && e.sha256 != k.sha256),
-        reused: closest(&|e| e.cycle.as_str() < cycle),
-        shared: found.iter().filter(|(_, e)| e.cycle == cycle && e.department != department).map(|(_, e)| e.id).min(),
-    })
 }
 
 /// Inserts the message, or rewrites the recorded one (`existing`) and removes its

@@ -44,7 +44,7 @@ fn an_unknown_key_names_its_table_and_suggests_the_closest_key() {
             "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 1 行第 2 列的 `intkae`：没有 [intkae] 这个表，也没有 `intkae` 这一项",
             "  1 | [intkae]",
             "    |  ^^^^^^",
-            "  修改方法 (fix): 你是不是想写 `intake`？请改正拼写。可写的表：[intake]、[storage]、[limits]、[imap]、[smtp]、[notify]、[inspect]、[scoring]、[web]",
+            "  修改方法 (fix): 你是不是想写 `intake`？请改正拼写。可写的表：[intake]、[storage]、[limits]、[imap]、[smtp]、[notify]、[inspect]、[scoring]、[web]、[links]",
         ])
     );
     // Nothing close: the valid keys are listed.
