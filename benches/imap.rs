@@ -5,13 +5,21 @@
 //!   mail written and fsynced, queued in the journal with the cursor);
 //! - `baosong poll --once`: the whole ingest (also parse, unpack, hash, sniff, store,
 //!   record, by the journal's workers).
+//! Full ingest decodes every photo in full, so it is also held against two references
+//! in the same run, on the same photos (the 600 of the mailbox, extracted once before
+//! timing), two processes at once as on the 2-core machine:
+//! - what the office would otherwise run for the same result: mbsync, then
+//!   `vipsthumbnail -s 320` over every photo (libvips decodes JPEG at reduced DCT scale);
+//! - the floor: mbsync, then `djpeg -scale 1/2` over every photo (libjpeg-turbo).
 //! Then peak RSS of baosong on a 100 MiB and a 300 MiB message, and an idle daemon's
 //! RSS and CPU use. Run with `cargo bench --bench imap` (`BENCH_PART=throughput`,
-//! `rss` or `idle` for one part).
+//! `rss` or `idle` for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
+//! and djpeg (libjpeg-turbo-progs).
 //!
-//! Goals: full ingest ≥ 0.8× mbsync's throughput, the fetch path alone ≥ 1.0×; under
-//! 64 MiB peak RSS for a 300 MiB message; an idle daemon under 30 MiB RSS and using no
-//! CPU.
+//! Goals: the fetch path alone ≥ 1.0× mbsync's throughput; full ingest ≥ 1.25× the
+//! office's reference and ≥ 0.8× the floor (issue 21; the old goal of 0.8× mbsync alone
+//! was retired: mbsync decodes nothing); under 64 MiB peak RSS for a 300 MiB message;
+//! an idle daemon under 30 MiB RSS and using no CPU.
 
 #[path = "../tests/it/dovecot.rs"]
 #[allow(dead_code)]
@@ -95,9 +103,15 @@ fn main() {
     }
     let d = dovecot::Dovecot::start();
     let mut total = 0usize;
+    let work = tempfile::tempdir().unwrap();
+    let photos = work.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
     {
         let mut c = d.client();
         for i in 0..MESSAGES {
+            for j in 0..3 {
+                std::fs::write(photos.join(format!("{:04}.jpg", i * 3 + j)), photo(i * 3 + j)).unwrap();
+            }
             let archive = zip(&[ZipEntry::utf8("①党建/a.jpg", &photo(i * 3)), ZipEntry::utf8("⑤反诈/b.jpg", &photo(i * 3 + 1)), ZipEntry::utf8("⑩点滴/c.jpg", &photo(i * 3 + 2))]);
             let raw = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("素材.zip", &archive).build();
             total += raw.len();
@@ -107,7 +121,6 @@ fn main() {
     let mb = total as f64 / 1e6;
     println!("mailbox: {MESSAGES} messages, {mb:.1} MB, Dovecot over TLS on localhost");
 
-    let work = tempfile::tempdir().unwrap();
     let mbsync_conf = work.path().join("mbsyncrc");
     std::fs::write(
         &mbsync_conf,
@@ -151,9 +164,21 @@ fn main() {
         std::thread::sleep(std::time::Duration::from_secs(900));
         return;
     }
+    // The references' decoding, two processes at once over the same 600 photos.
+    let thumbs = work.path().join("thumbs");
+    let run_vips = || {
+        let _ = std::fs::remove_dir_all(&thumbs);
+        std::fs::create_dir_all(&thumbs).unwrap();
+        let script = format!("ls {}/*.jpg | xargs -P2 -n 50 vipsthumbnail -s 320 -o '{}/%s.jpg'", photos.display(), thumbs.display());
+        measure(Command::new("sh").arg("-c").arg(script))
+    };
+    let run_djpeg = || {
+        let script = format!("ls {}/*.jpg | xargs -P2 -n 1 djpeg -scale 1/2 -outfile /dev/null", photos.display());
+        measure(Command::new("sh").arg("-c").arg(script))
+    };
     let only = std::env::var("BENCH_PART").unwrap_or_default();
     if only.is_empty() || only == "throughput" {
-        throughput(run_mbsync, run_queue_only, run_baosong, mb);
+        throughput(run_mbsync, run_queue_only, run_baosong, (run_vips, run_djpeg), mb);
     }
     if only.is_empty() || only == "rss" {
         rss(&work);
@@ -167,25 +192,36 @@ fn walk_count(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |r| r.flatten().map(|e| if e.path().is_dir() { walk_count(&e.path()) } else { 1 }).sum())
 }
 
-fn throughput(run_mbsync: impl Fn() -> (f64, f64), run_queue_only: impl Fn() -> (f64, f64), run_baosong: impl Fn() -> (f64, f64), mb: f64) {
-    // Warm the caches once each.
-    run_mbsync();
-    run_queue_only();
-    run_baosong();
-    let (mut m, mut q, mut b) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        m.push(run_mbsync().0);
-        q.push(run_queue_only().0);
-        b.push(run_baosong().0);
+type Run<'a> = &'a dyn Fn() -> (f64, f64);
+
+fn throughput(run_mbsync: impl Fn() -> (f64, f64), run_queue_only: impl Fn() -> (f64, f64), run_baosong: impl Fn() -> (f64, f64), (run_vips, run_djpeg): (impl Fn() -> (f64, f64), impl Fn() -> (f64, f64)), mb: f64) {
+    let runs: [(&str, Run<'_>); 5] = [
+        ("mbsync  (download into a Maildir)     ", &run_mbsync),
+        ("baosong (fetch to durable cursor only)", &run_queue_only),
+        ("baosong (full ingest)                 ", &run_baosong),
+        ("vipsthumbnail -s 320, 600 photos, ×2  ", &run_vips),
+        ("djpeg -scale 1/2, 600 photos, ×2      ", &run_djpeg),
+    ];
+    // Warm the caches once each, then alternate.
+    for (_, run) in &runs {
+        run();
     }
-    let (mm, qm, bm) = (median(m.clone()), median(q.clone()), median(b.clone()));
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    for _ in 0..RUNS {
+        for (t, (_, run)) in times.iter_mut().zip(&runs) {
+            t.push(run().0);
+        }
+    }
     let show = |v: &[f64]| v.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" ");
-    println!("mbsync  (download into a Maildir)      runs: {}", show(&m));
-    println!("baosong (fetch to durable cursor only) runs: {}", show(&q));
-    println!("baosong (full ingest)                  runs: {}", show(&b));
+    for ((name, _), t) in runs.iter().zip(&times) {
+        println!("{name} runs: {}  median {:.2}s", show(t), median(t.clone()));
+    }
+    let [mm, qm, bm, vm, jm] = [0, 1, 2, 3, 4].map(|i| median(times[i].clone()));
     println!("median: mbsync {mm:.2}s ({:.0} MB/s), fetch only {qm:.2}s ({:.0} MB/s), full ingest {bm:.2}s ({:.0} MB/s)", mb / mm, mb / qm, mb / bm);
     println!("throughput ratio, fetch path alone / mbsync: {:.2}× (goal ≥ 1.00×)", mm / qm);
-    println!("throughput ratio, full ingest / mbsync:      {:.2}× (goal ≥ 0.80×)", mm / bm);
+    println!("full ingest against what the office would run (mbsync {mm:.2}s + vipsthumbnail {vm:.2}s = {:.2}s): {:.2}× (goal ≥ 1.25×)", mm + vm, (mm + vm) / bm);
+    println!("full ingest against the floor (mbsync {mm:.2}s + djpeg -scale 1/2 {jm:.2}s = {:.2}s): {:.2}× (goal ≥ 0.80×)", mm + jm, (mm + jm) / bm);
+    println!("(full ingest / mbsync alone: {:.2}×, the retired yardstick)", mm / bm);
 }
 
 /// An idle daemon (the mailbox read, nothing new): its RSS and the CPU it uses over 20 s.
