@@ -127,14 +127,16 @@ pub async fn ensure(tx: &mut Tx<'_>, l: &New<'_>, now: i64) -> anyhow::Result<()
 }
 
 /// Claims up to `limit` waiting links due at `now`, oldest mail first, holding each
-/// until `lease_until`. A link whose URL an earlier waiting row also has is left for
-/// later: the first download serves both.
+/// until `lease_until`. A link whose URL an earlier waiting row of a counted package
+/// also has is left for later: the first download serves both. (An earlier row whose
+/// mail is no longer a package, after a reprocess, holds nothing up.)
 pub async fn claim(db: &Db, now: i64, lease_until: i64, limit: i64) -> anyhow::Result<Vec<LinkRow>> {
     let sql = format!(
         "UPDATE links SET lease_until = $1 WHERE id IN ( \
            SELECT l.id FROM links l JOIN messages m ON m.id = l.message_ref \
            WHERE l.state = $2 AND l.next_attempt_at <= $3 AND l.lease_until <= $3 AND m.disposition = 'package' \
-             AND NOT EXISTS (SELECT 1 FROM links e WHERE e.url = l.url AND e.id < l.id AND e.state = $2) \
+             AND NOT EXISTS (SELECT 1 FROM links e JOIN messages em ON em.id = e.message_ref \
+                             WHERE e.url = l.url AND e.id < l.id AND e.state = $2 AND em.disposition = 'package') \
            ORDER BY m.received_at, l.id LIMIT $4) \
          RETURNING {}",
         COLUMNS.replace("l.", "")
