@@ -12,6 +12,8 @@ use baosong::scheduler;
 use baosong::source::imap;
 use baosong::cycle::Cycle;
 use baosong::db;
+use baosong::db::items::{Kind as ItemKind, Status as ItemStatus};
+use baosong::db::outbox::State as OutboxState;
 use baosong::pipeline::{Ctx, Outcome};
 use baosong::rejection::Flag;
 use baosong::report;
@@ -333,7 +335,7 @@ async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCo
             .map(|r| {
                 let at = |t: i64| (t > 0).then(|| report::rfc3339(t, &ctx.config));
                 serde_json::json!({"id": r.id, "key": r.key, "kind": r.kind, "message_id": r.message_id, "to": r.recipients, "cc": r.cc,
-                    "subject": r.subject, "state": r.state, "attempts": r.attempts, "interrupted": r.interrupted, "last_error": r.last_error,
+                    "subject": r.subject, "state": r.state.code(), "attempts": r.attempts, "interrupted": r.interrupted, "last_error": r.last_error,
                     "created_at": at(r.created_at), "sent_at": at(r.sent_at), "next_attempt_at": at(r.next_attempt_at)})
             })
             .collect();
@@ -344,12 +346,11 @@ async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCo
         println!("发件箱是空的。");
     }
     for r in rows {
-        let state = match r.state.as_str() {
-            "sent" => format!("已发送 {}", report::shown_time(r.sent_at, &ctx.config)),
-            "failed" => format!("失败：{}", r.last_error),
-            "sending" => "发送中".to_string(),
-            _ if r.attempts > 0 => format!("待重试（已试 {} 次）：{}", r.attempts, r.last_error),
-            _ => "待发送".to_string(),
+        let state = match r.state {
+            OutboxState::Sent => format!("{} {}", r.state.label(), report::shown_time(r.sent_at, &ctx.config)),
+            OutboxState::Failed => format!("{}：{}", r.state.label(), r.last_error),
+            OutboxState::Pending if r.attempts > 0 => format!("待重试（已试 {} 次）：{}", r.attempts, r.last_error),
+            OutboxState::Pending | OutboxState::Sending => r.state.label().to_string(),
         };
         println!("[{}] {}  收件人 {}{}  「{}」  {}", r.id, r.key, r.recipients, if r.cc.is_empty() { String::new() } else { format!(" 抄送 {}", r.cc) }, r.subject, state);
     }
@@ -494,7 +495,7 @@ fn inspect_files(config: &Config, files: &[std::path::PathBuf], json: bool, thum
             println!(
                 "{}：{} {size}{}{}  {}",
                 path.display(),
-                match ins.kind { inspect::Kind::Photo => "照片", inspect::Kind::Video => "视频", inspect::Kind::Document => "文档" },
+                ItemKind::from_code(ins.kind.code()).map_or("—", ItemKind::label),
                 m.duration_ms.map(|d| format!("，{:.1} 秒", d as f64 / 1000.0)).unwrap_or_default(),
                 captured.as_deref().map(|c| format!("，拍摄于 {}", report::shown(c))).unwrap_or_default(),
                 if problems.is_empty() { "没有发现问题".to_string() } else { problems.join("；") }
@@ -781,7 +782,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                 serde_json::json!({
                     "id": i.id, "package": i.message_ref, "department": l.department, "cycle": l.cycle,
                     "received_at": report::rfc3339(l.received_at, &ctx.config),
-                    "status": i.status, "kind": i.kind, "category": i.category, "name": i.shown_name,
+                    "status": i.status.code(), "kind": i.kind.code(), "category": i.category, "name": i.shown_name,
                     "size": i.size, "sha256": i.sha256, "mime": i.mime, "path": i.tree_path,
                     "rejection": i.rejection_code, "reason": i.reason,
                     "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
@@ -816,24 +817,17 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
     for (l, flags) in list.iter().zip(&labels) {
         let i = &l.item;
         let cat = ctx.config.categories.label(i.category.parse().ok());
-        let (status, why) = match i.status.as_str() {
-            "accepted" if i.kind == "link" => match link_of(i) {
+        let (status, why) = match i.status {
+            ItemStatus::Accepted if i.kind == ItemKind::Link => match link_of(i) {
                 Some(l) => ("超大附件", format!("（{}{}）", l.link.state.label(), if l.link.detail.is_empty() { String::new() } else { format!("：{}", l.link.detail) })),
                 None => ("超大附件", String::new()),
             },
-            "accepted" => ("计入", String::new()),
-            "duplicate" => ("重复", String::new()),
-            "shared" => ("共享不计", format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),
-            "decoration" => ("装饰图片", "（邮件正文中的小图，如签名图标，不计入）".to_string()),
-            _ => ("拒收", format!("（{}）", i.reason)),
+            ItemStatus::Accepted | ItemStatus::Duplicate => (i.status.label(), String::new()),
+            ItemStatus::Shared => (i.status.label(), format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),
+            ItemStatus::Decoration => (i.status.label(), "（邮件正文中的小图，如签名图标，不计入）".to_string()),
+            ItemStatus::Rejected => (i.status.label(), format!("（{}）", i.reason)),
         };
-        let kind = match i.kind.as_str() {
-            "photo" => "照片",
-            "video" => "视频",
-            "document" => "文档",
-            "link" => "链接",
-            _ => "—",
-        };
+        let kind = i.kind.label();
         println!(
             "{}{}{}{}{}{}{}{}{}{}",
             report::pad(&i.id.to_string(), 7),

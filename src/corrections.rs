@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 
 use crate::cycle::Cycle;
 use crate::db;
+use crate::db::messages::Disposition;
 use crate::pipeline::{self, Ctx, Outcome};
 use crate::store::Store;
 
@@ -27,7 +28,7 @@ pub async fn approve(ctx: &Ctx, who: &str, id: i64, department: &str, remember_s
     let outcome = pipeline::approve(ctx, id, department, now).await?;
     let after = serde_json::json!({"department": department, "remember_sender": remember_sender, "outcome": format!("{outcome:?}")}).to_string();
     let mut tx = ctx.db.begin().await?;
-    let change = db::audit::Change { who, action: "quarantine_approve", target: &format!("邮件 {id}"), before: "held", after: &after };
+    let change = db::audit::Change { who, action: "quarantine_approve", target: &format!("邮件 {id}"), before: Disposition::Held.code(), after: &after };
     db::audit::record(&mut tx, now, &change).await?;
     tx.commit().await?;
     let mut remembered = None;
@@ -43,10 +44,10 @@ pub async fn approve(ctx: &Ctx, who: &str, id: i64, department: &str, remember_s
 /// Dismisses held mail `id`: it counts for no department.
 pub async fn reject(ctx: &Ctx, who: &str, id: i64, now: i64) -> anyhow::Result<()> {
     let mut tx = ctx.db.begin().await?;
-    if !db::messages::set_disposition(&mut tx, id, "held", "dismissed").await? {
+    if !db::messages::set_disposition(&mut tx, id, Disposition::Held, Disposition::Dismissed).await? {
         bail!("邮件 {id} 不在待审核队列中");
     }
-    let change = db::audit::Change { who, action: "quarantine_reject", target: &format!("邮件 {id}"), before: "held", after: "dismissed" };
+    let change = db::audit::Change { who, action: "quarantine_reject", target: &format!("邮件 {id}"), before: Disposition::Held.code(), after: Disposition::Dismissed.code() };
     db::audit::record(&mut tx, now, &change).await?;
     tx.commit().await?;
     Ok(())
@@ -70,7 +71,7 @@ pub async fn reassign(ctx: &Ctx, who: &str, package: i64, cycle: Cycle, now: i64
     let list = db::items::list(&ctx.db, &filter).await?;
     let mut tx = ctx.db.begin().await?;
     if !db::messages::set_cycle(&mut tx, package, &cycle).await? {
-        bail!("邮件 {package} 不是计入的报送（状态：{}），不能改月份", m.disposition);
+        bail!("邮件 {package} 不是计入的报送（状态：{}），不能改月份", m.disposition.label());
     }
     let moves = replace_items(ctx, &mut tx, &list, &cycle, None).await?;
     let change = db::audit::Change { who, action: "reassign", target: &format!("邮件 {package}（{}）", m.department), before: &m.cycle, after: &cycle };

@@ -33,6 +33,32 @@ macro_rules! from_row {
     };
 }
 
+/// `sqlx::Type`, `Decode` and `Encode` for a state enum stored as TEXT, through its
+/// `code()` and `from_code()`: the row is decoded once, and a value the enum does not
+/// know is a decode error naming the column.
+macro_rules! text_column {
+    ($ty:ty, $column:literal) => {
+        impl sqlx::Type<sqlx::Any> for $ty {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $ty {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let code = <&str as sqlx::Decode<sqlx::Any>>::decode(value)?;
+                <$ty>::from_code(code).ok_or_else(|| format!(concat!($column, ": unknown value \"{}\""), code).into())
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Any> for $ty {
+            fn encode_by_ref(&self, buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Any>>::encode(self.code(), buf)
+            }
+        }
+    };
+}
+
 pub mod adoptions;
 pub mod audit;
 pub mod cursors;

@@ -13,7 +13,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::categories::CategoryNo;
 use crate::config::Config;
-use crate::db::messages::MessageRow;
+use crate::db::messages::{CycleRule, DecidedBy, Disposition, MessageRow};
 use crate::db::{self, AlreadyExists, Db, Tx};
 use crate::inspect::{self, Kind};
 use crate::lock::{MigrationLock, WriterLock};
@@ -489,7 +489,7 @@ pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str
         processed_at: now,
         raw_path: e.raw_path.clone(),
         flags: if bad_date { Flag::BadDate.code().into() } else { String::new() },
-        disposition: "failed".into(),
+        disposition: Disposition::Failed,
         reason_code: Rejection::ProcessingFailed.code().into(),
         detail: error.to_string(),
         ..MessageRow::default()
@@ -524,9 +524,9 @@ pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
 /// its original receipt time.
 pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::Result<Outcome> {
     let row = db::messages::get(&ctx.db, id).await?.with_context(|| format!("没有编号为 {id} 的邮件"))?;
-    anyhow::ensure!(row.disposition == "held", "邮件 {id} 不在待审核队列中（当前状态：{}）", row.disposition);
+    anyhow::ensure!(row.disposition == Disposition::Held, "邮件 {id} 不在待审核队列中（当前状态：{}）", row.disposition.label());
     let a = analyse_stored(ctx, &row.raw_path, originals_of(ctx, id).await?).await?;
-    let row = MessageRow { processed_at: now, decided_by: "approved".into(), ..row };
+    let row = MessageRow { processed_at: now, decided_by: DecidedBy::Approved, ..row };
     let existing = Existing { id, approved: Some(department.to_string()), ..Existing::default() };
     record(ctx, row, a, None, Some(&existing), &Progress::default()).await
 }
@@ -542,16 +542,16 @@ pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, now: i64) -> anyhow::Resu
     let sender = sender_department(ctx, &analysis.envelope.from).await?;
     // Counted mail from a sender the roster does not know was approved by a person,
     // even if it was approved before approvals were marked.
-    let approved = row.decided_by == "approved" || (row.disposition == "package" && sender.is_none());
+    let approved = row.decided_by == DecidedBy::Approved || (row.disposition == Disposition::Package && sender.is_none());
     let existing = Existing {
         id: row.id,
         approved: approved.then(|| row.department.clone()),
-        cycle: (row.cycle_rule == "manual").then(|| row.cycle.clone()),
+        cycle: (row.cycle_rule == CycleRule::Manual).then(|| row.cycle.clone()),
         categories: old.iter().filter(|i| i.item.category_manual == 1).map(|i| (i.item.sha256.clone(), i.item.category.clone())).collect(),
         old_items: first_by_sha(&old),
         before: Some(db::items::Before { received_at: row.received_at, id: row.id }),
     };
-    let row = MessageRow { processed_at: now, decided_by: if approved { "approved".into() } else { row.decided_by.clone() }, ..row };
+    let row = MessageRow { processed_at: now, decided_by: if approved { DecidedBy::Approved } else { row.decided_by }, ..row };
     Ok(Prepared { span, progress: Progress::default(), stage: Stage::Redo { row, analysis, sender, existing, old } })
 }
 
@@ -686,6 +686,6 @@ async fn finish_simple(ctx: &Ctx, row: MessageRow, existing: Option<i64>, progre
     };
     progress.mark(&mut tx, id).await?;
     tx.commit().await?;
-    info!(disposition = %row.disposition, reason = %row.reason_code, "已记录");
+    info!(disposition = row.disposition.code(), reason = %row.reason_code, "已记录");
     Ok(outcome(id))
 }

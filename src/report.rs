@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::cycle::{self, Cycle, State};
+use crate::db::items::{Kind, Status};
 use crate::db::{self, Db};
 use crate::rejection::{Flag, Rejection};
 
@@ -182,21 +183,21 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         for f in c.flags.split(',').filter(|f| !f.is_empty()) {
             *r.flags.entry(f.to_string()).or_default() += n;
         }
-        match c.status.as_str() {
-            "rejected" => r.rejected += n,
-            "shared" => r.shared += n,
-            "accepted" => {
-                match c.kind.as_str() {
-                    "photo" => r.photos += n,
-                    "video" => r.videos += n,
-                    "document" => r.documents += n,
-                    "link" => r.external_links += n,
-                    _ => {}
+        match c.status {
+            Status::Rejected => r.rejected += n,
+            Status::Shared => r.shared += n,
+            Status::Accepted => {
+                match c.kind {
+                    Kind::Photo => r.photos += n,
+                    Kind::Video => r.videos += n,
+                    Kind::Document => r.documents += n,
+                    Kind::Link => r.external_links += n,
+                    Kind::None => {}
                 }
-                if matches!(c.kind.as_str(), "photo" | "video") {
+                if c.kind.is_work() {
                     *r.by_category.entry(c.category.clone()).or_default() += n;
                 }
-                if matches!(c.kind.as_str(), "photo" | "video" | "link") {
+                if c.kind.is_work() || c.kind == Kind::Link {
                     let e = first.entry(c.department.clone()).or_insert(c.first_received);
                     *e = (*e).min(c.first_received);
                 }

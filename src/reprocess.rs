@@ -12,7 +12,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::cycle::Cycle;
-use crate::db::{self, items::ListedItem, messages::MessageRow};
+use crate::db::{self, items::{ListedItem, Status}, messages::{Disposition, MessageRow}};
 use crate::intake;
 use crate::pipeline::Ctx;
 use crate::report::{self, DepartmentRow};
@@ -20,7 +20,7 @@ use crate::report::{self, DepartmentRow};
 /// A message as the books show it: what became of it and what it counts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Snapshot {
-    pub disposition: String,
+    pub disposition: Disposition,
     pub department: String,
     pub cycle: String,
     pub accepted: usize,
@@ -32,32 +32,25 @@ pub struct Snapshot {
 
 impl Snapshot {
     fn of(row: &MessageRow, items: &[ListedItem]) -> Snapshot {
-        let count = |s: &[&str]| items.iter().filter(|i| s.contains(&i.item.status.as_str())).count();
+        let count = |s: &[Status]| items.iter().filter(|i| s.contains(&i.item.status)).count();
         let mut flags = BTreeMap::new();
         for f in items.iter().flat_map(|i| i.item.flags.split(',')).filter(|f| !f.is_empty()) {
             *flags.entry(f.to_string()).or_default() += 1;
         }
         Snapshot {
-            disposition: row.disposition.clone(),
+            disposition: row.disposition,
             department: row.department.clone(),
             cycle: row.cycle.clone(),
-            accepted: count(&["accepted"]),
-            duplicates: count(&["duplicate", "shared"]),
-            refused: count(&["rejected"]),
+            accepted: count(&[Status::Accepted]),
+            duplicates: count(&[Status::Duplicate, Status::Shared]),
+            refused: count(&[Status::Rejected]),
             flags,
         }
     }
 
     /// "计入 嘎鲁图派出所 2024-03：计入 4，重复 0，拒收 1（标记：模糊1）".
     pub fn shown(&self) -> String {
-        let what = match self.disposition.as_str() {
-            "package" => "计入",
-            "held" => "待审核",
-            "unrelated" => "无关邮件",
-            "correspondence" => "往来邮件",
-            "rejected" => "整封拒收",
-            other => other,
-        };
+        let what = self.disposition.label();
         let whom = [self.department.as_str(), self.cycle.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
         let flags = self.flags.iter().map(|(f, n)| format!("{}{n}", crate::rejection::Flag::from_code(f).map_or(f.as_str(), |f| f.label()))).collect::<Vec<_>>().join(" ");
         let flags = if flags.is_empty() { String::new() } else { format!("（标记：{flags}）") };
@@ -238,7 +231,7 @@ mod dry_run_tests {
         let ctx = Ctx::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
         let dry = DryRun::open(&ctx).await.unwrap();
         let mut tx = dry.ctx.db.begin().await.unwrap();
-        let m = MessageRow { raw_sha256: "r1".into(), disposition: "package".into(), received_at: 1, processed_at: 1, ..Default::default() };
+        let m = MessageRow { raw_sha256: "r1".into(), disposition: Disposition::Package, received_at: 1, processed_at: 1, ..Default::default() };
         db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
         tx.commit().await.unwrap();
         assert!(db::messages::find_existing(&dry.ctx.db, "r1").await.unwrap().is_some());

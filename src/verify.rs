@@ -95,7 +95,7 @@ fn or_dash(s: &str) -> &str {
 }
 
 fn describe_user(u: &BlobUser) -> String {
-    let place = if u.tree_path.is_empty() { format!("状态 {}", u.status) } else { u.tree_path.clone() };
+    let place = if u.tree_path.is_empty() { format!("状态 {}", u.status.code()) } else { u.tree_path.clone() };
     format!("{} {} 「{}」→ {place}（文件 {}，邮件 {}）", or_dash(&u.department), or_dash(&u.cycle), u.shown_name, u.id, u.message_ref)
 }
 
@@ -373,10 +373,10 @@ mod tests {
         let sha = crate::inspect::sha256_hex(b"photo");
         let blob = ctx.store.put_blob(&sha, b"photo").unwrap();
         let mut tx = ctx.db.begin().await.unwrap();
-        let m = db::messages::MessageRow { raw_sha256: "r1".into(), disposition: "package".into(), received_at: 1, processed_at: 1, ..Default::default() };
+        let m = db::messages::MessageRow { raw_sha256: "r1".into(), disposition: db::messages::Disposition::Package, received_at: 1, processed_at: 1, ..Default::default() };
         let id = db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
         for (name, b) in [("a.jpg", blob.as_str()), ("b.jpg", "blobs/00/00/missing")] {
-            let it = db::items::ItemRow { message_ref: id, status: "accepted".into(), blob_path: b.into(), tree_path: format!("tree/2024-03/单位/未分类/{name}"), ..Default::default() };
+            let it = db::items::ItemRow { message_ref: id, status: db::items::Status::Accepted, blob_path: b.into(), tree_path: format!("tree/2024-03/单位/未分类/{name}"), ..Default::default() };
             db::items::insert(&mut tx, &it).await.unwrap();
         }
         tx.commit().await.unwrap();

@@ -119,14 +119,14 @@ pub async fn delete(tx: &mut Tx<'_>, id: i64) -> anyhow::Result<bool> {
 #[derive(Debug, Clone, Default)]
 pub struct Candidate {
     pub id: i64,
-    pub status: String,
-    pub kind: String,
+    pub status: super::items::Status,
+    pub kind: super::items::Kind,
     pub flags: String,
     pub reason: String,
     pub similar_to: i64,
     pub duplicate_of: i64,
     pub shown_name: String,
-    pub disposition: String,
+    pub disposition: super::messages::Disposition,
     pub department: String,
 }
 

@@ -2,12 +2,108 @@
 
 use super::{Db, Tx};
 
+/// What became of a file: the `status` column of `items`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Counted for its department.
+    #[default]
+    Accepted,
+    /// The same file reached us before from the same department.
+    Duplicate,
+    /// The same file came first from another department, which it counts for.
+    Shared,
+    /// Refused: `rejection_code` and `reason` say why.
+    Rejected,
+    /// A small picture in the body (a signature icon), not counted.
+    Decoration,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [Status::Accepted, Status::Duplicate, Status::Shared, Status::Rejected, Status::Decoration];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Accepted => "accepted",
+            Status::Duplicate => "duplicate",
+            Status::Shared => "shared",
+            Status::Rejected => "rejected",
+            Status::Decoration => "decoration",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Accepted => "计入",
+            Status::Duplicate => "重复",
+            Status::Shared => "共享不计",
+            Status::Rejected => "拒收",
+            Status::Decoration => "装饰图片",
+        }
+    }
+}
+
+text_column!(Status, "items.status");
+
+/// What a file is: the `kind` column of `items`. The codes of photo, video and document
+/// are those of `inspect::Kind`; a link is a 超大附件 link; `None` ('') is a refused file
+/// that was never inspected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Photo,
+    Video,
+    Document,
+    Link,
+    #[default]
+    None,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [Kind::Photo, Kind::Video, Kind::Document, Kind::Link, Kind::None];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Photo => "photo",
+            Kind::Video => "video",
+            Kind::Document => "document",
+            Kind::Link => "link",
+            Kind::None => "",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Photo => "照片",
+            Kind::Video => "视频",
+            Kind::Document => "文档",
+            Kind::Link => "链接",
+            Kind::None => "—",
+        }
+    }
+
+    /// A photo or a video: what counts as a work.
+    pub fn is_work(self) -> bool {
+        matches!(self, Kind::Photo | Kind::Video)
+    }
+}
+
+text_column!(Kind, "items.kind");
+
 #[derive(Debug, Clone, Default)]
 pub struct ItemRow {
     pub id: i64,
     pub message_ref: i64,
-    pub status: String,
-    pub kind: String,
+    pub status: Status,
+    pub kind: Kind,
     pub category: String,
     pub shown_name: String,
     pub file_name: String,
@@ -44,6 +140,13 @@ from_row!(ItemRow {
     rejection_code, reason, flags, url, expires_at, duplicate_of, width, height, duration_ms, container, codec,
     captured_at, camera, phash, blur_centi, thumb_path, similar_to, rendition_path, category_manual
 });
+
+impl ItemRow {
+    /// An accepted photo or video: a work that counts for its department.
+    pub fn is_counted_work(&self) -> bool {
+        self.status == Status::Accepted && self.kind.is_work()
+    }
+}
 
 /// An item with the message facts a report needs.
 #[derive(Debug, Clone, Default)]
@@ -88,8 +191,8 @@ pub async fn insert(tx: &mut Tx<'_>, it: &ItemRow) -> anyhow::Result<i64> {
          $25, $26, $27, $28, $29, $30) RETURNING id",
     )
     .bind(it.message_ref)
-    .bind(&it.status)
-    .bind(&it.kind)
+    .bind(it.status)
+    .bind(it.kind)
     .bind(&it.category)
     .bind(&it.shown_name)
     .bind(&it.file_name)
@@ -286,8 +389,8 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
 #[derive(Debug, Clone, Default)]
 pub struct BoardCount {
     pub department: String,
-    pub status: String,
-    pub kind: String,
+    pub status: Status,
+    pub kind: Kind,
     pub category: String,
     pub flags: String,
     pub n: i64,
@@ -348,7 +451,7 @@ pub async fn tree_entries(db: &Db) -> anyhow::Result<Vec<(String, String)>> {
 #[derive(Debug, Clone, Default)]
 pub struct BlobUser {
     pub id: i64,
-    pub status: String,
+    pub status: Status,
     pub shown_name: String,
     pub tree_path: String,
     pub blob_path: String,
@@ -375,4 +478,19 @@ pub async fn blob_users(db: &Db, sha256: &str) -> anyhow::Result<Vec<BlobUser>> 
 pub async fn blob_paths(db: &Db) -> anyhow::Result<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT blob_path FROM items WHERE blob_path <> '' ORDER BY blob_path").fetch_all(&db.pool).await?;
     Ok(rows.into_iter().map(|(p,)| p).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_reads_back_and_the_kinds_are_those_inspect_writes() {
+        assert!(Status::ALL.into_iter().all(|s| Status::from_code(s.code()) == Some(s)));
+        assert!(Kind::ALL.into_iter().all(|k| Kind::from_code(k.code()) == Some(k)));
+        for k in [crate::inspect::Kind::Photo, crate::inspect::Kind::Video, crate::inspect::Kind::Document] {
+            assert!(Kind::from_code(k.code()).is_some_and(Kind::is_work) == matches!(k, crate::inspect::Kind::Photo | crate::inspect::Kind::Video));
+        }
+        assert_eq!(Status::from_code("accepted "), None);
+    }
 }

@@ -4,6 +4,151 @@ use super::items::Before;
 use super::{AlreadyExists, Db, Tx};
 use crate::rejection::Flag;
 
+/// What became of a message: the `disposition` column of `messages`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// A department's package: its files count.
+    #[default]
+    Package,
+    /// Waiting for the office (an unknown sender, a guessed department).
+    Held,
+    /// Mail that is not a package and not for the office (an advertisement, a bounce).
+    Unrelated,
+    /// Mail for the office that is not a package (a question, a reply).
+    Correspondence,
+    /// Refused as a whole: `reason_code` says why.
+    Rejected,
+    /// Held mail the office turned down.
+    Dismissed,
+    /// Processing failed for good: `detail` says why.
+    Failed,
+}
+
+impl Disposition {
+    pub const ALL: [Disposition; 7] = [
+        Disposition::Package,
+        Disposition::Held,
+        Disposition::Unrelated,
+        Disposition::Correspondence,
+        Disposition::Rejected,
+        Disposition::Dismissed,
+        Disposition::Failed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Disposition::Package => "package",
+            Disposition::Held => "held",
+            Disposition::Unrelated => "unrelated",
+            Disposition::Correspondence => "correspondence",
+            Disposition::Rejected => "rejected",
+            Disposition::Dismissed => "dismissed",
+            Disposition::Failed => "failed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Disposition> {
+        Disposition::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Disposition::Package => "计入",
+            Disposition::Held => "待审核",
+            Disposition::Unrelated => "无关邮件",
+            Disposition::Correspondence => "往来邮件",
+            Disposition::Rejected => "整封拒收",
+            Disposition::Dismissed => "已驳回",
+            Disposition::Failed => "处理失败",
+        }
+    }
+}
+
+text_column!(Disposition, "messages.disposition");
+
+/// Which rule gave a package its month: the `cycle_rule` column of `messages`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum CycleRule {
+    /// The month the mail names.
+    Named,
+    /// The month it was received.
+    Received,
+    /// The next month: a second package after the deadline.
+    RolledOver,
+    /// The month a person moved it to.
+    Manual,
+    /// Not a package: no month.
+    #[default]
+    None,
+}
+
+impl CycleRule {
+    pub const ALL: [CycleRule; 5] = [CycleRule::Named, CycleRule::Received, CycleRule::RolledOver, CycleRule::Manual, CycleRule::None];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CycleRule::Named => "named",
+            CycleRule::Received => "received",
+            CycleRule::RolledOver => "rolled_over",
+            CycleRule::Manual => "manual",
+            CycleRule::None => "",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<CycleRule> {
+        CycleRule::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            CycleRule::Named => "邮件写明的月份",
+            CycleRule::Received => "收到的月份",
+            CycleRule::RolledOver => "截止后再次报送，计入下月",
+            CycleRule::Manual => "人工调整",
+            CycleRule::None => "—",
+        }
+    }
+}
+
+text_column!(CycleRule, "messages.cycle_rule");
+
+/// Who decided a message's department: the `decided_by` column of `messages`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DecidedBy {
+    /// The rules.
+    #[default]
+    Rules,
+    /// A person approved it for its department.
+    Approved,
+}
+
+impl DecidedBy {
+    pub const ALL: [DecidedBy; 2] = [DecidedBy::Rules, DecidedBy::Approved];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DecidedBy::Rules => "",
+            DecidedBy::Approved => "approved",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<DecidedBy> {
+        DecidedBy::ALL.into_iter().find(|d| d.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            DecidedBy::Rules => "按规则",
+            DecidedBy::Approved => "人工批准",
+        }
+    }
+}
+
+text_column!(DecidedBy, "messages.decided_by");
+
 #[derive(Debug, Clone, Default)]
 pub struct MessageRow {
     pub id: i64,
@@ -14,10 +159,10 @@ pub struct MessageRow {
     pub subject: String,
     pub received_at: i64,
     pub processed_at: i64,
-    pub disposition: String,
+    pub disposition: Disposition,
     pub department: String,
     pub cycle: String,
-    pub cycle_rule: String,
+    pub cycle_rule: CycleRule,
     pub sent_on_behalf: i64,
     pub guessed_department: String,
     pub reason_code: String,
@@ -27,8 +172,8 @@ pub struct MessageRow {
     pub detail: String,
     /// `attachments_digest` of the files kept from it; '' when not known.
     pub attachments_sha256: String,
-    /// 'approved' when a person approved it for its department; '' when the rules decided.
-    pub decided_by: String,
+    /// Whether a person approved it for its department, or the rules decided.
+    pub decided_by: DecidedBy,
 }
 
 from_row!(MessageRow {
@@ -145,10 +290,10 @@ pub async fn insert(tx: &mut Tx<'_>, m: &MessageRow) -> anyhow::Result<Result<i6
     .bind(&m.subject)
     .bind(m.received_at)
     .bind(m.processed_at)
-    .bind(&m.disposition)
+    .bind(m.disposition)
     .bind(&m.department)
     .bind(&m.cycle)
-    .bind(&m.cycle_rule)
+    .bind(m.cycle_rule)
     .bind(m.sent_on_behalf)
     .bind(&m.guessed_department)
     .bind(&m.reason_code)
@@ -167,16 +312,16 @@ pub async fn update_decision(tx: &mut Tx<'_>, id: i64, m: &MessageRow) -> anyhow
         "UPDATE messages SET disposition = $1, department = $2, cycle = $3, cycle_rule = $4, sent_on_behalf = $5, \
          reason_code = $6, flags = $7, processed_at = $8, detail = $9, decided_by = $10 WHERE id = $11",
     )
-    .bind(&m.disposition)
+    .bind(m.disposition)
     .bind(&m.department)
     .bind(&m.cycle)
-    .bind(&m.cycle_rule)
+    .bind(m.cycle_rule)
     .bind(m.sent_on_behalf)
     .bind(&m.reason_code)
     .bind(&m.flags)
     .bind(m.processed_at)
     .bind(&m.detail)
-    .bind(&m.decided_by)
+    .bind(m.decided_by)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -298,7 +443,7 @@ pub async fn cycles(db: &Db) -> anyhow::Result<Vec<String>> {
 }
 
 /// Inside a transaction, so that a manual decision and its audit row are written together.
-pub async fn set_disposition(tx: &mut Tx<'_>, id: i64, from: &str, to: &str) -> anyhow::Result<bool> {
+pub async fn set_disposition(tx: &mut Tx<'_>, id: i64, from: Disposition, to: Disposition) -> anyhow::Result<bool> {
     let r = sqlx::query("UPDATE messages SET disposition = $1 WHERE id = $2 AND disposition = $3")
         .bind(to)
         .bind(id)
@@ -315,4 +460,17 @@ pub async fn set_cycle(tx: &mut Tx<'_>, id: i64, cycle: &str) -> anyhow::Result<
         .execute(&mut **tx)
         .await?;
     Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_code_reads_back() {
+        assert!(Disposition::ALL.into_iter().all(|d| Disposition::from_code(d.code()) == Some(d)));
+        assert!(CycleRule::ALL.into_iter().all(|r| CycleRule::from_code(r.code()) == Some(r)));
+        assert!(DecidedBy::ALL.into_iter().all(|d| DecidedBy::from_code(d.code()) == Some(d)));
+        assert_eq!(Disposition::from_code(""), None);
+    }
 }

@@ -2,6 +2,48 @@
 
 use super::{AlreadyExists, Db};
 
+/// Where a queued mail stands: the `state` column of `outbox`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Waiting to be sent (again) at `next_attempt_at`.
+    #[default]
+    Pending,
+    /// Claimed by the sender; left here only by a crash (`recover_interrupted`).
+    Sending,
+    Sent,
+    /// The server refused it for good.
+    Failed,
+}
+
+impl State {
+    pub const ALL: [State; 4] = [State::Pending, State::Sending, State::Sent, State::Failed];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Sending => "sending",
+            State::Sent => "sent",
+            State::Failed => "failed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Pending => "待发送",
+            State::Sending => "发送中",
+            State::Sent => "已发送",
+            State::Failed => "发送失败",
+        }
+    }
+}
+
+text_column!(State, "outbox.state");
+
 #[derive(Debug, Clone, Default)]
 pub struct OutboxRow {
     pub id: i64,
@@ -14,7 +56,7 @@ pub struct OutboxRow {
     pub cc: String,
     pub subject: String,
     pub body: String,
-    pub state: String,
+    pub state: State,
     pub attempts: i64,
     pub interrupted: i64,
     pub next_attempt_at: i64,
@@ -194,4 +236,14 @@ pub async fn pending(db: &Db, due_by: i64) -> anyhow::Result<(i64, bool)> {
     .fetch_one(&db.pool)
     .await?;
     Ok((n, due != 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_state_reads_back() {
+        assert!(State::ALL.into_iter().all(|s| State::from_code(s.code()) == Some(s)));
+    }
 }

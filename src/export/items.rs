@@ -10,27 +10,6 @@ use crate::db::items::ListedItem;
 use crate::rejection::Flag;
 use crate::report;
 
-/// An item's status for people: 计入, 重复, 共享不计, 装饰图片, 拒收.
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "accepted" => "计入",
-        "duplicate" => "重复",
-        "shared" => "共享不计",
-        "decoration" => "装饰图片",
-        _ => "拒收",
-    }
-}
-
-pub fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "photo" => "照片",
-        "video" => "视频",
-        "document" => "文档",
-        "link" => "链接",
-        _ => "—",
-    }
-}
-
 /// `shown_time` of the configured time zone, passed in so this stays free of Config.
 pub fn write(list: &[ListedItem], categories: &Categories, shown_time: &dyn Fn(i64) -> String, path: &Path) -> anyhow::Result<()> {
     let headers = [
@@ -68,8 +47,8 @@ pub fn write(list: &[ListedItem], categories: &Categories, shown_time: &dyn Fn(i
                 Cell::text(&l.cycle),
                 Cell::text(shown_time(l.received_at)),
                 Cell::text(categories.label(i.category.parse().ok())),
-                Cell::text(kind_label(&i.kind)),
-                Cell::text(status_label(&i.status)),
+                Cell::text(i.kind.label()),
+                Cell::text(i.status.label()),
                 Cell::text(flags.iter().map(|f| f.label()).collect::<Vec<_>>().join("、")),
                 Cell::text(&i.shown_name),
                 Cell::int(i.size),

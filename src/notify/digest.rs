@@ -8,6 +8,8 @@ use serde::Serialize;
 use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
+use crate::db::items::Status;
+use crate::db::messages::Disposition;
 use crate::db::{self, Db};
 use crate::links::State;
 use crate::rejection::Flag;
@@ -203,19 +205,6 @@ fn short(at: i64, config: &Config) -> String {
     local(at, config.timezone).format("%m-%d %H:%M").to_string()
 }
 
-fn outcome_label(disposition: &str) -> &'static str {
-    match disposition {
-        "package" => "计入",
-        "held" => "待审核",
-        "unrelated" => "无关邮件",
-        "correspondence" => "往来邮件",
-        "rejected" => "整封拒收",
-        "dismissed" => "已驳回",
-        "failed" => "处理失败",
-        _ => "其他",
-    }
-}
-
 /// The links waiting for the office at `at`: every one that cannot be fetched
 /// automatically, and those still waiting within 7 days of expiry; soonest expiry
 /// first (an unknown expiry last).
@@ -241,23 +230,23 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
     let mut thumbs: std::collections::BTreeMap<String, Vec<(i64, String, String, String)>> = Default::default();
     for m in db::messages::received_between(db, since, until).await? {
         let filter = db::items::Filter { message_ref: Some(m.id), ..Default::default() };
-        let items = if m.disposition == "package" { db::items::list(db, &filter).await? } else { vec![] };
-        let works = items.iter().filter(|i| i.item.status == "accepted" && matches!(i.item.kind.as_str(), "photo" | "video")).count() as i64;
-        for i in items.iter().filter(|i| i.item.status == "accepted" && !i.item.thumb_path.is_empty()) {
+        let items = if m.disposition == Disposition::Package { db::items::list(db, &filter).await? } else { vec![] };
+        let works = items.iter().filter(|i| i.item.is_counted_work()).count() as i64;
+        for i in items.iter().filter(|i| i.item.status == Status::Accepted && !i.item.thumb_path.is_empty()) {
             let flags = i.item.flags.split(',').filter_map(crate::rejection::Flag::from_code).map(|f| f.reason()).collect::<Vec<_>>().join("；");
             thumbs.entry(m.department.clone()).or_default().push((i.item.id, i.item.shown_name.clone(), i.item.thumb_path.clone(), flags));
         }
         let message_flags = labels(Flag::parse_list(&m.flags));
-        if m.disposition == "package" && !message_flags.is_empty() {
+        if m.disposition == Disposition::Package && !message_flags.is_empty() {
             flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: format!("整封邮件「{}」", m.subject), flags: message_flags });
         }
-        for i in items.iter().filter(|i| !matches!(i.item.status.as_str(), "rejected" | "decoration")) {
+        for i in items.iter().filter(|i| !matches!(i.item.status, Status::Rejected | Status::Decoration)) {
             let flags = labels(Flag::parse_list(&i.item.flags).into_iter().filter(|f| *f != Flag::ExternalLink).collect());
             if !flags.is_empty() {
                 flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: i.item.shown_name.clone(), flags });
             }
         }
-        let refused: Vec<_> = items.iter().filter(|i| i.item.status == "rejected").collect();
+        let refused: Vec<_> = items.iter().filter(|i| i.item.status == Status::Rejected).collect();
         for r in &refused {
             rejected.push(Refused { department: m.department.clone(), name: r.item.shown_name.clone(), reason: r.item.reason.clone() });
         }
@@ -265,7 +254,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
             received_at: short(m.received_at, config),
             department: m.department.clone(),
             subject: m.subject.clone(),
-            outcome: outcome_label(&m.disposition).into(),
+            outcome: m.disposition.label().into(),
             works,
             rejected: refused.len() as i64,
         });

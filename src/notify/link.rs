@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
+use crate::db::items::{Kind, Status};
 use crate::db::{self, Db, links::Listed};
 use crate::links::{State, mib};
 
@@ -199,15 +200,15 @@ fn files_of(items: &[db::items::ListedItem], url: &str, config: &Config) -> Vec<
     items
         .iter()
         .map(|li| &li.item)
-        .filter(|it| it.url == url && it.kind != "link" && it.status != "decoration")
+        .filter(|it| it.url == url && it.kind != Kind::Link && it.status != Status::Decoration)
         .map(|it| {
-            let counted = it.status == "accepted" && matches!(it.kind.as_str(), "photo" | "video");
-            let note = match (it.status.as_str(), it.kind.as_str()) {
-                ("accepted", "video") if it.duration_ms > 0 => format!("时长 {}", duration_label(it.duration_ms)),
-                ("accepted", "photo" | "video") => String::new(),
-                ("accepted", "document") => "文档，已存档，不计分".into(),
-                ("duplicate", _) => "与此前报送的文件相同，不重复计入".into(),
-                ("shared", _) => "与其他单位报送的相同，按先报送的单位计入".into(),
+            let counted = it.is_counted_work();
+            let note = match (it.status, it.kind) {
+                (Status::Accepted, Kind::Video) if it.duration_ms > 0 => format!("时长 {}", duration_label(it.duration_ms)),
+                (Status::Accepted, Kind::Photo | Kind::Video) => String::new(),
+                (Status::Accepted, Kind::Document) => "文档，已存档，不计分".into(),
+                (Status::Duplicate, _) => "与此前报送的文件相同，不重复计入".into(),
+                (Status::Shared, _) => "与其他单位报送的相同，按先报送的单位计入".into(),
                 _ if !it.reason.is_empty() => it.reason.clone(),
                 _ => "未计入".into(),
             };

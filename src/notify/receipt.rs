@@ -9,6 +9,8 @@ use serde::Serialize;
 use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
+use crate::db::items::{Kind, Status};
+use crate::db::messages::Disposition;
 use crate::db::{self, Db, messages::MessageRow};
 use crate::links::State;
 use crate::rejection::Flag;
@@ -109,7 +111,7 @@ fn short(at: i64, config: &Config) -> String {
 
 /// The receipt for a package, or None when none is due (not a package, too old).
 pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templates, m: &MessageRow, office: &str) -> anyhow::Result<Option<Draft>> {
-    if m.disposition != "package" || m.from_addr.is_empty() || m.processed_at - m.received_at > MAX_AGE {
+    if m.disposition != Disposition::Package || m.from_addr.is_empty() || m.processed_at - m.received_at > MAX_AGE {
         return Ok(None);
     }
     let Some(cycle) = Cycle::parse(&m.cycle) else { return Ok(None) };
@@ -122,17 +124,17 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
     for li in &items {
         let it = &li.item;
         // A signature logo or other decoration is not part of what was sent in.
-        if it.status == "decoration" {
+        if it.status == Status::Decoration {
             continue;
         }
-        match (it.status.as_str(), it.kind.as_str()) {
-            ("accepted", "photo" | "video") => {
+        match (it.status, it.kind) {
+            (Status::Accepted, Kind::Photo | Kind::Video) => {
                 works += 1;
                 *counts.entry(it.category.parse().unwrap_or(0)).or_default() += 1;
             }
-            ("accepted", "document") => documents += 1,
-            ("accepted", "link") => links.push(link(db, config, it).await?),
-            ("rejected", _) => rejected.push(Named { name: it.shown_name.clone(), reason: it.reason.clone() }),
+            (Status::Accepted, Kind::Document) => documents += 1,
+            (Status::Accepted, Kind::Link) => links.push(link(db, config, it).await?),
+            (Status::Rejected, _) => rejected.push(Named { name: it.shown_name.clone(), reason: it.reason.clone() }),
             _ => {}
         }
         let reasons: Vec<&str> = it

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::categories::{Categories, CategoryNo};
 use crate::cycle::{self, Cycle};
+use crate::db::messages::CycleRule;
 use crate::inspect::{self, Kind};
 use crate::rejection::{Flag, Rejection};
 use crate::resolve::Decision;
@@ -45,8 +46,7 @@ pub fn route(message_rejection: Option<Rejection>, is_package: bool, whose: Deci
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Month {
     pub cycle: Cycle,
-    /// named | received | rolled_over | manual
-    pub rule: &'static str,
+    pub rule: CycleRule,
     /// A month named in the mail that no package can be for (before 2000, after next
     /// month): passed over, and the mail flagged `bad_date`.
     pub bad_date: bool,
@@ -59,9 +59,15 @@ pub fn month(named: Option<Cycle>, manual: Option<Cycle>, received_at: i64, now:
     let bad_date = named.is_some_and(|c| !cycle::plausible(c, now, tz));
     let named = named.filter(|_| !bad_date);
     let assigned = cycle::assign(named, received_at, tz, deadline_day, already_counted_in_month);
-    let rule = if named.is_some() { "named" } else if assigned != received { "rolled_over" } else { "received" };
+    let rule = if named.is_some() {
+        CycleRule::Named
+    } else if assigned != received {
+        CycleRule::RolledOver
+    } else {
+        CycleRule::Received
+    };
     match manual {
-        Some(moved) => Month { cycle: moved, rule: "manual", bad_date },
+        Some(moved) => Month { cycle: moved, rule: CycleRule::Manual, bad_date },
         None => Month { cycle: assigned, rule, bad_date },
     }
 }
@@ -260,14 +266,14 @@ mod tests {
         let now = at("2024-04-01T00:00:00+08:00");
         let on_time = at("2024-03-19T10:00:00+08:00");
         let late = at("2024-03-28T10:00:00+08:00");
-        assert_eq!(month(None, None, on_time, now, Shanghai, 25, false), Month { cycle: mar, rule: "received", bad_date: false });
+        assert_eq!(month(None, None, on_time, now, Shanghai, 25, false), Month { cycle: mar, rule: CycleRule::Received, bad_date: false });
         assert_eq!(month(None, None, late, now, Shanghai, 25, true).cycle, Cycle::new(2024, 4).unwrap());
-        assert_eq!(month(None, None, late, now, Shanghai, 25, true).rule, "rolled_over");
+        assert_eq!(month(None, None, late, now, Shanghai, 25, true).rule, CycleRule::RolledOver);
         let feb = Cycle::new(2024, 2).unwrap();
-        assert_eq!(month(Some(feb), None, on_time, now, Shanghai, 25, false).rule, "named");
+        assert_eq!(month(Some(feb), None, on_time, now, Shanghai, 25, false).rule, CycleRule::Named);
         let m = month(Some(Cycle::new(2099, 3).unwrap()), None, on_time, now, Shanghai, 25, false);
-        assert_eq!(m, Month { cycle: mar, rule: "received", bad_date: true });
-        assert_eq!(month(Some(feb), Some(mar), on_time, now, Shanghai, 25, false), Month { cycle: mar, rule: "manual", bad_date: false });
+        assert_eq!(m, Month { cycle: mar, rule: CycleRule::Received, bad_date: true });
+        assert_eq!(month(Some(feb), Some(mar), on_time, now, Shanghai, 25, false), Month { cycle: mar, rule: CycleRule::Manual, bad_date: false });
     }
 
     fn facts<'a>(name: &'a str, sha: &'a str, phash: Option<&'a str>) -> Facts<'a> {

@@ -11,8 +11,8 @@ use super::decide::{self, Counted, Known, Ref, Route, Status};
 use super::{Analysis, Ctx, Existing, Kept, Outcome, Progress, already_had, category_code, finish_simple, flag_codes, forget_blobs, write_message};
 use crate::categories::CategoryNo;
 use crate::cycle::Cycle;
-use crate::db::items::{Before, ItemRow};
-use crate::db::messages::MessageRow;
+use crate::db::items::{Before, ItemRow, Kind as ItemKind, Status as ItemStatus};
+use crate::db::messages::{Disposition, MessageRow};
 use crate::db::{self, Tx};
 use crate::rejection::Flag;
 use crate::resolve::{self, Decision};
@@ -58,9 +58,9 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
         flags.push(Flag::BadDate);
     }
     row.cycle = month.cycle.to_string();
-    row.cycle_rule = month.rule.into();
+    row.cycle_rule = month.rule;
     row.department = department.clone();
-    row.disposition = "package".into();
+    row.disposition = Disposition::Package;
     row.sent_on_behalf = i64::from(on_behalf);
     row.flags = Flag::join(&flags);
     tracing::Span::current().record("cycle", row.cycle.as_str());
@@ -101,20 +101,20 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
 /// A message that is no package: rejected, correspondence, unrelated or held. Blobs
 /// written for mail that carries no package are removed again.
 async fn record_other(ctx: &Ctx, route: Route, row: MessageRow, a: &Analysis, existing_id: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
-    let simple = |disposition: &str, reason: &str| MessageRow { disposition: disposition.into(), reason_code: reason.into(), ..row.clone() };
+    let simple = |disposition: Disposition, reason: &str| MessageRow { disposition, reason_code: reason.into(), ..row.clone() };
     match route {
         Route::Rejected(r) => {
-            let rejected = MessageRow { detail: a.detail.clone(), ..simple("rejected", r.code()) };
+            let rejected = MessageRow { detail: a.detail.clone(), ..simple(Disposition::Rejected, r.code()) };
             finish_simple(ctx, rejected, existing_id, progress, |id| Outcome::Rejected { id, rejection: r }).await
         }
         Route::Held { guess } => {
-            let held = MessageRow { guessed_department: guess.clone(), ..simple("held", "") };
+            let held = MessageRow { guessed_department: guess.clone(), ..simple(Disposition::Held, "") };
             finish_simple(ctx, held, existing_id, progress, |id| Outcome::Held { id, guess: guess.clone() }).await
         }
         Route::Package { .. } => anyhow::bail!("程序错误：报送包不由 record_other 记录"),
         Route::Correspondence | Route::Unrelated => {
             let unrelated = route == Route::Unrelated;
-            let disposition = if unrelated { "unrelated" } else { "correspondence" };
+            let disposition = if unrelated { Disposition::Unrelated } else { Disposition::Correspondence };
             let outcome = finish_simple(ctx, simple(disposition, ""), existing_id, progress, |id| if unrelated { Outcome::Unrelated { id } } else { Outcome::Correspondence { id } }).await?;
             forget_blobs(ctx, &a.kept).await;
             Ok(outcome)
@@ -196,17 +196,17 @@ async fn write(tx: &mut Tx<'_>, a: &Analysis, decided: &[decide::File], paths: &
         item.flags = flag_codes(&d.flags);
         item.similar_to = d.similar_to.map_or(0, |r| id_of(r, &ids));
         item.status = match &d.status {
-            Status::Accepted => "accepted".into(),
-            Status::Decoration => "decoration".into(),
+            Status::Accepted => ItemStatus::Accepted,
+            Status::Decoration => ItemStatus::Decoration,
             Status::Duplicate(of) => {
                 item.duplicate_of = id_of(*of, &ids);
-                "duplicate".into()
+                ItemStatus::Duplicate
             }
             Status::Shared { first } => {
                 // A joint operation's photo counts for the department that sent it first;
                 // that one is marked too, in this transaction.
                 db::items::add_flags(tx, *first, &[Flag::SharedWork]).await?;
-                "shared".into()
+                ItemStatus::Shared
             }
         };
         if let Some(p) = path {
@@ -225,7 +225,7 @@ async fn write(tx: &mut Tx<'_>, a: &Analysis, decided: &[decide::File], paths: &
     for r in &a.refused {
         let item = ItemRow {
             message_ref,
-            status: "rejected".into(),
+            status: ItemStatus::Rejected,
             shown_name: r.shown.clone(),
             rejection_code: r.rejection.code().into(),
             reason: r.rejection.explained(&r.detail),
@@ -247,8 +247,8 @@ async fn write_links(tx: &mut Tx<'_>, ctx: &Ctx, a: &Analysis, row: &MessageRow,
         db::links::ensure(tx, &queued, row.processed_at).await?;
         let item = ItemRow {
             message_ref,
-            status: "accepted".into(),
-            kind: "link".into(),
+            status: ItemStatus::Accepted,
+            kind: ItemKind::Link,
             category: category_code(ctx.config.categories.classify(&[], &l.name, &row.subject)),
             shown_name: l.name.clone(),
             file_name: l.name.clone(),
@@ -263,12 +263,21 @@ async fn write_links(tx: &mut Tx<'_>, ctx: &Ctx, a: &Analysis, row: &MessageRow,
     Ok(())
 }
 
+/// The `items.kind` of an inspected file: the same code.
+fn item_kind(k: crate::inspect::Kind) -> ItemKind {
+    match k {
+        crate::inspect::Kind::Photo => ItemKind::Photo,
+        crate::inspect::Kind::Video => ItemKind::Video,
+        crate::inspect::Kind::Document => ItemKind::Document,
+    }
+}
+
 /// The row of a kept file: what it is, what examining it found and where its blob
 /// is. Status, flags, tree path and likeness are decided by the caller.
 fn kept_item(k: &Kept, message_ref: i64, category: CategoryNo) -> ItemRow {
     ItemRow {
         message_ref,
-        kind: k.kind.code().into(),
+        kind: item_kind(k.kind),
         category: category_code(category),
         shown_name: k.shown.clone(),
         file_name: k.name.clone(),

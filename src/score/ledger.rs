@@ -8,6 +8,8 @@ use chrono::{Datelike, NaiveDate};
 use super::rubric::{Item, Rubric};
 use super::{Centi, shown};
 use crate::db::adoptions::Candidate;
+use crate::db::items::{Kind, Status};
+use crate::db::messages::Disposition;
 use crate::rejection::Flag;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +20,7 @@ pub enum AdoptRefusal {
     Refused { id: i64, name: String, reason: String },
     Decoration { id: i64, name: String },
     Duplicate { id: i64, name: String, of: i64 },
-    NotPhotoOrVideo { id: i64, name: String, kind: String },
+    NotPhotoOrVideo { id: i64, name: String, kind: Kind },
 }
 
 impl AdoptRefusal {
@@ -41,10 +43,10 @@ impl AdoptRefusal {
             AdoptRefusal::Decoration { id, name } => format!("文件 {id}「{name}」是邮件正文中的装饰图片（如签名图标），不是作品，不能登记采用"),
             AdoptRefusal::Duplicate { id, name, of } => format!("文件 {id}「{name}」是重复报送的文件，与文件 {of} 完全相同；请登记文件 {of}"),
             AdoptRefusal::NotPhotoOrVideo { id, name, kind } => {
-                let kind = match kind.as_str() {
-                    "document" => "文档",
-                    "link" => "超大附件链接",
-                    _ => "其他文件",
+                let kind = match kind {
+                    Kind::Link => "超大附件链接",
+                    Kind::None => "其他文件",
+                    k => k.label(),
                 };
                 format!("文件 {id}「{name}」是{kind}，只有照片和视频能登记采用")
             }
@@ -56,17 +58,17 @@ impl AdoptRefusal {
 /// work (near_duplicate, reused or shared_work) that the caller must follow.
 pub fn adoptable(c: &Candidate) -> Result<Option<i64>, AdoptRefusal> {
     let (id, name) = (c.id, c.shown_name.clone());
-    if c.disposition != "package" {
+    if c.disposition != Disposition::Package {
         return Err(AdoptRefusal::NotCounted { id, name });
     }
-    match c.status.as_str() {
-        "rejected" => return Err(AdoptRefusal::Refused { id, name, reason: c.reason.clone() }),
-        "decoration" => return Err(AdoptRefusal::Decoration { id, name }),
-        "duplicate" => return Err(AdoptRefusal::Duplicate { id, name, of: c.duplicate_of }),
-        _ => {}
+    match c.status {
+        Status::Rejected => return Err(AdoptRefusal::Refused { id, name, reason: c.reason.clone() }),
+        Status::Decoration => return Err(AdoptRefusal::Decoration { id, name }),
+        Status::Duplicate => return Err(AdoptRefusal::Duplicate { id, name, of: c.duplicate_of }),
+        Status::Accepted | Status::Shared => {}
     }
-    if !matches!(c.kind.as_str(), "photo" | "video") {
-        return Err(AdoptRefusal::NotPhotoOrVideo { id, name, kind: c.kind.clone() });
+    if !c.kind.is_work() {
+        return Err(AdoptRefusal::NotPhotoOrVideo { id, name, kind: c.kind });
     }
     Ok(copy_of(c))
 }
@@ -194,7 +196,7 @@ mod tests {
     }
 
     fn candidate(status: &str, kind: &str, flags: &str, similar_to: i64) -> Candidate {
-        Candidate { id: 9, status: status.into(), kind: kind.into(), flags: flags.into(), similar_to, disposition: "package".into(), shown_name: "a.jpg".into(), ..Default::default() }
+        Candidate { id: 9, status: Status::from_code(status).unwrap(), kind: Kind::from_code(kind).unwrap(), flags: flags.into(), similar_to, disposition: Disposition::Package, shown_name: "a.jpg".into(), ..Default::default() }
     }
 
     #[test]

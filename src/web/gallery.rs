@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::auth::Session;
 use super::{Failure, Page, Shared, session_view};
-use crate::db::{self, items::ListedItem};
+use crate::db::{self, items::{Kind, ListedItem, Status}};
 use crate::rejection::{Flag, Rejection};
 use crate::report;
 
@@ -19,8 +19,11 @@ use crate::report;
 pub struct Card {
     id: i64,
     name: String,
-    kind: String,
-    status: String,
+    /// The status code, for the card's CSS class.
+    status: &'static str,
+    kind_label: &'static str,
+    is_link: bool,
+    is_video: bool,
     thumb: bool,
     badges: Vec<String>,
     department: String,
@@ -37,10 +40,8 @@ pub fn badges(li: &ListedItem) -> Vec<String> {
     all.sort();
     all.dedup();
     let mut out: Vec<String> = all.iter().map(|f| f.label().to_string()).collect();
-    match li.item.status.as_str() {
-        "duplicate" => out.insert(0, "重复".into()),
-        "shared" => out.insert(0, "他单位已报".into()),
-        _ => {}
+    if matches!(li.item.status, Status::Duplicate | Status::Shared) {
+        out.insert(0, li.item.status.label().into());
     }
     out
 }
@@ -49,8 +50,10 @@ pub fn card(app: &Shared, li: &ListedItem) -> Card {
     Card {
         id: li.item.id,
         name: li.item.shown_name.clone(),
-        kind: li.item.kind.clone(),
-        status: li.item.status.clone(),
+        status: li.item.status.code(),
+        kind_label: li.item.kind.label(),
+        is_link: li.item.kind == Kind::Link,
+        is_video: li.item.kind == Kind::Video,
         thumb: !li.item.thumb_path.is_empty(),
         badges: badges(li),
         department: li.department.clone(),
@@ -64,8 +67,8 @@ pub fn card(app: &Shared, li: &ListedItem) -> Card {
 /// file keeps the link's URL): not shown a second time.
 fn superseded(list: &[ListedItem]) -> HashSet<i64> {
     let files: HashSet<(i64, &str)> =
-        list.iter().filter(|li| li.item.kind != "link" && !li.item.url.is_empty()).map(|li| (li.item.message_ref, li.item.url.as_str())).collect();
-    list.iter().filter(|li| li.item.kind == "link" && files.contains(&(li.item.message_ref, li.item.url.as_str()))).map(|li| li.item.id).collect()
+        list.iter().filter(|li| li.item.kind != Kind::Link && !li.item.url.is_empty()).map(|li| (li.item.message_ref, li.item.url.as_str())).collect();
+    list.iter().filter(|li| li.item.kind == Kind::Link && files.contains(&(li.item.message_ref, li.item.url.as_str()))).map(|li| li.item.id).collect()
 }
 
 #[derive(Serialize)]
@@ -102,14 +105,14 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, U
             continue;
         }
         total += 1;
-        if li.item.status == "rejected" {
+        if li.item.status == Status::Rejected {
             refused.push(minijinja::context! { id => li.item.id, name => li.item.shown_name.clone(), reason => refusal(li) });
             continue;
         }
         let no: Option<u8> = li.item.category.parse().ok();
         let mut c = card(&app, li);
         if let Some(st) = (!li.item.url.is_empty()).then(|| states.get(&(li.item.message_ref, li.item.url.clone()))).flatten() {
-            c.link_state = if li.item.kind == "link" { st.label().to_string() } else { format!("超大附件{}", st.label()) };
+            c.link_state = if li.item.kind == Kind::Link { st.label().to_string() } else { format!("超大附件{}", st.label()) };
         }
         groups.entry((no.unwrap_or(11), app.ctx.config.categories.label(no))).or_default().push(c);
     }
@@ -189,7 +192,7 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let attached = q.attached.is_some() && link.as_ref().is_some_and(|l| l.get_attr("has_file").is_ok_and(|v| v.is_true()));
     let mail = db::messages::get(&app.ctx.db, li.item.message_ref).await?;
     let siblings = db::items::list(&app.ctx.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
-    let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == "rejected").map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
+    let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == Status::Rejected).map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
     let mail = mail.map(|m| {
         minijinja::context! { id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.ctx.config), count => siblings.len() }
     });
@@ -200,7 +203,7 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
             minijinja::context! {
                 session => session_view(&s), card => card(&app, &li), facts => facts(&app, &li), earlier => earlier,
                 similar => li.item.similar_to > 0, mail => mail, refused => refused, choices => category_choices(&app),
-                adoptions => adoptions, levels => levels, adoptable => li.item.status == "accepted" && matches!(li.item.kind.as_str(), "photo" | "video"),
+                adoptions => adoptions, levels => levels, adoptable => li.item.is_counted_work(),
                 link => link, attached => attached,
             },
         )?
@@ -211,18 +214,18 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
 mod tests {
     use super::*;
 
-    fn item(id: i64, message_ref: i64, kind: &str, url: &str) -> ListedItem {
+    fn item(id: i64, message_ref: i64, kind: Kind, url: &str) -> ListedItem {
         let mut li = ListedItem::default();
         li.item.id = id;
         li.item.message_ref = message_ref;
-        li.item.kind = kind.into();
+        li.item.kind = kind;
         li.item.url = url.into();
         li
     }
 
     #[test]
     fn a_link_whose_file_is_listed_is_not_shown_again() {
-        let list = [item(1, 7, "link", "https://a"), item(2, 7, "video", "https://a"), item(3, 7, "link", "https://b"), item(4, 8, "link", "https://a"), item(5, 7, "photo", "")];
+        let list = [item(1, 7, Kind::Link, "https://a"), item(2, 7, Kind::Video, "https://a"), item(3, 7, Kind::Link, "https://b"), item(4, 8, Kind::Link, "https://a"), item(5, 7, Kind::Photo, "")];
         assert_eq!(superseded(&list), [1].into_iter().collect());
     }
 }

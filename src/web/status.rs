@@ -38,15 +38,8 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -
         .await?
         .into_iter()
         .map(|o| {
-            let state = match o.state.as_str() {
-                "sent" => "已发送",
-                "pending" => "待发送",
-                "failed" => "发送失败",
-                "sending" => "发送中",
-                other => other,
-            };
             minijinja::context! {
-                id => o.id, state => state, failed => o.state == "failed", to => o.recipients, subject => o.subject,
+                id => o.id, state => o.state.label(), failed => o.state == db::outbox::State::Failed, to => o.recipients, subject => o.subject,
                 created => report::shown_time(o.created_at, config), sent => if o.sent_at > 0 { report::shown_time(o.sent_at, config) } else { String::new() },
                 error => o.last_error, attempts => o.attempts,
             }
