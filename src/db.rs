@@ -104,6 +104,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0012_console.sql",
     "0013_user_disabled.sql",
     "0014_links.sql",
+    "0015_state_checks.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,
@@ -205,6 +206,47 @@ mod tests {
         files.sort();
         let listed: Vec<&str> = SQLITE_MIGRATIONS.iter().map(|&(file, _)| file).collect();
         assert_eq!(listed, files, "SQLITE_MIGRATIONS in src/db.rs must list every file of migrations/sqlite, in order");
+    }
+
+    /// 0015 rebuilds messages, items and outbox with CHECKs on their state columns: a
+    /// database at 0014 with a value no enum knows opens, the value mapped, ids and
+    /// references kept; afterwards a stray value is refused.
+    #[tokio::test]
+    async fn state_checks_map_stray_values_and_keep_references() {
+        install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .after_connect(|conn, _| Box::pin(async move { conn.execute("PRAGMA foreign_keys = ON").await.map(|_| ()) }))
+            .connect(&url)
+            .await
+            .unwrap();
+        let before: Vec<Migration> = SQLITE_MIGRATIONS.iter().take_while(|(f, _)| !f.starts_with("0015")).map(|&(f, sql)| migration(f, sql)).collect();
+        Migrator::with_migrations(before).run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO messages (id, raw_sha256, received_at, processed_at, disposition, cycle_rule, decided_by) VALUES (7, 'a', 1, 1, 'package', 'manual', 'approved')",
+            "INSERT INTO messages (id, raw_sha256, received_at, processed_at, disposition, cycle_rule, decided_by) VALUES (8, 'b', 1, 1, 'odd', 'odd', 'odd')",
+            "INSERT INTO items (id, message_ref, status, kind) VALUES (3, 7, 'accepted', 'photo')",
+            "INSERT INTO items (id, message_ref, status, kind) VALUES (4, 8, 'odd', 'odd')",
+            "INSERT INTO adoptions (item_ref, work_ref, level, adopted_on, created_at) VALUES (3, 3, 'city', '2024-03-01', 1)",
+            "INSERT INTO outbox (key, kind, message_id, recipients, subject, body, state, created_at) VALUES ('k', 'digest', 'm', 'r', 's', 'b', 'odd', 1)",
+        ] {
+            pool.execute(sql).await.unwrap();
+        }
+        migrator().run(&pool).await.unwrap();
+        let messages: Vec<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, disposition, cycle_rule, decided_by FROM messages ORDER BY id").fetch_all(&pool).await.unwrap();
+        assert_eq!(messages, [(7, "package".into(), "manual".into(), "approved".into()), (8, "held".into(), "".into(), "".into())]);
+        let items: Vec<(i64, i64, String, String)> = sqlx::query_as("SELECT id, message_ref, status, kind FROM items ORDER BY id").fetch_all(&pool).await.unwrap();
+        assert_eq!(items, [(3, 7, "accepted".into(), "photo".into()), (4, 8, "rejected".into(), "".into())]);
+        let (state,): (String,) = sqlx::query_as("SELECT state FROM outbox").fetch_one(&pool).await.unwrap();
+        assert_eq!(state, "failed");
+        assert!(pool.execute("UPDATE items SET status = 'odd' WHERE id = 3").await.is_err(), "the CHECK holds");
+        assert!(pool.execute("INSERT INTO items (message_ref, status) VALUES (99, 'accepted')").await.is_err(), "foreign keys are on again");
+        assert!(pool.execute("DELETE FROM items WHERE id = 3").await.is_err(), "adoptions still refer to the item");
+        let sql: Vec<(String,)> = sqlx::query_as("SELECT sql FROM sqlite_master WHERE instr(sql, '_new') > 0").fetch_all(&pool).await.unwrap();
+        assert!(sql.is_empty(), "{sql:?}");
     }
 
     /// What sqlx's resolver reads from the folder is what `migrate!` embedded; ours must
