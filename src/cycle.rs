@@ -107,11 +107,12 @@ pub fn assign(named: Option<Cycle>, received_at: i64, tz: Tz, deadline_day: u32,
     if late && already_counted_in_month { month.next() } else { month }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum State {
     OnTime,
     Late { by_seconds: i64 },
     Missing,
+    #[default]
     Pending,
 }
 

@@ -82,7 +82,9 @@ pub struct FailedMessage {
 #[derive(Debug, Serialize, Default)]
 pub struct DepartmentRow {
     pub department: String,
-    pub state: String,
+    /// Its code in JSON (on_time, late, missing, pending).
+    #[serde(serialize_with = "state_code")]
+    pub state: State,
     pub first_received_at: Option<String>,
     pub late_by_seconds: i64,
     pub packages: i64,
@@ -104,8 +106,10 @@ pub struct DepartmentRow {
     pub flags: BTreeMap<String, i64>,
     /// The last day granted by `baosong extend`, if any (YYYY-MM-DD).
     pub extended_until: Option<String>,
-    #[serde(skip)]
-    pub state_label: &'static str,
+}
+
+fn state_code<S: serde::Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.code())
 }
 
 #[derive(Debug, Serialize)]
@@ -215,8 +219,7 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
         let ext = extensions.iter().find(|(d, _)| *d == r.department).map(|(_, u)| u.clone());
         let st = cycle::state(due_with(config, cycle, ext.as_deref()), f, as_of);
         r.extended_until = ext;
-        r.state = st.code().to_string();
-        r.state_label = st.label();
+        r.state = st;
         r.first_received_at = f.map(|t| rfc3339(t, config));
         if let State::Late { by_seconds } = st {
             r.late_by_seconds = by_seconds;
@@ -374,7 +377,7 @@ pub fn render(b: &Board) -> String {
     let cats_w = b.departments.iter().map(|d| width(&categories_line(d))).max().unwrap_or(0).max(8) + 2;
     let links_w = b.departments.iter().map(|d| width(&links_line(&d.links))).max().unwrap_or(0).max(8) + 2;
     let state_of = |d: &DepartmentRow| {
-        let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state_label, duration_zh(d.late_by_seconds)) } else { d.state_label.to_string() };
+        let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state.label(), duration_zh(d.late_by_seconds)) } else { d.state.label().to_string() };
         if let Some(u) = &d.extended_until {
             state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
         }
@@ -400,7 +403,7 @@ pub fn render(b: &Board) -> String {
     );
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &b.departments {
-        *counts.entry(d.state_label).or_default() += 1;
+        *counts.entry(d.state.label()).or_default() += 1;
         let state = state_of(d);
         let first = d.first_received_at.as_deref().map(shown).unwrap_or_else(|| "—".into());
         out += format!(

@@ -190,7 +190,7 @@ fn board_line(d: &DepartmentRow) -> String {
     let cats = if cats.is_empty() { String::new() } else { format!("（{cats}）") };
     let flags = report::flags_line(&d.flags);
     let flags = if flags.is_empty() { String::new() } else { format!(" 标记：{flags}") };
-    format!("{}{late}，照片 {} 视频 {}{cats}，拒收 {}{flags}", d.state_label, d.photos, d.videos, d.rejected)
+    format!("{}{late}，照片 {} 视频 {}{cats}，拒收 {}{flags}", d.state.label(), d.photos, d.videos, d.rejected)
 }
 
 /// A dry run's world: a copy of the database in this process's temporary folder and a

@@ -23,7 +23,7 @@ pub fn write(b: &Board, path: &Path) -> anyhow::Result<()> {
         .map(|d| {
             let mut row = vec![
                 Cell::text(&d.department),
-                Cell::text(d.state_label),
+                Cell::text(d.state.label()),
                 Cell::text(d.first_received_at.as_deref().map(report::shown).unwrap_or_default()),
                 Cell::text(if d.late_by_seconds > 0 { report::duration_zh(d.late_by_seconds) } else { String::new() }),
                 Cell::Number((d.late_by_seconds as f64 / 360.0).round() / 10.0, 2),

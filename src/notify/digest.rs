@@ -264,7 +264,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         .departments
         .iter()
         .map(|d| {
-            *counts.entry(d.state_label).or_default() += 1;
+            *counts.entry(d.state.label()).or_default() += 1;
             let mut cats: Vec<String> = (1..=10u8)
                 .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))
                 .collect();
@@ -277,7 +277,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
             }
             Row {
                 department: d.department.clone(),
-                state_label: d.state_label.into(),
+                state_label: d.state.label().into(),
                 detail,
                 packages: d.packages,
                 photos: d.photos,

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Draft, cycle_label};
 use crate::config::Config;
-use crate::cycle::{Cycle, local};
+use crate::cycle::{self, Cycle, local};
 use crate::db::items::{Kind, Status};
 use crate::db::messages::Disposition;
 use crate::db::{self, Db, messages::MessageRow};
@@ -153,7 +153,7 @@ pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templ
         department: m.department.clone(),
         cycle_label: cycle_label(cycle),
         received_at: short(m.received_at, config),
-        state_label: if late { "逾期" } else { "按时" }.into(),
+        state_label: if late { cycle::State::Late { by_seconds: m.received_at - due } } else { cycle::State::OnTime }.label().into(),
         late_by: if late { duration_zh(m.received_at - due) } else { String::new() },
         deadline: deadline_label(due, config),
         on_behalf: m.sent_on_behalf != 0,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Session;
 use super::{Failure, Page, Shared, now};
 use crate::categories::CIRCLED;
-use crate::cycle::Cycle;
+use crate::cycle::{self, Cycle};
 use crate::db;
 use crate::report::{self, DepartmentRow};
 use crate::rejection::Flag;
@@ -57,8 +57,8 @@ struct Column {
 
 /// A department's state in words: 按时 / 逾期 3 天 5 小时 / 未报 / 待报, and 延期至 ….
 fn state_text(r: &DepartmentRow) -> String {
-    let mut s = r.state_label.to_string();
-    if r.state == "late" {
+    let mut s = r.state.label().to_string();
+    if let cycle::State::Late { .. } = r.state {
         let (d, h) = (r.late_by_seconds / 86_400, r.late_by_seconds % 86_400 / 3600);
         s = if d > 0 { format!("逾期 {d} 天 {h} 小时") } else { format!("逾期 {} 小时", h.max(1)) };
     }
@@ -73,16 +73,16 @@ fn state_text(r: &DepartmentRow) -> String {
 }
 
 fn row(r: &DepartmentRow, last: Option<&String>) -> Row {
-    let order = match r.state.as_str() {
-        "missing" => 0,
-        "late" => 1 + r.late_by_seconds,
-        "pending" => -1,
-        _ => -2,
+    let order = match r.state {
+        cycle::State::Missing => 0,
+        cycle::State::Late { .. } => 1 + r.late_by_seconds,
+        cycle::State::Pending => -1,
+        cycle::State::OnTime => -2,
     };
     let flag_text = r.flags.iter().filter(|(_, n)| **n > 0).map(|(c, n)| format!("{}×{n}", Flag::from_code(c).map_or(c.as_str(), |f| f.label()))).collect::<Vec<_>>().join("、");
     Row {
         department: r.department.clone(),
-        state: r.state.clone(),
+        state: r.state.code().to_string(),
         state_text: state_text(r),
         order,
         packages: r.packages,
