@@ -105,6 +105,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0013_user_disabled.sql",
     "0014_links.sql",
     "0015_state_checks.sql",
+    "0016_journal_state_check.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,
@@ -208,7 +209,8 @@ mod tests {
         assert_eq!(listed, files, "SQLITE_MIGRATIONS in src/db.rs must list every file of migrations/sqlite, in order");
     }
 
-    /// 0015 rebuilds messages, items and outbox with CHECKs on their state columns: a
+    /// 0015 rebuilds messages, items and outbox with CHECKs on their state columns (0016
+    /// the journal): a
     /// database at 0014 with a value no enum knows opens, the value mapped, ids and
     /// references kept; afterwards a stray value is refused.
     #[tokio::test]
@@ -231,6 +233,7 @@ mod tests {
             "INSERT INTO items (id, message_ref, status, kind) VALUES (4, 8, 'odd', 'odd')",
             "INSERT INTO adoptions (item_ref, work_ref, level, adopted_on, created_at) VALUES (3, 3, 'city', '2024-03-01', 1)",
             "INSERT INTO outbox (key, kind, message_id, recipients, subject, body, state, created_at) VALUES ('k', 'digest', 'm', 'r', 's', 'b', 'odd', 1)",
+            "INSERT INTO journal (raw_sha256, raw_path, enqueued_at, state, redo) VALUES ('j', 'raw/j', 1, 'odd', 1)",
         ] {
             pool.execute(sql).await.unwrap();
         }
@@ -242,6 +245,8 @@ mod tests {
         assert_eq!(items, [(3, 7, "accepted".into(), "photo".into()), (4, 8, "rejected".into(), "".into())]);
         let (state,): (String,) = sqlx::query_as("SELECT state FROM outbox").fetch_one(&pool).await.unwrap();
         assert_eq!(state, "failed");
+        let (state, redo): (String, i64) = sqlx::query_as("SELECT state, redo FROM journal").fetch_one(&pool).await.unwrap();
+        assert_eq!((state.as_str(), redo), ("queued", 1));
         assert!(pool.execute("UPDATE items SET status = 'odd' WHERE id = 3").await.is_err(), "the CHECK holds");
         assert!(pool.execute("INSERT INTO items (message_ref, status) VALUES (99, 'accepted')").await.is_err(), "foreign keys are on again");
         assert!(pool.execute("DELETE FROM items WHERE id = 3").await.is_err(), "adoptions still refer to the item");

@@ -12,10 +12,24 @@ pub enum State {
 }
 
 impl State {
+    pub const ALL: [State; 2] = [State::Queued, State::Done];
+
     pub fn code(self) -> &'static str {
         match self {
             State::Queued => "queued",
             State::Done => "done",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// What the office reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Queued => "待处理",
+            State::Done => "已处理",
         }
     }
 }
