@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use baosong::config::Config;
 use baosong::db;
-use baosong::pipeline::Ctx;
+use baosong::app::App;
 
 const DEPARTMENTS: usize = 30;
 const MONTHS: u32 = 12;
@@ -23,13 +23,13 @@ fn roster() -> String {
     (1..=DEPARTMENTS).map(|n| format!("[[department]]\nname = \"单位{n:02}大队\"\nsenders = [\"d{n:02}@example.com\"]\n\n")).collect()
 }
 
-async fn seed(ctx: &Ctx) {
+async fn seed(app: &App) {
     let thumbs: Vec<String> = (0..30u8)
         .map(|n| {
             let img = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([(x as u8).wrapping_mul(n), (y as u8).wrapping_add(n), n.wrapping_mul(7)]));
             let mut jpeg = Vec::new();
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&img).unwrap();
-            ctx.store.put_thumb(&format!("{n:02x}{}", "0".repeat(62)), &jpeg).unwrap()
+            app.store.put_thumb(&format!("{n:02x}{}", "0".repeat(62)), &jpeg).unwrap()
         })
         .collect();
     let base = chrono::DateTime::parse_from_rfc3339("2024-01-10T10:00:00+08:00").unwrap().timestamp();
@@ -46,21 +46,21 @@ async fn seed(ctx: &Ctx) {
                 subject: format!("单位{d:02}大队{month}月素材"),
                 received_at: received,
                 processed_at: received,
-                disposition: "package".into(),
+                disposition: db::messages::Disposition::Package,
                 department: format!("单位{d:02}大队"),
                 cycle: format!("2024-{month:02}"),
-                cycle_rule: "received".into(),
+                cycle_rule: db::messages::CycleRule::Received,
                 ..Default::default()
             };
-            let mut tx = ctx.db.begin().await.unwrap();
+            let mut tx = app.db.begin().await.unwrap();
             let id = db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
             for i in 0..ITEMS {
                 let cat = i % 11;
                 let sha = format!("{:032x}{:032x}", serial, i);
                 let it = db::items::ItemRow {
                     message_ref: id,
-                    status: "accepted".into(),
-                    kind: "photo".into(),
+                    status: db::items::Status::Accepted,
+                    kind: db::items::Kind::Photo,
                     category: if cat == 10 { "uncategorized".into() } else { (cat + 1).to_string() },
                     shown_name: format!("照片{i:03}.jpg"),
                     file_name: format!("照片{i:03}.jpg"),
@@ -119,15 +119,15 @@ fn main() {
     let config = Config::load(Some(&dir.path().join("baosong.toml"))).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
-    let ctx = rt.block_on(async {
-        let ctx = Ctx::open(config.clone()).await.unwrap();
-        seed(&ctx).await;
-        baosong::web::accounts::add(&ctx.db, "bench", baosong::web::auth::Role::Viewer, "bench-password", "bench", 0).await.unwrap().unwrap();
-        ctx
+    let app = rt.block_on(async {
+        let app = App::open(config.clone()).await.unwrap();
+        seed(&app).await;
+        baosong::web::accounts::add(&app.db, "bench", baosong::web::auth::Role::Viewer, "bench-password", "bench", 0).await.unwrap().unwrap();
+        app
     });
     println!("合成一年的数据：{DEPARTMENTS} 个单位 × {MONTHS} 个月 × {ITEMS} 个文件，用时 {:.1} 秒", started.elapsed().as_secs_f64());
     let (_stop, rx) = tokio::sync::watch::channel(false);
-    rt.spawn(baosong::web::serve(ctx, rx));
+    rt.spawn(baosong::web::serve(app, rx));
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).timeout_global(Some(Duration::from_secs(30))).build().into();
     let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
     while agent.get(&url("/healthz")).call().is_err() {

@@ -14,7 +14,8 @@ use baosong::cycle::Cycle;
 use baosong::db;
 use baosong::db::items::{Kind as ItemKind, Status as ItemStatus};
 use baosong::db::outbox::State as OutboxState;
-use baosong::pipeline::{Ctx, Outcome};
+use baosong::app::App;
+use baosong::pipeline::Outcome;
 use baosong::rejection::Flag;
 use baosong::report;
 use baosong::source::files;
@@ -71,45 +72,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         };
         return inspect_files(&config, files, *json, thumbs.as_deref(), cycle);
     }
-    let ctx = match &cli.command {
-        Command::Run => Ctx::open_writer(config, "run").await?,
-        Command::Poll { .. } => Ctx::open_writer(config, "poll").await?,
-        Command::Import { .. } => Ctx::open_writer(config, "import").await?,
-        Command::Retry { .. } => Ctx::open_writer(config, "retry").await?,
-        Command::Reprocess { dry_run: false, .. } => Ctx::open_writer(config, "reprocess").await?,
-        Command::Links { action: Some(LinksAction::Fetch), .. } => Ctx::open_writer(config, "links fetch").await?,
-        _ => Ctx::open(config).await?,
+    let app = match &cli.command {
+        Command::Run => App::open_writer(config, "run").await?,
+        Command::Poll { .. } => App::open_writer(config, "poll").await?,
+        Command::Import { .. } => App::open_writer(config, "import").await?,
+        Command::Retry { .. } => App::open_writer(config, "retry").await?,
+        Command::Reprocess { dry_run: false, .. } => App::open_writer(config, "reprocess").await?,
+        Command::Links { action: Some(LinksAction::Fetch), .. } => App::open_writer(config, "links fetch").await?,
+        _ => App::open(config).await?,
     };
     match cli.command {
-        Command::Run => run_daemon(&ctx, false).await,
-        Command::Serve => serve(ctx).await,
-        Command::User { action } => users::run(&ctx, action).await,
-        Command::Poll { once: true, queue_only } => poll_once(&ctx, !queue_only).await,
-        Command::Poll { once: false, .. } => run_daemon(&ctx, true).await,
-        Command::Import { paths } => import(&ctx, &paths).await,
-        Command::Status { cycle, as_of, json } => status(&ctx, cycle, as_of, json).await,
-        Command::Items { cycle, department, category, flag, json } => items(&ctx, cycle, department, category, flag, json).await,
-        Command::Quarantine { action } => quarantine(&ctx, action).await,
-        Command::Reassign { package, cycle } => reassign(&ctx, package, &cycle).await,
-        Command::Recategorize { item, category } => recategorize(&ctx, item, category).await,
-        Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&ctx).await,
-        Command::Verify { repair } => verify(&ctx, repair).await,
-        Command::Retry { ids } => retry(&ctx, &ids).await,
-        Command::Reprocess { cycle, all, dry_run } => reprocess(ctx, cycle, all, dry_run).await,
-        Command::Digest { date, print, send } => digest(&ctx, date, print || !send).await,
-        Command::Remind { as_of, dry_run, send } => remind(&ctx, as_of, dry_run || !send).await,
-        Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&ctx, limit, json).await,
-        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&ctx).await.map(|ok| exit_code(ok, held_mail)),
-        Command::Extend { department, cycle, until } => extend(&ctx, &department, &cycle, &until).await,
-        Command::Adopt { items, level, date, channel, url, note } => scoring::adopt(&ctx, &items, &level, date, channel, url, note).await,
-        Command::Unadopt { id } => scoring::unadopt(&ctx, id).await,
-        Command::Score { action: Some(action), .. } => scoring::ledger(&ctx, action).await,
-        Command::Score { action: None, year, month, department, json, explain } => scoring::score(&ctx, year, month, department, json, explain).await,
-        Command::Export { action } => scoring::export(&ctx, action).await,
-        Command::Audit { limit, json } => scoring::audit(&ctx, limit, json).await,
-        Command::Links { action: Some(LinksAction::Fetch), .. } => links::fetch(&ctx).await,
-        Command::Links { action: None, cycle, json } => links::list(&ctx, cycle.as_deref().map(parse_cycle).transpose()?, json).await,
-        Command::Attach { item, file, confirm } => links::attach(&ctx, item, &file, confirm).await,
+        Command::Run => run_daemon(&app, false).await,
+        Command::Serve => serve(app).await,
+        Command::User { action } => users::run(&app, action).await,
+        Command::Poll { once: true, queue_only } => poll_once(&app, !queue_only).await,
+        Command::Poll { once: false, .. } => run_daemon(&app, true).await,
+        Command::Import { paths } => import(&app, &paths).await,
+        Command::Status { cycle, as_of, json } => status(&app, cycle, as_of, json).await,
+        Command::Items { cycle, department, category, flag, json } => items(&app, cycle, department, category, flag, json).await,
+        Command::Quarantine { action } => quarantine(&app, action).await,
+        Command::Reassign { package, cycle } => reassign(&app, package, &cycle).await,
+        Command::Recategorize { item, category } => recategorize(&app, item, category).await,
+        Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&app).await,
+        Command::Verify { repair } => verify(&app, repair).await,
+        Command::Retry { ids } => retry(&app, &ids).await,
+        Command::Reprocess { cycle, all, dry_run } => reprocess(app, cycle, all, dry_run).await,
+        Command::Digest { date, print, send } => digest(&app, date, print || !send).await,
+        Command::Remind { as_of, dry_run, send } => remind(&app, as_of, dry_run || !send).await,
+        Command::Outbox { action: OutboxAction::List { limit, json } } => outbox_list(&app, limit, json).await,
+        Command::Outbox { action: OutboxAction::Flush } => outbox_flush(&app).await.map(|ok| exit_code(ok, held_mail)),
+        Command::Extend { department, cycle, until } => extend(&app, &department, &cycle, &until).await,
+        Command::Adopt { items, level, date, channel, url, note } => scoring::adopt(&app, &items, &level, date, channel, url, note).await,
+        Command::Unadopt { id } => scoring::unadopt(&app, id).await,
+        Command::Score { action: Some(action), .. } => scoring::ledger(&app, action).await,
+        Command::Score { action: None, year, month, department, json, explain } => scoring::score(&app, year, month, department, json, explain).await,
+        Command::Export { action } => scoring::export(&app, action).await,
+        Command::Audit { limit, json } => scoring::audit(&app, limit, json).await,
+        Command::Links { action: Some(LinksAction::Fetch), .. } => links::fetch(&app).await,
+        Command::Links { action: None, cycle, json } => links::list(&app, cycle.as_deref().map(parse_cycle).transpose()?, json).await,
+        Command::Attach { item, file, confirm } => links::attach(&app, item, &file, confirm).await,
         Command::CheckConfig | Command::Inspect { .. } => unreachable!("handled above"),
     }
 }
@@ -204,9 +205,9 @@ async fn check_smtp(config: &Config) -> bool {
     true
 }
 
-async fn poll_once(ctx: &Ctx, analyse: bool) -> anyhow::Result<ExitCode> {
-    let (cfg, password) = imap_config(&ctx.config)?;
-    match daemon::poll_once(ctx, cfg, &password, shutdown_on_signal()?, analyse).await {
+async fn poll_once(app: &App, analyse: bool) -> anyhow::Result<ExitCode> {
+    let (cfg, password) = imap_config(&app.config)?;
+    match daemon::poll_once(&app.config, &app.db, &app.store, cfg, &password, shutdown_on_signal()?, analyse).await {
         Ok(s) => {
             print!("收取完成：读取 {} 个文件夹，新入库 {} 封", s.folders, s.ingested - s.already);
             if s.already > 0 {
@@ -216,7 +217,7 @@ async fn poll_once(ctx: &Ctx, analyse: bool) -> anyhow::Result<ExitCode> {
                 print!("，早于 backfill_since 跳过 {} 封", s.skipped_before_backfill);
             }
             println!("。");
-            let missing = sync_tree(ctx).await?;
+            let missing = sync_tree(app).await?;
             Ok(exit_code(missing == 0, || format!("{missing} 个文件未能放入目录树；可运行 baosong tree rebuild")))
         }
         Err(e) => {
@@ -234,62 +235,62 @@ fn print_draft(d: &baosong::notify::Draft) {
     println!("主题：{}\n\n{}", d.subject, d.text.trim_end());
 }
 
-async fn digest(ctx: &Ctx, date: Option<String>, print_only: bool) -> anyhow::Result<ExitCode> {
+async fn digest(app: &App, date: Option<String>, print_only: bool) -> anyhow::Result<ExitCode> {
     let date = match date {
         Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("日期 \"{d}\" 格式不对，应写成 2024-03-20"))?,
-        None => baosong::cycle::local(now(), ctx.config.timezone).date_naive(),
+        None => baosong::cycle::local(now(), app.config.timezone).date_naive(),
     };
-    let d = scheduler::digest(&ctx.db, &ctx.config, &ctx.store, date).await?;
+    let d = scheduler::digest(&app.db, &app.config, &app.store, date).await?;
     if print_only {
         print_draft(&d);
         if d.to.is_empty() {
-            println!("\n注意：notify.office 没有写收件地址，这份汇总不会发出。在 {} 的 [notify] 中写 office = [\"办公室邮箱\"]。", ctx.config.origin);
+            println!("\n注意：notify.office 没有写收件地址，这份汇总不会发出。在 {} 的 [notify] 中写 office = [\"办公室邮箱\"]。", app.config.origin);
         }
         return Ok(ExitCode::SUCCESS);
     }
     if d.to.is_empty() {
-        bail!("每日汇总没有收件人：在 {} 的 [notify] 中写 office = [\"办公室邮箱\"]，例如 office = [\"1605739848@qq.com\"]", ctx.config.origin);
+        bail!("每日汇总没有收件人：在 {} 的 [notify] 中写 office = [\"办公室邮箱\"]，例如 office = [\"1605739848@qq.com\"]", app.config.origin);
     }
-    need_smtp(ctx)?;
-    if scheduler::enqueue(&ctx.db, &ctx.config, &d, now()).await? {
+    need_smtp(app)?;
+    if scheduler::enqueue(&app.db, &app.config, &d, now()).await? {
         println!("{date} 的每日汇总已放入发件箱。");
     } else {
         println!("{date} 的每日汇总此前已发送过，不再重复发送。");
     }
-    Ok(exit_code(outbox_flush(ctx).await?, held_mail))
+    Ok(exit_code(outbox_flush(app).await?, held_mail))
 }
 
 /// Sending needs `[smtp]`: say where to add it.
-fn need_smtp(ctx: &Ctx) -> anyhow::Result<()> {
-    if ctx.config.smtp.is_none() {
-        bail!("{} 中没有 [smtp] 配置，无法发信：加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml 的 [smtp] 一节），再运行 baosong check-config 检查", ctx.config.origin);
+fn need_smtp(app: &App) -> anyhow::Result<()> {
+    if app.config.smtp.is_none() {
+        bail!("{} 中没有 [smtp] 配置，无法发信：加上 [smtp] 一节（provider、user、password_file、from；示例见 config/baosong.toml 的 [smtp] 一节），再运行 baosong check-config 检查", app.config.origin);
     }
     Ok(())
 }
 
-async fn remind(ctx: &Ctx, as_of: Option<String>, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let as_of = as_of.as_deref().map(|t| parse_time(t, &ctx.config)).transpose()?.unwrap_or_else(now);
-    if ctx.config.notify.is_none() {
-        bail!("{} 中没有 [notify] 配置，不生成提醒：加上 [notify] 一节（可以只写 [notify] 这一行，提醒时间等用默认值；示例见 config/baosong.toml）", ctx.config.origin);
+async fn remind(app: &App, as_of: Option<String>, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let as_of = as_of.as_deref().map(|t| parse_time(t, &app.config)).transpose()?.unwrap_or_else(now);
+    if app.config.notify.is_none() {
+        bail!("{} 中没有 [notify] 配置，不生成提醒：加上 [notify] 一节（可以只写 [notify] 这一行，提醒时间等用默认值；示例见 config/baosong.toml）", app.config.origin);
     }
     if !dry_run {
-        need_smtp(ctx)?;
+        need_smtp(app)?;
     }
-    if scheduler::mailbox_address(&ctx.config).is_empty() {
+    if scheduler::mailbox_address(&app.config).is_empty() {
         bail!("提醒里要写明报送邮箱地址，但配置里没有：配置 [imap]（user 即各单位报送的邮箱）或 [smtp]（user），示例见 config/baosong.toml");
     }
-    let drafts = scheduler::reminders(&ctx.db, &ctx.config, as_of).await?;
+    let drafts = scheduler::reminders(&app.db, &app.config, as_of).await?;
     if drafts.is_empty() {
         println!("此刻没有需要发送的提醒。");
     }
     let mut queued = 0;
     for d in &drafts {
         if dry_run {
-            let sent = db::outbox::exists(&ctx.db, &d.key).await?;
+            let sent = db::outbox::exists(&app.db, &d.key).await?;
             println!("—— {}{} ——", d.key, if sent { "（已发送过，不会重复发送）" } else { "" });
             print_draft(d);
             println!();
-        } else if scheduler::enqueue(&ctx.db, &ctx.config, d, now()).await? {
+        } else if scheduler::enqueue(&app.db, &app.config, d, now()).await? {
             queued += 1;
         }
     }
@@ -300,7 +301,7 @@ async fn remind(ctx: &Ctx, as_of: Option<String>, dry_run: bool) -> anyhow::Resu
     if !unaddressed.is_empty() {
         println!("没有收件人、不会发出的提醒：{}。在名单中给这些单位写 contacts = [\"联系人邮箱\"]。", unaddressed.join("、"));
     }
-    if !dry_run && !outbox_flush(ctx).await? {
+    if !dry_run && !outbox_flush(app).await? {
         return Ok(failure(held_mail()));
     }
     Ok(ExitCode::SUCCESS)
@@ -312,12 +313,12 @@ fn held_mail() -> String {
     "未能发出：发信已暂停（原因见上），待发邮件都保留在发件箱中。".to_string()
 }
 
-async fn outbox_flush(ctx: &Ctx) -> anyhow::Result<bool> {
-    need_smtp(ctx)?;
-    let Some(smtp) = ctx.config.smtp.as_ref() else { return Ok(false) };
+async fn outbox_flush(app: &App) -> anyhow::Result<bool> {
+    need_smtp(app)?;
+    let Some(smtp) = app.config.smtp.as_ref() else { return Ok(false) };
     let transport = baosong::outbox::transport(smtp, &smtp.password()?)?;
-    db::outbox::recover_interrupted(&ctx.db).await?;
-    let f = baosong::outbox::flush(&ctx.db, &ctx.config, &transport, now, true).await?;
+    db::outbox::recover_interrupted(&app.db).await?;
+    let f = baosong::outbox::flush(&app.db, &app.config, &transport, now, true).await?;
     if let Some(reason) = &f.held {
         println!("发信暂停：{reason}。");
         println!("发件箱中 {} 封待发邮件都保留着，不会丢失；baosong run 每 30 分钟自动重试。", f.waiting);
@@ -327,13 +328,13 @@ async fn outbox_flush(ctx: &Ctx) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
-    let rows = db::outbox::list(&ctx.db, limit).await?;
+async fn outbox_list(app: &App, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
+    let rows = db::outbox::list(&app.db, limit).await?;
     if json {
         let v: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| {
-                let at = |t: i64| (t > 0).then(|| report::rfc3339(t, &ctx.config));
+                let at = |t: i64| (t > 0).then(|| report::rfc3339(t, &app.config));
                 serde_json::json!({"id": r.id, "key": r.key, "kind": r.kind, "message_id": r.message_id, "to": r.recipients, "cc": r.cc,
                     "subject": r.subject, "state": r.state.code(), "attempts": r.attempts, "interrupted": r.interrupted, "last_error": r.last_error,
                     "created_at": at(r.created_at), "sent_at": at(r.sent_at), "next_attempt_at": at(r.next_attempt_at)})
@@ -347,7 +348,7 @@ async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCo
     }
     for r in rows {
         let state = match r.state {
-            OutboxState::Sent => format!("{} {}", r.state.label(), report::shown_time(r.sent_at, &ctx.config)),
+            OutboxState::Sent => format!("{} {}", r.state.label(), report::shown_time(r.sent_at, &app.config)),
             OutboxState::Failed => format!("{}：{}", r.state.label(), r.last_error),
             OutboxState::Pending if r.attempts > 0 => format!("待重试（已试 {} 次）：{}", r.attempts, r.last_error),
             OutboxState::Pending | OutboxState::Sending => r.state.label().to_string(),
@@ -357,47 +358,47 @@ async fn outbox_list(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn extend(ctx: &Ctx, department: &str, cycle: &str, until: &str) -> anyhow::Result<ExitCode> {
-    let name = department_name(ctx, department)?;
+async fn extend(app: &App, department: &str, cycle: &str, until: &str) -> anyhow::Result<ExitCode> {
+    let name = department_name(app, department)?;
     let cycle = parse_cycle(cycle)?;
     let date = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").with_context(|| format!("日期 \"{until}\" 格式不对，应写成 2024-03-28"))?;
-    corrections::extend(ctx, &db::audit::cli_user(), &name, cycle, date, now()).await?;
+    corrections::extend(&app.db, &db::audit::cli_user(), &name, cycle, date, now()).await?;
     println!("已批准：{name} {cycle} 延期至 {date}（含当天）。");
     Ok(ExitCode::SUCCESS)
 }
 
 /// The notice loop of the daemon: receipts, digest, reminders, then the outbox.
-async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
-    let (cfg, password) = imap_config(&ctx.config)?;
+async fn run_daemon(app: &App, force_poll: bool) -> anyhow::Result<ExitCode> {
+    let (cfg, password) = imap_config(&app.config)?;
     let mut cfg = cfg.clone();
     if force_poll {
         cfg.idle = false;
     }
     let rx = shutdown_on_signal()?;
-    if let Some(smtp) = &ctx.config.smtp {
+    if let Some(smtp) = &app.config.smtp {
         smtp.password()?; // a missing 授权码 is a start-up error, not a silent gap
     }
     // A certificate that cannot be used is a configuration error at start-up, like a
     // missing 授权码; a console that cannot listen (the port is taken) is only logged.
-    baosong::web::tls::server_config(&ctx.config.origin, &ctx.config.web)?;
-    sync_tree(ctx).await?;
+    baosong::web::tls::server_config(&app.config.origin, &app.config.web)?;
+    sync_tree(app).await?;
     let ingested = tokio::sync::Notify::new();
     // The console reads and corrects through its own connections, as a manual command
     // alongside the writer would; it stops with intake on SIGTERM.
-    let web = baosong::web::serve(Ctx::open(ctx.config.clone()).await?, rx.clone());
+    let web = baosong::web::serve(App::open(app.config.clone()).await?, rx.clone());
     let mut console = tokio::spawn(async move {
         if let Err(e) = web.await {
             tracing::error!(error = %format!("{e:#}"), "控制台未能运行；收件照常进行");
         }
     });
-    let links = match ctx.config.links.fetch {
-        true => Some(baosong::links::queue::Queue::new(ctx.db.clone(), ctx.store.clone(), &ctx.config.links)?),
+    let links = match app.config.links.fetch {
+        true => Some(baosong::links::queue::Queue::new(app.db.clone(), app.store.clone(), &app.config.links)?),
         false => None,
     };
-    if let Some(w) = ctx.config.links.test_overrides() {
+    if let Some(w) = app.config.links.test_overrides() {
         tracing::warn!("{w}");
     }
-    let (intake, notices) = tokio::join!(daemon::run(ctx, &cfg, &password, rx.clone(), &ingested, links.as_ref()), baosong::outbox::run(&ctx.db, &ctx.config, &ctx.store, rx, &ingested, now));
+    let (intake, notices) = tokio::join!(daemon::run(&app.config, &app.db, &app.store, &cfg, &password, rx.clone(), &ingested, links.as_ref()), baosong::outbox::run(&app.db, &app.config, &app.store, rx, &ingested, now));
     // On SIGTERM the console finishes its requests; if intake stopped for another reason,
     // the console stops with it.
     if tokio::time::timeout(std::time::Duration::from_secs(5), &mut console).await.is_err() {
@@ -409,9 +410,9 @@ async fn run_daemon(ctx: &Ctx, force_poll: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `baosong serve`: the console alone, until SIGTERM or Ctrl-C.
-async fn serve(ctx: Ctx) -> anyhow::Result<ExitCode> {
-    println!("控制台：{}（监听 {}；按 Ctrl-C 退出）", ctx.config.web.base_url, ctx.config.web.listen);
-    baosong::web::serve(ctx, shutdown_on_signal()?).await?;
+async fn serve(app: App) -> anyhow::Result<ExitCode> {
+    println!("控制台：{}（监听 {}；按 Ctrl-C 退出）", app.config.web.base_url, app.config.web.listen);
+    baosong::web::serve(app, shutdown_on_signal()?).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -544,7 +545,7 @@ fn links_line(l: &baosong::config::links::LinksConfig) -> String {
 }
 
 
-async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
+async fn import(app: &App, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
     let files::Discovery { found, skipped } = files::discover(paths);
     let bar = ProgressBar::new(found.len() as u64);
     bar.set_style(
@@ -553,7 +554,7 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
             .progress_chars("=> "),
     );
     let shutdown = shutdown_on_signal()?;
-    let t = intake::import::import(ctx, &found, &shutdown, &mut |department| {
+    let t = intake::import::import(&app.config, &app.db, &app.store, &found, &shutdown, &mut |department| {
         if let Some(d) = department {
             bar.set_message(d.to_string());
         }
@@ -561,16 +562,16 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
     })
     .await?;
     bar.finish_and_clear();
-    if ctx.config.smtp.is_some() && ctx.config.notify.as_ref().is_some_and(|n| n.receipts) {
-        let queued = scheduler::receipts(&ctx.db, &ctx.config, now()).await?;
+    if app.config.smtp.is_some() && app.config.notify.as_ref().is_some_and(|n| n.receipts) {
+        let queued = scheduler::receipts(&app.db, &app.config, now()).await?;
         if queued > 0 {
             println!("回执 {queued} 封已放入发件箱。");
             // A hold is reported and the import still succeeds: the receipts wait.
-            outbox_flush(ctx).await?;
+            outbox_flush(app).await?;
         }
     }
     // Links the tree for anything a crash left unlinked after its commit.
-    sync_tree(ctx).await?;
+    sync_tree(app).await?;
     println!("导入完成：共 {} 封邮件", found.len());
     println!("  计入报送    {} 封（文件 {} 个，其中重复 {} 个；拒收文件 {} 个；超大附件链接 {} 个）", t.packages, t.files, t.duplicates, t.refused, t.links);
     println!("  待审核      {} 封{}", t.held, if t.held > 0 { "（baosong quarantine list 查看）" } else { "" });
@@ -613,8 +614,8 @@ async fn import(ctx: &Ctx, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
 }
 
 /// `baosong retry`: failed messages go back into the queue and are analysed again.
-async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
-    let requeued = intake::journal::requeue_failed(ctx, ids).await?;
+async fn retry(app: &App, ids: &[i64]) -> anyhow::Result<ExitCode> {
+    let requeued = intake::journal::requeue_failed(&app.db, ids).await?;
     if requeued.is_empty() {
         println!("{}", if ids.is_empty() { "没有处理失败的邮件。".to_string() } else { format!("编号 {:?} 中没有处理失败的邮件。", ids) });
         return Ok(exit_code(ids.is_empty(), || format!("编号 {ids:?} 都不是处理失败的邮件，没有重新处理。")));
@@ -622,29 +623,32 @@ async fn retry(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<ExitCode> {
     println!("重新处理 {} 封邮件……", requeued.len());
     let shutdown = shutdown_on_signal()?;
     let mut t = intake::import::Tally::default();
-    intake::worker::drain(ctx, true, &shutdown, &mut |_, r| {
+    intake::worker::drain(&app.config, &app.db, &app.store, true, &shutdown, &mut |_, r| {
         if let Ok(o) = r {
             t.count(o);
         }
     })
     .await?;
-    sync_tree(ctx).await?;
+    sync_tree(app).await?;
     println!("完成：计入报送 {} 封，待审核 {} 封，整封拒收 {} 封，往来或无关 {} 封，仍然失败 {} 封。", t.packages, t.held, t.rejected, t.correspondence + t.unrelated, t.failed);
     Ok(exit_code(t.failed == 0, || format!("{} 封邮件仍然处理失败（baosong status 可查看原因）。", t.failed)))
 }
 
 /// `reprocess`: the current rules over the stored raw mail of one month or all; with
 /// `dry_run`, over a copy of the database and a store that writes nothing.
-async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
+async fn reprocess(app: App, cycle: Option<String>, all: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
     if cycle.is_none() && !all {
         bail!("请指明重新处理哪些邮件：--cycle YYYY-MM（一个月份）或 --all（全部）。例：baosong reprocess --cycle 2024-04 --dry-run");
     }
     let cycle = cycle.as_deref().map(parse_cycle).transpose()?;
-    let dry = if dry_run { Some(baosong::reprocess::DryRun::open(&ctx).await?) } else { None };
+    let dry = if dry_run { Some(baosong::reprocess::DryRun::open(&app.config, &app.db, &app.store).await?) } else { None };
     let bar = indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} 封 {elapsed}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
     let shutdown = shutdown_on_signal()?;
-    let on = dry.as_ref().map_or(&ctx, |d| &d.ctx);
-    let result = baosong::reprocess::run(on, cycle, now(), &shutdown, &mut |done, total| {
+    let (config, db, store) = match &dry {
+        Some(d) => (&d.config, &d.db, &d.store),
+        None => (&app.config, &app.db, &app.store),
+    };
+    let result = baosong::reprocess::run(config, db, store, cycle, now(), &shutdown, &mut |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
@@ -672,7 +676,7 @@ async fn reprocess(ctx: Ctx, cycle: Option<String>, all: bool, dry_run: bool) ->
         eprintln!("已停止：还有 {} 封邮件在队列中，下次运行 baosong run、poll 或 import 时会继续处理。", out.unfinished);
     }
     if !dry_run && !out.messages.is_empty() {
-        sync_tree(&ctx).await?;
+        sync_tree(&app).await?;
     }
     Ok(exit_code(out.failed.is_empty() && out.unfinished == 0, || "重新处理没有全部完成（原因见上）。".into()))
 }
@@ -702,21 +706,21 @@ fn parse_cycle(s: &str) -> anyhow::Result<Cycle> {
     Cycle::parse(s).with_context(|| format!("月份 \"{s}\" 格式不对，应写成 YYYY-MM，例如 2024-03"))
 }
 
-async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
-    let as_of = as_of.as_deref().map(|t| parse_time(t, &ctx.config)).transpose()?.unwrap_or_else(now);
+async fn status(app: &App, cycle: Option<String>, as_of: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let as_of = as_of.as_deref().map(|t| parse_time(t, &app.config)).transpose()?.unwrap_or_else(now);
     let chosen = cycle.is_some();
     let cycle = match cycle {
         Some(c) => parse_cycle(&c)?,
-        None => Cycle::at(as_of, ctx.config.timezone),
+        None => Cycle::at(as_of, app.config.timezone),
     };
-    let board = report::board(&ctx.db, &ctx.config, cycle, as_of).await?;
+    let board = report::board(&app.db, &app.config, cycle, as_of).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&board)?);
     } else {
         print!("{}", report::render(&board));
         // A month without packages points to the months that have them. The board has
         // said already when no mail at all arrived.
-        let known = db::messages::cycles(&ctx.db).await?;
+        let known = db::messages::cycles(&app.db).await?;
         if board.departments.iter().all(|d| d.packages == 0) && !known.is_empty() {
             let list: Vec<&str> = known.iter().take(6).map(String::as_str).collect();
             let lead = match (board.no_mail_received, chosen) {
@@ -730,11 +734,11 @@ async fn status(ctx: &Ctx, cycle: Option<String>, as_of: Option<String>, json: b
     Ok(ExitCode::SUCCESS)
 }
 
-fn department_name(ctx: &Ctx, name: &str) -> anyhow::Result<String> {
-    match ctx.config.roster.by_name(name) {
+fn department_name(app: &App, name: &str) -> anyhow::Result<String> {
+    match app.config.roster.by_name(name) {
         Some(d) => Ok(d.name.clone()),
         None => {
-            let names: Vec<&str> = ctx.config.roster.departments().iter().map(|d| d.name.as_str()).collect();
+            let names: Vec<&str> = app.config.roster.departments().iter().map(|d| d.name.as_str()).collect();
             bail!("名单中没有单位 \"{name}\"。可用的名称（也可写别名）：{}", names.join("、"))
         }
     }
@@ -759,18 +763,18 @@ fn flag_labels(l: &db::items::ListedItem) -> String {
     all.iter().map(|f| f.label()).collect::<Vec<_>>().join("、")
 }
 
-async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, category: Option<String>, flag: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+async fn items(app: &App, cycle: Option<String>, department: Option<String>, category: Option<String>, flag: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     let filter = db::items::Filter {
         cycle: cycle.as_deref().map(parse_cycle).transpose()?.map(|c| c.to_string()),
-        department: department.as_deref().map(|d| department_name(ctx, d)).transpose()?,
+        department: department.as_deref().map(|d| department_name(app, d)).transpose()?,
         category,
         flag: flag.as_deref().map(flag_code).transpose()?,
         ..Default::default()
     };
-    let list = db::items::list(&ctx.db, &filter).await?;
+    let list = db::items::list(&app.db, &filter).await?;
     // Each 超大附件 link's state, for the items that show one (the link, or its file).
     let links: std::collections::HashMap<(i64, String), db::links::Listed> = match list.iter().any(|l| !l.item.url.is_empty()) {
-        true => db::links::list(&ctx.db, None).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url.clone()), l)).collect(),
+        true => db::links::list(&app.db, None).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url.clone()), l)).collect(),
         false => Default::default(),
     };
     let link_of = |i: &db::items::ItemRow| links.get(&(i.message_ref, i.url.clone()));
@@ -781,7 +785,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                 let i = &l.item;
                 serde_json::json!({
                     "id": i.id, "package": i.message_ref, "department": l.department, "cycle": l.cycle,
-                    "received_at": report::rfc3339(l.received_at, &ctx.config),
+                    "received_at": report::rfc3339(l.received_at, &app.config),
                     "status": i.status.code(), "kind": i.kind.code(), "category": i.category, "name": i.shown_name,
                     "size": i.size, "sha256": i.sha256, "mime": i.mime, "path": i.tree_path,
                     "rejection": i.rejection_code, "reason": i.reason,
@@ -789,9 +793,9 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
                     "message_flags": l.message_flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
                     "sent_on_behalf": l.sent_on_behalf != 0,
                     "url": i.url,
-                    "link": link_of(i).map(|l| links::to_json(ctx, l)),
+                    "link": link_of(i).map(|l| links::to_json(app, l)),
                     "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
-                    "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &ctx.config)),
+                    "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &app.config)),
                     "camera": i.camera, "phash": i.phash, "blur": (i.blur_centi >= 0).then(|| i.blur_centi as f64 / 100.0),
                     "thumbnail": i.thumb_path, "rendition": (!i.rendition_path.is_empty()).then_some(&i.rendition_path), "similar_to": (i.similar_to != 0).then_some(i.similar_to),
                 })
@@ -816,7 +820,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
     );
     for (l, flags) in list.iter().zip(&labels) {
         let i = &l.item;
-        let cat = ctx.config.categories.label(i.category.parse().ok());
+        let cat = app.config.categories.label(i.category.parse().ok());
         let (status, why) = match i.status {
             ItemStatus::Accepted if i.kind == ItemKind::Link => match link_of(i) {
                 Some(l) => ("超大附件", format!("（{}{}）", l.link.state.label(), if l.link.detail.is_empty() { String::new() } else { format!("：{}", l.link.detail) })),
@@ -834,7 +838,7 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
             report::pad(&i.message_ref.to_string(), 6),
             report::pad(&l.department, 18),
             report::pad(&l.cycle, 9),
-            report::pad(&report::shown_time(l.received_at, &ctx.config), 18),
+            report::pad(&report::shown_time(l.received_at, &app.config), 18),
             report::pad(&cat, 22),
             report::pad(kind, 7),
             report::pad(status, 10),
@@ -846,21 +850,21 @@ async fn items(ctx: &Ctx, cycle: Option<String>, department: Option<String>, cat
     Ok(ExitCode::SUCCESS)
 }
 
-async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitCode> {
+async fn quarantine(app: &App, action: QuarantineAction) -> anyhow::Result<ExitCode> {
     match action {
         QuarantineAction::List => {
-            let held = db::messages::held(&ctx.db, i64::MAX).await?;
+            let held = db::messages::held(&app.db, i64::MAX).await?;
             if held.is_empty() {
                 println!("没有待审核的邮件。");
             }
             for m in held {
                 let guess = if m.guessed_department.is_empty() { "无法判断".into() } else { m.guessed_department };
-                println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::shown_time(m.received_at, &ctx.config), m.from_addr, m.subject, guess);
+                println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::shown_time(m.received_at, &app.config), m.from_addr, m.subject, guess);
             }
         }
         QuarantineAction::Approve { id, department, remember_sender } => {
-            let name = department_name(ctx, &department)?;
-            let done = corrections::approve(ctx, &db::audit::cli_user(), id, &name, remember_sender, now()).await?;
+            let name = department_name(app, &department)?;
+            let done = corrections::approve(&app.config, &app.db, &app.store, &db::audit::cli_user(), id, &name, remember_sender, now()).await?;
             if let Some(from) = done.remembered {
                 println!("已记住：{from} 的邮件今后直接计入 {name}。");
             }
@@ -872,15 +876,15 @@ async fn quarantine(ctx: &Ctx, action: QuarantineAction) -> anyhow::Result<ExitC
             }
         }
         QuarantineAction::Reject { id } => {
-            corrections::reject(ctx, &db::audit::cli_user(), id, now()).await?;
+            corrections::reject(&app.db, &db::audit::cli_user(), id, now()).await?;
             println!("已驳回邮件 {id}，不计入任何单位。");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn reassign(ctx: &Ctx, package: i64, cycle: &str) -> anyhow::Result<ExitCode> {
-    let done = corrections::reassign(ctx, &db::audit::cli_user(), package, parse_cycle(cycle)?, now()).await?;
+async fn reassign(app: &App, package: i64, cycle: &str) -> anyhow::Result<ExitCode> {
+    let done = corrections::reassign(&app.config, &app.db, &app.store, &db::audit::cli_user(), package, parse_cycle(cycle)?, now()).await?;
     for e in &done.tree_errors {
         eprintln!("警告：{e}");
     }
@@ -888,8 +892,8 @@ async fn reassign(ctx: &Ctx, package: i64, cycle: &str) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<ExitCode> {
-    let done = corrections::recategorize(ctx, &db::audit::cli_user(), item, category, now()).await?;
+async fn recategorize(app: &App, item: i64, category: u8) -> anyhow::Result<ExitCode> {
+    let done = corrections::recategorize(&app.config, &app.db, &app.store, &db::audit::cli_user(), item, category, now()).await?;
     for e in &done.tree_errors {
         eprintln!("警告：{e}");
     }
@@ -901,8 +905,8 @@ async fn recategorize(ctx: &Ctx, item: i64, category: u8) -> anyhow::Result<Exit
 /// Blobs are not re-hashed here (it runs after every import); `tree rebuild` does.
 /// Links what the tree lacks (see `verify::sync_tree`), saying on stderr what could
 /// not be linked; returns how many.
-async fn sync_tree(ctx: &Ctx) -> anyhow::Result<usize> {
-    let failed = verify::sync_tree(&ctx.db, &ctx.store).await?;
+async fn sync_tree(app: &App) -> anyhow::Result<usize> {
+    let failed = verify::sync_tree(&app.db, &app.store).await?;
     for (tree, e) in &failed {
         eprintln!("无法建立 {tree}：{e}");
     }
@@ -933,10 +937,10 @@ fn progress(what: &'static str, every: usize) -> (ProgressBar, verify::Progress)
     (bar, report)
 }
 
-async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    ctx.store.clear_tree().context("无法清空目录树")?;
-    let entries = db::items::tree_entries(&ctx.db).await?;
-    let store = ctx.store.clone();
+async fn rebuild_tree(app: &App) -> anyhow::Result<ExitCode> {
+    app.store.clear_tree().context("无法清空目录树")?;
+    let entries = db::items::tree_entries(&app.db).await?;
+    let store = app.store.clone();
     let (bar, report) = progress("重建目录树", 1000);
     let done = tokio::task::spawn_blocking(move || verify::link_tree(&store, &entries, true, &*report)).await.context("目录树线程异常退出")?;
     bar.finish_and_clear();
@@ -946,7 +950,7 @@ async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
     for (tree, e) in &done.failed {
         eprintln!("无法建立 {tree}：{e}");
     }
-    println!("目录树已重建：{} 个文件，位于 {}", done.linked, ctx.store.abs("tree").display());
+    println!("目录树已重建：{} 个文件，位于 {}", done.linked, app.store.abs("tree").display());
     if !done.damaged.is_empty() {
         println!("{} 个文件的存档已损坏或缺失，没有放入目录树；运行 baosong verify --repair 从原始邮件恢复，再运行 baosong tree rebuild。", done.damaged.len());
     }
@@ -955,9 +959,9 @@ async fn rebuild_tree(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 
 /// `baosong verify [--repair]`: one line per problem, a summary, and a failing exit
 /// code while anything stays damaged.
-async fn verify(ctx: &Ctx, repair: bool) -> anyhow::Result<ExitCode> {
+async fn verify(app: &App, repair: bool) -> anyhow::Result<ExitCode> {
     let (bar, report) = progress("校验", 1000);
-    let r = verify::verify(ctx, repair, report).await?;
+    let r = verify::verify(&app.config, &app.db, &app.store, repair, report).await?;
     bar.finish_and_clear();
     for p in &r.problems {
         println!("{}", p.describe());

@@ -8,10 +8,12 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tracing::{error, info, warn};
 
+use crate::config::Config;
+use crate::db::Db;
+use crate::store::Store;
 use crate::config::imap::ImapConfig;
 use crate::db;
 use crate::intake::worker;
-use crate::pipeline::Ctx;
 use crate::source::imap::backoff::{AUTH_FAILURE_WAIT, Backoff};
 use crate::source::imap::{self, ImapError, fetch, folders, has_cap, idle};
 
@@ -57,18 +59,18 @@ impl Refused {
 /// pass queues as it arrives, and everything queued (earlier leftovers included) is
 /// analysed before this returns. Without `analyse`, mail is only made durable and
 /// queued (`--queue-only`).
-pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>, analyse: bool) -> Result<PassStats, ImapError> {
+pub async fn poll_once(config: &Config, db: &Db, store: &Store, cfg: &ImapConfig, password: &str, shutdown: watch::Receiver<bool>, analyse: bool) -> Result<PassStats, ImapError> {
     let wake = Notify::new();
     let (fetched_tx, fetched) = watch::channel(false);
     let fetch = async {
         let result = async {
             let (mut session, _caps) = imap::login(cfg, password).await?;
-            let result = pass(ctx, &mut session, cfg, &shutdown, Some(&wake), &mut Refused::default()).await;
+            let result = pass(db, store, &mut session, cfg, &shutdown, Some(&wake), &mut Refused::default()).await;
             let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
             result
         }
         .await;
-        record_health(ctx, cfg, &result).await;
+        record_health(db, cfg, &result).await;
         let _ = fetched_tx.send(true);
         result
     };
@@ -78,7 +80,7 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
         }
         let mut fetched = fetched;
         loop {
-            worker::drain(ctx, false, &shutdown, &mut |_, _| {}).await?;
+            worker::drain(config, db, store, false, &shutdown, &mut |_, _| {}).await?;
             if *fetched.borrow() || *shutdown.borrow() {
                 break;
             }
@@ -87,7 +89,7 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
                 _ = fetched.changed() => {}
             }
         }
-        worker::drain(ctx, true, &shutdown, &mut |_, _| {}).await
+        worker::drain(config, db, store, true, &shutdown, &mut |_, _| {}).await
     };
     let (stats, analysed) = tokio::join!(fetch, analysis);
     analysed?;
@@ -100,7 +102,7 @@ pub async fn poll_once(ctx: &Ctx, cfg: &ImapConfig, password: &str, shutdown: wa
 /// downloads 超大附件 (`links`: none when `[links] fetch = false`); a file it takes in
 /// wakes the workers, which record its message again.
 pub async fn run(
-    ctx: &Ctx,
+    config: &Config, db: &Db, store: &Store,
     cfg: &ImapConfig,
     password: &str,
     shutdown: watch::Receiver<bool>,
@@ -116,12 +118,12 @@ pub async fn run(
         }
     };
     let recorded = [ingested, &new_links];
-    let (intake, analysis, downloads) = tokio::join!(intake(ctx, cfg, password, shutdown.clone(), &wake), worker::run(ctx, &wake, shutdown.clone(), &recorded), downloads);
+    let (intake, analysis, downloads) = tokio::join!(intake(db, store, cfg, password, shutdown.clone(), &wake), worker::run(config, db, store, &wake, shutdown.clone(), &recorded), downloads);
     intake.and(analysis).and(downloads)
 }
 
 /// The IMAP side of `run`: passes, IDLE, reconnects.
-async fn intake(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>, wake: &Notify) -> anyhow::Result<()> {
+async fn intake(db: &Db, store: &Store, cfg: &ImapConfig, password: &str, mut shutdown: watch::Receiver<bool>, wake: &Notify) -> anyhow::Result<()> {
     let mut backoff = Backoff::default();
     // Kept across reconnects, so that a reconnect does not select a refused folder again.
     let mut refused = Refused::default();
@@ -129,13 +131,13 @@ async fn intake(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch
         if *shutdown.borrow() {
             return Ok(());
         }
-        let result = session(ctx, cfg, password, &mut shutdown, &mut backoff, wake, &mut refused).await;
+        let result = session(db, store, cfg, password, &mut shutdown, &mut backoff, wake, &mut refused).await;
         let e = match result {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
         let at = chrono::Utc::now().timestamp();
-        if let Err(db_err) = db::cursors::failed(&ctx.db, &cfg.account(), &e.to_string(), at).await {
+        if let Err(db_err) = db::cursors::failed(db, &cfg.account(), &e.to_string(), at).await {
             warn!(error = %db_err, "无法记录邮箱状态");
         }
         let wait = if e.is_auth() { AUTH_FAILURE_WAIT } else { backoff.next(fastrand::f64()) };
@@ -148,7 +150,7 @@ async fn intake(ctx: &Ctx, cfg: &ImapConfig, password: &str, mut shutdown: watch
 }
 
 async fn session(
-    ctx: &Ctx,
+    db: &Db, store: &Store,
     cfg: &ImapConfig,
     password: &str,
     shutdown: &mut watch::Receiver<bool>,
@@ -160,8 +162,8 @@ async fn session(
     let use_idle = cfg.idle && has_cap(&caps, "IDLE");
     info!(account = %cfg.account(), idle = use_idle, "已登录邮箱");
     loop {
-        let result = pass(ctx, &mut session, cfg, shutdown, Some(wake), refused).await;
-        record_health(ctx, cfg, &result).await;
+        let result = pass(db, store, &mut session, cfg, shutdown, Some(wake), refused).await;
+        record_health(db, cfg, &result).await;
         let stats = result?;
         // Only a pass that went through to the end starts the ladder again: a message
         // or folder that fails every time must not make the daemon log in again every
@@ -187,7 +189,7 @@ async fn session(
             };
             // Mail that arrived between the pass and this EXAMINE raises no EXISTS
             // during IDLE: it is already counted in the EXAMINE answer. Look again.
-            let cursor = db::cursors::get(&ctx.db, &cfg.account(), first).await?;
+            let cursor = db::cursors::get(db, &cfg.account(), first).await?;
             let seen_up_to = cursor.filter(|c| Some(c.uid_validity) == mailbox.uid_validity.map(i64::from)).map_or(0, |c| c.last_uid);
             // (Asked by UID FETCH, not from UIDNEXT: mail deleted before it was read
             // leaves UIDNEXT ahead of the cursor for good.)
@@ -216,7 +218,7 @@ async fn session(
 /// health and passed over, and not selected again before `poll_interval` (`skip`);
 /// the other folders go on.
 pub async fn pass(
-    ctx: &Ctx,
+    db: &Db, store: &Store,
     session: &mut imap::Session,
     cfg: &ImapConfig,
     shutdown: &watch::Receiver<bool>,
@@ -232,7 +234,7 @@ pub async fn pass(
         if !skip.due(&name, tokio::time::Instant::now(), cfg.poll_interval) {
             continue;
         }
-        let f = match fetch::folder(ctx, session, cfg, &name, shutdown, wake).await {
+        let f = match fetch::folder(db, store, session, cfg, &name, shutdown, wake).await {
             Ok(f) => {
                 skip.answered(&name);
                 f
@@ -253,18 +255,18 @@ pub async fn pass(
     }
     if !refused.is_empty() {
         let at = chrono::Utc::now().timestamp();
-        if let Err(e) = db::cursors::failed(&ctx.db, &cfg.account(), &refused.join("；"), at).await {
+        if let Err(e) = db::cursors::failed(db, &cfg.account(), &refused.join("；"), at).await {
             warn!(error = %e, "无法记录邮箱状态");
         }
     }
     Ok(stats)
 }
 
-async fn record_health<T>(ctx: &Ctx, cfg: &ImapConfig, result: &Result<T, ImapError>) {
+async fn record_health<T>(db: &Db, cfg: &ImapConfig, result: &Result<T, ImapError>) {
     let at = chrono::Utc::now().timestamp();
     let r = match result {
-        Ok(_) => db::cursors::checked_ok(&ctx.db, &cfg.account(), at).await,
-        Err(e) => db::cursors::failed(&ctx.db, &cfg.account(), &e.to_string(), at).await,
+        Ok(_) => db::cursors::checked_ok(db, &cfg.account(), at).await,
+        Err(e) => db::cursors::failed(db, &cfg.account(), &e.to_string(), at).await,
     };
     if let Err(e) = r {
         warn!(error = %e, "无法记录邮箱状态");

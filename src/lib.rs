@@ -6,6 +6,7 @@
 //! console and scoring, the tools, and what they all share.
 
 // A message's way, in the data's order.
+pub mod app; // what a process opens first: config, store, database, the writer lock
 pub mod source; // where raw mail comes from: files and IMAP
 pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown

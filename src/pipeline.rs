@@ -16,7 +16,6 @@ use crate::config::Config;
 use crate::db::messages::{CycleRule, DecidedBy, Disposition, MessageRow};
 use crate::db::{self, AlreadyExists, Db, Tx};
 use crate::inspect::{self, Kind};
-use crate::lock::{MigrationLock, WriterLock};
 use crate::parse::{self, Envelope, mail::Mail};
 use crate::rejection::{Flag, Rejection};
 use crate::store::Store;
@@ -26,45 +25,6 @@ mod decide;
 mod record;
 
 use record::record;
-
-pub struct Ctx {
-    pub config: Config,
-    pub db: Db,
-    pub store: Store,
-    /// Held by writers (`run`, `poll`, `import`) for as long as they run.
-    pub writer: Option<WriterLock>,
-}
-
-impl Ctx {
-    /// For commands that read, or make one manual change: they work alongside a
-    /// running writer.
-    pub async fn open(config: Config) -> anyhow::Result<Ctx> {
-        let store = Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
-        let db = open_db(&config).await?;
-        Ok(Ctx { config, db, store, writer: None })
-    }
-
-    /// For the one writer of a data directory: takes its lock (or says in Chinese
-    /// which process holds it), then opens and migrates the database under it.
-    pub async fn open_writer(config: Config, command: &str) -> anyhow::Result<Ctx> {
-        let lock = WriterLock::acquire(&config.data_dir, command, chrono::Utc::now().timestamp())?;
-        let store = Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
-        // Under the writer lock: what earlier processes killed mid-way left in tmp/.
-        match store.remove_leftovers() {
-            Ok(0) => {}
-            Ok(n) => info!(folders = n, "已删除此前中断的进程留下的临时文件"),
-            Err(e) => warn!(error = %e, "无法清理临时目录 tmp"),
-        }
-        let db = open_db(&config).await?;
-        Ok(Ctx { config, db, store, writer: Some(lock) })
-    }
-}
-
-/// Opens the database and brings its schema up to date, one process at a time.
-async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let _migrating = MigrationLock::acquire(&config.data_dir)?;
-    Db::open(&config.database_url).await
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -112,11 +72,11 @@ pub struct Original {
 }
 
 /// The originals of a recorded message's links.
-async fn originals_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<Original>> {
-    let rows = db::links::originals(&ctx.db, message_ref).await?;
+async fn originals_of(db: &Db, store: &Store, message_ref: i64) -> anyhow::Result<Vec<Original>> {
+    let rows = db::links::originals(db, message_ref).await?;
     Ok(rows
         .into_iter()
-        .map(|l| Original { path: ctx.store.abs(&l.original_path), name: if l.file_name.is_empty() { l.name } else { l.file_name }, sha256: l.sha256, url: l.url })
+        .map(|l| Original { path: store.abs(&l.original_path), name: if l.file_name.is_empty() { l.name } else { l.file_name }, sha256: l.sha256, url: l.url })
         .collect())
 }
 
@@ -371,9 +331,9 @@ pub fn recover_file(raw: &[u8], config: &Config, tmp: &std::path::Path, sha256: 
 
 /// Reads the stored raw mail at `rel` and runs `analyse` on it with the `originals` of
 /// its links, on a blocking thread.
-async fn analyse_stored(ctx: &Ctx, rel: &str, originals: Vec<Original>) -> anyhow::Result<Analysis> {
-    let config = ctx.config.clone();
-    let store = ctx.store.clone();
+async fn analyse_stored(config: &Config, store: &Store, rel: &str, originals: Vec<Original>) -> anyhow::Result<Analysis> {
+    let config = config.clone();
+    let store = store.clone();
     let rel = rel.to_string();
     tokio::task::spawn_blocking(move || {
         let mail = Mail::open(&store.abs(&rel)).with_context(|| format!("无法读取原始邮件 {rel}"))?;
@@ -424,29 +384,29 @@ enum Stage {
 
 /// Everything but the transaction for a message in the journal, whose raw mail is in
 /// the store already: dedupe check, parse, unpack, inspect, blobs.
-pub async fn prepare_queued(ctx: &Ctx, e: &db::journal::Entry, now: i64) -> anyhow::Result<Prepared> {
+pub async fn prepare_queued(config: &Config, db: &Db, store: &Store, e: &db::journal::Entry, now: i64) -> anyhow::Result<Prepared> {
     let span = info_span!("message", source = %e.source, uid = tracing::field::Empty, message_id = tracing::field::Empty, department = tracing::field::Empty, cycle = tracing::field::Empty);
     if let Some(uid) = crate::source::imap_uid(&e.source) {
         span.record("uid", uid);
     }
     let received_at = (e.received_at > 0).then_some(e.received_at);
-    let stage = prepare_inner(ctx, e, received_at, now).instrument(span.clone()).await?;
+    let stage = prepare_inner(config, db, store, e, received_at, now).instrument(span.clone()).await?;
     Ok(Prepared { span, progress: Progress { journal: Some(e.id) }, stage })
 }
 
-async fn prepare_inner(ctx: &Ctx, e: &db::journal::Entry, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
+async fn prepare_inner(config: &Config, db: &Db, store: &Store, e: &db::journal::Entry, received_at: Option<i64>, now: i64) -> anyhow::Result<Stage> {
     let raw_sha = e.raw_sha256.clone();
-    if let Some(had) = db::messages::find_existing(&ctx.db, &raw_sha).await? {
+    if let Some(had) = db::messages::find_existing(db, &raw_sha).await? {
         return Ok(Stage::AlreadyHad(had));
     }
-    let a = analyse_stored(ctx, &e.raw_path, vec![]).await?;
+    let a = analyse_stored(config, store, &e.raw_path, vec![]).await?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     // The set of attachments is known only now: a Message-ID seen before is a
     // re-delivery only from the same sender with the same files.
     let attachments_sha256 = db::messages::attachments_digest(a.kept.iter().map(|k| k.sha256.as_str()));
     let identity = db::messages::Identity { raw_sha256: &raw_sha, message_id: &a.envelope.message_id, from_addr: &a.envelope.from, attachments_sha256: &attachments_sha256 };
     // (A collision is flagged when the row is inserted, where it cannot be missed.)
-    if let db::messages::Seen::Again(had) = db::messages::seen(&ctx.db, identity).await? {
+    if let db::messages::Seen::Again(had) = db::messages::seen(db, identity).await? {
         return Ok(Stage::AlreadyHad(had));
     }
     let (received_at, bad_date) = a.envelope.receipt_time(received_at, now);
@@ -468,15 +428,15 @@ async fn prepare_inner(ctx: &Ctx, e: &db::journal::Entry, received_at: Option<i6
         attachments_sha256,
         ..MessageRow::default()
     };
-    let sender = sender_department(ctx, &a.envelope.from).await?;
+    let sender = sender_department(config, db, &a.envelope.from).await?;
     Ok(Stage::Fresh { row, analysis: a, sender })
 }
 
 /// Records a message whose analysis failed every time it was tried, with the error:
 /// nothing of it is counted, its raw mail stays in the store, and its journal entry
 /// is done, so that nothing behind it waits.
-pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str, now: i64) -> anyhow::Result<Outcome> {
-    let mail = Mail::open(&ctx.store.abs(&e.raw_path)).unwrap_or(Mail::Whole(Vec::new()));
+pub async fn record_failed(db: &Db, store: &Store, e: &crate::db::journal::Entry, error: &str, now: i64) -> anyhow::Result<Outcome> {
+    let mail = Mail::open(&store.abs(&e.raw_path)).unwrap_or(Mail::Whole(Vec::new()));
     let envelope = guarded(|| parse::parse(mail.bytes()).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
     error!(source = %e.source, error, "多次处理失败，记为处理失败（failed），继续处理后面的邮件");
     let (received_at, bad_date) = envelope.receipt_time((e.received_at > 0).then_some(e.received_at), now);
@@ -495,23 +455,23 @@ pub async fn record_failed(ctx: &Ctx, e: &crate::db::journal::Entry, error: &str
         ..MessageRow::default()
     };
     let progress = Progress { journal: Some(e.id) };
-    finish_simple(ctx, row, None, &progress, |id| Outcome::Failed { id }).await
+    finish_simple(db, row, None, &progress, |id| Outcome::Failed { id }).await
 }
 
 /// Records a prepared message, and ends its journal entry, in one transaction.
-pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
+pub async fn commit(config: &Config, db: &Db, store: &Store, p: Prepared) -> anyhow::Result<Outcome> {
     let Prepared { span, progress, stage } = p;
     async move {
         match stage {
             Stage::AlreadyHad(had) => {
-                advance_alone(ctx, &progress, had.0).await?;
+                advance_alone(db, &progress, had.0).await?;
                 Ok(Outcome::AlreadyHad(had))
             }
-            Stage::Fresh { row, analysis, sender } => record(ctx, row, analysis, sender, None, &progress).await,
+            Stage::Fresh { row, analysis, sender } => record(config, db, store, row, analysis, sender, None, &progress).await,
             Stage::Redo { row, analysis, sender, existing, old } => {
                 let id = existing.id;
-                let outcome = record(ctx, row, analysis, sender, Some(&existing), &progress).await?;
-                refile(ctx, &old, &items_of(ctx, id).await?);
+                let outcome = record(config, db, store, row, analysis, sender, Some(&existing), &progress).await?;
+                refile(store, &old, &items_of(db, id).await?);
                 Ok(outcome)
             }
         }
@@ -522,24 +482,24 @@ pub async fn commit(ctx: &Ctx, p: Prepared) -> anyhow::Result<Outcome> {
 
 /// Approves a held message for `department`: it goes through the pipeline again with
 /// its original receipt time.
-pub async fn approve(ctx: &Ctx, id: i64, department: &str, now: i64) -> anyhow::Result<Outcome> {
-    let row = db::messages::get(&ctx.db, id).await?.with_context(|| format!("没有编号为 {id} 的邮件"))?;
+pub async fn approve(config: &Config, db: &Db, store: &Store, id: i64, department: &str, now: i64) -> anyhow::Result<Outcome> {
+    let row = db::messages::get(db, id).await?.with_context(|| format!("没有编号为 {id} 的邮件"))?;
     anyhow::ensure!(row.disposition == Disposition::Held, "邮件 {id} 不在待审核队列中（当前状态：{}）", row.disposition.label());
-    let a = analyse_stored(ctx, &row.raw_path, originals_of(ctx, id).await?).await?;
+    let a = analyse_stored(config, store, &row.raw_path, originals_of(db, store, id).await?).await?;
     let row = MessageRow { processed_at: now, decided_by: DecidedBy::Approved, ..row };
     let existing = Existing { id, approved: Some(department.to_string()), ..Existing::default() };
-    record(ctx, row, a, None, Some(&existing), &Progress::default()).await
+    record(config, db, store, row, a, None, Some(&existing), &Progress::default()).await
 }
 
 /// Prepares a recorded message (`message_ref`) to be decided again by the current
 /// rules from its raw mail: what people decided about it stands (see `Existing`),
 /// and its lookups see only mail received before it, as intake did.
-pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, now: i64) -> anyhow::Result<Prepared> {
-    let row = db::messages::get(&ctx.db, message_ref).await?.with_context(|| format!("没有编号为 {message_ref} 的邮件"))?;
+pub async fn prepare_redo(config: &Config, db: &Db, store: &Store, message_ref: i64, now: i64) -> anyhow::Result<Prepared> {
+    let row = db::messages::get(db, message_ref).await?.with_context(|| format!("没有编号为 {message_ref} 的邮件"))?;
     let span = info_span!("reprocess", message_id = message_ref, department = %row.department, cycle = %row.cycle);
-    let old = items_of(ctx, message_ref).await?;
-    let analysis = analyse_stored(ctx, &row.raw_path, originals_of(ctx, message_ref).await?).await?;
-    let sender = sender_department(ctx, &analysis.envelope.from).await?;
+    let old = items_of(db, message_ref).await?;
+    let analysis = analyse_stored(config, store, &row.raw_path, originals_of(db, store, message_ref).await?).await?;
+    let sender = sender_department(config, db, &analysis.envelope.from).await?;
     // Counted mail from a sender the roster does not know was approved by a person,
     // even if it was approved before approvals were marked.
     let approved = row.decided_by == DecidedBy::Approved || (row.disposition == Disposition::Package && sender.is_none());
@@ -555,8 +515,8 @@ pub async fn prepare_redo(ctx: &Ctx, message_ref: i64, now: i64) -> anyhow::Resu
     Ok(Prepared { span, progress: Progress::default(), stage: Stage::Redo { row, analysis, sender, existing, old } })
 }
 
-async fn items_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<db::items::ListedItem>> {
-    db::items::list(&ctx.db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
+async fn items_of(db: &Db, message_ref: i64) -> anyhow::Result<Vec<db::items::ListedItem>> {
+    db::items::list(db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
 }
 
 /// Each file's first recorded row, by SHA-256.
@@ -571,7 +531,7 @@ fn first_by_sha(items: &[db::items::ListedItem]) -> HashMap<String, i64> {
 /// The tree after a message was recorded again: what it no longer files is removed,
 /// what it files now is linked (replacing whatever was at that name). A crash before
 /// this leaves the tree behind the database; `tree rebuild` brings it level.
-fn refile(ctx: &Ctx, old: &[db::items::ListedItem], new: &[db::items::ListedItem]) {
+fn refile(store: &Store, old: &[db::items::ListedItem], new: &[db::items::ListedItem]) {
     let placed = |items: &[db::items::ListedItem]| -> std::collections::BTreeMap<String, String> {
         let mut m = std::collections::BTreeMap::new();
         for i in items.iter().filter(|i| !i.item.tree_path.is_empty()) {
@@ -584,31 +544,31 @@ fn refile(ctx: &Ctx, old: &[db::items::ListedItem], new: &[db::items::ListedItem
     };
     let (was, now) = (placed(old), placed(new));
     for path in was.keys().filter(|p| !now.contains_key(*p)) {
-        if let Err(e) = ctx.store.unlink(path) {
+        if let Err(e) = store.unlink(path) {
             warn!(error = %e, path, "无法从目录树中移除；运行 baosong tree rebuild 可重建");
         }
     }
     for (path, blob) in &now {
         if was.get(path) != Some(blob) {
-            if let Err(e) = ctx.store.relink(blob, path) {
+            if let Err(e) = store.relink(blob, path) {
                 warn!(error = %e, path, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
             }
         }
     }
 }
 
-async fn sender_department(ctx: &Ctx, from: &str) -> anyhow::Result<Option<String>> {
-    if let Some(d) = ctx.config.roster.by_sender(from) {
+async fn sender_department(config: &Config, db: &Db, from: &str) -> anyhow::Result<Option<String>> {
+    if let Some(d) = config.roster.by_sender(from) {
         return Ok(Some(d.name.clone()));
     }
-    let remembered = db::senders::department_of(&ctx.db, from).await?;
-    Ok(remembered.filter(|d| ctx.config.roster.by_name(d).is_some()))
+    let remembered = db::senders::department_of(db, from).await?;
+    Ok(remembered.filter(|d| config.roster.by_name(d).is_some()))
 }
 
 /// A message already recorded (as `message_ref`) still ends its journal entry.
-async fn advance_alone(ctx: &Ctx, progress: &Progress, message_ref: i64) -> anyhow::Result<()> {
+async fn advance_alone(db: &Db, progress: &Progress, message_ref: i64) -> anyhow::Result<()> {
     if progress.journal.is_some() {
-        let mut tx = ctx.db.begin().await?;
+        let mut tx = db.begin().await?;
         progress.mark(&mut tx, message_ref).await?;
         tx.commit().await?;
     }
@@ -648,11 +608,11 @@ async fn write_message(tx: &mut Tx<'_>, row: &MessageRow, existing: Option<i64>)
 
 /// Blobs written for a message that turned out unrelated are removed again, unless
 /// something else refers to the same content.
-async fn forget_blobs(ctx: &Ctx, kept: &[Kept]) {
+async fn forget_blobs(db: &Db, store: &Store, kept: &[Kept]) {
     for k in kept {
-        match db::items::sha_referenced(&ctx.db, &k.sha256).await {
+        match db::items::sha_referenced(db, &k.sha256).await {
             Ok(false) => {
-                let _ = ctx.store.remove(&k.blob);
+                let _ = store.remove(&k.blob);
             }
             Ok(true) => {}
             Err(e) => warn!(error = %e, "无法检查文件引用"),
@@ -678,8 +638,8 @@ async fn already_had(mut tx: Tx<'_>, progress: &Progress, had: AlreadyExists) ->
     Ok(Outcome::AlreadyHad(had))
 }
 
-async fn finish_simple(ctx: &Ctx, row: MessageRow, existing: Option<i64>, progress: &Progress, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
-    let mut tx = ctx.db.begin().await?;
+async fn finish_simple(db: &Db, row: MessageRow, existing: Option<i64>, progress: &Progress, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
+    let mut tx = db.begin().await?;
     let id = match write_message(&mut tx, &row, existing).await? {
         Ok(id) => id,
         Err(had) => return already_had(tx, progress, had).await,

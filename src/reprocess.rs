@@ -11,10 +11,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use anyhow::Context;
 use tokio::sync::watch;
 
+use crate::config::Config;
+use crate::db::Db;
+use crate::store::Store;
 use crate::cycle::Cycle;
 use crate::db::{self, items::{ListedItem, Status}, messages::{Disposition, MessageRow}};
 use crate::intake;
-use crate::pipeline::Ctx;
 use crate::report::{self, DepartmentRow};
 
 /// A message as the books show it: what became of it and what it counts.
@@ -92,18 +94,18 @@ pub struct Outcome {
 /// in the intake journal in one transaction and the workers decide them as they do
 /// new mail, so a crash or SIGTERM leaves the rest queued for the next start.
 /// `progress` is told as messages are done (done, total).
-pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, shutdown: &watch::Receiver<bool>, progress: &mut (dyn FnMut(usize, usize) + Send)) -> anyhow::Result<Outcome> {
-    let tz = ctx.config.timezone;
+pub async fn run(config: &Config, db: &Db, store: &Store, cycle: Option<Cycle>, now: i64, shutdown: &watch::Receiver<bool>, progress: &mut (dyn FnMut(usize, usize) + Send)) -> anyhow::Result<Outcome> {
+    let tz = config.timezone;
     let bounds = cycle.map(|c| (c.to_string(), c.start(tz).timestamp(), c.next().start(tz).timestamp()));
-    let rows = db::messages::to_reprocess(&ctx.db, bounds.as_ref().map(|(c, a, b)| (c.as_str(), *a, *b))).await?;
+    let rows = db::messages::to_reprocess(db, bounds.as_ref().map(|(c, a, b)| (c.as_str(), *a, *b))).await?;
     let mut cycles: BTreeSet<String> = rows.iter().map(|r| r.cycle.clone()).filter(|c| !c.is_empty()).collect();
     cycles.extend(cycle.map(|c| c.to_string()));
-    let boards_before = boards(ctx, &cycles, now).await?;
+    let boards_before = boards(config, db, &cycles, now).await?;
     let mut before = Vec::with_capacity(rows.len());
     for row in &rows {
-        before.push(Snapshot::of(row, &items_of(ctx, row.id).await?));
+        before.push(Snapshot::of(row, &items_of(db, row.id).await?));
     }
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = db.begin().await?;
     for row in &rows {
         db::journal::enqueue_redo(&mut tx, row.id, &row.raw_sha256, &row.raw_path, now).await?;
     }
@@ -112,7 +114,7 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, shutdown: &watch::Re
     let total = rows.len();
     let mut errors: HashMap<i64, String> = HashMap::new();
     let mut seen: BTreeSet<i64> = BTreeSet::new();
-    intake::worker::drain(ctx, true, shutdown, &mut |e, r| {
+    intake::worker::drain(config, db, store, true, shutdown, &mut |e, r| {
         if e.redo == 0 {
             return;
         }
@@ -141,20 +143,20 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, shutdown: &watch::Re
             out.unfinished += 1;
             continue;
         }
-        let new_row = db::messages::get(&ctx.db, id).await?.ok_or_else(|| anyhow::anyhow!("邮件 {id} 在重新处理时消失"))?;
-        let after = Snapshot::of(&new_row, &items_of(ctx, id).await?);
+        let new_row = db::messages::get(db, id).await?.ok_or_else(|| anyhow::anyhow!("邮件 {id} 在重新处理时消失"))?;
+        let after = Snapshot::of(&new_row, &items_of(db, id).await?);
         if !new_row.cycle.is_empty() {
             cycles.insert(new_row.cycle.clone());
         }
         if before != after {
-            let mut tx = ctx.db.begin().await?;
+            let mut tx = db.begin().await?;
             let change = db::audit::Change { who: &db::audit::cli_user(), action: "reprocess", target: &format!("邮件 {id}"), before: &before.shown(), after: &after.shown() };
             db::audit::record(&mut tx, now, &change).await?;
             tx.commit().await?;
             out.messages.push(Change { id, subject: row.subject, before, after });
         }
     }
-    let boards_after = boards(ctx, &cycles, now).await?;
+    let boards_after = boards(config, db, &cycles, now).await?;
     for (cycle, after) in &boards_after {
         let empty = BTreeMap::new();
         let before = boards_before.get(cycle).unwrap_or(&empty);
@@ -168,16 +170,16 @@ pub async fn run(ctx: &Ctx, cycle: Option<Cycle>, now: i64, shutdown: &watch::Re
     Ok(out)
 }
 
-async fn items_of(ctx: &Ctx, message_ref: i64) -> anyhow::Result<Vec<ListedItem>> {
-    db::items::list(&ctx.db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
+async fn items_of(db: &Db, message_ref: i64) -> anyhow::Result<Vec<ListedItem>> {
+    db::items::list(db, &db::items::Filter { message_ref: Some(message_ref), ..Default::default() }).await
 }
 
 /// Each department's board line, per month.
-async fn boards(ctx: &Ctx, cycles: &BTreeSet<String>, now: i64) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
+async fn boards(config: &Config, db: &Db, cycles: &BTreeSet<String>, now: i64) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut all = BTreeMap::new();
     for c in cycles {
         let Some(cycle) = Cycle::parse(c) else { continue };
-        let b = report::board(&ctx.db, &ctx.config, cycle, now).await?;
+        let b = report::board(db, config, cycle, now).await?;
         all.insert(c.clone(), b.departments.iter().map(|d| (d.department.clone(), board_line(d))).collect());
     }
     Ok(all)
@@ -197,23 +199,25 @@ fn board_line(d: &DepartmentRow) -> String {
 /// store that writes nothing, so that `reprocess --dry-run` changes nothing and runs
 /// beside the daemon. Removed when dropped (`close` first, to let SQLite finish).
 pub struct DryRun {
-    pub ctx: Ctx,
+    pub config: Config,
+    pub db: Db,
+    pub store: Store,
     path: std::path::PathBuf,
 }
 
 impl DryRun {
-    pub async fn open(ctx: &Ctx) -> anyhow::Result<DryRun> {
-        anyhow::ensure!(ctx.config.database_url.starts_with("sqlite:"), "--dry-run 只支持 SQLite 数据库；PostgreSQL 请先在备份上试");
-        let path = ctx.store.tmp_dir().join("reprocess-dry-run.sqlite");
+    pub async fn open(config: &Config, db: &Db, store: &Store) -> anyhow::Result<DryRun> {
+        anyhow::ensure!(config.database_url.starts_with("sqlite:"), "--dry-run 只支持 SQLite 数据库；PostgreSQL 请先在备份上试");
+        let path = store.tmp_dir().join("reprocess-dry-run.sqlite");
         let _ = std::fs::remove_file(&path);
-        ctx.db.copy_to(&path).await.context("无法复制数据库用于试运行")?;
+        db.copy_to(&path).await.context("无法复制数据库用于试运行")?;
         let db = db::Db::open(&format!("sqlite://{}", path.display())).await?;
-        Ok(DryRun { ctx: Ctx { db, store: ctx.store.dry(), config: ctx.config.clone(), writer: None }, path })
+        Ok(DryRun { db, store: store.dry(), config: config.clone(), path })
     }
 
     /// Closes the copy and removes its files.
     pub async fn close(self) {
-        self.ctx.db.close().await;
+        self.db.close().await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
         }
@@ -228,16 +232,16 @@ mod dry_run_tests {
     #[tokio::test]
     async fn a_dry_run_writes_only_to_its_copy() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Ctx::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
-        let dry = DryRun::open(&ctx).await.unwrap();
-        let mut tx = dry.ctx.db.begin().await.unwrap();
+        let app = crate::app::App::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
+        let dry = DryRun::open(&app.config, &app.db, &app.store).await.unwrap();
+        let mut tx = dry.db.begin().await.unwrap();
         let m = MessageRow { raw_sha256: "r1".into(), disposition: Disposition::Package, received_at: 1, processed_at: 1, ..Default::default() };
         db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
         tx.commit().await.unwrap();
-        assert!(db::messages::find_existing(&dry.ctx.db, "r1").await.unwrap().is_some());
-        assert!(db::messages::find_existing(&ctx.db, "r1").await.unwrap().is_none(), "the real database is untouched");
+        assert!(db::messages::find_existing(&dry.db, "r1").await.unwrap().is_some());
+        assert!(db::messages::find_existing(&app.db, "r1").await.unwrap().is_none(), "the real database is untouched");
         let copy = dry.path.clone();
-        assert!(copy.starts_with(ctx.store.tmp_dir()), "in this process's temporary folder: {}", copy.display());
+        assert!(copy.starts_with(app.store.tmp_dir()), "in this process's temporary folder: {}", copy.display());
         dry.close().await;
         assert!(!copy.exists());
     }

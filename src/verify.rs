@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::config::Config;
+use crate::db::Db;
 use crate::db::{self, items::BlobUser, messages::MessageRow};
-use crate::pipeline::{self, Ctx};
+use crate::pipeline;
 use crate::store::{FILE_MODE, Store};
 
 /// Called with (files checked, files to check) as hashing goes on.
@@ -118,17 +120,17 @@ impl Report {
 }
 
 /// Checks the whole store; with `repair`, fixes what can be fixed here.
-pub async fn verify(ctx: &Ctx, repair: bool, progress: Progress) -> anyhow::Result<Report> {
-    let store = ctx.store.clone();
-    let scan = tokio::task::spawn_blocking(move || scan(&store, repair, &progress)).await.context("检查线程异常退出")??;
+pub async fn verify(config: &Config, db: &Db, store: &Store, repair: bool, progress: Progress) -> anyhow::Result<Report> {
+    let scanned = store.clone();
+    let scan = tokio::task::spawn_blocking(move || scan(&scanned, repair, &progress)).await.context("检查线程异常退出")??;
     let mut report = Report { blobs: scan.blobs.len(), raw: scan.raw, wrong_modes: scan.wrong_modes, modes_fixed: scan.modes_fixed, ..Report::default() };
     report.problems.extend(scan.unreadable.into_iter().map(|(path, error)| Problem::Unreadable { path, error }));
 
     let damaged_raw: HashSet<String> = scan.damaged_raw.iter().cloned().collect();
     for raw in scan.damaged_raw {
         let sha = file_hash(&raw).to_string();
-        let message = match db::messages::find_existing(&ctx.db, &sha).await? {
-            Some(had) => db::messages::get(&ctx.db, had.0).await?,
+        let message = match db::messages::find_existing(db, &sha).await? {
+            Some(had) => db::messages::get(db, had.0).await?,
             None => None,
         };
         report.problems.push(Problem::Raw { raw, message });
@@ -136,20 +138,20 @@ pub async fn verify(ctx: &Ctx, repair: bool, progress: Progress) -> anyhow::Resu
 
     let on_disk: HashSet<&String> = scan.blobs.iter().collect();
     let mut bad: Vec<(String, bool)> = scan.damaged_blobs.into_iter().map(|b| (b, false)).collect();
-    bad.extend(db::items::blob_paths(&ctx.db).await?.into_iter().filter(|b| !on_disk.contains(b)).map(|b| (b, true)));
+    bad.extend(db::items::blob_paths(db).await?.into_iter().filter(|b| !on_disk.contains(b)).map(|b| (b, true)));
     let mut still_bad = HashSet::new();
     for (blob, missing) in bad {
-        let users = db::items::blob_users(&ctx.db, file_hash(&blob)).await?;
-        let outcome = if repair { repair_blob(ctx, &blob, &users, &damaged_raw).await } else { Repair::NotAsked };
+        let users = db::items::blob_users(db, file_hash(&blob)).await?;
+        let outcome = if repair { repair_blob(config, store, &blob, &users, &damaged_raw).await } else { Repair::NotAsked };
         if !matches!(outcome, Repair::Restored(_) | Repair::Removed) {
             still_bad.insert(blob.clone());
         }
         report.problems.push(Problem::Blob { blob, missing, users, repair: outcome });
     }
 
-    let entries = db::items::tree_entries(&ctx.db).await?;
+    let entries = db::items::tree_entries(db).await?;
     report.tree = entries.len();
-    let store = ctx.store.clone();
+    let store = store.clone();
     let tree_problems = tokio::task::spawn_blocking(move || check_tree(&store, &entries, &still_bad, repair)).await.context("检查线程异常退出")?;
     report.problems.extend(tree_problems);
     Ok(report)
@@ -231,9 +233,9 @@ fn files_under(root: &Path, sub: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// Restores one blob from the raw mail of an item that uses it.
-async fn repair_blob(ctx: &Ctx, blob: &str, users: &[BlobUser], damaged_raw: &HashSet<String>) -> Repair {
+async fn repair_blob(config: &Config, store: &Store, blob: &str, users: &[BlobUser], damaged_raw: &HashSet<String>) -> Repair {
     if users.is_empty() {
-        return match std::fs::remove_file(ctx.store.abs(blob)) {
+        return match std::fs::remove_file(store.abs(blob)) {
             Ok(()) => Repair::Removed,
             Err(e) => Repair::Failed(format!("无法删除：{e}")),
         };
@@ -249,23 +251,23 @@ async fn repair_blob(ctx: &Ctx, blob: &str, users: &[BlobUser], damaged_raw: &Ha
             why = format!("原始邮件 {raw} 也已损坏");
             continue;
         }
-        let bytes = match tokio::fs::read(ctx.store.abs(&raw)).await {
+        let bytes = match tokio::fs::read(store.abs(&raw)).await {
             Ok(b) => b,
             Err(e) => {
                 why = format!("无法读取原始邮件 {raw}（{e}）");
                 continue;
             }
         };
-        let (config, wanted, tmp) = (ctx.config.clone(), sha.clone(), ctx.store.tmp_dir());
+        let (config, wanted, tmp) = (config.clone(), sha.clone(), store.tmp_dir());
         let found = tokio::task::spawn_blocking(move || pipeline::recover_file(&bytes, &config, &tmp, &wanted)).await.ok().flatten();
         let Some(data) = found else { continue };
-        if let Err(e) = ctx.store.restore_blob(&sha, &data) {
+        if let Err(e) = store.restore_blob(&sha, &data) {
             return Repair::Failed(format!("无法写入（{e}）"));
         }
         // The tree entries are still the damaged file (a rename only replaced the name).
         for u in users.iter().filter(|u| !u.tree_path.is_empty()) {
-            if ctx.store.abs(&u.tree_path).symlink_metadata().is_ok() {
-                if let Err(e) = ctx.store.relink(blob, &u.tree_path) {
+            if store.abs(&u.tree_path).symlink_metadata().is_ok() {
+                if let Err(e) = store.relink(blob, &u.tree_path) {
                     return Repair::Failed(format!("已恢复存档文件，但目录树中的 {} 未能更新（{e}）；请运行 baosong tree rebuild", u.tree_path));
                 }
             }
@@ -369,10 +371,11 @@ mod tests {
     #[tokio::test]
     async fn sync_tree_links_what_the_database_knows() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Ctx::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
+        let app = crate::app::App::open(crate::config::Config::embedded(dir.path()).unwrap()).await.unwrap();
+        let (db, store) = (&app.db, &app.store);
         let sha = crate::inspect::sha256_hex(b"photo");
-        let blob = ctx.store.put_blob(&sha, b"photo").unwrap();
-        let mut tx = ctx.db.begin().await.unwrap();
+        let blob = store.put_blob(&sha, b"photo").unwrap();
+        let mut tx = db.begin().await.unwrap();
         let m = db::messages::MessageRow { raw_sha256: "r1".into(), disposition: db::messages::Disposition::Package, received_at: 1, processed_at: 1, ..Default::default() };
         let id = db::messages::insert(&mut tx, &m).await.unwrap().unwrap();
         for (name, b) in [("a.jpg", blob.as_str()), ("b.jpg", "blobs/00/00/missing")] {
@@ -380,10 +383,10 @@ mod tests {
             db::items::insert(&mut tx, &it).await.unwrap();
         }
         tx.commit().await.unwrap();
-        let failed = sync_tree(&ctx.db, &ctx.store).await.unwrap();
-        assert_eq!(std::fs::read(ctx.store.abs("tree/2024-03/单位/未分类/a.jpg")).unwrap(), b"photo");
+        let failed = sync_tree(db, store).await.unwrap();
+        assert_eq!(std::fs::read(store.abs("tree/2024-03/单位/未分类/a.jpg")).unwrap(), b"photo");
         assert_eq!(failed.len(), 1, "{failed:?}");
         assert_eq!(failed[0].0, "tree/2024-03/单位/未分类/b.jpg");
-        assert!(sync_tree(&ctx.db, &ctx.store).await.unwrap().len() == 1, "linking again changes nothing");
+        assert!(sync_tree(db, store).await.unwrap().len() == 1, "linking again changes nothing");
     }
 }

@@ -34,11 +34,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::pipeline::Ctx;
 
 /// What every handler shares.
 pub struct App {
-    pub ctx: Ctx,
+    pub config: crate::config::Config,
+    pub db: crate::db::Db,
+    pub store: crate::store::Store,
     pub pages: templates::Pages,
     pub limiter: Mutex<auth::Limiter>,
     /// Boards computed lately, by cycle (see `board::Cache`).
@@ -100,17 +101,18 @@ fn asset(mime: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"))], body).into_response()
 }
 
-/// Serves the console on `ctx.config.web.listen` until `shutdown` turns true: https
+/// Serves the console on `web.listen` until `shutdown` turns true: https
 /// when `tls_cert`/`tls_key` are set, else plain http (for a reverse proxy).
-pub async fn serve(ctx: Ctx, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn serve(app: crate::app::App, mut shutdown: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
     use anyhow::Context;
     use axum::serve::ListenerExt;
-    let tls = tls::server_config(&ctx.config.origin, &ctx.config.web)?;
-    let listen = ctx.config.web.listen;
-    let secure = tls.is_some() || ctx.config.web.base_url.starts_with("https://");
-    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, ctx });
+    let crate::app::App { config, db, store, .. } = app;
+    let tls = tls::server_config(&config.origin, &config.web)?;
+    let listen = config.web.listen;
+    let secure = tls.is_some() || config.web.base_url.starts_with("https://");
+    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, config, db, store });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
-    tracing::info!(%listen, https = tls.is_some(), "控制台已启动：{}", app.ctx.config.web.base_url);
+    tracing::info!(%listen, https = tls.is_some(), "控制台已启动：{}", app.config.web.base_url);
     let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
     let stopped = async move {
         while !*shutdown.borrow() {

@@ -7,17 +7,18 @@ use baosong::cycle::Cycle;
 use baosong::db;
 use baosong::intake;
 use baosong::links::{self, attach::Refusal, queue::Queue};
-use baosong::pipeline::{Ctx, Outcome};
+use baosong::app::App;
+use baosong::pipeline::Outcome;
 use baosong::report::{self, pad};
 
 use super::now;
 
 /// `baosong links [--cycle] [--json]`: every link with its state.
-pub async fn list(ctx: &Ctx, cycle: Option<Cycle>, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn list(app: &App, cycle: Option<Cycle>, json: bool) -> anyhow::Result<ExitCode> {
     let cycle = cycle.map(|c| c.to_string());
-    let rows = db::links::list(&ctx.db, cycle.as_deref()).await?;
+    let rows = db::links::list(&app.db, cycle.as_deref()).await?;
     if json {
-        let out: Vec<serde_json::Value> = rows.iter().map(|l| to_json(ctx, l)).collect();
+        let out: Vec<serde_json::Value> = rows.iter().map(|l| to_json(app, l)).collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -29,9 +30,9 @@ pub async fn list(ctx: &Ctx, cycle: Option<Cycle>, json: bool) -> anyhow::Result
     for l in &rows {
         let k = &l.link;
         let size = if k.size > 0 { links::mib(k.size) } else if k.caption_size > 0 { links::mib(k.caption_size) } else { "未知".into() };
-        let expires = if k.expires_at > 0 { format!("{}{}", report::shown_time(k.expires_at, &ctx.config), if k.expiry_guessed != 0 { "?" } else { "" }) } else { "未知".into() };
+        let expires = if k.expires_at > 0 { format!("{}{}", report::shown_time(k.expires_at, &app.config), if k.expiry_guessed != 0 { "?" } else { "" }) } else { "未知".into() };
         let note = if k.state == links::State::Waiting && k.next_attempt_at > now() {
-            format!("{}（{} 再试）", k.detail, report::shown_time(k.next_attempt_at, &ctx.config))
+            format!("{}（{} 再试）", k.detail, report::shown_time(k.next_attempt_at, &app.config))
         } else if k.state == links::State::TakenIn {
             format!("由 {} 补交", k.taken_in_by)
         } else {
@@ -54,9 +55,9 @@ pub async fn list(ctx: &Ctx, cycle: Option<Cycle>, json: bool) -> anyhow::Result
 }
 
 /// A link as `links --json` and `items --json` give it.
-pub fn to_json(ctx: &Ctx, l: &db::links::Listed) -> serde_json::Value {
+pub fn to_json(app: &App, l: &db::links::Listed) -> serde_json::Value {
     let k = &l.link;
-    let time = |t: i64| (t > 0).then(|| report::rfc3339(t, &ctx.config));
+    let time = |t: i64| (t > 0).then(|| report::rfc3339(t, &app.config));
     serde_json::json!({
         "id": k.id, "item": l.item, "package": k.message_ref, "department": l.department, "cycle": l.cycle,
         "provider": k.provider, "url": k.url, "name": k.name, "caption_size": k.caption_size,
@@ -70,11 +71,11 @@ pub fn to_json(ctx: &Ctx, l: &db::links::Listed) -> serde_json::Value {
 }
 
 /// `baosong links fetch`: every download due now, then the messages they complete.
-pub async fn fetch(ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    if let Some(w) = ctx.config.links.test_overrides() {
+pub async fn fetch(app: &App) -> anyhow::Result<ExitCode> {
+    if let Some(w) = app.config.links.test_overrides() {
         eprintln!("{w}");
     }
-    let queue = Queue::new(ctx.db.clone(), ctx.store.clone(), &ctx.config.links)?;
+    let queue = Queue::new(app.db.clone(), app.store.clone(), &app.config.links)?;
     queue.start().await?;
     let mut fetched = 0;
     let tried = queue
@@ -91,7 +92,7 @@ pub async fn fetch(ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .await?;
     // The messages whose files came in are recorded again now, so that the result shows.
     let (_tx, shutdown) = tokio::sync::watch::channel(false);
-    intake::worker::drain(ctx, true, &shutdown, &mut |_, _| {}).await?;
+    intake::worker::drain(&app.config, &app.db, &app.store, true, &shutdown, &mut |_, _| {}).await?;
     if tried == 0 {
         println!("没有到期需要下载的超大附件。");
     } else {
@@ -101,13 +102,13 @@ pub async fn fetch(ctx: &Ctx) -> anyhow::Result<ExitCode> {
 }
 
 /// `baosong attach ITEM FILE [--confirm]`: the office takes a link's file in by hand.
-pub async fn attach(ctx: &Ctx, item: i64, file: &Path, confirm: bool) -> anyhow::Result<ExitCode> {
-    let staged = match links::attach::stage(&ctx.store.tmp_dir(), file, ctx.config.links.max_size) {
+pub async fn attach(app: &App, item: i64, file: &Path, confirm: bool) -> anyhow::Result<ExitCode> {
+    let staged = match links::attach::stage(&app.store.tmp_dir(), file, app.config.links.max_size) {
         Ok(Ok(s)) => s,
         Ok(Err(r)) => return refused(&r),
         Err(e) => anyhow::bail!("无法读取文件 {}：{e}", file.display()),
     };
-    match links::attach::attach(ctx, &db::audit::cli_user(), item, staged, confirm, now()).await? {
+    match links::attach::attach(&app.config, &app.db, &app.store, &db::audit::cli_user(), item, staged, confirm, now()).await? {
         Err(r) => refused(&r),
         Ok(done) => {
             let result = match &done.outcome {

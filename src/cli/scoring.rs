@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use baosong::cycle::Cycle;
 use baosong::db;
-use baosong::pipeline::Ctx;
+use baosong::app::App;
 use baosong::report;
 use baosong::score::compute::{DepartmentScore, Period, Scores, Source};
 use baosong::score::record::{self, Details, NewEntry};
@@ -17,24 +17,24 @@ use serde_json::json;
 use super::{department_name, now, parse_cycle};
 use crate::{ExportAction, ScoreAction};
 
-fn today(ctx: &Ctx) -> NaiveDate {
-    baosong::cycle::local(now(), ctx.config.timezone).date_naive()
+fn today(app: &App) -> NaiveDate {
+    baosong::cycle::local(now(), app.config.timezone).date_naive()
 }
 
-fn parse_date(ctx: &Ctx, s: Option<&str>) -> anyhow::Result<NaiveDate> {
+fn parse_date(app: &App, s: Option<&str>) -> anyhow::Result<NaiveDate> {
     match s {
         Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").with_context(|| format!("日期 \"{d}\" 格式不对，应写成 YYYY-MM-DD，例如 2024-04-12")),
-        None => Ok(today(ctx)),
+        None => Ok(today(app)),
     }
 }
 
-pub async fn adopt(ctx: &Ctx, items: &[i64], level: &str, date: Option<String>, channel: Option<String>, url: Option<String>, note: Option<String>) -> anyhow::Result<ExitCode> {
+pub async fn adopt(app: &App, items: &[i64], level: &str, date: Option<String>, channel: Option<String>, url: Option<String>, note: Option<String>) -> anyhow::Result<ExitCode> {
     let Some(level) = Level::parse(level) else {
         bail!("采用级别 \"{level}\" 无法识别：写 banner（旗局）、city（市局）或 province（公安厅）");
     };
-    let date = parse_date(ctx, date.as_deref())?;
+    let date = parse_date(app, date.as_deref())?;
     let d = Details { date: date.to_string(), channel: channel.unwrap_or_default(), url: url.unwrap_or_default(), note: note.unwrap_or_default() };
-    match record::adopt(&ctx.db, items, level, &d, &db::audit::cli_user(), now()).await? {
+    match record::adopt(&app.db, items, level, &d, &db::audit::cli_user(), now()).await? {
         Err(refusals) => {
             for r in &refusals {
                 eprintln!("不能登记：{}", r.reason());
@@ -55,8 +55,8 @@ pub async fn adopt(ctx: &Ctx, items: &[i64], level: &str, date: Option<String>, 
     }
 }
 
-pub async fn unadopt(ctx: &Ctx, id: i64) -> anyhow::Result<ExitCode> {
-    match record::unadopt(&ctx.db, id, &db::audit::cli_user(), now()).await? {
+pub async fn unadopt(app: &App, id: i64) -> anyhow::Result<ExitCode> {
+    match record::unadopt(&app.db, id, &db::audit::cli_user(), now()).await? {
         Some(a) => {
             let level = Level::parse(&a.level).map_or(a.level.as_str(), |l| l.label());
             println!("已撤销采用 {id}：文件 {}「{}」{} {level}采用（{}）。", a.item_ref, a.item_name, a.adopted_on, a.department);
@@ -66,25 +66,25 @@ pub async fn unadopt(ctx: &Ctx, id: i64) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn year_of(ctx: &Ctx, year: Option<i32>) -> anyhow::Result<i32> {
+fn year_of(app: &App, year: Option<i32>) -> anyhow::Result<i32> {
     // Only the rubric's year can be computed; it is the default.
-    let r = &ctx.config.rubric;
+    let r = &app.config.rubric;
     let year = year.unwrap_or(r.year);
     if year != r.year {
-        bail!("考核细则（{}）是 {} 年的，不能计算 {year} 年：把该年度的细则写成 rubric-{year}.toml，在 {} 的 [scoring] 中写 rubric = \"rubric-{year}.toml\"", r.origin, r.year, ctx.config.origin);
+        bail!("考核细则（{}）是 {} 年的，不能计算 {year} 年：把该年度的细则写成 rubric-{year}.toml，在 {} 的 [scoring] 中写 rubric = \"rubric-{year}.toml\"", r.origin, r.year, app.config.origin);
     }
     Ok(year)
 }
 
-pub async fn ledger(ctx: &Ctx, action: ScoreAction) -> anyhow::Result<ExitCode> {
+pub async fn ledger(app: &App, action: ScoreAction) -> anyhow::Result<ExitCode> {
     match action {
         ScoreAction::Add { department, item, points, date, negative_opinion, work, note } => {
-            let department = department_name(ctx, &department)?;
+            let department = department_name(app, &department)?;
             let value: f64 = points.trim().parse().ok().filter(|v: &f64| v.is_finite()).with_context(|| format!("分值 \"{points}\" 不是数字，应写成 -0.2、0.3 这样的分值"))?;
             let Some(points) = centi(value) else { bail!("分值 {value} 最多只能有两位小数") };
-            let date = parse_date(ctx, date.as_deref())?;
+            let date = parse_date(app, date.as_deref())?;
             let e = NewEntry { department, item, points, doubled: negative_opinion, date, work: work.unwrap_or_default(), note: note.unwrap_or_default() };
-            match record::add_entry(&ctx.db, &ctx.config.rubric, &e, &db::audit::cli_user(), now()).await? {
+            match record::add_entry(&app.db, &app.config.rubric, &e, &db::audit::cli_user(), now()).await? {
                 Err(r) => bail!("不能登记：{}", r.reason()),
                 Ok(row) => {
                     let effective = if row.doubled { row.points_centi * 2 } else { row.points_centi };
@@ -94,16 +94,16 @@ pub async fn ledger(ctx: &Ctx, action: ScoreAction) -> anyhow::Result<ExitCode> 
             }
         }
         ScoreAction::List { year, department, json } => {
-            let year = year.unwrap_or(ctx.config.rubric.year);
-            let department = department.as_deref().map(|d| department_name(ctx, d)).transpose()?;
-            let (_, entries) = record::year_facts(&ctx.db, year).await?;
+            let year = year.unwrap_or(app.config.rubric.year);
+            let department = department.as_deref().map(|d| department_name(app, d)).transpose()?;
+            let (_, entries) = record::year_facts(&app.db, year).await?;
             let entries: Vec<_> = entries.into_iter().filter(|e| department.as_ref().is_none_or(|d| &e.department == d)).collect();
             if json {
                 let v: Vec<serde_json::Value> = entries
                     .iter()
                     .map(|e| {
                         json!({"id": e.id, "department": e.department, "item": e.item, "points": number(e.points_centi), "negative_opinion": e.doubled,
-                        "date": e.entry_on, "work": e.work, "note": e.note, "created_by": e.created_by, "created_at": report::rfc3339(e.created_at, &ctx.config)})
+                        "date": e.entry_on, "work": e.work, "note": e.note, "created_by": e.created_by, "created_at": report::rfc3339(e.created_at, &app.config)})
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
@@ -122,7 +122,7 @@ pub async fn ledger(ctx: &Ctx, action: ScoreAction) -> anyhow::Result<ExitCode> 
                 println!("共 {} 条", entries.len());
             }
         }
-        ScoreAction::Remove { id } => match record::remove_entry(&ctx.db, id, &db::audit::cli_user(), now()).await? {
+        ScoreAction::Remove { id } => match record::remove_entry(&app.db, id, &db::audit::cli_user(), now()).await? {
             Some(e) => println!("已删除计分登记 {id}：{} {} {} {}。", e.entry_on, e.department, e.item, shown(e.points_centi)),
             None => bail!("没有编号为 {id} 的计分登记（编号见 baosong score list）"),
         },
@@ -130,22 +130,22 @@ pub async fn ledger(ctx: &Ctx, action: ScoreAction) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn period(ctx: &Ctx, year: Option<i32>, month: Option<&str>) -> anyhow::Result<Period> {
+fn period(app: &App, year: Option<i32>, month: Option<&str>) -> anyhow::Result<Period> {
     match month {
         Some(m) => {
             let c = parse_cycle(m)?;
             if year.is_some_and(|y| y != c.year) {
                 bail!("--year 与 --month 不在同一年");
             }
-            Ok(Period { year: year_of(ctx, Some(c.year))?, month: Some(c.month) })
+            Ok(Period { year: year_of(app, Some(c.year))?, month: Some(c.month) })
         }
-        None => Ok(Period { year: year_of(ctx, year)?, month: None }),
+        None => Ok(Period { year: year_of(app, year)?, month: None }),
     }
 }
 
-async fn compute(ctx: &Ctx, p: &Period) -> anyhow::Result<Scores> {
-    let names: Vec<String> = ctx.config.roster.departments().iter().map(|d| d.name.clone()).collect();
-    record::scores(&ctx.db, &ctx.config.rubric, &names, p).await
+async fn compute(app: &App, p: &Period) -> anyhow::Result<Scores> {
+    let names: Vec<String> = app.config.roster.departments().iter().map(|d| d.name.clone()).collect();
+    record::scores(&app.db, &app.config.rubric, &names, p).await
 }
 
 fn department_json(d: &DepartmentScore, explain: bool) -> serde_json::Value {
@@ -163,12 +163,12 @@ fn department_json(d: &DepartmentScore, explain: bool) -> serde_json::Value {
     v
 }
 
-pub async fn score(ctx: &Ctx, year: Option<i32>, month: Option<String>, department: Option<String>, json: bool, explain: Option<String>) -> anyhow::Result<ExitCode> {
-    let p = period(ctx, year, month.as_deref())?;
-    let s = compute(ctx, &p).await?;
+pub async fn score(app: &App, year: Option<i32>, month: Option<String>, department: Option<String>, json: bool, explain: Option<String>) -> anyhow::Result<ExitCode> {
+    let p = period(app, year, month.as_deref())?;
+    let s = compute(app, &p).await?;
     let only = match (&explain, &department) {
-        (Some(e), _) => Some(department_name(ctx, e)?),
-        (None, Some(d)) => Some(department_name(ctx, d)?),
+        (Some(e), _) => Some(department_name(app, e)?),
+        (None, Some(d)) => Some(department_name(app, d)?),
         (None, None) => None,
     };
     let chosen: Vec<&DepartmentScore> = s.departments.iter().filter(|d| only.as_ref().is_none_or(|o| &d.department == o)).collect();
@@ -180,7 +180,7 @@ pub async fn score(ctx: &Ctx, year: Option<i32>, month: Option<String>, departme
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let rubric = &ctx.config.rubric;
+    let rubric = &app.config.rubric;
     let when = match s.month {
         Some(m) => format!("{}年{m}月", s.year),
         None => format!("{}年", s.year),
@@ -229,39 +229,39 @@ pub async fn score(ctx: &Ctx, year: Option<i32>, month: Option<String>, departme
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn export(ctx: &Ctx, action: ExportAction) -> anyhow::Result<ExitCode> {
+pub async fn export(app: &App, action: ExportAction) -> anyhow::Result<ExitCode> {
     match action {
         ExportAction::Board { month, xlsx, as_of } => {
             let cycle: Cycle = parse_cycle(&month)?;
-            let as_of = as_of.as_deref().map(|t| super::parse_time(t, &ctx.config)).transpose()?.unwrap_or_else(now);
-            let board = report::board(&ctx.db, &ctx.config, cycle, as_of).await?;
+            let as_of = as_of.as_deref().map(|t| super::parse_time(t, &app.config)).transpose()?.unwrap_or_else(now);
+            let board = report::board(&app.db, &app.config, cycle, as_of).await?;
             baosong::export::board::write(&board, &xlsx)?;
             println!("已导出 {cycle} 报送情况通报（{} 个单位）：{}", board.departments.len(), xlsx.display());
         }
         ExportAction::Items { month, xlsx } => {
             let cycle = parse_cycle(&month)?;
             let filter = db::items::Filter { cycle: Some(cycle.to_string()), ..Default::default() };
-            let list = db::items::list(&ctx.db, &filter).await?;
-            let config = &ctx.config;
+            let list = db::items::list(&app.db, &filter).await?;
+            let config = &app.config;
             baosong::export::items::write(&list, &config.categories, &|t| report::shown_time(t, config), &xlsx)?;
             println!("已导出 {cycle} 的文件清单（{} 个文件）：{}", list.len(), xlsx.display());
         }
         ExportAction::Scores { year, xlsx } => {
-            let p = period(ctx, year, None)?;
-            let s = compute(ctx, &p).await?;
-            baosong::export::scores::write(&s, &ctx.config.rubric, &xlsx)?;
-            println!("已导出 {} 年考核得分（{} 个单位，{} 节）：{}", s.year, s.departments.len(), ctx.config.rubric.sections.len(), xlsx.display());
+            let p = period(app, year, None)?;
+            let s = compute(app, &p).await?;
+            baosong::export::scores::write(&s, &app.config.rubric, &xlsx)?;
+            println!("已导出 {} 年考核得分（{} 个单位，{} 节）：{}", s.year, s.departments.len(), app.config.rubric.sections.len(), xlsx.display());
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn audit(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
-    let rows = db::audit::list(&ctx.db, limit).await?;
+pub async fn audit(app: &App, limit: i64, json: bool) -> anyhow::Result<ExitCode> {
+    let rows = db::audit::list(&app.db, limit).await?;
     if json {
         let v: Vec<serde_json::Value> = rows
             .iter()
-            .map(|r| json!({"id": r.id, "at": report::rfc3339(r.at, &ctx.config), "who": r.who, "action": r.action, "target": r.target, "before": r.before, "after": r.after}))
+            .map(|r| json!({"id": r.id, "at": report::rfc3339(r.at, &app.config), "who": r.who, "action": r.action, "target": r.target, "before": r.before, "after": r.after}))
             .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -276,7 +276,7 @@ pub async fn audit(ctx: &Ctx, limit: i64, json: bool) -> anyhow::Result<ExitCode
             (false, false) => format!("{} → {}", r.before, r.after),
             (true, true) => String::new(),
         };
-        println!("[{}] {}  {}  {}  {}  {change}", r.id, report::shown_time(r.at, &ctx.config), r.who, db::audit::action_label(&r.action), r.target);
+        println!("[{}] {}  {}  {}  {}  {change}", r.id, report::shown_time(r.at, &app.config), r.who, db::audit::action_label(&r.action), r.target);
     }
     Ok(ExitCode::SUCCESS)
 }

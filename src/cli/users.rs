@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use baosong::db;
-use baosong::pipeline::Ctx;
+use baosong::app::App;
 use baosong::web::accounts;
 use baosong::web::auth::Role;
 
 use crate::UserAction;
 
-pub async fn run(ctx: &Ctx, action: UserAction) -> anyhow::Result<ExitCode> {
-    let (db, by, at) = (&ctx.db, db::audit::cli_user(), chrono::Utc::now().timestamp());
+pub async fn run(app: &App, action: UserAction) -> anyhow::Result<ExitCode> {
+    let (db, by, at) = (&app.db, db::audit::cli_user(), chrono::Utc::now().timestamp());
     match action {
         UserAction::Add { name, role } => {
             let role = role_named(&role)?;

@@ -7,7 +7,10 @@ use tokio::sync::watch;
 
 use super::journal::commit_group;
 use super::worker;
-use crate::pipeline::{Ctx, Outcome};
+use crate::config::Config;
+use crate::db::Db;
+use crate::store::Store;
+use crate::pipeline::Outcome;
 use crate::source::Incoming;
 use crate::source::files::{self, Found};
 
@@ -58,7 +61,7 @@ impl Tally {
 
 /// Imports `found`. `progress` is called once per message analysed (or found known),
 /// with the department of a counted package.
-pub async fn import(ctx: &Ctx, found: &[Found], shutdown: &watch::Receiver<bool>, progress: &mut (dyn FnMut(Option<&str>) + Send)) -> anyhow::Result<Tally> {
+pub async fn import(config: &Config, db: &Db, store: &Store, found: &[Found], shutdown: &watch::Receiver<bool>, progress: &mut (dyn FnMut(Option<&str>) + Send)) -> anyhow::Result<Tally> {
     let mut t = Tally::default();
     let mut group: Vec<Incoming> = Vec::new();
     let mut bytes = 0;
@@ -66,7 +69,7 @@ pub async fn import(ctx: &Ctx, found: &[Found], shutdown: &watch::Receiver<bool>
         if *shutdown.borrow() {
             break;
         }
-        match files::load(f, &ctx.store.tmp_dir()) {
+        match files::load(f, &store.tmp_dir()) {
             Ok(incoming) => {
                 bytes += incoming.raw.len() as usize;
                 group.push(incoming);
@@ -74,12 +77,12 @@ pub async fn import(ctx: &Ctx, found: &[Found], shutdown: &watch::Receiver<bool>
             Err(e) => t.unreadable.push((f.to_string(), e.to_string())),
         }
         if group.len() >= GROUP_MESSAGES || bytes >= GROUP_BYTES {
-            queue(ctx, std::mem::take(&mut group), &mut t, progress).await?;
+            queue(db, store, std::mem::take(&mut group), &mut t, progress).await?;
             bytes = 0;
         }
     }
-    queue(ctx, group, &mut t, progress).await?;
-    worker::drain(ctx, true, shutdown, &mut |_, result| {
+    queue(db, store, group, &mut t, progress).await?;
+    worker::drain(config, db, store, true, shutdown, &mut |_, result| {
         if let Ok(o) = result {
             t.count(o);
             progress(match o {
@@ -92,8 +95,8 @@ pub async fn import(ctx: &Ctx, found: &[Found], shutdown: &watch::Receiver<bool>
     Ok(t)
 }
 
-async fn queue(ctx: &Ctx, group: Vec<Incoming>, t: &mut Tally, progress: &mut (dyn FnMut(Option<&str>) + Send)) -> anyhow::Result<()> {
-    let q = commit_group(ctx, group, chrono::Utc::now().timestamp()).await?;
+async fn queue(db: &Db, store: &Store, group: Vec<Incoming>, t: &mut Tally, progress: &mut (dyn FnMut(Option<&str>) + Send)) -> anyhow::Result<()> {
+    let q = commit_group(db, store, group, chrono::Utc::now().timestamp()).await?;
     t.already += q.known;
     for _ in 0..q.known {
         progress(None);

@@ -5,8 +5,9 @@
 
 use anyhow::Context;
 
+use crate::db::Db;
+use crate::store::Store;
 use crate::db::{self, journal::{Enqueued, New}};
-use crate::pipeline::Ctx;
 use crate::source::{Incoming, Raw};
 
 /// What queueing a group did.
@@ -19,7 +20,7 @@ pub struct Queued {
 }
 
 /// Stores and queues `group` (in order), moving the cursor of its last message.
-pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::Result<Queued> {
+pub async fn commit_group(db: &Db, store: &Store, group: Vec<Incoming>, now: i64) -> anyhow::Result<Queued> {
     if group.is_empty() {
         return Ok(Queued::default());
     }
@@ -27,7 +28,7 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
     let writes: Vec<_> = group
         .into_iter()
         .map(|incoming| {
-            let store = ctx.store.clone();
+            let store = store.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<(Incoming, String, String)> {
                 let (sha, path) = match &incoming.raw {
                     Raw::Bytes(raw) => {
@@ -45,7 +46,7 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
     for w in writes {
         stored.push(w.await.context("写文件线程异常退出")??);
     }
-    let mut tx = ctx.db.begin().await?;
+    let mut tx = db.begin().await?;
     let mut q = Queued::default();
     for (incoming, sha, path) in &stored {
         let new = New { raw_sha256: sha, raw_path: path, source: &incoming.source, received_at: incoming.received_at };
@@ -64,8 +65,8 @@ pub async fn commit_group(ctx: &Ctx, group: Vec<Incoming>, now: i64) -> anyhow::
 /// Puts messages recorded as failed (all of them, or those of `ids`) back into the
 /// queue with their tries reset; returns the ids requeued. Their raw mail is in the
 /// store, so nothing is fetched again.
-pub async fn requeue_failed(ctx: &Ctx, ids: &[i64]) -> anyhow::Result<Vec<i64>> {
-    let mut tx = ctx.db.begin().await?;
+pub async fn requeue_failed(db: &Db, ids: &[i64]) -> anyhow::Result<Vec<i64>> {
+    let mut tx = db.begin().await?;
     let failed = db::messages::failed_ids(&mut tx).await?;
     let chosen: Vec<i64> = failed.into_iter().filter(|id| ids.is_empty() || ids.contains(id)).collect();
     for id in &chosen {

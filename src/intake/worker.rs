@@ -14,8 +14,11 @@ use futures::StreamExt;
 use tokio::sync::{Notify, Semaphore, watch};
 use tracing::{info, warn};
 
+use crate::config::Config;
+use crate::db::Db;
+use crate::store::Store;
 use crate::db::{self, journal::Entry};
-use crate::pipeline::{self, Ctx, Outcome};
+use crate::pipeline::{self, Outcome};
 
 /// Tries before a message is recorded as failed.
 pub const MAX_TRIES: i64 = 3;
@@ -43,7 +46,7 @@ pub fn workers() -> usize {
 /// `poll --once`). Stops between entries when `shutdown` turns true. `each` sees
 /// every entry's result: an outcome, or the error of a try that will be repeated.
 pub async fn drain(
-    ctx: &Ctx,
+    config: &Config, db: &Db, store: &Store,
     until_empty: bool,
     shutdown: &watch::Receiver<bool>,
     each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
@@ -54,9 +57,9 @@ pub async fn drain(
         if *shutdown.borrow() {
             break;
         }
-        let batch = db::journal::due(&ctx.db, now(), BATCH).await?;
+        let batch = db::journal::due(db, now(), BATCH).await?;
         if batch.is_empty() {
-            let next = if until_empty { db::journal::next_retry_at(&ctx.db).await? } else { None };
+            let next = if until_empty { db::journal::next_retry_at(db).await? } else { None };
             let Some(at) = next else { break };
             let wait = Duration::from_secs((at - now()).clamp(0, 300) as u64).max(Duration::from_millis(200));
             let mut stop = shutdown.clone();
@@ -67,14 +70,14 @@ pub async fn drain(
             continue;
         }
         handled += batch.len();
-        process(ctx, batch, &budget, shutdown, each).await?;
+        process(config, db, store, batch, &budget, shutdown, each).await?;
     }
     Ok(handled)
 }
 
 /// Analyses `batch` concurrently and records it in order.
 async fn process(
-    ctx: &Ctx,
+    config: &Config, db: &Db, store: &Store,
     batch: Vec<Entry>,
     budget: &Arc<Semaphore>,
     shutdown: &watch::Receiver<bool>,
@@ -84,7 +87,7 @@ async fn process(
     let producer = async move {
         let mut prepared = futures::stream::iter(batch)
             .map(|e| async move {
-                let r = prepare(ctx, &e, budget).await;
+                let r = prepare(config, db, store, &e, budget).await;
                 (e, r)
             })
             .buffered(workers());
@@ -99,12 +102,12 @@ async fn process(
         let mut rx = rx;
         while let Some((entry, prepared)) = rx.recv().await {
             let result = match prepared {
-                Ok(p) => pipeline::commit(ctx, p).await,
+                Ok(p) => pipeline::commit(config, db, store, p).await,
                 Err(e) => Err(e),
             };
             let result = match result {
                 Ok(o) => Ok(o),
-                Err(e) => failed_try(ctx, &entry, e).await?,
+                Err(e) => failed_try(db, store, &entry, e).await?,
             };
             each(&entry, &result);
             if *shutdown.borrow() {
@@ -120,21 +123,21 @@ async fn process(
 /// Analyses an entry's raw mail, within the memory budget. A large message is read
 /// as a skeleton with its attachments streamed from the file (`parse::mail`), so it
 /// is charged as much as the largest message read whole, not its size.
-async fn prepare(ctx: &Ctx, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Result<pipeline::Prepared> {
-    let size = std::fs::metadata(ctx.store.abs(&e.raw_path)).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
+async fn prepare(config: &Config, db: &Db, store: &Store, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Result<pipeline::Prepared> {
+    let size = std::fs::metadata(store.abs(&e.raw_path)).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
     let mib = u32::try_from(size.min(2 * crate::parse::mail::WHOLE_UP_TO) >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
     let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
     if e.redo != 0 {
-        return Ok(pipeline::prepare_redo(ctx, e.message_ref, now()).await?.journaled(e.id));
+        return Ok(pipeline::prepare_redo(config, db, store, e.message_ref, now()).await?.journaled(e.id));
     }
-    pipeline::prepare_queued(ctx, e, now()).await
+    pipeline::prepare_queued(config, db, store, e, now()).await
 }
 
 /// Counts a failed try. While tries remain the entry waits and the error is the
 /// result; after the last, the message is recorded as failed and that is the result.
-async fn failed_try(ctx: &Ctx, e: &Entry, error: anyhow::Error) -> anyhow::Result<anyhow::Result<Outcome>> {
+async fn failed_try(db: &Db, store: &Store, e: &Entry, error: anyhow::Error) -> anyhow::Result<anyhow::Result<Outcome>> {
     let text = format!("{error:#}");
-    let tries = db::journal::retry_later(&ctx.db, e.id, &text, now() + retry_wait(e.tries + 1)).await?;
+    let tries = db::journal::retry_later(db, e.id, &text, now() + retry_wait(e.tries + 1)).await?;
     if tries < MAX_TRIES {
         warn!(source = %e.source, tries, error = %text, "处理失败，稍后重试");
         return Ok(Err(error));
@@ -142,19 +145,19 @@ async fn failed_try(ctx: &Ctx, e: &Entry, error: anyhow::Error) -> anyhow::Resul
     if e.redo != 0 {
         // Deciding a recorded message again failed every time: it stays as recorded.
         warn!(message = e.message_ref, tries, error = %text, "重新处理多次失败，该邮件保持原样");
-        db::journal::give_up(&ctx.db, e.id).await?;
+        db::journal::give_up(db, e.id).await?;
         return Ok(Err(error));
     }
-    Ok(Ok(pipeline::record_failed(ctx, e, &format!("试了 {tries} 次：{text}"), now()).await?))
+    Ok(Ok(pipeline::record_failed(db, store, e, &format!("试了 {tries} 次：{text}"), now()).await?))
 }
 
 /// The daemon's worker loop: drains whenever `wake` is notified (after mail is
 /// queued), when a retry falls due, and once at start (what a crash left queued).
 /// Each of `ingested` is notified after mail was recorded (receipts, link downloads).
-pub async fn run(ctx: &Ctx, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &[&Notify]) -> anyhow::Result<()> {
+pub async fn run(config: &Config, db: &Db, store: &Store, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &[&Notify]) -> anyhow::Result<()> {
     loop {
         let mut recorded = 0;
-        let done = drain(ctx, false, &shutdown, &mut |_, r| recorded += usize::from(r.is_ok())).await;
+        let done = drain(config, db, store, false, &shutdown, &mut |_, r| recorded += usize::from(r.is_ok())).await;
         match done {
             Ok(n) if n > 0 => {
                 info!(recorded, "分析完成");
@@ -166,7 +169,7 @@ pub async fn run(ctx: &Ctx, wake: &Notify, mut shutdown: watch::Receiver<bool>, 
             Err(e) => warn!(error = %format!("{e:#}"), "分析队列出错，稍后重试"),
         }
         give_back_memory();
-        let retry = db::journal::next_retry_at(&ctx.db).await.ok().flatten().map_or(Duration::from_secs(300), |at| Duration::from_secs((at - now()).clamp(1, 300) as u64));
+        let retry = db::journal::next_retry_at(db).await.ok().flatten().map_or(Duration::from_secs(300), |at| Duration::from_secs((at - now()).clamp(1, 300) as u64));
         let waiting = tokio::time::sleep(retry);
         tokio::pin!(waiting);
         loop {

@@ -12,8 +12,11 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::{State, download::looks_like_html, mib, size_matches};
+use crate::config::Config;
+use crate::db::Db;
+use crate::store::Store;
 use crate::db::{self, links::FileIn};
-use crate::pipeline::{self, Ctx};
+use crate::pipeline;
 
 /// A file staged in the store's `tmp/`, hashed, not yet taken in. Removed when dropped.
 #[derive(Debug)]
@@ -161,12 +164,12 @@ fn mismatch(caption_name: &str, caption_size: i64, name: &str, size: u64) -> Opt
 }
 
 /// Takes `staged` in as the file of the link shown as item `item`, for `who`.
-pub async fn attach(ctx: &Ctx, who: &str, item: i64, staged: Staged, confirmed: bool, now: i64) -> anyhow::Result<Result<Attached, Refusal>> {
-    let Some(it) = db::items::get(&ctx.db, item).await? else { return Ok(Err(Refusal::NoSuchItem(item))) };
+pub async fn attach(config: &Config, db: &Db, store: &Store, who: &str, item: i64, staged: Staged, confirmed: bool, now: i64) -> anyhow::Result<Result<Attached, Refusal>> {
+    let Some(it) = db::items::get(db, item).await? else { return Ok(Err(Refusal::NoSuchItem(item))) };
     if it.item.url.is_empty() {
         return Ok(Err(Refusal::NotALink(item)));
     }
-    let Some(link) = db::links::by_message_url(&ctx.db, it.item.message_ref, &it.item.url).await? else { return Ok(Err(Refusal::NotALink(item))) };
+    let Some(link) = db::links::by_message_url(db, it.item.message_ref, &it.item.url).await? else { return Ok(Err(Refusal::NotALink(item))) };
     if !link.link.state.attachable() {
         return Ok(Err(Refusal::AlreadyIn { item, state: link.link.state }));
     }
@@ -178,9 +181,9 @@ pub async fn attach(ctx: &Ctx, who: &str, item: i64, staged: Staged, confirmed: 
             return Ok(Err(Refusal::Mismatch(why)));
         }
     }
-    let rel = ctx.store.adopt_original(&staged.sha256, staged.file.path())?;
-    let m = db::messages::get(&ctx.db, link.link.message_ref).await?.ok_or_else(|| anyhow::anyhow!("邮件 {} 不存在", link.link.message_ref))?;
-    let mut tx = ctx.db.begin().await?;
+    let rel = store.adopt_original(&staged.sha256, staged.file.path())?;
+    let m = db::messages::get(db, link.link.message_ref).await?.ok_or_else(|| anyhow::anyhow!("邮件 {} 不存在", link.link.message_ref))?;
+    let mut tx = db.begin().await?;
     let name = if staged.name.is_empty() { link.link.name.clone() } else { staged.name.clone() };
     let f = FileIn { sha256: &staged.sha256, original_path: &rel, file_name: &name, size: staged.size as i64, by: who };
     if !db::links::file_in(&mut tx, link.link.id, &f, now).await? {
@@ -193,8 +196,8 @@ pub async fn attach(ctx: &Ctx, who: &str, item: i64, staged: Staged, confirmed: 
     tx.commit().await?;
     // Recorded now, so that the office sees the result at once; a crash before this
     // leaves the journal entry, which the workers take.
-    let prepared = pipeline::prepare_redo(ctx, m.id, now).await?.journaled(entry);
-    let outcome = pipeline::commit(ctx, prepared).await?;
+    let prepared = pipeline::prepare_redo(config, db, store, m.id, now).await?.journaled(entry);
+    let outcome = pipeline::commit(config, db, store, prepared).await?;
     Ok(Ok(Attached { link: link.link.id, message_ref: m.id, department: m.department, cycle: m.cycle, outcome: Some(outcome) }))
 }
 

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use tracing::{info, warn};
 
 use super::decide::{self, Counted, Known, Ref, Route, Status};
-use super::{Analysis, Ctx, Existing, Kept, Outcome, Progress, already_had, category_code, finish_simple, flag_codes, forget_blobs, write_message};
+use super::{Analysis, Existing, Kept, Outcome, Progress, already_had, category_code, finish_simple, flag_codes, forget_blobs, write_message};
+use crate::config::Config;
+use crate::db::Db;
 use crate::categories::CategoryNo;
 use crate::cycle::Cycle;
 use crate::db::items::{Before, ItemRow, Kind as ItemKind, Status as ItemStatus};
@@ -19,7 +21,7 @@ use crate::resolve::{self, Decision};
 use crate::store::Store;
 
 /// Decides and records one analysed message; `existing` when it was recorded before.
-pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<&Existing>, progress: &Progress) -> anyhow::Result<Outcome> {
+pub(super) async fn record(config: &Config, db: &Db, store: &Store, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<&Existing>, progress: &Progress) -> anyhow::Result<Outcome> {
     // What preparing the message found about its envelope stays; the rest is decided here.
     let mut flags: Vec<Flag> = Flag::parse_list(&row.flags).into_iter().filter(|f| matches!(f, Flag::BadDate | Flag::MessageIdCollision)).collect();
     if a.unknown_charset {
@@ -28,7 +30,7 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
     let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.names.iter().map(String::as_str)).collect();
     let whose = match existing.and_then(|e| e.approved.clone()) {
         Some(name) => Decision::Department { name, on_behalf: false },
-        None => resolve::department(&ctx.config.roster, sender.as_deref(), &texts),
+        None => resolve::department(&config.roster, sender.as_deref(), &texts),
     };
     if let Decision::Department { name, .. } = &whose {
         row.department = name.clone();
@@ -37,7 +39,7 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
     let existing_id = existing.map(|e| e.id);
     let (department, on_behalf) = match decide::route(a.message_rejection, a.is_package, whose) {
         Route::Package { department, on_behalf } => (department, on_behalf),
-        other => return record_other(ctx, other, row, &a, existing_id, progress).await,
+        other => return record_other(db, store, other, row, &a, existing_id, progress).await,
     };
     debug_assert!(a.parsed);
     if on_behalf {
@@ -46,13 +48,13 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
     tracing::Span::current().record("department", department.as_str());
     let before = existing.and_then(|e| e.before).unwrap_or(Before::EVERYTHING);
 
-    let mut tx = ctx.db.begin().await?;
-    let tz = ctx.config.timezone;
+    let mut tx = db.begin().await?;
+    let tz = config.timezone;
     let received = Cycle::at(row.received_at, tz);
     let named = resolve::named_month(&row.subject, &a.names, received);
     let already = db::messages::has_package(&mut tx, &department, &received.to_string(), before).await?;
     let manual = existing.and_then(|e| e.cycle.as_deref()).and_then(Cycle::parse);
-    let month = decide::month(named, manual, row.received_at, row.processed_at, tz, ctx.config.deadline_day, already);
+    let month = decide::month(named, manual, row.received_at, row.processed_at, tz, config.deadline_day, already);
     if month.bad_date {
         warn!(named = ?named, "邮件中写的月份不可能是报送月份，改用收到的月份（bad_date）");
         flags.push(Flag::BadDate);
@@ -72,22 +74,22 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
     let facts: Vec<decide::Facts<'_>> = a.kept.iter().map(|k| facts(k, existing)).collect();
     let known = gather(&mut tx, &a.kept, &department, &row.cycle, before).await?;
     let rules = decide::Rules {
-        categories: &ctx.config.categories,
+        categories: &config.categories,
         subject: &row.subject,
         department: &department,
         cycle: month.cycle,
         cycle_start: month.cycle.start(tz).timestamp(),
-        thresholds: ctx.config.media.thresholds,
+        thresholds: config.media.thresholds,
     };
     let decided = decide::files(&facts, &known, &rules);
-    let paths = place(&mut tx, &decided, &ctx.config.categories, &row.cycle, &department).await?;
+    let paths = place(&mut tx, &decided, &config.categories, &row.cycle, &department).await?;
     let tree = write(&mut tx, &a, &decided, &paths, message_ref, existing).await?;
-    write_links(&mut tx, ctx, &a, &row, message_ref).await?;
+    write_links(&mut tx, config, &a, &row, message_ref).await?;
     progress.mark(&mut tx, message_ref).await?;
     tx.commit().await?;
 
     for (blob, at) in tree {
-        if let Err(e) = ctx.store.link(&blob, &at) {
+        if let Err(e) = store.link(&blob, &at) {
             warn!(error = %e, tree = at, "无法在目录树中建立链接；运行 baosong tree rebuild 可重建");
         }
     }
@@ -100,23 +102,23 @@ pub(super) async fn record(ctx: &Ctx, mut row: MessageRow, a: Analysis, sender: 
 
 /// A message that is no package: rejected, correspondence, unrelated or held. Blobs
 /// written for mail that carries no package are removed again.
-async fn record_other(ctx: &Ctx, route: Route, row: MessageRow, a: &Analysis, existing_id: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
+async fn record_other(db: &Db, store: &Store, route: Route, row: MessageRow, a: &Analysis, existing_id: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
     let simple = |disposition: Disposition, reason: &str| MessageRow { disposition, reason_code: reason.into(), ..row.clone() };
     match route {
         Route::Rejected(r) => {
             let rejected = MessageRow { detail: a.detail.clone(), ..simple(Disposition::Rejected, r.code()) };
-            finish_simple(ctx, rejected, existing_id, progress, |id| Outcome::Rejected { id, rejection: r }).await
+            finish_simple(db, rejected, existing_id, progress, |id| Outcome::Rejected { id, rejection: r }).await
         }
         Route::Held { guess } => {
             let held = MessageRow { guessed_department: guess.clone(), ..simple(Disposition::Held, "") };
-            finish_simple(ctx, held, existing_id, progress, |id| Outcome::Held { id, guess: guess.clone() }).await
+            finish_simple(db, held, existing_id, progress, |id| Outcome::Held { id, guess: guess.clone() }).await
         }
         Route::Package { .. } => anyhow::bail!("程序错误：报送包不由 record_other 记录"),
         Route::Correspondence | Route::Unrelated => {
             let unrelated = route == Route::Unrelated;
             let disposition = if unrelated { Disposition::Unrelated } else { Disposition::Correspondence };
-            let outcome = finish_simple(ctx, simple(disposition, ""), existing_id, progress, |id| if unrelated { Outcome::Unrelated { id } } else { Outcome::Correspondence { id } }).await?;
-            forget_blobs(ctx, &a.kept).await;
+            let outcome = finish_simple(db, simple(disposition, ""), existing_id, progress, |id| if unrelated { Outcome::Unrelated { id } } else { Outcome::Correspondence { id } }).await?;
+            forget_blobs(db, store, &a.kept).await;
             Ok(outcome)
         }
     }
@@ -239,7 +241,7 @@ async fn write(tx: &mut Tx<'_>, a: &Analysis, decided: &[decide::File], paths: &
 
 /// The package's 超大附件 links still without their file: an item each, and a row in
 /// the download queue (once per message and link).
-async fn write_links(tx: &mut Tx<'_>, ctx: &Ctx, a: &Analysis, row: &MessageRow, message_ref: i64) -> anyhow::Result<()> {
+async fn write_links(tx: &mut Tx<'_>, config: &Config, a: &Analysis, row: &MessageRow, message_ref: i64) -> anyhow::Result<()> {
     for l in &a.links {
         let (expires_at, guessed) = crate::links::expiry(l.provider, l.expires_at, row.received_at);
         let caption_size = l.size_bytes.unwrap_or(0);
@@ -249,7 +251,7 @@ async fn write_links(tx: &mut Tx<'_>, ctx: &Ctx, a: &Analysis, row: &MessageRow,
             message_ref,
             status: ItemStatus::Accepted,
             kind: ItemKind::Link,
-            category: category_code(ctx.config.categories.classify(&[], &l.name, &row.subject)),
+            category: category_code(config.categories.classify(&[], &l.name, &row.subject)),
             shown_name: l.name.clone(),
             file_name: l.name.clone(),
             size: caption_size,

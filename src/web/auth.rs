@@ -202,7 +202,7 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     }
     let token_sha256 = cookie(req.headers(), COOKIE).map(|t| sha256_hex(&t)).unwrap_or_default();
     let found = match token_sha256.is_empty() {
-        false => match db::users::session(&app.ctx.db, &token_sha256, now()).await {
+        false => match db::users::session(&app.db, &token_sha256, now()).await {
             Ok(s) => s,
             Err(e) => return Failure::from(e).into_response(),
         },
@@ -321,7 +321,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
         let minutes = (wait + 59) / 60;
         return login_form(&app, &headers, StatusCode::TOO_MANY_REQUESTS, &name, &format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
     }
-    let user = db::users::by_name(&app.ctx.db, &name).await?;
+    let user = db::users::by_name(&app.db, &name).await?;
     let password = f.password;
     // An unknown name costs the same hash as a known one: the time taken does not tell
     // which names exist.
@@ -340,7 +340,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     }
     app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
     let token = random_token();
-    db::users::create_session(&app.ctx.db, &sha256_hex(&token), user.id, &random_token(), t, t + SESSION_SECONDS).await?;
+    db::users::create_session(&app.db, &sha256_hex(&token), user.id, &random_token(), t, t + SESSION_SECONDS).await?;
     tracing::info!(user = %user.name, "控制台登录");
     let mut r = Redirect::to("/").into_response();
     for c in [set_cookie(COOKIE, &token, SESSION_SECONDS, app.secure), set_cookie(LOGIN_COOKIE, "", 0, app.secure)] {
@@ -352,7 +352,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
 }
 
 pub async fn logout(State(app): State<Shared>, axum::Extension(s): axum::Extension<Session>) -> Page {
-    db::users::end_session(&app.ctx.db, &s.token_sha256).await?;
+    db::users::end_session(&app.db, &s.token_sha256).await?;
     let mut r = Redirect::to("/login").into_response();
     if let Ok(v) = set_cookie(COOKIE, "", 0, app.secure).parse() {
         r.headers_mut().append(header::SET_COOKIE, v);

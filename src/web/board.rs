@@ -23,7 +23,7 @@ pub struct Params {
 pub fn cycle_of(app: &Shared, asked: Option<&str>) -> Result<Cycle, Failure> {
     match asked.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) => Cycle::parse(c).ok_or_else(|| Failure::bad(format!("月份 \"{c}\" 格式不对，应写成 2024-03"))),
-        None => Ok(Cycle::at(now(), app.ctx.config.timezone)),
+        None => Ok(Cycle::at(now(), app.config.timezone)),
     }
 }
 
@@ -112,7 +112,7 @@ pub struct Cache {
 }
 
 async fn context(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure> {
-    let mark = db::metrics::change_mark(&app.ctx.db).await?;
+    let mark = db::metrics::change_mark(&app.db).await?;
     let key = cycle.to_string();
     let t = now();
     if let Some((m, at, v)) = app.boards.lock().unwrap_or_else(|e| e.into_inner()).boards.get(&key) {
@@ -130,19 +130,19 @@ async fn context(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure
 }
 
 async fn compute(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure> {
-    let b = report::board(&app.ctx.db, &app.ctx.config, cycle, now()).await?;
+    let b = report::board(&app.db, &app.config, cycle, now()).await?;
     // The time of each department's latest package this month.
     let mut last: std::collections::HashMap<String, (i64, String)> = std::collections::HashMap::new();
-    for m in db::messages::packages(&app.ctx.db, &cycle.to_string(), now()).await? {
+    for m in db::messages::packages(&app.db, &cycle.to_string(), now()).await? {
         let e = last.entry(m.department.clone()).or_insert((i64::MIN, String::new()));
         if m.received_at > e.0 {
-            *e = (m.received_at, report::shown_time(m.received_at, &app.ctx.config));
+            *e = (m.received_at, report::shown_time(m.received_at, &app.config));
         }
     }
     let rows: Vec<Row> = b.departments.iter().map(|r| row(r, last.get(&r.department).map(|l| &l.1))).collect();
-    let categories: Vec<Column> = (1..=10u8).map(|n| Column { glyph: CIRCLED[usize::from(n) - 1], label: app.ctx.config.categories.label(Some(n)) }).collect();
-    let mut cycles = db::messages::cycles(&app.ctx.db).await?;
-    let here = Cycle::at(now(), app.ctx.config.timezone).to_string();
+    let categories: Vec<Column> = (1..=10u8).map(|n| Column { glyph: CIRCLED[usize::from(n) - 1], label: app.config.categories.label(Some(n)) }).collect();
+    let mut cycles = db::messages::cycles(&app.db).await?;
+    let here = Cycle::at(now(), app.config.timezone).to_string();
     for c in [here, cycle.to_string()] {
         if !cycles.contains(&c) {
             cycles.push(c);

@@ -18,7 +18,7 @@ use zip::{Entry, Plan};
 /// The files of a month (and department) as archive entries: `[单位/]类别/文件名`.
 async fn entries(app: &Shared, cycle: &str, department: Option<&str>) -> Result<Vec<Entry>, Failure> {
     let filter = db::items::Filter { cycle: Some(cycle.to_string()), department: department.map(str::to_string), ..Default::default() };
-    let list = db::items::list(&app.ctx.db, &filter).await?;
+    let list = db::items::list(&app.db, &filter).await?;
     let prefix = match department {
         Some(d) => format!("tree/{cycle}/{d}/"),
         None => format!("tree/{cycle}/"),
@@ -26,7 +26,7 @@ async fn entries(app: &Shared, cycle: &str, department: Option<&str>) -> Result<
     let mut out = Vec::new();
     for li in list {
         let it = &li.item;
-        let (Some(name), Some(path)) = (it.tree_path.strip_prefix(&prefix), inside(app.ctx.store.root(), &it.blob_path)) else { continue };
+        let (Some(name), Some(path)) = (it.tree_path.strip_prefix(&prefix), inside(app.store.root(), &it.blob_path)) else { continue };
         out.push(Entry { name: name.to_string(), path, size: it.size.max(0) as u64 });
     }
     Ok(out)
@@ -35,7 +35,7 @@ async fn entries(app: &Shared, cycle: &str, department: Option<&str>) -> Result<
 async fn send(app: &Shared, cycle: &str, department: Option<String>) -> Page {
     let cycle = super::board::cycle_of(app, Some(cycle))?.to_string();
     let department = match department {
-        Some(d) => Some(app.ctx.config.roster.by_name(&d).map(|x| x.name.clone()).ok_or_else(|| Failure::not_found(format!("名单中没有单位 \"{d}\"")))?),
+        Some(d) => Some(app.config.roster.by_name(&d).map(|x| x.name.clone()).ok_or_else(|| Failure::not_found(format!("名单中没有单位 \"{d}\"")))?),
         None => None,
     };
     let list = entries(app, &cycle, department.as_deref()).await?;

@@ -58,7 +58,7 @@ pub fn card(app: &Shared, li: &ListedItem) -> Card {
         badges: badges(li),
         department: li.department.clone(),
         cycle: li.cycle.clone(),
-        category: app.ctx.config.categories.label(li.item.category.parse().ok()),
+        category: app.config.categories.label(li.item.category.parse().ok()),
         link_state: String::new(),
     }
 }
@@ -84,18 +84,18 @@ struct Choice {
 }
 
 pub fn category_choices(app: &Shared) -> Vec<minijinja::Value> {
-    let mut v: Vec<minijinja::Value> = (1..=10u8).map(|n| minijinja::Value::from_serialize(Choice { value: n, label: app.ctx.config.categories.label(Some(n)) })).collect();
+    let mut v: Vec<minijinja::Value> = (1..=10u8).map(|n| minijinja::Value::from_serialize(Choice { value: n, label: app.config.categories.label(Some(n)) })).collect();
     v.push(minijinja::Value::from_serialize(Choice { value: 0, label: "未分类".into() }));
     v
 }
 
 pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, UrlPath((cycle, department)): UrlPath<(String, String)>) -> Page {
     let cycle = super::board::cycle_of(&app, Some(&cycle))?.to_string();
-    let department = app.ctx.config.roster.by_name(&department).map(|d| d.name.clone()).ok_or_else(|| Failure::not_found(format!("名单中没有单位 \"{department}\"")))?;
+    let department = app.config.roster.by_name(&department).map(|d| d.name.clone()).ok_or_else(|| Failure::not_found(format!("名单中没有单位 \"{department}\"")))?;
     let filter = db::items::Filter { cycle: Some(cycle.clone()), department: Some(department.clone()), ..Default::default() };
-    let list = db::items::list(&app.ctx.db, &filter).await?;
+    let list = db::items::list(&app.db, &filter).await?;
     let states: HashMap<(i64, String), crate::links::State> =
-        db::links::list(&app.ctx.db, Some(&cycle)).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url), l.link.state)).collect();
+        db::links::list(&app.db, Some(&cycle)).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url), l.link.state)).collect();
     let skip = superseded(&list);
     let mut groups: BTreeMap<(u8, String), Vec<Card>> = BTreeMap::new();
     let mut refused = Vec::new();
@@ -114,7 +114,7 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, U
         if let Some(st) = (!li.item.url.is_empty()).then(|| states.get(&(li.item.message_ref, li.item.url.clone()))).flatten() {
             c.link_state = if li.item.kind == Kind::Link { st.label().to_string() } else { format!("超大附件{}", st.label()) };
         }
-        groups.entry((no.unwrap_or(11), app.ctx.config.categories.label(no))).or_default().push(c);
+        groups.entry((no.unwrap_or(11), app.config.categories.label(no))).or_default().push(c);
     }
     let groups: Vec<Group> = groups.into_iter().map(|((_, label), cards)| Group { label, cards }).collect();
     Ok(app
@@ -136,7 +136,7 @@ fn refusal(li: &ListedItem) -> String {
 fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {
     let it = &li.item;
     let mut f = vec![("文件名".to_string(), it.shown_name.clone()), ("单位".into(), li.department.clone()), ("月份".into(), li.cycle.clone())];
-    f.push(("类别".into(), app.ctx.config.categories.label(it.category.parse().ok())));
+    f.push(("类别".into(), app.config.categories.label(it.category.parse().ok())));
     if !it.mime.is_empty() {
         f.push(("类型".into(), it.mime.clone()));
     }
@@ -151,7 +151,7 @@ fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {
         f.push(("编码".into(), format!("{} {}", it.container, it.codec)));
     }
     if it.captured_at > 0 {
-        f.push(("拍摄时间".into(), report::shown_time(it.captured_at, &app.ctx.config)));
+        f.push(("拍摄时间".into(), report::shown_time(it.captured_at, &app.config)));
     }
     if !it.camera.is_empty() {
         f.push(("相机".into(), it.camera.clone()));
@@ -173,13 +173,13 @@ pub struct ItemQuery {
 
 pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, UrlPath(id): UrlPath<String>, Query(q): Query<ItemQuery>) -> Page {
     let id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| Failure::not_found("没有这个文件"))?;
-    let li = db::items::get(&app.ctx.db, id).await?.ok_or_else(|| Failure::not_found(format!("没有编号为 {id} 的文件")))?;
+    let li = db::items::get(&app.db, id).await?.ok_or_else(|| Failure::not_found(format!("没有编号为 {id} 的文件")))?;
     let earlier_id = if li.item.similar_to > 0 { li.item.similar_to } else { li.item.duplicate_of };
     let earlier = match earlier_id {
         0 => None,
-        e => db::items::get(&app.ctx.db, e).await?.map(|e| minijinja::context! { card => card(&app, &e), facts => facts(&app, &e) }),
+        e => db::items::get(&app.db, e).await?.map(|e| minijinja::context! { card => card(&app, &e), facts => facts(&app, &e) }),
     };
-    let adoptions: Vec<_> = db::adoptions::touching(&app.ctx.db, id)
+    let adoptions: Vec<_> = db::adoptions::touching(&app.db, id)
         .await?
         .into_iter()
         .map(|a| {
@@ -190,11 +190,11 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let levels: Vec<_> = crate::score::Level::ALL.iter().map(|l| minijinja::context! { code => l.code(), label => l.label() }).collect();
     let link = super::links::view(&app, &li).await?;
     let attached = q.attached.is_some() && link.as_ref().is_some_and(|l| l.get_attr("has_file").is_ok_and(|v| v.is_true()));
-    let mail = db::messages::get(&app.ctx.db, li.item.message_ref).await?;
-    let siblings = db::items::list(&app.ctx.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
+    let mail = db::messages::get(&app.db, li.item.message_ref).await?;
+    let siblings = db::items::list(&app.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
     let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == Status::Rejected).map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
     let mail = mail.map(|m| {
-        minijinja::context! { id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.ctx.config), count => siblings.len() }
+        minijinja::context! { id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.config), count => siblings.len() }
     });
     Ok(app
         .pages

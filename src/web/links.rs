@@ -60,9 +60,9 @@ pub async fn view(app: &Shared, li: &ListedItem) -> Result<Option<minijinja::Val
     if it.url.is_empty() {
         return Ok(None);
     }
-    let Some(l) = db::links::by_message_url(&app.ctx.db, it.message_ref, &it.url).await? else { return Ok(None) };
+    let Some(l) = db::links::by_message_url(&app.db, it.message_ref, &it.url).await? else { return Ok(None) };
     let k = &l.link;
-    let config = &app.ctx.config;
+    let config = &app.config;
     let time = |t: i64| if t > 0 { report::shown_time(t, config) } else { String::new() };
     let size = |n: i64| if n > 0 { links::mib(n) } else { String::new() };
     let guessed = (k.expiry_guessed != 0).then(|| {
@@ -100,11 +100,11 @@ fn refusal(r: &Refusal) -> Response {
 
 /// What stops an upload before its body is read: no such item, not a link, already in.
 async fn precheck(app: &Shared, item: i64) -> anyhow::Result<Option<Refusal>> {
-    let Some(li) = db::items::get(&app.ctx.db, item).await? else { return Ok(Some(Refusal::NoSuchItem(item))) };
+    let Some(li) = db::items::get(&app.db, item).await? else { return Ok(Some(Refusal::NoSuchItem(item))) };
     if li.item.url.is_empty() {
         return Ok(Some(Refusal::NotALink(item)));
     }
-    match db::links::by_message_url(&app.ctx.db, li.item.message_ref, &li.item.url).await? {
+    match db::links::by_message_url(&app.db, li.item.message_ref, &li.item.url).await? {
         None => Ok(Some(Refusal::NotALink(item))),
         Some(l) if !l.link.state.attachable() => Ok(Some(Refusal::AlreadyIn { item, state: l.link.state })),
         Some(_) => Ok(None),
@@ -178,7 +178,7 @@ pub async fn upload(State(app): State<Shared>, Extension(s): Extension<Session>,
         drain(body).await;
         return Ok(refusal(&r));
     }
-    let max = app.ctx.config.links.max_size;
+    let max = app.config.links.max_size;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if let Some(size) = declared.filter(|n| *n > max) {
         drain(body).await;
@@ -186,18 +186,18 @@ pub async fn upload(State(app): State<Shared>, Extension(s): Extension<Session>,
     }
     let name = headers.get("x-file-name").and_then(|v| v.to_str().ok()).map(upload_name).unwrap_or_default();
     let confirmed = headers.get("x-confirm").is_some_and(|v| v.as_bytes() == b"1");
-    let staged = match receive(app.ctx.store.tmp_dir(), name, max, body).await? {
+    let staged = match receive(app.store.tmp_dir(), name, max, body).await? {
         Some(Ok(s)) => s,
         Some(Err(r)) => return Ok(refusal(&r)),
         None => return Err(Failure::bad("上传中断，文件没有收全，请重新提交。")),
     };
     let (size, sha256) = (staged.size, staged.sha256.clone());
-    match attach::attach(&app.ctx, &s.who(), id, staged, confirmed, now()).await? {
+    match attach::attach(&app.config, &app.db, &app.store, &s.who(), id, staged, confirmed, now()).await? {
         Err(r) => Ok(refusal(&r)),
         Ok(done) => {
             tracing::info!(item = id, link = done.link, size, sha256 = %sha256, who = %s.who(), "补交文件");
             // The file the link became shows the same link (the lowest item of its URL).
-            let to = db::links::get(&app.ctx.db, done.link).await?.map(|l| l.item).filter(|i| *i > 0);
+            let to = db::links::get(&app.db, done.link).await?.map(|l| l.item).filter(|i| *i > 0);
             let page = match to {
                 Some(item) => format!("/items/{item}?attached=1"),
                 None => format!("/gallery/{}/{}", done.cycle, done.department),

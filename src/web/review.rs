@@ -14,18 +14,18 @@ use crate::db;
 use crate::report;
 
 pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
-    let held = db::messages::held(&app.ctx.db, i64::MAX).await?;
+    let held = db::messages::held(&app.db, i64::MAX).await?;
     let held: Vec<_> = held
         .into_iter()
         .map(|m| {
             minijinja::context! {
-                id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.ctx.config),
-                guess => app.ctx.config.roster.by_name(&m.guessed_department).map(|d| d.name.clone()).unwrap_or_default(),
+                id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.config),
+                guess => app.config.roster.by_name(&m.guessed_department).map(|d| d.name.clone()).unwrap_or_default(),
             }
         })
         .collect();
-    let departments: Vec<String> = app.ctx.config.roster.departments().iter().map(|d| d.name.clone()).collect();
-    let cycle = Cycle::at(now(), app.ctx.config.timezone).to_string();
+    let departments: Vec<String> = app.config.roster.departments().iter().map(|d| d.name.clone()).collect();
+    let cycle = Cycle::at(now(), app.config.timezone).to_string();
     Ok(app.pages.render("review.html", minijinja::context! { session => session_view(&s), held => held, departments => departments, cycle => cycle })?.into_response())
 }
 
@@ -43,7 +43,7 @@ fn id(f: &Fields, key: &str, what: &str) -> Result<i64, Failure> {
 
 fn department(app: &Shared, f: &Fields) -> Result<String, Failure> {
     let name = f.get("department").unwrap_or("").trim();
-    app.ctx.config.roster.by_name(name).map(|d| d.name.clone()).ok_or_else(|| Failure::bad(format!("名单中没有单位 \"{name}\"")))
+    app.config.roster.by_name(name).map(|d| d.name.clone()).ok_or_else(|| Failure::bad(format!("名单中没有单位 \"{name}\"")))
 }
 
 fn cycle(f: &Fields) -> Result<Cycle, Failure> {
@@ -60,20 +60,20 @@ pub async fn approve(State(app): State<Shared>, Extension(s): Extension<Session>
     let id = id(&f, "id", "邮件")?;
     let dep = department(&app, &f)?;
     let remember = f.get("remember").is_some_and(|v| v == "1" || v == "on");
-    corrections::approve(&app.ctx, &s.who(), id, &dep, remember, now()).await.map_err(refused)?;
+    corrections::approve(&app.config, &app.db, &app.store, &s.who(), id, &dep, remember, now()).await.map_err(refused)?;
     Ok(back(&f, "/review").into_response())
 }
 
 pub async fn reject(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
     let id = id(&f, "id", "邮件")?;
-    corrections::reject(&app.ctx, &s.who(), id, now()).await.map_err(refused)?;
+    corrections::reject(&app.db, &s.who(), id, now()).await.map_err(refused)?;
     Ok(back(&f, "/review").into_response())
 }
 
 pub async fn reassign(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
     let id = id(&f, "id", "邮件")?;
     let to = cycle(&f)?;
-    corrections::reassign(&app.ctx, &s.who(), id, to, now()).await.map_err(refused)?;
+    corrections::reassign(&app.config, &app.db, &app.store, &s.who(), id, to, now()).await.map_err(refused)?;
     Ok(back(&f, &format!("/?cycle={to}")).into_response())
 }
 
@@ -82,7 +82,7 @@ pub async fn extend(State(app): State<Shared>, Extension(s): Extension<Session>,
     let c = cycle(&f)?;
     let until = f.get("until").unwrap_or("").trim();
     let date = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").map_err(|_| Failure::bad(format!("日期 \"{until}\" 格式不对，应写成 2024-03-28")))?;
-    corrections::extend(&app.ctx, &s.who(), &dep, c, date, now()).await.map_err(refused)?;
+    corrections::extend(&app.db, &s.who(), &dep, c, date, now()).await.map_err(refused)?;
     Ok(back(&f, &format!("/?cycle={c}")).into_response())
 }
 
@@ -94,7 +94,7 @@ pub async fn recategorize(State(app): State<Shared>, Extension(s): Extension<Ses
         return Err(Failure::bad("请先勾选要改类别的文件"));
     }
     for item in items {
-        corrections::recategorize(&app.ctx, &s.who(), item, category, now()).await.map_err(refused)?;
+        corrections::recategorize(&app.config, &app.db, &app.store, &s.who(), item, category, now()).await.map_err(refused)?;
     }
     Ok(back(&f, "/").into_response())
 }

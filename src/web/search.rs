@@ -36,7 +36,7 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, Q
     let mut total = 0;
     if asked {
         let department = match some(&p.department) {
-            Some(d) => Some(app.ctx.config.roster.by_name(&d).map(|x| x.name.clone()).ok_or_else(|| Failure::bad(format!("名单中没有单位 \"{d}\"")))?),
+            Some(d) => Some(app.config.roster.by_name(&d).map(|x| x.name.clone()).ok_or_else(|| Failure::bad(format!("名单中没有单位 \"{d}\"")))?),
             None => None,
         };
         let cycle = match some(&p.cycle) {
@@ -46,11 +46,11 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, Q
         let category = some(&p.category).map(|c| if c == "0" { "uncategorized".to_string() } else { c });
         let flag = some(&p.flag).filter(|f| Flag::from_code(f).is_some());
         let filter = db::items::Filter { name: some(&p.q), department, cycle, category, flag, ..Default::default() };
-        let list = db::items::list(&app.ctx.db, &filter).await?;
+        let list = db::items::list(&app.db, &filter).await?;
         total = list.len();
         results = list.iter().rev().take(SHOWN).map(|li| card(&app, li)).collect();
     }
-    let departments: Vec<String> = app.ctx.config.roster.departments().iter().map(|d| d.name.clone()).collect();
+    let departments: Vec<String> = app.config.roster.departments().iter().map(|d| d.name.clone()).collect();
     let flags: Vec<_> = Flag::ALL.iter().map(|f| minijinja::context! { code => f.code(), label => f.label() }).collect();
     Ok(app
         .pages

@@ -15,12 +15,12 @@ use crate::db;
 use crate::report;
 
 pub async fn audit(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
-    let rows = db::audit::list(&app.ctx.db, 500).await?;
+    let rows = db::audit::list(&app.db, 500).await?;
     let rows: Vec<_> = rows
         .into_iter()
         .map(|r| {
             minijinja::context! {
-                id => r.id, at => report::shown_time(r.at, &app.ctx.config), who => r.who, action => db::audit::action_label(&r.action).to_string(),
+                id => r.id, at => report::shown_time(r.at, &app.config), who => r.who, action => db::audit::action_label(&r.action).to_string(),
                 target => r.target, before => r.before, after => r.after,
             }
         })
@@ -31,10 +31,10 @@ pub async fn audit(State(app): State<Shared>, Extension(s): Extension<Session>) 
 /// 发件箱与邮箱状态: the mailbox's last check and errors, the intake backlog, held and
 /// failed mail going out, messages that failed processing.
 pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
-    let config = &app.ctx.config;
-    let board = report::board(&app.ctx.db, config, Cycle::at(now(), config.timezone), now()).await?;
-    let backlog = db::journal::backlog(&app.ctx.db).await?;
-    let outbox: Vec<_> = db::outbox::list(&app.ctx.db, 100)
+    let config = &app.config;
+    let board = report::board(&app.db, config, Cycle::at(now(), config.timezone), now()).await?;
+    let backlog = db::journal::backlog(&app.db).await?;
+    let outbox: Vec<_> = db::outbox::list(&app.db, 100)
         .await?
         .into_iter()
         .map(|o| {
@@ -70,7 +70,7 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -
 }
 
 pub async fn healthz(State(app): State<Shared>) -> impl IntoResponse {
-    match db::metrics::ping(&app.ctx.db).await {
+    match db::metrics::ping(&app.db).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("数据库无法访问：{e:#}\n")).into_response(),
     }
@@ -78,7 +78,7 @@ pub async fn healthz(State(app): State<Shared>) -> impl IntoResponse {
 
 /// Prometheus text format.
 pub async fn metrics(State(app): State<Shared>) -> Page {
-    let db = &app.ctx.db;
+    let db = &app.db;
     let mut out = String::new();
     let mut family = |name: &str, help: &str, label: &str, rows: &[(String, i64)]| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");

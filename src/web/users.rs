@@ -12,7 +12,7 @@ use super::{Failure, Page, Shared, now, session_view};
 use crate::db;
 
 pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
-    let users: Vec<_> = db::users::list(&app.ctx.db)
+    let users: Vec<_> = db::users::list(&app.db)
         .await?
         .into_iter()
         .map(|u| {
@@ -43,22 +43,22 @@ fn done<T>(outcome: Outcome<T>) -> Page {
 
 pub async fn add(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
     let role = role(&f)?;
-    done(accounts::add(&app.ctx.db, name(&f), role, f.get("password").unwrap_or(""), &s.who(), now()).await)
+    done(accounts::add(&app.db, name(&f), role, f.get("password").unwrap_or(""), &s.who(), now()).await)
 }
 
 pub async fn set_role(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
     let role = role(&f)?;
-    done(accounts::set_role(&app.ctx.db, name(&f), role, &s.who(), now()).await)
+    done(accounts::set_role(&app.db, name(&f), role, &s.who(), now()).await)
 }
 
 pub async fn disable(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    done(accounts::disable(&app.ctx.db, name(&f), &s.who(), now()).await)
+    done(accounts::disable(&app.db, name(&f), &s.who(), now()).await)
 }
 
 pub async fn enable(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    done(accounts::enable(&app.ctx.db, name(&f), &s.who(), now()).await)
+    done(accounts::enable(&app.db, name(&f), &s.who(), now()).await)
 }
 
 pub async fn set_password(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    done(accounts::set_password(&app.ctx.db, name(&f), f.get("password").unwrap_or(""), &s.who(), now()).await)
+    done(accounts::set_password(&app.db, name(&f), f.get("password").unwrap_or(""), &s.who(), now()).await)
 }

@@ -14,10 +14,11 @@ use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
 use super::{ImapError, Session, timed};
+use crate::db::Db;
+use crate::store::Store;
 use crate::config::imap::{AfterIngest, ImapConfig};
 use crate::db::{self, cursors::Cursor};
 use crate::intake::journal;
-use crate::pipeline::Ctx;
 use crate::source::{Incoming, Raw, Spool};
 
 /// Messages fetched ahead of the journal (each at most `chunk_size`, or a spool file).
@@ -78,7 +79,7 @@ pub fn batches(pending: &[Pending], chunk: u64) -> Vec<Vec<Pending>> {
 }
 
 /// Reads one folder from the cursor on. Stops early, between messages, on shutdown.
-pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &str, shutdown: &watch::Receiver<bool>, wake: Option<&Notify>) -> Result<FolderStats, ImapError> {
+pub async fn folder(db: &Db, store: &Store, session: &mut Session, cfg: &ImapConfig, name: &str, shutdown: &watch::Receiver<bool>, wake: Option<&Notify>) -> Result<FolderStats, ImapError> {
     let account = cfg.account();
     let read_only = cfg.after_ingest == AfterIngest::Nothing;
     let mailbox = if read_only { timed(cfg.timeout, session.examine(name)).await? } else { timed(cfg.timeout, session.select(name)).await? };
@@ -86,7 +87,7 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
         warn!(folder = name, "服务器没有给出 UIDVALIDITY，跳过此文件夹");
         return Ok(FolderStats::default());
     };
-    let mut last = match db::cursors::get(&ctx.db, &account, name).await? {
+    let mut last = match db::cursors::get(db, &account, name).await? {
         Some(p) if p.uid_validity == uid_validity => p.last_uid,
         previous => {
             if previous.is_some() {
@@ -94,7 +95,7 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
                 // dedupe make sure nothing is counted twice.
                 warn!(folder = name, uid_validity, "UIDVALIDITY 已变化，重新扫描该文件夹（已入库的邮件不会重复计入）");
             }
-            db::cursors::reset(&ctx.db, &account, name, uid_validity, 0, chrono::Utc::now().timestamp()).await?;
+            db::cursors::reset(db, &account, name, uid_validity, 0, chrono::Utc::now().timestamp()).await?;
             0
         }
     };
@@ -119,7 +120,7 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
                 break;
             }
             if batch.len() == 1 && batch[0].size > cfg.chunk_size {
-                if let Some(incoming) = fetch_large(ctx, session, cfg, name, uid_validity, batch[0]).await? {
+                if let Some(incoming) = fetch_large(store, session, cfg, name, uid_validity, batch[0]).await? {
                     if tx.send(incoming).await.is_err() {
                         break;
                     }
@@ -151,7 +152,7 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
                 }
             }
             let uids: Vec<u32> = group.iter().map(|i| i.cursor.as_ref().map_or(0, |c| c.uid as u32)).collect();
-            let q = journal::commit_group(ctx, group, chrono::Utc::now().timestamp()).await?;
+            let q = journal::commit_group(db, store, group, chrono::Utc::now().timestamp()).await?;
             done.extend(uids);
             already += q.known;
             if let Some(w) = wake {
@@ -175,7 +176,7 @@ pub async fn folder(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, name: &s
     // Messages before backfill_since that sit after everything processed: pass them.
     if let Some(max_old) = old.iter().map(|p| i64::from(p.uid)).max().filter(|&m| m > last) {
         if fresh.iter().all(|p| i64::from(p.uid) <= last) {
-            db::cursors::skip_to(&ctx.db, &account, name, uid_validity, max_old, old.len() as i64).await?;
+            db::cursors::skip_to(db, &account, name, uid_validity, max_old, old.len() as i64).await?;
         }
     }
     Ok(stats)
@@ -238,8 +239,8 @@ async fn fetch_batch(session: &mut Session, cfg: &ImapConfig, folder: &str, uid_
 
 /// Fetches one large message in `chunk_size` ranges into a spool file, hashed on the
 /// way, so it is never held in memory whole; the spool file becomes the raw mail.
-async fn fetch_large(ctx: &Ctx, session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, p: Pending) -> Result<Option<Incoming>, ImapError> {
-    let mut spool = Spool::new(&ctx.store.tmp_dir()).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
+async fn fetch_large(store: &Store, session: &mut Session, cfg: &ImapConfig, folder: &str, uid_validity: i64, p: Pending) -> Result<Option<Incoming>, ImapError> {
+    let mut spool = Spool::new(&store.tmp_dir()).map_err(|e| anyhow::Error::new(e).context("无法创建临时文件"))?;
     let mut offset = 0u64;
     let mut internal_date = p.internal_date;
     loop {

@@ -1,0 +1,55 @@
+//! What a process opens before any stage runs: the configuration, the data
+//! directory's store, the database (migrated under the migration lock) and, for the
+//! one writer, the writer lock. The binary, the daemon and the console open an `App`;
+//! the stages below take only the parts they use.
+
+use anyhow::Context;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::lock::{MigrationLock, WriterLock};
+use crate::store::Store;
+
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub store: Store,
+    /// Held by writers (`run`, `poll`, `import`) for as long as they run.
+    pub writer: Option<WriterLock>,
+}
+
+impl App {
+    /// For commands that read, or make one manual change: they work alongside a
+    /// running writer.
+    pub async fn open(config: Config) -> anyhow::Result<App> {
+        let store = open_store(&config)?;
+        let db = open_db(&config).await?;
+        Ok(App { config, db, store, writer: None })
+    }
+
+    /// For the one writer of a data directory: takes its lock (or says in Chinese
+    /// which process holds it), then opens and migrates the database under it.
+    pub async fn open_writer(config: Config, command: &str) -> anyhow::Result<App> {
+        let lock = WriterLock::acquire(&config.data_dir, command, chrono::Utc::now().timestamp())?;
+        let store = open_store(&config)?;
+        // Under the writer lock: what earlier processes killed mid-way left in tmp/.
+        match store.remove_leftovers() {
+            Ok(0) => {}
+            Ok(n) => info!(folders = n, "已删除此前中断的进程留下的临时文件"),
+            Err(e) => warn!(error = %e, "无法清理临时目录 tmp"),
+        }
+        let db = open_db(&config).await?;
+        Ok(App { config, db, store, writer: Some(lock) })
+    }
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))
+}
+
+/// Opens the database and brings its schema up to date, one process at a time.
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let _migrating = MigrationLock::acquire(&config.data_dir)?;
+    Db::open(&config.database_url).await
+}
