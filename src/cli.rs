@@ -615,7 +615,7 @@ async fn import(app: &App, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
 
 /// `baosong retry`: failed messages go back into the queue and are analysed again.
 async fn retry(app: &App, ids: &[i64]) -> anyhow::Result<ExitCode> {
-    let requeued = intake::journal::requeue_failed(&app.db, ids).await?;
+    let requeued = baosong::journal::requeue_failed(&app.db, ids).await?;
     if requeued.is_empty() {
         println!("{}", if ids.is_empty() { "没有处理失败的邮件。".to_string() } else { format!("编号 {:?} 中没有处理失败的邮件。", ids) });
         return Ok(exit_code(ids.is_empty(), || format!("编号 {ids:?} 都不是处理失败的邮件，没有重新处理。")));

@@ -8,7 +8,8 @@
 // A message's way, in the data's order.
 pub mod app; // what a process opens first: config, store, database, the writer lock
 pub mod source; // where raw mail comes from: files and IMAP
-pub mod intake; // the journal: raw mail made durable and queued; workers analyse it
+pub mod journal; // raw mail made durable and queued, with the IMAP cursor, in one transaction
+pub mod intake; // workers analyse what the journal queued; offline import
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod parse; // mail-parser plus Chinese header repair
 pub mod resolve; // pure: whose package it is, which month it names

@@ -269,7 +269,7 @@ fn walk(
     };
     let mut unpacked: Unpacked = unpack::unpack(&msg, spool, &config.limits, config.timezone, tmp, &mut sink);
     // A link's file counts as the link's size allows, not a mail's.
-    let limits = crate::config::Limits { max_unpacked_bytes: config.limits.max_unpacked_bytes.max(config.links.max_size), ..config.limits };
+    let limits = crate::unpack::Limits { max_unpacked_bytes: config.limits.max_unpacked_bytes.max(config.links.max_size), ..config.limits };
     for o in originals {
         if unpacked.message_rejection.is_some() || unpacked.disk_error.is_some() {
             break;

@@ -22,6 +22,7 @@
 //! everything held at once (`Walk::held`). With mail-parser's raw and decoded copies
 //! (about 64 + 48 MiB for the largest mail), this keeps one message under 256 MiB.
 
+mod limits;
 pub mod links;
 pub mod names;
 pub mod rar;
@@ -35,7 +36,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
-use crate::config::Limits;
+pub use limits::Limits;
 use crate::parse::mail::Spooled;
 use crate::parse::{part_name, raw_header};
 use crate::rejection::{Flag, Rejection};

@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use baosong::config::Limits;
+use baosong::unpack::Limits;
 use baosong::unpack::zip;
 use libfuzzer_sys::fuzz_target;
 

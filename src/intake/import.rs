@@ -5,13 +5,12 @@
 
 use tokio::sync::watch;
 
-use super::journal::commit_group;
+use crate::journal::{Incoming, commit_group};
 use super::worker;
 use crate::config::Config;
 use crate::db::Db;
 use crate::store::Store;
 use crate::pipeline::Outcome;
-use crate::source::Incoming;
 use crate::source::files::{self, Found};
 
 /// Messages queued in one transaction: at most this many…

@@ -10,7 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{Incoming, Raw, Spool};
+use crate::journal::{Incoming, Raw, Spool};
 
 /// One message found on disk, not yet read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,7 +18,7 @@
 
 use std::io::Read;
 
-use crate::config::Limits;
+use crate::unpack::Limits;
 use crate::parse::header::decode_unlabelled;
 use crate::rejection::Rejection;
 

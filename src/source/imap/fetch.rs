@@ -18,8 +18,7 @@ use crate::db::Db;
 use crate::store::Store;
 use crate::config::imap::{AfterIngest, ImapConfig};
 use crate::db::{self, cursors::Cursor};
-use crate::intake::journal;
-use crate::source::{Incoming, Raw, Spool};
+use crate::journal::{self, Incoming, Raw, Spool};
 
 /// Messages fetched ahead of the journal (each at most `chunk_size`, or a spool file).
 const QUEUE: usize = 8;

@@ -3,12 +3,15 @@
 //! whole group and moves the IMAP cursor to its last message. The cursor therefore
 //! never passes a message that is not on disk and in the journal.
 
+mod incoming;
+
+pub use incoming::{Incoming, Raw, Spool};
+
 use anyhow::Context;
 
 use crate::db::Db;
 use crate::store::Store;
 use crate::db::{self, journal::{Enqueued, New}};
-use crate::source::{Incoming, Raw};
 
 /// What queueing a group did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
