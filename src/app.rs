@@ -11,6 +11,17 @@ use crate::db::Db;
 use crate::lock::{MigrationLock, WriterLock};
 use crate::store::Store;
 
+/// Reads and checks the configuration (`path`, or the embedded default), the mail
+/// templates included: each is rendered with sample values, so a template naming a
+/// variable no mail fills is a configuration error now, not a failed send later.
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let config = Config::load(path)?;
+    if let Some(t) = &config.templates {
+        t.check(&crate::notify::samples())?;
+    }
+    Ok(config)
+}
+
 pub struct App {
     pub config: Config,
     pub db: Db,

@@ -46,7 +46,7 @@ fn exit_code(ok: bool, why: impl FnOnce() -> String) -> ExitCode {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::load(cli.config.as_deref())?;
+    let config = baosong::app::load_config(cli.config.as_deref())?;
     if let Command::CheckConfig = cli.command {
         print!("{}", describe(&config));
         if let Some((cert, _)) = &config.web.tls {

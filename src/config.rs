@@ -153,7 +153,7 @@ pub struct Config {
     /// How photos and videos are examined (`[inspect]`).
     pub media: crate::inspect::MediaConfig,
     /// The mail templates, checked at start-up (present with `[notify]`).
-    pub templates: Option<std::sync::Arc<crate::notify::templates::Templates>>,
+    pub templates: Option<std::sync::Arc<crate::templates::Templates>>,
     /// The 考核细则 scores are computed by (`[scoring] rubric`, or the shipped 2024 one).
     pub rubric: std::sync::Arc<crate::score::rubric::Rubric>,
     /// The office console (`[web]`).
@@ -290,7 +290,7 @@ impl Config {
         let web = web::WebConfig::from_raw(&origin, base, raw.web)?;
         let links = links::LinksConfig::from_raw(&origin, base, raw.links)?;
         let templates = match &notify {
-            Some(n) => Some(std::sync::Arc::new(crate::notify::templates::Templates::load(n.templates_dir.as_deref())?)),
+            Some(n) => Some(std::sync::Arc::new(crate::templates::Templates::load(n.templates_dir.as_deref())?)),
             None => None,
         };
         Ok(Config {

@@ -1,7 +1,10 @@
 //! Manual corrections to what the rules decided: approve or reject a held mail,
 //! move a package to another month, recategorize items, grant an extension. The CLI
-//! and the console both call these, so each change is audited alike, by `who`
+//! and the console both call these (and `attach`, a 超大附件 link's file taken in by
+//! hand), so each change is audited alike, by `who`
 //! (`cli:<unix user>` or `web:<account>`), in the same transaction as the change.
+
+pub mod attach; // a 超大附件 link's file taken in by hand
 
 use anyhow::{Context, bail};
 

@@ -34,6 +34,7 @@ pub mod verify; // the store re-hashed, damaged blobs restored from raw mail; th
 pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores
 
 // What every stage shares: configuration, the rules, the database, small leaves.
+pub mod templates; // the wording of every mail: defaults in config/templates, overridable
 pub mod config; // raw TOML validated into Config; errors name file, key and fix
 pub mod config_error; // ConfigError: file, key, problem and fix (a leaf the domains share)
 pub mod address; // e-mail addresses as written in the config: a light check, the fix in Chinese

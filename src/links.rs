@@ -10,7 +10,6 @@
 //!
 //! This file holds the states and the rules, which are pure and take time as an argument.
 
-pub mod attach;
 pub mod cookies;
 pub mod download;
 pub mod http;
@@ -27,61 +26,7 @@ pub struct Target {
     pub size: Option<i64>,
 }
 
-/// Where a link stands: the `state` column of `links`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Not in yet: due at `next_attempt_at`, retried until shortly before expiry.
-    Waiting,
-    /// Downloaded by baosong and recorded with its message.
-    Fetched,
-    /// A permanent failure other than expiry: the office downloads it in a browser
-    /// and takes it in by hand (`baosong attach`, or the item page's form).
-    NeedsOffice,
-    /// Taken in by hand by the office.
-    TakenIn,
-    /// The provider says expired or deleted, or the expiry passed with no file.
-    Expired,
-}
-
-impl State {
-    pub const ALL: [State; 5] = [State::Waiting, State::Fetched, State::NeedsOffice, State::TakenIn, State::Expired];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            State::Waiting => "waiting",
-            State::Fetched => "fetched",
-            State::NeedsOffice => "needs_office",
-            State::TakenIn => "taken_in",
-            State::Expired => "expired",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<State> {
-        State::ALL.into_iter().find(|s| s.code() == code)
-    }
-
-    /// What the office reads.
-    pub fn label(self) -> &'static str {
-        match self {
-            State::Waiting => "等待下载",
-            State::Fetched => "已下载",
-            State::NeedsOffice => "需办公室处理",
-            State::TakenIn => "已手工补交",
-            State::Expired => "已过期",
-        }
-    }
-
-    /// The file is in: the link counts as the file it was.
-    pub fn has_file(self) -> bool {
-        matches!(self, State::Fetched | State::TakenIn)
-    }
-
-    /// The office can still take the file in by hand.
-    pub fn attachable(self) -> bool {
-        matches!(self, State::Waiting | State::NeedsOffice | State::Expired)
-    }
-}
+pub use crate::db::links::State;
 
 /// Why a download failed. Permanent ones end the automatic tries (`state_after`);
 /// transient ones are tried again with growing waits.

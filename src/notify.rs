@@ -7,7 +7,6 @@ pub mod digest;
 pub mod link;
 pub mod receipt;
 pub mod reminder;
-pub mod templates;
 
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use sha2::{Digest, Sha256};
@@ -87,6 +86,20 @@ pub fn to_outbox(d: &Draft, smtp: &SmtpConfig, now: i64) -> anyhow::Result<Outbo
 }
 
 /// "2024年3月".
+/// Sample values for every template, as each mail fills it: `app::load_config`
+/// renders the templates with them at start-up (`Templates::check`).
+pub fn samples() -> Vec<(&'static str, serde_json::Value)> {
+    let value = |v: Result<serde_json::Value, serde_json::Error>| v.unwrap_or_default();
+    vec![
+        ("receipt.txt", value(serde_json::to_value(receipt::sample()))),
+        ("reminder.txt", value(serde_json::to_value(reminder::sample()))),
+        ("digest.txt", value(serde_json::to_value(digest::sample()))),
+        ("digest.html", value(serde_json::to_value(digest::sample()))),
+        ("link_result.txt", value(serde_json::to_value(link::result_sample()))),
+        ("link_reminder.txt", value(serde_json::to_value(link::reminder_sample()))),
+    ]
+}
+
 pub fn cycle_label(c: crate::cycle::Cycle) -> String {
     format!("{}年{}月", c.year, c.month)
 }
@@ -102,5 +115,18 @@ mod tests {
         assert_eq!(a, message_id("digest:2024-03-20", "office@qq.com"));
         assert_ne!(a, message_id("digest:2024-03-21", "office@qq.com"));
         assert!(a.ends_with("@qq.com>"));
+    }
+
+    /// The shipped templates render with every sample; one naming a variable no mail
+    /// fills does not.
+    #[test]
+    fn every_template_renders_with_its_sample_and_a_misspelt_variable_is_refused() {
+        let shipped = crate::templates::Templates::load(None).unwrap();
+        shipped.check(&samples()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("reminder.txt"), "主题 {{ departmnet }}\n\n正文").unwrap();
+        let broken = crate::templates::Templates::load(Some(dir.path())).unwrap();
+        let e = broken.check(&samples()).unwrap_err().to_string();
+        assert!(e.contains("reminder.txt") && e.contains("departmnet"), "{e}");
     }
 }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use baosong::cycle::Cycle;
 use baosong::db;
 use baosong::intake;
-use baosong::links::{self, attach::Refusal, queue::Queue};
+use baosong::corrections::attach::{self, Refusal};
+use baosong::links::{self, queue::Queue};
 use baosong::app::App;
 use baosong::pipeline::Outcome;
 use baosong::report::{self, pad};
@@ -103,12 +104,12 @@ pub async fn fetch(app: &App) -> anyhow::Result<ExitCode> {
 
 /// `baosong attach ITEM FILE [--confirm]`: the office takes a link's file in by hand.
 pub async fn attach(app: &App, item: i64, file: &Path, confirm: bool) -> anyhow::Result<ExitCode> {
-    let staged = match links::attach::stage(&app.store.tmp_dir(), file, app.config.links.max_size) {
+    let staged = match attach::stage(&app.store.tmp_dir(), file, app.config.links.max_size) {
         Ok(Ok(s)) => s,
         Ok(Err(r)) => return refused(&r),
         Err(e) => anyhow::bail!("无法读取文件 {}：{e}", file.display()),
     };
-    match links::attach::attach(&app.config, &app.db, &app.store, &db::audit::cli_user(), item, staged, confirm, now()).await? {
+    match attach::attach(&app.config, &app.db, &app.store, &db::audit::cli_user(), item, staged, confirm, now()).await? {
         Err(r) => refused(&r),
         Ok(done) => {
             let result = match &done.outcome {

@@ -216,7 +216,7 @@ async fn waiting_for_office(db: &Db, at: i64) -> anyhow::Result<Vec<db::links::L
 }
 
 /// The digest for `date`, covering the 24 hours before `date`'s digest time.
-pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templates, store: &crate::store::Store, date: NaiveDate, office: &str) -> anyhow::Result<Draft> {
+pub async fn draft(db: &Db, config: &Config, templates: &crate::templates::Templates, store: &crate::store::Store, date: NaiveDate, office: &str) -> anyhow::Result<Draft> {
     let notify = config.notify.clone().unwrap_or_default();
     let until = date.and_time(notify.digest_time).and_local_timezone(config.timezone).earliest().map(|t| t.timestamp()).unwrap_or_default();
     let since = until - 24 * 3600;

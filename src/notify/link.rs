@@ -219,7 +219,7 @@ fn files_of(items: &[db::items::ListedItem], url: &str, config: &Config) -> Vec<
 }
 
 /// The sender's follow-up for a link that ended, or None when none is due at `now`.
-pub async fn result_draft(db: &Db, config: &Config, templates: &super::templates::Templates, e: &db::links::Ended, office: &str, now: i64) -> anyhow::Result<Option<Draft>> {
+pub async fn result_draft(db: &Db, config: &Config, templates: &crate::templates::Templates, e: &db::links::Ended, office: &str, now: i64) -> anyhow::Result<Option<Draft>> {
     let (l, k) = (&e.listed, &e.listed.link);
     let Some(outcome) = follow_up(k.state, k.done_at, e.receipt_at, e.recorded_at, now) else { return Ok(None) };
     if l.from_addr.is_empty() {
@@ -268,7 +268,7 @@ pub async fn result_draft(db: &Db, config: &Config, templates: &super::templates
 }
 
 /// The office's reminder for a link about to expire.
-pub fn reminder_draft(l: &Listed, config: &Config, templates: &super::templates::Templates, office: &str, now: i64) -> anyhow::Result<Draft> {
+pub fn reminder_draft(l: &Listed, config: &Config, templates: &crate::templates::Templates, office: &str, now: i64) -> anyhow::Result<Draft> {
     let k = &l.link;
     let tz = config.timezone;
     let ctx = ReminderContext {
@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn the_templates_read_right_with_sample_values() {
-        let templates = super::super::templates::Templates::load(None).unwrap();
+        let templates = crate::templates::Templates::load(None).unwrap();
         let text = templates.render("link_result.txt", &result_sample()).unwrap();
         assert!(text.starts_with("【回执】嘎鲁图派出所 超大附件已取到"), "{text}");
         assert!(text.contains("已取到并计入：巡逻视频.mp4，时长 2 分 13 秒"), "{text}");

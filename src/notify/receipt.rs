@@ -110,7 +110,7 @@ fn short(at: i64, config: &Config) -> String {
 }
 
 /// The receipt for a package, or None when none is due (not a package, too old).
-pub async fn draft(db: &Db, config: &Config, templates: &super::templates::Templates, m: &MessageRow, office: &str) -> anyhow::Result<Option<Draft>> {
+pub async fn draft(db: &Db, config: &Config, templates: &crate::templates::Templates, m: &MessageRow, office: &str) -> anyhow::Result<Option<Draft>> {
     if m.disposition != Disposition::Package || m.from_addr.is_empty() || m.processed_at - m.received_at > MAX_AGE {
         return Ok(None);
     }

@@ -111,7 +111,7 @@ pub struct Reminder<'a> {
     pub extended: bool,
 }
 
-pub fn draft(r: &Reminder<'_>, templates: &super::templates::Templates, tz: Tz, mailbox: &str, office: &str) -> anyhow::Result<Draft> {
+pub fn draft(r: &Reminder<'_>, templates: &crate::templates::Templates, tz: Tz, mailbox: &str, office: &str) -> anyhow::Result<Draft> {
     let last_day = local(r.due_before - 1, tz).date_naive();
     let today = local(r.now.max(r.step_at), tz).date_naive();
     let ctx = Context {

@@ -1,7 +1,7 @@
 //! 超大附件 on the console: what the item page of a link says of it (state, caption,
 //! expiry, last failure, tries), and 补交文件: the office uploads the file it downloaded
-//! in a browser, streamed to the store's `tmp/` through `links::attach::Stager` (never
-//! read into memory: a video can be GBs), then taken in by `links::attach::attach`, as
+//! in a browser, streamed to the store's `tmp/` through `corrections::attach::Stager` (never
+//! read into memory: a video can be GBs), then taken in by `corrections::attach::attach`, as
 //! `baosong attach` does, audited as `web:<account>`.
 //!
 //! The upload is the raw request body (the page's script sends the chosen file with its
@@ -21,7 +21,7 @@ use futures::TryStreamExt;
 use super::auth::{Session, drain};
 use super::{Failure, Page, Shared, now};
 use crate::db::{self, items::ListedItem};
-use crate::links::attach::{self, Refusal, Staged, Stager};
+use crate::corrections::attach::{self, Refusal, Staged, Stager};
 use crate::links::{self, State as LinkState};
 use crate::report;
 

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, a real SQLite database and real files on disk.
 
+mod architecture;
 mod cli;
 mod counted;
 mod config_errors;

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{State, download::looks_like_html, mib, size_matches};
+use crate::links::{State, download::looks_like_html, mib, size_matches};
 use crate::config::Config;
 use crate::db::Db;
 use crate::store::Store;

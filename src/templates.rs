@@ -1,6 +1,7 @@
 //! The mail templates: defaults shipped in config/templates, overridden file by file
-//! from `notify.templates_dir`. All are checked at start-up by rendering them with
-//! sample values, so a broken template is a configuration error, not a failed send.
+//! from `notify.templates_dir`. Their syntax is checked when they are loaded; at
+//! start-up `app::load_config` also renders each with the sample values `notify` gives
+//! (`check`), so a broken template is a configuration error, not a failed send.
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -8,12 +9,12 @@ use serde::Serialize;
 use crate::config_error::ConfigError;
 
 const DEFAULTS: [(&str, &str); 6] = [
-    ("receipt.txt", include_str!("../../config/templates/receipt.txt")),
-    ("reminder.txt", include_str!("../../config/templates/reminder.txt")),
-    ("digest.txt", include_str!("../../config/templates/digest.txt")),
-    ("digest.html", include_str!("../../config/templates/digest.html")),
-    ("link_result.txt", include_str!("../../config/templates/link_result.txt")),
-    ("link_reminder.txt", include_str!("../../config/templates/link_reminder.txt")),
+    ("receipt.txt", include_str!("../config/templates/receipt.txt")),
+    ("reminder.txt", include_str!("../config/templates/reminder.txt")),
+    ("digest.txt", include_str!("../config/templates/digest.txt")),
+    ("digest.html", include_str!("../config/templates/digest.html")),
+    ("link_result.txt", include_str!("../config/templates/link_result.txt")),
+    ("link_reminder.txt", include_str!("../config/templates/link_reminder.txt")),
 ];
 
 #[derive(Debug)]
@@ -37,21 +38,12 @@ impl Templates {
             env.add_template_owned(name.to_string(), source)
                 .map_err(|e| ConfigError::new(&shown, "(模板语法)", e.to_string(), "按 config/templates 中的示例改正模板语法"))?;
         }
-        let t = Templates { env };
-        t.check()?;
-        Ok(t)
+        Ok(Templates { env })
     }
 
-    /// Renders every template with sample values; an unknown variable is an error.
-    fn check(&self) -> Result<(), ConfigError> {
-        let samples = [
-            ("receipt.txt", serde_json::to_value(super::receipt::sample()).unwrap_or_default()),
-            ("reminder.txt", serde_json::to_value(super::reminder::sample()).unwrap_or_default()),
-            ("digest.txt", serde_json::to_value(super::digest::sample()).unwrap_or_default()),
-            ("digest.html", serde_json::to_value(super::digest::sample()).unwrap_or_default()),
-            ("link_result.txt", serde_json::to_value(super::link::result_sample()).unwrap_or_default()),
-            ("link_reminder.txt", serde_json::to_value(super::link::reminder_sample()).unwrap_or_default()),
-        ];
+    /// Renders each named template with its sample values (`notify::samples`); an
+    /// unknown variable is an error.
+    pub fn check(&self, samples: &[(&str, serde_json::Value)]) -> Result<(), ConfigError> {
         for (name, ctx) in samples {
             self.render(name, &ctx).map_err(|e| ConfigError::new(name, "(模板)", e, "检查模板中的变量名，可用变量见模板开头的说明"))?;
         }
