@@ -139,94 +139,10 @@ struct Candidate {
 /// it when that line is dated in the month.
 pub fn compute(rubric: &Rubric, departments: &[String], adoptions: &[AdoptionFact], entries: &[EntryFact], period: &Period) -> Scores {
     let in_year = Period { year: period.year, month: None };
-    let mut candidates: Vec<Candidate> = Vec::new();
-    for a in adoptions.iter().filter(|a| in_year.holds(&a.date)) {
-        let item = rubric.adoption_item(&a.category);
-        let value = item.and_then(|i| i.adoption.get(&a.level).copied()).unwrap_or(0);
-        let copy = if a.item != a.work { format!("（采用的是其副本，文件 {}）", a.item) } else { String::new() };
-        let mut text = format!("作品 {}「{}」{}被{}采用", a.work, a.name, copy, a.level.label());
-        match item {
-            Some(i) if value > 0 => text += &format!("，{} +{}", i.name, shown(value)),
-            Some(i) => text += &format!("：{}不计{}采用，0 分", i.name, a.level.label()),
-            None => text += "：细则中没有计入此类别作品的项目，0 分",
-        }
-        candidates.push(Candidate {
-            department: a.department.clone(),
-            item: item.map(|i| (i.section.clone(), i.name.clone())),
-            work: Some(format!("#{}", a.work)),
-            date: a.date.clone(),
-            order: (0, a.id),
-            line: Line {
-                source: Source::Adoption { id: a.id, item: a.item, work: a.work, level: a.level.code() },
-                section: item.map(|i| i.section.clone()).unwrap_or_default(),
-                item: item.map(|i| i.name.clone()).unwrap_or_default(),
-                date: a.date.clone(),
-                value,
-                counted: value,
-                text,
-            },
-        });
-    }
-    for e in entries.iter().filter(|e| in_year.holds(&e.date)) {
-        let item = rubric.item(&e.item);
-        let value = if e.doubled { e.points * 2 } else { e.points };
-        let mut text = format!("登记 {}：{} {}", e.id, e.item, if value > 0 { format!("+{}", shown(value)) } else { shown(value) });
-        if e.doubled {
-            let why = item.and_then(|i| i.double_when.clone()).unwrap_or_else(|| "翻倍".into());
-            text += &format!("（{why}，{} 翻倍）", shown(e.points));
-        }
-        if !e.work.is_empty() {
-            text += &format!("，作品/稿件/荣誉「{}」", e.work);
-        }
-        if !e.note.is_empty() {
-            text += &format!("，{}", e.note);
-        }
-        if item.is_none() {
-            text += &format!("：{} 年细则中没有此项，不计分", rubric.year);
-        }
-        candidates.push(Candidate {
-            department: e.department.clone(),
-            item: item.map(|i| (i.section.clone(), i.name.clone())),
-            work: (!e.work.is_empty() && value > 0).then(|| e.work.clone()),
-            date: e.date.clone(),
-            order: (1, e.id),
-            line: Line {
-                source: Source::Entry { id: e.id },
-                section: item.map(|i| i.section.clone()).unwrap_or_default(),
-                item: item.map(|i| i.name.clone()).unwrap_or_default(),
-                date: e.date.clone(),
-                value: if item.is_some() { value } else { 0 },
-                counted: if item.is_some() { value } else { 0 },
-                text,
-            },
-        });
-    }
-
-    // Once per work, at its highest value: the best line of each (department, work).
+    let mut candidates: Vec<Candidate> = adoptions.iter().filter(|a| in_year.holds(&a.date)).map(|a| adoption_line(rubric, a)).collect();
+    candidates.extend(entries.iter().filter(|e| in_year.holds(&e.date)).map(|e| entry_line(rubric, e)));
     if rubric.once_per_work {
-        let mut best: HashMap<(String, String), usize> = HashMap::new();
-        for (i, c) in candidates.iter().enumerate() {
-            let Some(w) = &c.work else { continue };
-            let key = (c.department.clone(), w.clone());
-            match best.get(&key) {
-                Some(&b) if better(&candidates[b], c) => {}
-                _ => {
-                    best.insert(key, i);
-                }
-            }
-        }
-        let winners: Vec<(usize, String)> = candidates
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| c.work.as_ref().map(|w| (i, best[&(c.department.clone(), w.clone())])))
-            .filter(|(i, b)| i != b)
-            .map(|(i, b)| (i, describe_winner(&candidates[b])))
-            .collect();
-        for (i, why) in winners {
-            let c = &mut candidates[i];
-            c.line.counted = 0;
-            c.line.text += &format!("；同一作品只计分一次，取最高分：已按{why}计分，此条不再计分");
-        }
+        once_per_work(&mut candidates);
     }
 
     let mut names: Vec<String> = departments.to_vec();
@@ -241,33 +157,7 @@ pub fn compute(rubric: &Rubric, departments: &[String], adoptions: &[AdoptionFac
     }
     let mut out: Vec<DepartmentScore> = names
         .iter()
-        .map(|d| {
-            let mine = by_department.get(d.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let mut sums: BTreeMap<(&str, &str), Centi> = BTreeMap::new();
-            for c in mine {
-                if let Some((s, i)) = &c.item {
-                    *sums.entry((s.as_str(), i.as_str())).or_default() += c.line.counted;
-                }
-            }
-            let mut items = Vec::new();
-            let mut sections = Vec::new();
-            for s in &rubric.sections {
-                let mut section_points = 0;
-                for i in &s.items {
-                    let sum = sums.get(&(s.name.as_str(), i.name.as_str())).copied().unwrap_or(0);
-                    let (raw, points) = match i.mode {
-                        Mode::Add => (sum, sum.clamp(0, i.max)),
-                        Mode::Deduct => (i.max + sum, (i.max + sum).clamp(i.floor, i.max)),
-                    };
-                    section_points += points;
-                    items.push(ItemScore { section: s.name.clone(), item: i.name.clone(), raw, points, max: i.max });
-                }
-                sections.push(SectionScore { section: s.name.clone(), points: section_points.min(s.max), max: s.max });
-            }
-            let mut lines: Vec<Line> = mine.iter().map(|c| c.line.clone()).collect();
-            lines.sort_by(|a, b| a.date.cmp(&b.date));
-            DepartmentScore { department: d.clone(), rank: 0, total: sections.iter().map(|s| s.points).sum(), items, sections, lines }
-        })
+        .map(|d| department_score(rubric, d, by_department.get(d.as_str()).map(Vec::as_slice).unwrap_or(&[])))
         .collect();
     // Highest total first; equal totals keep roster order and share a rank.
     out.sort_by(|a, b| b.total.cmp(&a.total));
@@ -276,6 +166,129 @@ pub fn compute(rubric: &Rubric, departments: &[String], adoptions: &[AdoptionFac
         d.rank = 1 + totals.iter().filter(|&&t| t > d.total).count();
     }
     Scores { year: period.year, month: period.month, max: rubric.max(), departments: out }
+}
+
+/// An adoption's line: what its level is worth under the item its category scores in.
+fn adoption_line(rubric: &Rubric, a: &AdoptionFact) -> Candidate {
+    let item = rubric.adoption_item(&a.category);
+    let value = item.and_then(|i| i.adoption.get(&a.level).copied()).unwrap_or(0);
+    let copy = if a.item != a.work { format!("（采用的是其副本，文件 {}）", a.item) } else { String::new() };
+    let mut text = format!("作品 {}「{}」{}被{}采用", a.work, a.name, copy, a.level.label());
+    match item {
+        Some(i) if value > 0 => text += &format!("，{} +{}", i.name, shown(value)),
+        Some(i) => text += &format!("：{}不计{}采用，0 分", i.name, a.level.label()),
+        None => text += "：细则中没有计入此类别作品的项目，0 分",
+    }
+    Candidate {
+        department: a.department.clone(),
+        item: item.map(|i| (i.section.clone(), i.name.clone())),
+        work: Some(format!("#{}", a.work)),
+        date: a.date.clone(),
+        order: (0, a.id),
+        line: Line {
+            source: Source::Adoption { id: a.id, item: a.item, work: a.work, level: a.level.code() },
+            section: item.map(|i| i.section.clone()).unwrap_or_default(),
+            item: item.map(|i| i.name.clone()).unwrap_or_default(),
+            date: a.date.clone(),
+            value,
+            counted: value,
+            text,
+        },
+    }
+}
+
+/// A ledger entry's line: its points (doubled when marked), nothing for an item the
+/// rubric does not have.
+fn entry_line(rubric: &Rubric, e: &EntryFact) -> Candidate {
+    let item = rubric.item(&e.item);
+    let value = if e.doubled { e.points * 2 } else { e.points };
+    let mut text = format!("登记 {}：{} {}", e.id, e.item, if value > 0 { format!("+{}", shown(value)) } else { shown(value) });
+    if e.doubled {
+        let why = item.and_then(|i| i.double_when.clone()).unwrap_or_else(|| "翻倍".into());
+        text += &format!("（{why}，{} 翻倍）", shown(e.points));
+    }
+    if !e.work.is_empty() {
+        text += &format!("，作品/稿件/荣誉「{}」", e.work);
+    }
+    if !e.note.is_empty() {
+        text += &format!("，{}", e.note);
+    }
+    if item.is_none() {
+        text += &format!("：{} 年细则中没有此项，不计分", rubric.year);
+    }
+    Candidate {
+        department: e.department.clone(),
+        item: item.map(|i| (i.section.clone(), i.name.clone())),
+        work: (!e.work.is_empty() && value > 0).then(|| e.work.clone()),
+        date: e.date.clone(),
+        order: (1, e.id),
+        line: Line {
+            source: Source::Entry { id: e.id },
+            section: item.map(|i| i.section.clone()).unwrap_or_default(),
+            item: item.map(|i| i.name.clone()).unwrap_or_default(),
+            date: e.date.clone(),
+            value: if item.is_some() { value } else { 0 },
+            counted: if item.is_some() { value } else { 0 },
+            text,
+        },
+    }
+}
+
+/// Once per work, at its highest value: the best line of each (department, work)
+/// counts, and every other line of that work counts nothing and says which did.
+fn once_per_work(candidates: &mut [Candidate]) {
+    let mut best: HashMap<(String, String), usize> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let Some(w) = &c.work else { continue };
+        let key = (c.department.clone(), w.clone());
+        match best.get(&key) {
+            Some(&b) if better(&candidates[b], c) => {}
+            _ => {
+                best.insert(key, i);
+            }
+        }
+    }
+    let winners: Vec<(usize, String)> = candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.work.as_ref().map(|w| (i, best[&(c.department.clone(), w.clone())])))
+        .filter(|(i, b)| i != b)
+        .map(|(i, b)| (i, describe_winner(&candidates[b])))
+        .collect();
+    for (i, why) in winners {
+        let c = &mut candidates[i];
+        c.line.counted = 0;
+        c.line.text += &format!("；同一作品只计分一次，取最高分：已按{why}计分，此条不再计分");
+    }
+}
+
+/// One department's items (capped, or deducted down to the floor), sections (capped)
+/// and total from `mine`, its lines in the period; rank is set later.
+fn department_score(rubric: &Rubric, department: &str, mine: &[&Candidate]) -> DepartmentScore {
+    let mut sums: BTreeMap<(&str, &str), Centi> = BTreeMap::new();
+    for c in mine {
+        if let Some((s, i)) = &c.item {
+            *sums.entry((s.as_str(), i.as_str())).or_default() += c.line.counted;
+        }
+    }
+    let mut items = Vec::new();
+    let mut sections = Vec::new();
+    for s in &rubric.sections {
+        let mut section_points = 0;
+        for i in &s.items {
+            let sum = sums.get(&(s.name.as_str(), i.name.as_str())).copied().unwrap_or(0);
+            let (raw, points) = match i.mode {
+                Mode::Add => (sum, sum.clamp(0, i.max)),
+                Mode::Deduct => (i.max + sum, (i.max + sum).clamp(i.floor, i.max)),
+            };
+            section_points += points;
+            items.push(ItemScore { section: s.name.clone(), item: i.name.clone(), raw, points, max: i.max });
+        }
+        sections.push(SectionScore { section: s.name.clone(), points: section_points.min(s.max), max: s.max });
+    }
+    let mut lines: Vec<Line> = mine.iter().map(|c| c.line.clone()).collect();
+    lines.sort_by(|a, b| a.date.cmp(&b.date));
+    DepartmentScore { department: department.to_string(), rank: 0, total: sections.iter().map(|s| s.points).sum(), items, sections, lines }
 }
 
 /// Whether `a` beats `b` as the line that counts for their work.
