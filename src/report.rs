@@ -159,61 +159,79 @@ fn due_with(config: &Config, cycle: Cycle, extended_until: Option<&str>) -> i64 
 /// The board of `cycle` as it stood at `as_of`: mail received later does not count.
 pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow::Result<Board> {
     let due = cycle.due_before(config.deadline_day, config.timezone);
+    let departments = department_rows(db, config, cycle, as_of).await?;
+    let review_queue = review_queue(db, config, as_of).await?;
+    let month_start = cycle.start(config.timezone).timestamp();
+    let month_end = cycle.next().start(config.timezone).timestamp() - 1;
+    let rejected_messages = rejected_messages(db, config, month_start, month_end.min(as_of)).await?;
+    // Anything at all received in the month (by as_of), whatever became of it.
+    let no_mail_received = db::messages::received_between(db, month_start, month_end.min(as_of) + 1).await?.is_empty();
+    let failed_messages = failed_messages(db, config, month_start, month_end.min(as_of)).await?;
+    let mailbox = mailbox_health(db, config, as_of).await?;
+    let outbox_hold = outbox_holds(db, config).await?;
+    Ok(Board {
+        mailbox,
+        outbox_hold,
+        cycle: cycle.to_string(),
+        due_before: due.to_rfc3339(),
+        as_of: rfc3339(as_of, config),
+        departments,
+        review_queue,
+        rejected_messages,
+        failed_messages,
+        no_mail_received,
+    })
+}
+
+/// The board's rows by department: the roster's, in roster order, and after them a
+/// row for any other department the cycle's mail was recorded under.
+struct Rows {
+    rows: Vec<DepartmentRow>,
+    index: HashMap<String, usize>,
+}
+
+impl Rows {
+    fn new(config: &Config) -> Rows {
+        let rows: Vec<DepartmentRow> = config.roster.departments().iter().map(|d| empty_row(&d.name)).collect();
+        let index = rows.iter().enumerate().map(|(i, r)| (r.department.clone(), i)).collect();
+        Rows { rows, index }
+    }
+
+    fn of(&mut self, name: &str) -> &mut DepartmentRow {
+        let i = *self.index.entry(name.to_string()).or_insert_with(|| {
+            self.rows.push(empty_row(name));
+            self.rows.len() - 1
+        });
+        &mut self.rows[i]
+    }
+}
+
+/// Every department's packages, files by status and kind, categories, flags and
+/// links in `cycle` as received by `as_of`, and its state against its deadline.
+async fn department_rows(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow::Result<Vec<DepartmentRow>> {
     let cycle_s = cycle.to_string();
     let packages = db::messages::packages(db, &cycle_s, as_of).await?;
     let counts = db::items::board_counts(db, &cycle_s, as_of).await?;
 
-    let mut rows: Vec<DepartmentRow> = config.roster.departments().iter().map(|d| empty_row(&d.name)).collect();
-    let mut index: HashMap<String, usize> = rows.iter().enumerate().map(|(i, r)| (r.department.clone(), i)).collect();
-    let mut row_of = |name: &str, rows: &mut Vec<DepartmentRow>| -> usize {
-        *index.entry(name.to_string()).or_insert_with(|| {
-            rows.push(empty_row(name));
-            rows.len() - 1
-        })
-    };
-    let mut first: HashMap<String, i64> = HashMap::new();
+    let mut rows = Rows::new(config);
     for p in &packages {
-        let i = row_of(&p.department, &mut rows);
-        rows[i].packages += 1;
+        let r = rows.of(&p.department);
+        r.packages += 1;
         // A whole message's marks (sent_on_behalf, bad_date …) count once per package.
         for f in p.flags.split(',').filter(|f| !f.is_empty()) {
-            *rows[i].flags.entry(f.to_string()).or_default() += 1;
+            *r.flags.entry(f.to_string()).or_default() += 1;
         }
     }
+    // When each department's first counted work or link came in.
+    let mut first: HashMap<String, i64> = HashMap::new();
     for c in &counts {
-        let i = row_of(&c.department, &mut rows);
-        let r = &mut rows[i];
-        let n = c.n;
-        for f in c.flags.split(',').filter(|f| !f.is_empty()) {
-            *r.flags.entry(f.to_string()).or_default() += n;
-        }
-        match c.status {
-            Status::Rejected => r.rejected += n,
-            Status::Shared => r.shared += n,
-            Status::Accepted => {
-                match c.kind {
-                    Kind::Photo => r.photos += n,
-                    Kind::Video => r.videos += n,
-                    Kind::Document => r.documents += n,
-                    Kind::Link => r.external_links += n,
-                    Kind::None => {}
-                }
-                if c.kind.is_work() {
-                    *r.by_category.entry(c.category.clone()).or_default() += n;
-                }
-                if c.kind.is_work() || c.kind == Kind::Link {
-                    let e = first.entry(c.department.clone()).or_insert(c.first_received);
-                    *e = (*e).min(c.first_received);
-                }
-            }
-            _ => {}
-        }
+        add_items(rows.of(&c.department), c, &mut first);
     }
     for (department, c) in db::links::counts(db, &cycle_s, as_of).await? {
-        let i = row_of(&department, &mut rows);
-        rows[i].links = c;
+        rows.of(&department).links = c;
     }
     let extensions = db::outbox::extensions(db, &cycle_s).await?;
+    let mut rows = rows.rows;
     for r in &mut rows {
         let f = first.get(&r.department).copied();
         let ext = extensions.iter().find(|(d, _)| *d == r.department).map(|(_, u)| u.clone());
@@ -225,7 +243,41 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             r.late_by_seconds = by_seconds;
         }
     }
-    let review_queue = db::messages::held(db, as_of)
+    Ok(rows)
+}
+
+/// Adds `c`, a count of one department's files of one status, kind, category and
+/// flags, to its row, and moves its first arrival earlier if these came first.
+fn add_items(r: &mut DepartmentRow, c: &db::items::BoardCount, first: &mut HashMap<String, i64>) {
+    let n = c.n;
+    for f in c.flags.split(',').filter(|f| !f.is_empty()) {
+        *r.flags.entry(f.to_string()).or_default() += n;
+    }
+    match c.status {
+        Status::Rejected => r.rejected += n,
+        Status::Shared => r.shared += n,
+        Status::Accepted => {
+            match c.kind {
+                Kind::Photo => r.photos += n,
+                Kind::Video => r.videos += n,
+                Kind::Document => r.documents += n,
+                Kind::Link => r.external_links += n,
+                Kind::None => {}
+            }
+            if c.kind.is_work() {
+                *r.by_category.entry(c.category.clone()).or_default() += n;
+            }
+            if c.kind.is_work() || c.kind == Kind::Link {
+                let e = first.entry(c.department.clone()).or_insert(c.first_received);
+                *e = (*e).min(c.first_received);
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn review_queue(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<Vec<ReviewEntry>> {
+    Ok(db::messages::held(db, as_of)
         .await?
         .into_iter()
         .map(|m| ReviewEntry {
@@ -235,10 +287,11 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             received_at: rfc3339(m.received_at, config),
             guessed_department: m.guessed_department,
         })
-        .collect();
-    let month_start = cycle.start(config.timezone).timestamp();
-    let month_end = cycle.next().start(config.timezone).timestamp() - 1;
-    let rejected_messages = db::messages::rejected_between(db, month_start, month_end.min(as_of))
+        .collect())
+}
+
+async fn rejected_messages(db: &Db, config: &Config, from: i64, to: i64) -> anyhow::Result<Vec<RejectedMessage>> {
+    Ok(db::messages::rejected_between(db, from, to)
         .await?
         .into_iter()
         .map(|m| RejectedMessage {
@@ -251,10 +304,11 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             code: m.reason_code,
             detail: m.detail,
         })
-        .collect();
-    // Anything at all received in the month (by as_of), whatever became of it.
-    let no_mail_received = db::messages::received_between(db, month_start, month_end.min(as_of) + 1).await?.is_empty();
-    let failed_messages = db::messages::failed_between(db, month_start, month_end.min(as_of))
+        .collect())
+}
+
+async fn failed_messages(db: &Db, config: &Config, from: i64, to: i64) -> anyhow::Result<Vec<FailedMessage>> {
+    Ok(db::messages::failed_between(db, from, to)
         .await?
         .into_iter()
         .map(|m| FailedMessage {
@@ -265,9 +319,12 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             source: m.source,
             error: m.detail,
         })
-        .collect();
+        .collect())
+}
+
+async fn mailbox_health(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<Vec<MailboxHealth>> {
     let stale_after = config.imap.as_ref().map_or(30 * 60, |i| i.stale_after.as_secs() as i64);
-    let mailbox = db::cursors::health(db)
+    Ok(db::cursors::health(db)
         .await?
         .into_iter()
         .map(|h| MailboxHealth {
@@ -277,25 +334,16 @@ pub async fn board(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow
             last_error: h.last_error,
             account: h.account,
         })
-        .collect();
+        .collect())
+}
+
+async fn outbox_holds(db: &Db, config: &Config) -> anyhow::Result<Vec<OutboxHold>> {
     let waiting = db::outbox::pending(db, 0).await?.0;
-    let outbox_hold = db::outbox::holds(db)
+    Ok(db::outbox::holds(db)
         .await?
         .into_iter()
         .map(|h| OutboxHold { account: h.account, reason: h.reason, since: rfc3339(h.since, config), next_try_at: rfc3339(h.next_try_at, config), waiting })
-        .collect();
-    Ok(Board {
-        mailbox,
-        outbox_hold,
-        cycle: cycle_s,
-        due_before: due.to_rfc3339(),
-        as_of: rfc3339(as_of, config),
-        departments: rows,
-        review_queue,
-        rejected_messages,
-        failed_messages,
-        no_mail_received,
-    })
+        .collect())
 }
 
 fn empty_row(name: &str) -> DepartmentRow {
@@ -371,23 +419,35 @@ pub fn only_links(d: &DepartmentRow) -> i64 {
 
 /// The board as a Chinese table, for `baosong status`.
 pub fn render(b: &Board) -> String {
-    let short = |s: &str| shown(s);
-    let mut out = format!("{} 月份报送情况    截止：{} 前    统计时间：{}\n\n", b.cycle, short(&b.due_before), short(&b.as_of));
-    let name_w = b.departments.iter().map(|d| width(&d.department)).max().unwrap_or(8).max(8) + 2;
-    let cats_w = b.departments.iter().map(|d| width(&categories_line(d))).max().unwrap_or(0).max(8) + 2;
-    let links_w = b.departments.iter().map(|d| width(&links_line(&d.links))).max().unwrap_or(0).max(8) + 2;
-    let state_of = |d: &DepartmentRow| {
-        let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state.label(), duration_zh(d.late_by_seconds)) } else { d.state.label().to_string() };
-        if let Some(u) = &d.extended_until {
-            state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
-        }
-        if only_links(d) > 0 {
-            state += "（文件未到）";
-        }
-        state
-    };
-    let state_w = b.departments.iter().map(|d| width(&state_of(d))).max().unwrap_or(0).max(14) + 2;
-    out += &format!(
+    let mut out = format!("{} 月份报送情况    截止：{} 前    统计时间：{}\n\n", b.cycle, shown(&b.due_before), shown(&b.as_of));
+    out += &table(&b.departments);
+    out += &totals(b);
+    out += &notes(b);
+    out += &mail_health(b);
+    out += &review_list(&b.review_queue);
+    out
+}
+
+/// A department's 状态 cell: "逾期1天3小时（延至03-28）（文件未到）".
+fn state_cell(d: &DepartmentRow) -> String {
+    let mut state = if d.late_by_seconds > 0 { format!("{}{}", d.state.label(), duration_zh(d.late_by_seconds)) } else { d.state.label().to_string() };
+    if let Some(u) = &d.extended_until {
+        state += &format!("（延至{}）", u.get(5..).unwrap_or(u));
+    }
+    if only_links(d) > 0 {
+        state += "（文件未到）";
+    }
+    state
+}
+
+/// The departments' table: a header, then a line per department, columns padded to
+/// their widest cell.
+fn table(departments: &[DepartmentRow]) -> String {
+    let name_w = departments.iter().map(|d| width(&d.department)).max().unwrap_or(8).max(8) + 2;
+    let cats_w = departments.iter().map(|d| width(&categories_line(d))).max().unwrap_or(0).max(8) + 2;
+    let links_w = departments.iter().map(|d| width(&links_line(&d.links))).max().unwrap_or(0).max(8) + 2;
+    let state_w = departments.iter().map(|d| width(&state_cell(d))).max().unwrap_or(0).max(14) + 2;
+    let mut out = format!(
         "{}{}{}{}{}{}{}{}{}{}{}\n",
         pad("单位", name_w),
         pad("状态", state_w),
@@ -401,10 +461,8 @@ pub fn render(b: &Board) -> String {
         pad("类别分布", cats_w),
         "标记"
     );
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for d in &b.departments {
-        *counts.entry(d.state.label()).or_default() += 1;
-        let state = state_of(d);
+    for d in departments {
+        let state = state_cell(d);
         let first = d.first_received_at.as_deref().map(shown).unwrap_or_else(|| "—".into());
         out += format!(
             "{}{}{}{}{}{}{}{}{}{}{}\n",
@@ -423,20 +481,35 @@ pub fn render(b: &Board) -> String {
         .trim_end();
         out += "\n";
     }
+    out
+}
+
+/// How many departments are in each state, and a warning when the month has no mail at all.
+fn totals(b: &Board) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &b.departments {
+        *counts.entry(d.state.label()).or_default() += 1;
+    }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect();
-    out += &format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
+    let mut out = format!("\n共 {} 个单位：{}\n", b.departments.len(), summary.join("，"));
     if b.no_mail_received {
         // The month may not be over yet at as_of.
         let whole = b.as_of.get(..7).is_none_or(|m| m > b.cycle.as_str());
         let when = if whole { format!("{} 整月", b.cycle) } else { format!("{} 至今", b.cycle) };
         out += &format!("{when}没有收到任何邮件（可能邮箱没有连上，或还没有单位报送）。\n");
     }
+    out
+}
+
+/// Messages refused whole or failed, then duplicate and shared files.
+fn notes(b: &Board) -> String {
+    let mut out = String::new();
     for m in &b.rejected_messages {
         let detail = if m.detail.is_empty() { String::new() } else { format!("（{}）", m.detail) };
-        out += &format!("整封拒收 [{}] {}  {}  「{}」：{}{detail}\n", m.id, short(&m.received_at), m.from, m.subject, m.reason);
+        out += &format!("整封拒收 [{}] {}  {}  「{}」：{}{detail}\n", m.id, shown(&m.received_at), m.from, m.subject, m.reason);
     }
     for m in &b.failed_messages {
-        out += &format!("处理失败 [{}] {}  {}  「{}」：{}（原始邮件已保存，未计入；请检查磁盘和数据库后联系管理员）\n", m.id, short(&m.received_at), m.from, m.subject, m.error);
+        out += &format!("处理失败 [{}] {}  {}  「{}」：{}（原始邮件已保存，未计入；请检查磁盘和数据库后联系管理员）\n", m.id, shown(&m.received_at), m.from, m.subject, m.error);
     }
     let dups: i64 = b.departments.iter().map(|d| d.flags.get("duplicate").copied().unwrap_or(0)).sum();
     if dups > 0 {
@@ -446,11 +519,17 @@ pub fn render(b: &Board) -> String {
     if shared > 0 {
         out += &format!("与其他单位共享的作品 {shared} 个（只计入最先报送的单位）\n");
     }
+    out
+}
+
+/// Each mailbox's last check, and sending on hold.
+fn mail_health(b: &Board) -> String {
+    let mut out = String::new();
     for m in &b.mailbox {
-        let ok = m.last_ok_at.as_deref().map(short).unwrap_or_else(|| "从未成功".into());
+        let ok = m.last_ok_at.as_deref().map(shown).unwrap_or_else(|| "从未成功".into());
         out += &format!("邮箱 {}：上次成功检查 {ok}", m.account);
         if !m.last_error.is_empty() {
-            out += &format!("；最近错误（{}）：{}", m.last_error_at.as_deref().map(short).unwrap_or_default(), m.last_error);
+            out += &format!("；最近错误（{}）：{}", m.last_error_at.as_deref().map(shown).unwrap_or_default(), m.last_error);
         }
         out += "\n";
         if m.stale {
@@ -460,20 +539,23 @@ pub fn render(b: &Board) -> String {
     for h in &b.outbox_hold {
         out += &format!(
             "⚠ 发信已暂停（{} 起）：{}。\n  发件箱中 {} 封待发邮件都保留着，不会丢失；每 30 分钟自动重试一次（下次 {}）。\n",
-            short(&h.since),
+            shown(&h.since),
             h.reason,
             h.waiting,
-            short(&h.next_try_at)
+            shown(&h.next_try_at)
         );
     }
-    if b.review_queue.is_empty() {
-        out += "待审核：无\n";
-    } else {
-        out += &format!("待审核 {} 封（baosong quarantine approve 编号 --department 单位 批准）：\n", b.review_queue.len());
-        for r in &b.review_queue {
-            let guess = if r.guessed_department.is_empty() { "无法判断".to_string() } else { r.guessed_department.clone() };
-            out += &format!("  [{}] {}  {}  「{}」  疑似：{}\n", r.id, short(&r.received_at), r.from, r.subject, guess);
-        }
+    out
+}
+
+fn review_list(queue: &[ReviewEntry]) -> String {
+    if queue.is_empty() {
+        return "待审核：无\n".to_string();
+    }
+    let mut out = format!("待审核 {} 封（baosong quarantine approve 编号 --department 单位 批准）：\n", queue.len());
+    for r in queue {
+        let guess = if r.guessed_department.is_empty() { "无法判断".to_string() } else { r.guessed_department.clone() };
+        out += &format!("  [{}] {}  {}  「{}」  疑似：{}\n", r.id, shown(&r.received_at), r.from, r.subject, guess);
     }
     out
 }
