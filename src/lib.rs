@@ -12,6 +12,7 @@ pub mod journal; // raw mail made durable and queued, with the IMAP cursor, in o
 pub mod intake; // workers analyse what the journal queued; offline import
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod parse; // mail-parser plus Chinese header repair
+pub mod sender_auth; // who really sent it: DKIM verified, SPF/DMARC from mx.qq.com's header, the verdict under the policy
 pub mod resolve; // pure: whose package it is, which month it names
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
 pub mod inspect; // what a file is, by content; hashes

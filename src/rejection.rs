@@ -141,6 +141,11 @@ pub enum Flag {
     SharedWork,
     MessageIdCollision,
     BadDate,
+    /// The sender could not be checked (the DNS failed, after retries): counted, flagged.
+    SenderUnverified,
+    /// The sender's check failed where the domain asks nothing (`p=none`), or the mail
+    /// was approved although its check failed: counted, flagged.
+    SenderAuthFailed,
 }
 
 impl Flag {
@@ -163,10 +168,12 @@ impl Flag {
             Flag::SharedWork => "shared_work",
             Flag::MessageIdCollision => "message_id_collision",
             Flag::BadDate => "bad_date",
+            Flag::SenderUnverified => "sender_unverified",
+            Flag::SenderAuthFailed => "sender_auth_failed",
         }
     }
 
-    pub const ALL: [Flag; 17] = [
+    pub const ALL: [Flag; 19] = [
         Flag::Duplicate,
         Flag::NameMismatch,
         Flag::NameSanitized,
@@ -184,6 +191,8 @@ impl Flag {
         Flag::SharedWork,
         Flag::MessageIdCollision,
         Flag::BadDate,
+        Flag::SenderUnverified,
+        Flag::SenderAuthFailed,
     ];
 
     pub fn from_code(code: &str) -> Option<Flag> {
@@ -209,6 +218,8 @@ impl Flag {
             Flag::SharedWork => "与其他单位本月报送的作品相同或高度相似（如联合行动照片），只计入最先报送的单位",
             Flag::MessageIdCollision => "邮件编号（Message-ID）与另一封内容不同的邮件相同，已作为新邮件处理",
             Flag::BadDate => "邮件日期明显错误，已改用收信服务器时间或处理时间",
+            Flag::SenderUnverified => "发件人未能验证（查询签名记录的 DNS 失败），已照常计入，请留意是否为本单位所发",
+            Flag::SenderAuthFailed => "发件人验证未通过（没有有效签名或签名无效），请留意是否为本单位所发",
         }
     }
 
@@ -232,6 +243,8 @@ impl Flag {
             Flag::SharedWork => "共享",
             Flag::MessageIdCollision => "编号冲突",
             Flag::BadDate => "日期有误",
+            Flag::SenderUnverified => "发件人未能验证",
+            Flag::SenderAuthFailed => "发件人验证未通过",
         }
     }
 
@@ -249,6 +262,37 @@ impl Flag {
         v.sort();
         v.dedup();
         v.iter().map(|f| f.code()).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// Why a message is held for the office's review, when there is more to say than
+/// "the sender is not on the roster" (which is held mail's default, stored as '').
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeldReason {
+    /// From a roster address, but the sender's check failed where its domain requires
+    /// it (DMARC `p=quarantine`/`p=reject`, or `sender_auth = "dkim"`): perhaps forged.
+    SenderAuthFailed,
+}
+
+impl HeldReason {
+    pub const ALL: [HeldReason; 1] = [HeldReason::SenderAuthFailed];
+
+    /// The code stored in `messages.reason_code` of held mail.
+    pub fn code(self) -> &'static str {
+        match self {
+            HeldReason::SenderAuthFailed => "sender_auth_failed",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<HeldReason> {
+        HeldReason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// What the office reads in the review queue, the digest and `status`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            HeldReason::SenderAuthFailed => "发件人地址可能被冒充（发件人验证未通过），未计入；请核实确为该单位所发后再批准",
+        }
     }
 }
 
@@ -278,5 +322,14 @@ mod tests {
         }
         assert_eq!(Flag::parse_list("reused,,bogus,duplicate,reused"), [Flag::Duplicate, Flag::Reused]);
         assert_eq!(Flag::join(&[Flag::BadDate, Flag::SentOnBehalf, Flag::BadDate]), "sent_on_behalf,bad_date");
+    }
+
+    #[test]
+    fn held_reasons_round_trip_in_chinese() {
+        for r in HeldReason::ALL {
+            assert_eq!(HeldReason::from_code(r.code()), Some(r));
+            assert!(!r.reason().is_ascii());
+        }
+        assert_eq!(HeldReason::from_code(""), None);
     }
 }
