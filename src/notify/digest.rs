@@ -2,14 +2,16 @@
 //! the review queue, refused files, 超大附件 links waiting for the office and mailbox health.
 //! Sent once per date (key `digest:<date>`), in HTML and plain text.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{Draft, cycle_label};
 use crate::config::Config;
 use crate::cycle::{Cycle, local};
-use crate::db::items::Status;
-use crate::db::messages::Disposition;
+use crate::db::items::{ListedItem, Status};
+use crate::db::messages::{Disposition, MessageRow};
 use crate::db::{self, Db};
 use crate::links::State;
 use crate::rejection::Flag;
@@ -222,106 +224,14 @@ pub async fn draft(db: &Db, config: &Config, templates: &crate::templates::Templ
     let since = until - 24 * 3600;
     let cycle = Cycle::at(until, config.timezone);
     let board = report::board(db, config, cycle, until).await?;
-
-    let mut intake = Vec::new();
-    let mut rejected = Vec::new();
-    let mut flagged: std::collections::BTreeMap<String, Vec<FlaggedItem>> = Default::default();
-    let labels = |flags: Vec<Flag>| flags.iter().map(|f| f.label()).collect::<Vec<_>>().join("、");
-    let mut thumbs: std::collections::BTreeMap<String, Vec<(i64, String, String, String)>> = Default::default();
-    for m in db::messages::received_between(db, since, until).await? {
-        let filter = db::items::Filter { message_ref: Some(m.id), ..Default::default() };
-        let items = if m.disposition == Disposition::Package { db::items::list(db, &filter).await? } else { vec![] };
-        let works = items.iter().filter(|i| i.item.is_counted_work()).count() as i64;
-        for i in items.iter().filter(|i| i.item.status == Status::Accepted && !i.item.thumb_path.is_empty()) {
-            let flags = i.item.flags.split(',').filter_map(crate::rejection::Flag::from_code).map(|f| f.reason()).collect::<Vec<_>>().join("；");
-            thumbs.entry(m.department.clone()).or_default().push((i.item.id, i.item.shown_name.clone(), i.item.thumb_path.clone(), flags));
-        }
-        let message_flags = labels(Flag::parse_list(&m.flags));
-        if m.disposition == Disposition::Package && !message_flags.is_empty() {
-            flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: format!("整封邮件「{}」", m.subject), flags: message_flags });
-        }
-        for i in items.iter().filter(|i| !matches!(i.item.status, Status::Rejected | Status::Decoration)) {
-            let flags = labels(Flag::parse_list(&i.item.flags).into_iter().filter(|f| *f != Flag::ExternalLink).collect());
-            if !flags.is_empty() {
-                flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: i.item.shown_name.clone(), flags });
-            }
-        }
-        let refused: Vec<_> = items.iter().filter(|i| i.item.status == Status::Rejected).collect();
-        for r in &refused {
-            rejected.push(Refused { department: m.department.clone(), name: r.item.shown_name.clone(), reason: r.item.reason.clone() });
-        }
-        intake.push(Intake {
-            received_at: short(m.received_at, config),
-            department: m.department.clone(),
-            subject: m.subject.clone(),
-            outcome: m.disposition.label().into(),
-            works,
-            rejected: refused.len() as i64,
-        });
-    }
-    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    let rows = board
-        .departments
-        .iter()
-        .map(|d| {
-            *counts.entry(d.state.label()).or_default() += 1;
-            let mut cats: Vec<String> = (1..=10u8)
-                .filter_map(|n| d.by_category.get(&n.to_string()).filter(|c| **c > 0).map(|c| format!("{}{c}", crate::categories::CIRCLED[usize::from(n) - 1])))
-                .collect();
-            if let Some(c) = d.by_category.get("uncategorized").filter(|c| **c > 0) {
-                cats.push(format!("未分类{c}"));
-            }
-            let mut detail = if d.late_by_seconds > 0 { format!("晚 {}", duration_zh(d.late_by_seconds)) } else { String::new() };
-            if let Some(u) = &d.extended_until {
-                detail += &format!("{}延期至 {u}", if detail.is_empty() { "" } else { "，" });
-            }
-            Row {
-                department: d.department.clone(),
-                state_label: d.state.label().into(),
-                detail,
-                packages: d.packages,
-                photos: d.photos,
-                videos: d.videos,
-                categories: cats.join(" "),
-            }
-        })
-        .collect();
-    let summary = counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect::<Vec<_>>().join("，");
-    let links = waiting_for_office(db, until)
-        .await?
-        .into_iter()
-        .map(|l| Expiring {
-            department: l.department,
-            expires: if l.link.expires_at > 0 { format!("{}{}", if l.link.expiry_guessed != 0 { "约 " } else { "" }, short(l.link.expires_at, config)) } else { "未知".into() },
-            left: super::link::left_label(l.link.expires_at, until, config.timezone),
-            state_label: l.link.state.label().into(),
-            reason: match (l.link.detail.is_empty(), l.link.state) {
-                (false, _) => l.link.detail,
-                (true, State::Waiting) => "还在自动下载，尚未成功".into(),
-                (true, _) => "无法自动下载".into(),
-            },
-            item: l.item,
-            item_url: super::link::item_url(config, l.item),
-            name: l.link.name,
-        })
-        .collect();
+    let day = Day::read(db, config, since, until).await?;
+    let links = links(db, config, until).await?;
     let failed_mail = db::outbox::failed_since(db, since)
         .await?
         .into_iter()
         .map(|f| Failed { to: f.recipients, subject: f.subject, error: f.last_error })
         .collect();
-    let mut sheets = Vec::new();
-    let mut inline = Vec::new();
-    for (n, (department, list)) in thumbs.into_iter().enumerate() {
-        let tiles: Vec<(i64, image::DynamicImage)> = list.iter().filter_map(|(id, _, path, _)| image::open(store.abs(path)).ok().map(|img| (*id, img))).take(48).collect();
-        if tiles.is_empty() {
-            continue;
-        }
-        let cid = format!("sheet-{}@baosong", n + 1);
-        inline.push((cid.clone(), crate::inspect::sheet::contact_sheet(&tiles, 6)));
-        let items = list.into_iter().map(|(id, name, _, flags)| SheetItem { id, name, flags }).collect();
-        sheets.push(Sheet { department, cid, items });
-    }
+    let (sheets, inline) = sheets(store, day.thumbs);
     let names: Vec<String> = config.roster.departments().iter().map(|d| d.name.clone()).collect();
     let adoptions = crate::score::record::month_adoptions(db, &config.rubric, &names, cycle).await?;
     let ctx = Context {
@@ -330,50 +240,16 @@ pub async fn draft(db: &Db, config: &Config, templates: &crate::templates::Templ
         date: date.to_string(),
         since: short(since, config),
         until: short(until, config),
-        intake,
-        board: Board {
-            cycle_label: cycle_label(cycle),
-            deadline: super::receipt::deadline_label(cycle.due_before(config.deadline_day, config.timezone).timestamp(), config),
-            summary,
-            rows,
-        },
-        review: board
-            .review_queue
-            .iter()
-            .map(|r| Review {
-                id: r.id.clone(),
-                from: r.from.clone(),
-                subject: r.subject.clone(),
-                received_at: r.received_at.get(5..16).unwrap_or(&r.received_at).replace('T', " "),
-                guess: if r.guessed_department.is_empty() { "无法判断".into() } else { r.guessed_department.clone() },
-            })
-            .collect(),
-        rejected,
-        flagged: flagged.into_iter().map(|(department, items)| Flagged { department, items }).collect(),
+        intake: day.intake,
+        board: board_part(config, cycle, &board),
+        review: review(&board),
+        rejected: day.rejected,
+        flagged: day.flagged.into_iter().map(|(department, items)| Flagged { department, items }).collect(),
         links,
-        mailbox: board
-            .mailbox
-            .iter()
-            .map(|m| Mailbox {
-                account: m.account.clone(),
-                last_ok: m.last_ok_at.as_deref().map(|t| t.get(..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "从未成功".into()),
-                last_error: m.last_error.clone(),
-                stale: m.stale,
-            })
-            .collect(),
+        mailbox: mailbox(&board),
         outbox_hold: board.outbox_hold.iter().map(|h| Hold { since: h.since.get(..16).unwrap_or(&h.since).replace('T', " "), reason: h.reason.clone(), waiting: h.waiting }).collect(),
         failed_mail,
-        failed_intake: board
-            .failed_messages
-            .iter()
-            .map(|m| FailedIntake {
-                id: m.id.clone(),
-                received_at: m.received_at.get(5..16).unwrap_or(&m.received_at).replace('T', " "),
-                from: m.from.clone(),
-                subject: m.subject.clone(),
-                error: m.error.clone(),
-            })
-            .collect(),
+        failed_intake: failed_intake(&board),
         office: office.to_string(),
     };
     let (subject, text) = super::split_subject(&templates.render("digest.txt", &ctx).map_err(anyhow::Error::msg)?);
@@ -390,4 +266,180 @@ pub async fn draft(db: &Db, config: &Config, templates: &crate::templates::Templ
         html: Some(html),
         inline,
     })
+}
+
+/// An accepted photo or video of the day with a thumbnail, for its department's contact sheet.
+struct Thumb {
+    id: i64,
+    name: String,
+    path: String,
+    /// Its flags' reasons in Chinese, joined by "；".
+    flags: String,
+}
+
+/// The 24 hours' mail: each message's line, refused files, flagged files by
+/// department, and thumbnails by department.
+#[derive(Default)]
+struct Day {
+    intake: Vec<Intake>,
+    rejected: Vec<Refused>,
+    flagged: BTreeMap<String, Vec<FlaggedItem>>,
+    thumbs: BTreeMap<String, Vec<Thumb>>,
+}
+
+impl Day {
+    /// Every message received from `since` to `until`, with the files of the packages.
+    async fn read(db: &Db, config: &Config, since: i64, until: i64) -> anyhow::Result<Day> {
+        let mut day = Day::default();
+        for m in db::messages::received_between(db, since, until).await? {
+            let filter = db::items::Filter { message_ref: Some(m.id), ..Default::default() };
+            let items = if m.disposition == Disposition::Package { db::items::list(db, &filter).await? } else { vec![] };
+            day.add(config, &m, &items);
+        }
+        Ok(day)
+    }
+
+    fn add(&mut self, config: &Config, m: &MessageRow, items: &[ListedItem]) {
+        let labels = |flags: Vec<Flag>| flags.iter().map(|f| f.label()).collect::<Vec<_>>().join("、");
+        let works = items.iter().filter(|i| i.item.is_counted_work()).count() as i64;
+        for i in items.iter().filter(|i| i.item.status == Status::Accepted && !i.item.thumb_path.is_empty()) {
+            let flags = i.item.flags.split(',').filter_map(crate::rejection::Flag::from_code).map(|f| f.reason()).collect::<Vec<_>>().join("；");
+            self.thumbs.entry(m.department.clone()).or_default().push(Thumb { id: i.item.id, name: i.item.shown_name.clone(), path: i.item.thumb_path.clone(), flags });
+        }
+        let message_flags = labels(Flag::parse_list(&m.flags));
+        if m.disposition == Disposition::Package && !message_flags.is_empty() {
+            self.flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: format!("整封邮件「{}」", m.subject), flags: message_flags });
+        }
+        for i in items.iter().filter(|i| !matches!(i.item.status, Status::Rejected | Status::Decoration)) {
+            let flags = labels(Flag::parse_list(&i.item.flags).into_iter().filter(|f| *f != Flag::ExternalLink).collect());
+            if !flags.is_empty() {
+                self.flagged.entry(m.department.clone()).or_default().push(FlaggedItem { name: i.item.shown_name.clone(), flags });
+            }
+        }
+        let refused: Vec<_> = items.iter().filter(|i| i.item.status == Status::Rejected).collect();
+        for r in &refused {
+            self.rejected.push(Refused { department: m.department.clone(), name: r.item.shown_name.clone(), reason: r.item.reason.clone() });
+        }
+        self.intake.push(Intake {
+            received_at: short(m.received_at, config),
+            department: m.department.clone(),
+            subject: m.subject.clone(),
+            outcome: m.disposition.label().into(),
+            works,
+            rejected: refused.len() as i64,
+        });
+    }
+}
+
+/// The cycle's board: a row per department and how many are in each state.
+fn board_part(config: &Config, cycle: Cycle, board: &report::Board) -> Board {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let rows = board
+        .departments
+        .iter()
+        .map(|d| {
+            *counts.entry(d.state.label()).or_default() += 1;
+            let mut detail = if d.late_by_seconds > 0 { format!("晚 {}", duration_zh(d.late_by_seconds)) } else { String::new() };
+            if let Some(u) = &d.extended_until {
+                detail += &format!("{}延期至 {u}", if detail.is_empty() { "" } else { "，" });
+            }
+            Row {
+                department: d.department.clone(),
+                state_label: d.state.label().into(),
+                detail,
+                packages: d.packages,
+                photos: d.photos,
+                videos: d.videos,
+                categories: report::categories_line(d),
+            }
+        })
+        .collect();
+    Board {
+        cycle_label: cycle_label(cycle),
+        deadline: super::receipt::deadline_label(cycle.due_before(config.deadline_day, config.timezone).timestamp(), config),
+        summary: counts.iter().map(|(k, v)| format!("{k} {v} 个")).collect::<Vec<_>>().join("，"),
+        rows,
+    }
+}
+
+/// The links waiting for the office at `until`, with why each is not in.
+async fn links(db: &Db, config: &Config, until: i64) -> anyhow::Result<Vec<Expiring>> {
+    Ok(waiting_for_office(db, until)
+        .await?
+        .into_iter()
+        .map(|l| Expiring {
+            department: l.department,
+            expires: if l.link.expires_at > 0 { format!("{}{}", if l.link.expiry_guessed != 0 { "约 " } else { "" }, short(l.link.expires_at, config)) } else { "未知".into() },
+            left: super::link::left_label(l.link.expires_at, until, config.timezone),
+            state_label: l.link.state.label().into(),
+            reason: match (l.link.detail.is_empty(), l.link.state) {
+                (false, _) => l.link.detail,
+                (true, State::Waiting) => "还在自动下载，尚未成功".into(),
+                (true, _) => "无法自动下载".into(),
+            },
+            item: l.item,
+            item_url: super::link::item_url(config, l.item),
+            name: l.link.name,
+        })
+        .collect())
+}
+
+/// A contact sheet per department of the day's thumbnails (at most 48 tiles), and the
+/// inline images they are sent as; a department none of whose thumbnails can be read
+/// gets none.
+fn sheets(store: &crate::store::Store, thumbs: BTreeMap<String, Vec<Thumb>>) -> (Vec<Sheet>, Vec<(String, Vec<u8>)>) {
+    let mut sheets = Vec::new();
+    let mut inline = Vec::new();
+    for (n, (department, list)) in thumbs.into_iter().enumerate() {
+        let tiles: Vec<(i64, image::DynamicImage)> = list.iter().filter_map(|t| image::open(store.abs(&t.path)).ok().map(|img| (t.id, img))).take(48).collect();
+        if tiles.is_empty() {
+            continue;
+        }
+        let cid = format!("sheet-{}@baosong", n + 1);
+        inline.push((cid.clone(), crate::inspect::sheet::contact_sheet(&tiles, 6)));
+        let items = list.into_iter().map(|t| SheetItem { id: t.id, name: t.name, flags: t.flags }).collect();
+        sheets.push(Sheet { department, cid, items });
+    }
+    (sheets, inline)
+}
+
+fn review(board: &report::Board) -> Vec<Review> {
+    board
+        .review_queue
+        .iter()
+        .map(|r| Review {
+            id: r.id.clone(),
+            from: r.from.clone(),
+            subject: r.subject.clone(),
+            received_at: r.received_at.get(5..16).unwrap_or(&r.received_at).replace('T', " "),
+            guess: if r.guessed_department.is_empty() { "无法判断".into() } else { r.guessed_department.clone() },
+        })
+        .collect()
+}
+
+fn mailbox(board: &report::Board) -> Vec<Mailbox> {
+    board
+        .mailbox
+        .iter()
+        .map(|m| Mailbox {
+            account: m.account.clone(),
+            last_ok: m.last_ok_at.as_deref().map(|t| t.get(..16).unwrap_or(t).replace('T', " ")).unwrap_or_else(|| "从未成功".into()),
+            last_error: m.last_error.clone(),
+            stale: m.stale,
+        })
+        .collect()
+}
+
+fn failed_intake(board: &report::Board) -> Vec<FailedIntake> {
+    board
+        .failed_messages
+        .iter()
+        .map(|m| FailedIntake {
+            id: m.id.clone(),
+            received_at: m.received_at.get(5..16).unwrap_or(&m.received_at).replace('T', " "),
+            from: m.from.clone(),
+            subject: m.subject.clone(),
+            error: m.error.clone(),
+        })
+        .collect()
 }
