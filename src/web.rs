@@ -21,12 +21,12 @@ mod links;
 mod review;
 mod scores;
 mod search;
+mod server;
 mod status;
 mod templates;
 pub mod tls;
 mod users;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -113,7 +113,7 @@ pub async fn serve(app: crate::app::App, mut shutdown: tokio::sync::watch::Recei
     let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, config, db, store });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
     tracing::info!(%listen, https = tls.is_some(), "控制台已启动：{}", app.config.web.base_url);
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let router = router(app);
     let stopped = async move {
         while !*shutdown.borrow() {
             if shutdown.changed().await.is_err() {
@@ -127,16 +127,15 @@ pub async fn serve(app: crate::app::App, mut shutdown: tokio::sync::watch::Recei
             let listener = listener.tap_io(|t| {
                 let _ = t.set_nodelay(true);
             });
-            axum::serve(listener, service).with_graceful_shutdown(stopped).await
+            server::run(listener, router, stopped).await;
         }
         Some(config) => {
-            // `tls::Listener` sets TCP_NODELAY itself; the (empty) tap is what gives its
-            // connections axum's `ConnectInfo<SocketAddr>`, which the login limit reads.
-            let listener = tls::Listener::new(listener, config).context("控制台无法监听")?.tap_io(|_| {});
-            axum::serve(listener, service).with_graceful_shutdown(stopped).await
+            // `tls::Listener` sets TCP_NODELAY itself.
+            let listener = tls::Listener::new(listener, config).context("控制台无法监听")?;
+            server::run(listener, router, stopped).await;
         }
     }
-    .context("控制台异常退出")
+    Ok(())
 }
 
 /// A page that could not be shown, said in Chinese.
@@ -167,13 +166,17 @@ impl From<anyhow::Error> for Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let body = format!(
-            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>出错了</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
-             <body><main><h1>出错了</h1><p class=\"error\">{}</p><p><a href=\"javascript:history.back()\">返回上一页</a> · <a href=\"/\">看板</a></p></main></body></html>",
-            templates::escape(&self.message)
-        );
-        (self.status, Html(body)).into_response()
+        (self.status, Html(page_html("出错了", &self.message))).into_response()
     }
+}
+
+/// A page that says one thing, with the way back: errors and refusals.
+pub(crate) fn page_html(title: &str, message: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head>\
+         <body><main><h1>{title}</h1><p class=\"error\">{}</p><p><a href=\"javascript:history.back()\">返回上一页</a> · <a href=\"/\">看板</a></p></main></body></html>",
+        templates::escape(message)
+    )
 }
 
 pub type Page = Result<Response, Failure>;

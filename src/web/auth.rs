@@ -172,7 +172,9 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-const MAX_FORM: usize = 1 << 20;
+/// A form post is small: a search, a few fields, at most some thousand item ids. An
+/// upload (补交文件) is not a form: it is streamed to disk by its own handler.
+const MAX_FORM: usize = 256 << 10;
 
 /// What a login with an unknown name is checked against.
 static UNKNOWN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password(&random_token()).unwrap_or_default());
@@ -195,7 +197,7 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
         let (parts, body) = req.into_parts();
         let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
             Ok(b) => b,
-            Err(_) => return Failure::bad("提交的表单太大。").into_response(),
+            Err(_) => return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "提交的内容太大（表单最多 256 KiB），无法处理。请减少一次选择的文件数后再提交。").into_response(),
         };
         fields = Some(Fields(form_urlencoded::parse(&bytes).into_owned().collect()));
         req = Request::from_parts(parts, axum::body::Body::from(bytes));
@@ -319,6 +321,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     };
     if let Some(wait) = wait {
         let minutes = (wait + 59) / 60;
+        tracing::warn!(user = %name, address = %client_ip(peer, &headers), "控制台登录被暂时阻止：失败次数过多");
         return login_form(&app, &headers, StatusCode::TOO_MANY_REQUESTS, &name, &format!("登录失败次数过多，请 {minutes} 分钟后再试。"));
     }
     let user = db::users::by_name(&app.db, &name).await?;
@@ -327,15 +330,19 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     // which names exist.
     let phc = user.as_ref().map_or_else(|| UNKNOWN.clone(), |u| u.password_hash.clone());
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
+    let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
         let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());
         l.fail(&ip_key, t);
         l.fail(&user_key, t);
         drop(l);
+        // Who tried and from where, never what was typed as the password.
+        tracing::warn!(user = %name, address = %client_ip(peer, &headers), known, "控制台登录失败：用户名或密码不正确");
         return login_form(&app, &headers, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
     };
     // Said only to whoever knows the password: a guess learns nothing about the account.
     if user.disabled() {
+        tracing::warn!(user = %name, address = %client_ip(peer, &headers), "控制台登录失败：账号已停用");
         return login_form(&app, &headers, StatusCode::FORBIDDEN, &name, "这个账号已被管理员停用，不能登录。如需继续使用，请联系管理员重新启用。");
     }
     app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
