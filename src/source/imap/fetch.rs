@@ -9,7 +9,7 @@
 
 use chrono::DateTime;
 use futures::TryStreamExt;
-use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::{Receiver, Sender};
 use tokio::sync::{Notify, watch};
 use tracing::{info, warn};
 
@@ -86,18 +86,7 @@ pub async fn folder(db: &Db, store: &Store, session: &mut Session, cfg: &ImapCon
         warn!(folder = name, "服务器没有给出 UIDVALIDITY，跳过此文件夹");
         return Ok(FolderStats::default());
     };
-    let mut last = match db::cursors::get(db, &account, name).await? {
-        Some(p) if p.uid_validity == uid_validity => p.last_uid,
-        previous => {
-            if previous.is_some() {
-                // The UIDs we hold mean nothing now. Rescan; Message-ID and raw SHA-256
-                // dedupe make sure nothing is counted twice.
-                warn!(folder = name, uid_validity, "UIDVALIDITY 已变化，重新扫描该文件夹（已入库的邮件不会重复计入）");
-            }
-            db::cursors::reset(db, &account, name, uid_validity, 0, chrono::Utc::now().timestamp()).await?;
-            0
-        }
-    };
+    let mut last = cursor(db, &account, name, uid_validity).await?;
     let mut stats = FolderStats::default();
     if mailbox.exists == 0 {
         return Ok(stats);
@@ -112,57 +101,8 @@ pub async fn folder(db: &Db, store: &Store, session: &mut Session, cfg: &ImapCon
     // the cursor (one transaction per group). Analysis happens elsewhere (the journal's
     // workers), so a slow or failing message never holds this task.
     let (tx, rx) = tokio::sync::mpsc::channel::<Incoming>(QUEUE);
-    let producer = async {
-        let tx = tx;
-        for batch in batches(&fresh, cfg.chunk_size) {
-            if *shutdown.borrow() {
-                break;
-            }
-            if batch.len() == 1 && batch[0].size > cfg.chunk_size {
-                if let Some(incoming) = fetch_large(store, session, cfg, name, uid_validity, batch[0]).await? {
-                    if tx.send(incoming).await.is_err() {
-                        break;
-                    }
-                }
-            } else if !fetch_batch(session, cfg, name, uid_validity, &batch, &tx).await? {
-                break;
-            }
-        }
-        Ok::<(), ImapError>(())
-    };
-    let consumer = async {
-        // The receiver is owned here, so it is dropped the moment the consumer stops
-        // (shutdown or an error): the producer's next send fails and it stops too,
-        // instead of waiting on a full queue for ever.
-        let mut rx = rx;
-        let mut done: Vec<u32> = Vec::new();
-        let mut already = 0;
-        while let Some(first) = rx.recv().await {
-            // Whatever else has arrived joins the group, up to a bound.
-            let mut bytes = first.raw.len() as usize;
-            let mut group = vec![first];
-            while group.len() < GROUP_MESSAGES && bytes < GROUP_BYTES {
-                match rx.try_recv() {
-                    Ok(next) => {
-                        bytes += next.raw.len() as usize;
-                        group.push(next);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let uids: Vec<u32> = group.iter().map(|i| i.cursor.as_ref().map_or(0, |c| c.uid as u32)).collect();
-            let q = journal::commit_group(db, store, group, chrono::Utc::now().timestamp()).await?;
-            done.extend(uids);
-            already += q.known;
-            if let Some(w) = wake {
-                w.notify_one();
-            }
-            if *shutdown.borrow() {
-                break; // what is left stays above the cursor for next time
-            }
-        }
-        Ok::<(Vec<u32>, usize), ImapError>((done, already))
-    };
+    let producer = produce(store, session, cfg, name, uid_validity, &fresh, shutdown, tx);
+    let consumer = consume(db, store, rx, shutdown, wake);
     let (produced, consumed) = tokio::join!(producer, consumer);
     let (done, already) = consumed?;
     stats.ingested = done.len();
@@ -179,6 +119,91 @@ pub async fn folder(db: &Db, store: &Store, session: &mut Session, cfg: &ImapCon
         }
     }
     Ok(stats)
+}
+
+/// The last UID taken in from folder `name`, or 0 (and a fresh cursor) when there is
+/// none yet or the folder's UIDVALIDITY is not the one it was taken under.
+async fn cursor(db: &Db, account: &str, name: &str, uid_validity: i64) -> Result<i64, ImapError> {
+    match db::cursors::get(db, account, name).await? {
+        Some(p) if p.uid_validity == uid_validity => Ok(p.last_uid),
+        previous => {
+            if previous.is_some() {
+                // The UIDs we hold mean nothing now. Rescan; Message-ID and raw SHA-256
+                // dedupe make sure nothing is counted twice.
+                warn!(folder = name, uid_validity, "UIDVALIDITY 已变化，重新扫描该文件夹（已入库的邮件不会重复计入）");
+            }
+            db::cursors::reset(db, account, name, uid_validity, 0, chrono::Utc::now().timestamp()).await?;
+            Ok(0)
+        }
+    }
+}
+
+/// The network side: fetches `fresh` batch by batch (a large message alone, in ranges)
+/// into the queue, until shutdown or the consumer stops. Owning `queue`, it closes it
+/// when it ends, which lets the consumer finish.
+#[allow(clippy::too_many_arguments)]
+async fn produce(
+    store: &Store,
+    session: &mut Session,
+    cfg: &ImapConfig,
+    name: &str,
+    uid_validity: i64,
+    fresh: &[Pending],
+    shutdown: &watch::Receiver<bool>,
+    queue: Sender<Incoming>,
+) -> Result<(), ImapError> {
+    for batch in batches(fresh, cfg.chunk_size) {
+        if *shutdown.borrow() {
+            break;
+        }
+        if batch.len() == 1 && batch[0].size > cfg.chunk_size {
+            if let Some(incoming) = fetch_large(store, session, cfg, name, uid_validity, batch[0]).await? {
+                if queue.send(incoming).await.is_err() {
+                    break;
+                }
+            }
+        } else if !fetch_batch(session, cfg, name, uid_validity, &batch, &queue).await? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The journal side: takes what has arrived in groups and commits each group to the
+/// journal with its cursor. Returns the UIDs committed and how many of them the
+/// journal already had.
+///
+/// The receiver is owned here, so it is dropped the moment the consumer stops
+/// (shutdown or an error): the producer's next send fails and it stops too, instead
+/// of waiting on a full queue for ever.
+async fn consume(db: &Db, store: &Store, mut rx: Receiver<Incoming>, shutdown: &watch::Receiver<bool>, wake: Option<&Notify>) -> Result<(Vec<u32>, usize), ImapError> {
+    let mut done: Vec<u32> = Vec::new();
+    let mut already = 0;
+    while let Some(first) = rx.recv().await {
+        // Whatever else has arrived joins the group, up to a bound.
+        let mut bytes = first.raw.len() as usize;
+        let mut group = vec![first];
+        while group.len() < GROUP_MESSAGES && bytes < GROUP_BYTES {
+            match rx.try_recv() {
+                Ok(next) => {
+                    bytes += next.raw.len() as usize;
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let uids: Vec<u32> = group.iter().map(|i| i.cursor.as_ref().map_or(0, |c| c.uid as u32)).collect();
+        let q = journal::commit_group(db, store, group, chrono::Utc::now().timestamp()).await?;
+        done.extend(uids);
+        already += q.known;
+        if let Some(w) = wake {
+            w.notify_one();
+        }
+        if *shutdown.borrow() {
+            break; // what is left stays above the cursor for next time
+        }
+    }
+    Ok((done, already))
 }
 
 /// UID, size and INTERNALDATE of everything above `last`, ascending.
