@@ -241,51 +241,11 @@ impl Config {
             ));
         }
         let data_dir = absolute_under(base, &raw.storage.data_dir);
-        let database_url = match raw.storage.database_url {
-            Some(url) if url.starts_with("sqlite:") => sqlite_under(base, &url),
-            Some(url) => {
-                return Err(ConfigError::new(
-                    &origin,
-                    "storage.database_url",
-                    format!("暂不支持的数据库地址 \"{url}\""),
-                    "目前只支持 SQLite：删去此项（默认 data_dir/baosong.db），或写成 \"sqlite://路径\"",
-                ));
-            }
-            None => format!("sqlite://{}", data_dir.join("baosong.db").display()),
-        };
-        let l = &raw.limits;
-        let positive = |key: &str, v: i64| -> Result<usize, ConfigError> {
-            if v >= 1 {
-                Ok(v as usize)
-            } else {
-                Err(ConfigError::new(&origin, key, format!("{v} 必须是正整数"), "填大于 0 的整数，或删去此项使用默认值"))
-            }
-        };
-        let limits = Limits {
-            max_unpacked_bytes: parse_size(&l.max_unpacked_size).ok_or_else(|| {
-                ConfigError::new(&origin, "limits.max_unpacked_size", format!("无法识别的大小 \"{}\"", l.max_unpacked_size), "写成带单位的大小，例如 \"4GiB\"、\"500MiB\"")
-            })?,
-            max_file_bytes: parse_size(&l.max_file_size).filter(|&n| n > 0).ok_or_else(|| {
-                ConfigError::new(&origin, "limits.max_file_size", format!("无法识别的大小 \"{}\"", l.max_file_size), "写成带单位的大小，例如 \"64MiB\"")
-            })?,
-            max_archive_entries: positive("limits.max_archive_entries", l.max_archive_entries)?,
-            max_compression_ratio: positive("limits.max_compression_ratio", l.max_compression_ratio)? as u64,
-            max_nesting_depth: positive("limits.max_nesting_depth", l.max_nesting_depth)?,
-            max_mime_parts: positive("limits.max_mime_parts", l.max_mime_parts)?,
-            max_mime_depth: positive("limits.max_mime_depth", l.max_mime_depth)?,
-        };
-        let imap = match raw.imap {
-            Some(r) => Some(ImapConfig::from_raw(&origin, base, r, timezone)?),
-            None => None,
-        };
-        let smtp = match raw.smtp {
-            Some(r) => Some(SmtpConfig::from_raw(&origin, base, r)?),
-            None => None,
-        };
-        let notify = match raw.notify {
-            Some(r) => Some(NotifyConfig::from_raw(&origin, base, r)?),
-            None => None,
-        };
+        let database_url = database_url(&origin, base, &data_dir, raw.storage.database_url)?;
+        let limits = limits(&origin, &raw.limits)?;
+        let imap = raw.imap.map(|r| ImapConfig::from_raw(&origin, base, r, timezone)).transpose()?;
+        let smtp = raw.smtp.map(|r| SmtpConfig::from_raw(&origin, base, r)).transpose()?;
+        let notify = raw.notify.map(|r| NotifyConfig::from_raw(&origin, base, r)).transpose()?;
         let media = inspect_config(&origin, &raw.inspect)?;
         let web = web::WebConfig::from_raw(&origin, base, raw.web)?;
         let links = links::LinksConfig::from_raw(&origin, base, raw.links)?;
@@ -312,6 +272,45 @@ impl Config {
             limits,
         })
     }
+}
+
+/// `storage.database_url`: SQLite only, relative to `base`; without it,
+/// `baosong.db` in the data directory.
+fn database_url(origin: &str, base: &Path, data_dir: &Path, url: Option<String>) -> Result<String, ConfigError> {
+    match url {
+        Some(url) if url.starts_with("sqlite:") => Ok(sqlite_under(base, &url)),
+        Some(url) => Err(ConfigError::new(
+            origin,
+            "storage.database_url",
+            format!("暂不支持的数据库地址 \"{url}\""),
+            "目前只支持 SQLite：删去此项（默认 data_dir/baosong.db），或写成 \"sqlite://路径\"",
+        )),
+        None => Ok(format!("sqlite://{}", data_dir.join("baosong.db").display())),
+    }
+}
+
+/// `[limits]`: the unpacking limits, sizes with units and positive counts.
+fn limits(origin: &str, l: &RawLimits) -> Result<Limits, ConfigError> {
+    let positive = |key: &str, v: i64| -> Result<usize, ConfigError> {
+        if v >= 1 {
+            Ok(v as usize)
+        } else {
+            Err(ConfigError::new(origin, key, format!("{v} 必须是正整数"), "填大于 0 的整数，或删去此项使用默认值"))
+        }
+    };
+    Ok(Limits {
+        max_unpacked_bytes: parse_size(&l.max_unpacked_size).ok_or_else(|| {
+            ConfigError::new(origin, "limits.max_unpacked_size", format!("无法识别的大小 \"{}\"", l.max_unpacked_size), "写成带单位的大小，例如 \"4GiB\"、\"500MiB\"")
+        })?,
+        max_file_bytes: parse_size(&l.max_file_size).filter(|&n| n > 0).ok_or_else(|| {
+            ConfigError::new(origin, "limits.max_file_size", format!("无法识别的大小 \"{}\"", l.max_file_size), "写成带单位的大小，例如 \"64MiB\"")
+        })?,
+        max_archive_entries: positive("limits.max_archive_entries", l.max_archive_entries)?,
+        max_compression_ratio: positive("limits.max_compression_ratio", l.max_compression_ratio)? as u64,
+        max_nesting_depth: positive("limits.max_nesting_depth", l.max_nesting_depth)?,
+        max_mime_parts: positive("limits.max_mime_parts", l.max_mime_parts)?,
+        max_mime_depth: positive("limits.max_mime_depth", l.max_mime_depth)?,
+    })
 }
 
 fn inspect_config(origin: &str, r: &RawInspect) -> Result<crate::inspect::MediaConfig, ConfigError> {
