@@ -57,81 +57,11 @@ impl Roster {
         if raw.department.is_empty() {
             return Err(ConfigError::new(file, "department", "名单为空", "至少写一个 [[department]]，含 name 和 senders"));
         }
-        let mut departments: Vec<Department> = Vec::new();
-        let mut by_sender = HashMap::new();
-        // Normalised name or alias → (department index, as written, whether it is the name).
-        let mut key_owner: HashMap<String, (usize, String, bool)> = HashMap::new();
+        let mut building = Building::default();
         for (i, d) in raw.department.into_iter().enumerate() {
-            let key = format!("department[{i}]");
-            let nth = i + 1;
-            let name = d.name.trim().to_string();
-            if name.is_empty() || name.contains(['/', '\\']) {
-                return Err(ConfigError::new(
-                    file,
-                    &format!("{key}.name"),
-                    format!("第 {nth} 个单位的名称为空或含 / \\"),
-                    "填写单位全称，例如 \"嘎鲁图派出所\"",
-                ));
-            }
-            let written = std::iter::once((format!("{key}.name"), &name, true))
-                .chain(d.aliases.iter().enumerate().map(|(k, a)| (format!("{key}.aliases[{k}]"), a, false)));
-            for (path, text, is_name) in written {
-                if text.trim().is_empty() {
-                    return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”有一个空的别名"), "删去空的别名 \"\""));
-                }
-                let k = normalize(text);
-                if k.is_empty() {
-                    // Only words that matching strips (乌审旗, 公安局): nothing to match on.
-                    continue;
-                }
-                match key_owner.get(&k) {
-                    Some((j, other, other_is_name)) if *j != i => {
-                        let theirs = &departments[*j].name;
-                        let problem = match (is_name, *other_is_name) {
-                            (true, true) if *other == name => format!("第 {nth} 个单位与第 {} 个单位重名：{name}", j + 1),
-                            (true, true) => format!("第 {nth} 个单位“{name}”与第 {} 个单位“{theirs}”按名称匹配规则视为同名", j + 1),
-                            (true, false) => format!("第 {nth} 个单位的名称“{name}”与第 {} 个单位“{theirs}”的别名“{other}”重复", j + 1),
-                            (false, true) => format!("第 {nth} 个单位“{name}”的别名“{text}”与第 {} 个单位的名称“{theirs}”重复", j + 1),
-                            (false, false) => format!("第 {nth} 个单位“{name}”的别名“{text}”与第 {} 个单位“{theirs}”的别名“{other}”重复", j + 1),
-                        };
-                        let fix = if is_name && *other_is_name {
-                            "每个单位只写一个 [[department]]：删去重复的一个；如果确是两个单位，请写各自的全称"
-                        } else {
-                            "一个名称或别名只能属于一个单位：删去其中一个别名（匹配时“派出所”与“所”、“交警”与“交管”视为相同，“乌审旗”“公安局”会被去掉）"
-                        };
-                        return Err(ConfigError::new(file, &path, problem, fix));
-                    }
-                    Some(_) => {}
-                    None => {
-                        key_owner.insert(k, (i, text.clone(), is_name));
-                    }
-                }
-            }
-            let senders: Vec<String> = d.senders.iter().map(|s| s.trim().to_lowercase()).collect();
-            for (k, s) in senders.iter().enumerate() {
-                let path = format!("{key}.senders[{k}]");
-                if let Err((problem, fix)) = crate::address::check_address(s) {
-                    return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”的发件地址 {problem}"), fix));
-                }
-                if let Some(j) = by_sender.insert(s.clone(), i) {
-                    let problem = if j == i {
-                        format!("第 {nth} 个单位“{name}”的发件地址 {s} 写了两次")
-                    } else {
-                        format!("第 {nth} 个单位“{name}”的发件地址 {s} 已属于第 {} 个单位“{}”", j + 1, departments_name(&departments, j))
-                    };
-                    return Err(ConfigError::new(file, &path, problem, "一个邮箱只能属于一个单位；代发的邮件会按主题里的单位名自动归属"));
-                }
-            }
-            for (field, list, what) in [("contacts", &d.contacts, "通知地址"), ("escalation", &d.escalation, "抄送地址")] {
-                for (k, a) in list.iter().enumerate() {
-                    if let Err((problem, fix)) = crate::address::check_mailbox(a) {
-                        return Err(ConfigError::new(file, &format!("{key}.{field}[{k}]"), format!("第 {nth} 个单位“{name}”的{what} {problem}"), fix));
-                    }
-                }
-            }
-            let contacts = if d.contacts.is_empty() { senders.clone() } else { d.contacts.clone() };
-            departments.push(Department { name, aliases: d.aliases, senders, contacts, escalation: d.escalation });
+            building.add(file, i, d)?;
         }
+        let Building { departments, by_sender, key_owner } = building;
         let mut keys: Vec<(String, usize)> = key_owner.into_iter().map(|(k, (i, _, _))| (k, i)).collect();
         keys.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
         Ok(Roster { departments, by_sender, keys })
@@ -168,6 +98,107 @@ impl Roster {
             }
         }
         self.departments.iter().zip(found).filter(|(_, f)| *f).map(|(d, _)| d).collect()
+    }
+}
+
+/// The roster as it is validated, one department at a time.
+#[derive(Default)]
+struct Building {
+    departments: Vec<Department>,
+    by_sender: HashMap<String, usize>,
+    /// Normalised name or alias → (department index, as written, whether it is the name).
+    key_owner: HashMap<String, (usize, String, bool)>,
+}
+
+impl Building {
+    /// Checks department `i` against itself and those before it, and adds it.
+    fn add(&mut self, file: &str, i: usize, d: RawDepartment) -> Result<(), ConfigError> {
+        let key = format!("department[{i}]");
+        let nth = i + 1;
+        let name = d.name.trim().to_string();
+        if name.is_empty() || name.contains(['/', '\\']) {
+            return Err(ConfigError::new(
+                file,
+                &format!("{key}.name"),
+                format!("第 {nth} 个单位的名称为空或含 / \\"),
+                "填写单位全称，例如 \"嘎鲁图派出所\"",
+            ));
+        }
+        self.claim_names(file, i, &name, &d.aliases)?;
+        let senders = self.claim_senders(file, i, &name, &d.senders)?;
+        for (field, list, what) in [("contacts", &d.contacts, "通知地址"), ("escalation", &d.escalation, "抄送地址")] {
+            for (k, a) in list.iter().enumerate() {
+                if let Err((problem, fix)) = crate::address::check_mailbox(a) {
+                    return Err(ConfigError::new(file, &format!("{key}.{field}[{k}]"), format!("第 {nth} 个单位“{name}”的{what} {problem}"), fix));
+                }
+            }
+        }
+        let contacts = if d.contacts.is_empty() { senders.clone() } else { d.contacts.clone() };
+        self.departments.push(Department { name, aliases: d.aliases, senders, contacts, escalation: d.escalation });
+        Ok(())
+    }
+
+    /// Claims department `i`'s name and aliases, normalised, for matching: none may
+    /// be another department's.
+    fn claim_names(&mut self, file: &str, i: usize, name: &str, aliases: &[String]) -> Result<(), ConfigError> {
+        let key = format!("department[{i}]");
+        let nth = i + 1;
+        let written = std::iter::once((format!("{key}.name"), name, true)).chain(aliases.iter().enumerate().map(|(k, a)| (format!("{key}.aliases[{k}]"), a.as_str(), false)));
+        for (path, text, is_name) in written {
+            if text.trim().is_empty() {
+                return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”有一个空的别名"), "删去空的别名 \"\""));
+            }
+            let k = normalize(text);
+            if k.is_empty() {
+                // Only words that matching strips (乌审旗, 公安局): nothing to match on.
+                continue;
+            }
+            match self.key_owner.get(&k) {
+                Some((j, other, other_is_name)) if *j != i => {
+                    let theirs = &self.departments[*j].name;
+                    let problem = match (is_name, *other_is_name) {
+                        (true, true) if other.as_str() == name => format!("第 {nth} 个单位与第 {} 个单位重名：{name}", j + 1),
+                        (true, true) => format!("第 {nth} 个单位“{name}”与第 {} 个单位“{theirs}”按名称匹配规则视为同名", j + 1),
+                        (true, false) => format!("第 {nth} 个单位的名称“{name}”与第 {} 个单位“{theirs}”的别名“{other}”重复", j + 1),
+                        (false, true) => format!("第 {nth} 个单位“{name}”的别名“{text}”与第 {} 个单位的名称“{theirs}”重复", j + 1),
+                        (false, false) => format!("第 {nth} 个单位“{name}”的别名“{text}”与第 {} 个单位“{theirs}”的别名“{other}”重复", j + 1),
+                    };
+                    let fix = if is_name && *other_is_name {
+                        "每个单位只写一个 [[department]]：删去重复的一个；如果确是两个单位，请写各自的全称"
+                    } else {
+                        "一个名称或别名只能属于一个单位：删去其中一个别名（匹配时“派出所”与“所”、“交警”与“交管”视为相同，“乌审旗”“公安局”会被去掉）"
+                    };
+                    return Err(ConfigError::new(file, &path, problem, fix));
+                }
+                Some(_) => {}
+                None => {
+                    self.key_owner.insert(k, (i, text.to_string(), is_name));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims department `i`'s sender addresses, lower-cased: each a valid address,
+    /// written once, and no other department's. Returns them.
+    fn claim_senders(&mut self, file: &str, i: usize, name: &str, senders: &[String]) -> Result<Vec<String>, ConfigError> {
+        let nth = i + 1;
+        let senders: Vec<String> = senders.iter().map(|s| s.trim().to_lowercase()).collect();
+        for (k, s) in senders.iter().enumerate() {
+            let path = format!("department[{i}].senders[{k}]");
+            if let Err((problem, fix)) = crate::address::check_address(s) {
+                return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{name}”的发件地址 {problem}"), fix));
+            }
+            if let Some(j) = self.by_sender.insert(s.clone(), i) {
+                let problem = if j == i {
+                    format!("第 {nth} 个单位“{name}”的发件地址 {s} 写了两次")
+                } else {
+                    format!("第 {nth} 个单位“{name}”的发件地址 {s} 已属于第 {} 个单位“{}”", j + 1, departments_name(&self.departments, j))
+                };
+                return Err(ConfigError::new(file, &path, problem, "一个邮箱只能属于一个单位；代发的邮件会按主题里的单位名自动归属"));
+            }
+        }
+        Ok(senders)
     }
 }
 
