@@ -123,59 +123,18 @@ impl Analysis {
 /// while examining one file refuses that file (see `examine_file`).
 fn analyse(mail: &Mail, config: &Config, store: &Store, originals: &[Original]) -> anyhow::Result<Analysis> {
     if let Mail::Oversized { head, len } = mail {
-        let mut a = Analysis::refused(Rejection::TooLarge);
-        a.detail = format!("邮件 {} MiB，附件以外的内容超过 {} MiB，无法处理；请把照片和视频作为附件（或压缩包）发送", len >> 20, parse::mail::MAX_SKELETON >> 20);
-        a.envelope = guarded(|| parse::parse(head).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
-        return Ok(a);
+        return Ok(oversized(head, *len));
     }
     let raw = mail.bytes();
     let mut kept = Vec::new();
     let mut disk_error: Option<std::io::Error> = None;
     let walked = guarded(|| {
-        walk(raw, mail.spooled(), config, &store.tmp_dir(), originals, &mut |f, ins, mut media| {
+        walk(raw, mail.spooled(), config, &store.tmp_dir(), originals, &mut |f, ins, media| {
             if disk_error.is_some() {
                 return;
             }
-            // A part streamed from a large message was hashed on its way to disk.
-            let sha256 = f.on_disk.as_ref().map_or_else(|| inspect::sha256_hex(f.data), |d| d.sha256.clone());
-            let thumb = match media.thumbnail.take() {
-                Some(jpeg) => store.put_thumb(&sha256, &jpeg),
-                None => Ok(String::new()),
-            };
-            let rendition = match media.rendition.take() {
-                Some(jpeg) => store.put_rendition(&jpeg),
-                None => Ok(String::new()),
-            };
-            let blob = match &f.on_disk {
-                Some(d) => store.adopt_blob(&sha256, &d.path),
-                None => store.put_blob(&sha256, f.data),
-            };
-            match blob.and_then(|blob| Ok((blob, thumb?, rendition?))) {
-                Ok((blob, thumb, rendition)) => {
-                    let decoration = f.inline && ins.kind == Kind::Photo && media.width.zip(media.height).is_some_and(|(w, h)| u64::from(w) * u64::from(h) < config.media.thresholds.min_work_pixels);
-                    let mut flags = f.flags;
-                    // A decoration is nobody's work: no quality marks to look into.
-                    if !decoration {
-                        flags.extend(ins.flags);
-                        flags.extend(media.flags.iter().copied());
-                    }
-                    kept.push(Kept {
-                        folders: f.folders,
-                        name: f.name,
-                        shown: f.shown,
-                        size: f.data.len() as i64,
-                        kind: ins.kind,
-                        mime: ins.mime,
-                        sha256,
-                        blob,
-                        flags,
-                        media,
-                        thumb,
-                        rendition,
-                        decoration,
-                        url: f.link.clone().unwrap_or_default(),
-                    });
-                }
+            match keep(f, ins, media, config, store) {
+                Ok(k) => kept.push(k),
                 Err(e) => disk_error = Some(e),
             }
         })
@@ -186,12 +145,7 @@ fn analyse(mail: &Mail, config: &Config, store: &Store, originals: &[Original]) 
     let mut a = match walked {
         Ok(a) => a,
         Err(panic) => {
-            tracing::error!(panic = %panic, "解析邮件时程序出错，整封按 processing_failed 记录");
-            let mut a = Analysis::refused(Rejection::ProcessingFailed);
-            a.detail = panic;
-            // Who sent it and when still matter (the board of its month shows it), if
-            // the headers alone can be read.
-            a.envelope = guarded(|| parse::parse(raw).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+            let a = panicked(raw, panic);
             kept.clear();
             a
         }
@@ -206,6 +160,69 @@ fn analyse(mail: &Mail, config: &Config, store: &Store, originals: &[Original]) 
         a.is_package = false;
     }
     Ok(a)
+}
+
+/// A message too large to take apart, refused whole; `head`, its beginning, gives
+/// the envelope if it can be read.
+fn oversized(head: &[u8], len: u64) -> Analysis {
+    let mut a = Analysis::refused(Rejection::TooLarge);
+    a.detail = format!("邮件 {} MiB，附件以外的内容超过 {} MiB，无法处理；请把照片和视频作为附件（或压缩包）发送", len >> 20, parse::mail::MAX_SKELETON >> 20);
+    a.envelope = guarded(|| parse::parse(head).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+    a
+}
+
+/// A message whose parsing or unpacking panicked, refused whole as `processing_failed`.
+fn panicked(raw: &[u8], panic: String) -> Analysis {
+    tracing::error!(panic = %panic, "解析邮件时程序出错，整封按 processing_failed 记录");
+    let mut a = Analysis::refused(Rejection::ProcessingFailed);
+    a.detail = panic;
+    // Who sent it and when still matter (the board of its month shows it), if
+    // the headers alone can be read.
+    a.envelope = guarded(|| parse::parse(raw).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
+    a
+}
+
+/// Stores an accepted file's blob, thumbnail and rendition, and keeps what the
+/// record needs of it. A small photo shown inside the HTML body is a decoration.
+fn keep(f: unpack::File<'_>, ins: inspect::Inspection, mut media: inspect::Media, config: &Config, store: &Store) -> std::io::Result<Kept> {
+    // A part streamed from a large message was hashed on its way to disk.
+    let sha256 = f.on_disk.as_ref().map_or_else(|| inspect::sha256_hex(f.data), |d| d.sha256.clone());
+    let thumb = match media.thumbnail.take() {
+        Some(jpeg) => store.put_thumb(&sha256, &jpeg),
+        None => Ok(String::new()),
+    };
+    let rendition = match media.rendition.take() {
+        Some(jpeg) => store.put_rendition(&jpeg),
+        None => Ok(String::new()),
+    };
+    let blob = match &f.on_disk {
+        Some(d) => store.adopt_blob(&sha256, &d.path),
+        None => store.put_blob(&sha256, f.data),
+    };
+    let (blob, thumb, rendition) = blob.and_then(|blob| Ok((blob, thumb?, rendition?)))?;
+    let decoration = f.inline && ins.kind == Kind::Photo && media.width.zip(media.height).is_some_and(|(w, h)| u64::from(w) * u64::from(h) < config.media.thresholds.min_work_pixels);
+    let mut flags = f.flags;
+    // A decoration is nobody's work: no quality marks to look into.
+    if !decoration {
+        flags.extend(ins.flags);
+        flags.extend(media.flags.iter().copied());
+    }
+    Ok(Kept {
+        folders: f.folders,
+        name: f.name,
+        shown: f.shown,
+        size: f.data.len() as i64,
+        kind: ins.kind,
+        mime: ins.mime,
+        sha256,
+        blob,
+        flags,
+        media,
+        thumb,
+        rendition,
+        decoration,
+        url: f.link.clone().unwrap_or_default(),
+    })
 }
 
 /// What examining one file found: its type and media facts, or why it was refused.
