@@ -773,37 +773,49 @@ async fn items(app: &App, cycle: Option<String>, department: Option<String>, cat
     };
     let list = db::items::list(&app.db, &filter).await?;
     // Each 超大附件 link's state, for the items that show one (the link, or its file).
-    let links: std::collections::HashMap<(i64, String), db::links::Listed> = match list.iter().any(|l| !l.item.url.is_empty()) {
+    let links: LinksByItem = match list.iter().any(|l| !l.item.url.is_empty()) {
         true => db::links::list(&app.db, None).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url.clone()), l)).collect(),
         false => Default::default(),
     };
-    let link_of = |i: &db::items::ItemRow| links.get(&(i.message_ref, i.url.clone()));
     if json {
-        let rows: Vec<serde_json::Value> = list
-            .iter()
-            .map(|l| {
-                let i = &l.item;
-                serde_json::json!({
-                    "id": i.id, "package": i.message_ref, "department": l.department, "cycle": l.cycle,
-                    "received_at": report::rfc3339(l.received_at, &app.config),
-                    "status": i.status.code(), "kind": i.kind.code(), "category": i.category, "name": i.shown_name,
-                    "size": i.size, "sha256": i.sha256, "mime": i.mime, "path": i.tree_path,
-                    "rejection": i.rejection_code, "reason": i.reason,
-                    "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
-                    "message_flags": l.message_flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
-                    "sent_on_behalf": l.sent_on_behalf != 0,
-                    "url": i.url,
-                    "link": link_of(i).map(|l| links::to_json(app, l)),
-                    "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
-                    "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &app.config)),
-                    "camera": i.camera, "phash": i.phash, "blur": (i.blur_centi >= 0).then(|| i.blur_centi as f64 / 100.0),
-                    "thumbnail": i.thumb_path, "rendition": (!i.rendition_path.is_empty()).then_some(&i.rendition_path), "similar_to": (i.similar_to != 0).then_some(i.similar_to),
-                })
-            })
-            .collect();
+        let rows: Vec<serde_json::Value> = list.iter().map(|l| item_json(app, l, link_of(&links, &l.item))).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
+    print_items(app, &list, &links);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// 超大附件 links by (message, URL): an item shows the link with the same message and URL.
+type LinksByItem = std::collections::HashMap<(i64, String), db::links::Listed>;
+
+fn link_of<'a>(links: &'a LinksByItem, i: &db::items::ItemRow) -> Option<&'a db::links::Listed> {
+    links.get(&(i.message_ref, i.url.clone()))
+}
+
+/// An item as `items --json` writes it, with its link's state when it shows one.
+fn item_json(app: &App, l: &db::items::ListedItem, link: Option<&db::links::Listed>) -> serde_json::Value {
+    let i = &l.item;
+    serde_json::json!({
+        "id": i.id, "package": i.message_ref, "department": l.department, "cycle": l.cycle,
+        "received_at": report::rfc3339(l.received_at, &app.config),
+        "status": i.status.code(), "kind": i.kind.code(), "category": i.category, "name": i.shown_name,
+        "size": i.size, "sha256": i.sha256, "mime": i.mime, "path": i.tree_path,
+        "rejection": i.rejection_code, "reason": i.reason,
+        "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+        "message_flags": l.message_flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+        "sent_on_behalf": l.sent_on_behalf != 0,
+        "url": i.url,
+        "link": link.map(|l| links::to_json(app, l)),
+        "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
+        "captured_at": (i.captured_at != 0).then(|| report::rfc3339(i.captured_at, &app.config)),
+        "camera": i.camera, "phash": i.phash, "blur": (i.blur_centi >= 0).then(|| i.blur_centi as f64 / 100.0),
+        "thumbnail": i.thumb_path, "rendition": (!i.rendition_path.is_empty()).then_some(&i.rendition_path), "similar_to": (i.similar_to != 0).then_some(i.similar_to),
+    })
+}
+
+/// The items as a table, one line each, and how many there are.
+fn print_items(app: &App, list: &[db::items::ListedItem], links: &LinksByItem) {
     let labels: Vec<String> = list.iter().map(flag_labels).collect();
     let flags_w = labels.iter().map(|l| report::width(l)).max().unwrap_or(0).max(4) + 2;
     println!(
@@ -821,16 +833,7 @@ async fn items(app: &App, cycle: Option<String>, department: Option<String>, cat
     for (l, flags) in list.iter().zip(&labels) {
         let i = &l.item;
         let cat = app.config.categories.label(i.category.parse().ok());
-        let (status, why) = match i.status {
-            ItemStatus::Accepted if i.kind == ItemKind::Link => match link_of(i) {
-                Some(l) => ("超大附件", format!("（{}{}）", l.link.state.label(), if l.link.detail.is_empty() { String::new() } else { format!("：{}", l.link.detail) })),
-                None => ("超大附件", String::new()),
-            },
-            ItemStatus::Accepted | ItemStatus::Duplicate => (i.status.label(), String::new()),
-            ItemStatus::Shared => (i.status.label(), format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),
-            ItemStatus::Decoration => (i.status.label(), "（邮件正文中的小图，如签名图标，不计入）".to_string()),
-            ItemStatus::Rejected => (i.status.label(), format!("（{}）", i.reason)),
-        };
+        let (status, why) = status_cell(i, link_of(links, i));
         let kind = i.kind.label();
         println!(
             "{}{}{}{}{}{}{}{}{}{}",
@@ -847,7 +850,21 @@ async fn items(app: &App, cycle: Option<String>, department: Option<String>, cat
         );
     }
     println!("共 {} 条", list.len());
-    Ok(ExitCode::SUCCESS)
+}
+
+/// An item's 状态 cell, and what the 文件 cell adds after its name: why it is not
+/// counted, or its link's state.
+fn status_cell(i: &db::items::ItemRow, link: Option<&db::links::Listed>) -> (&'static str, String) {
+    match i.status {
+        ItemStatus::Accepted if i.kind == ItemKind::Link => match link {
+            Some(l) => ("超大附件", format!("（{}{}）", l.link.state.label(), if l.link.detail.is_empty() { String::new() } else { format!("：{}", l.link.detail) })),
+            None => ("超大附件", String::new()),
+        },
+        ItemStatus::Accepted | ItemStatus::Duplicate => (i.status.label(), String::new()),
+        ItemStatus::Shared => (i.status.label(), format!("（与编号 {} 相同，已计入先报送的单位）", i.similar_to)),
+        ItemStatus::Decoration => (i.status.label(), "（邮件正文中的小图，如签名图标，不计入）".to_string()),
+        ItemStatus::Rejected => (i.status.label(), format!("（{}）", i.reason)),
+    }
 }
 
 async fn quarantine(app: &App, action: QuarantineAction) -> anyhow::Result<ExitCode> {
