@@ -87,7 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { action } => users::run(&app, action).await,
         Command::Poll { once: true, queue_only } => poll_once(&app, !queue_only).await,
         Command::Poll { once: false, .. } => run_daemon(&app, true).await,
-        Command::Import { paths } => import(&app, &paths).await,
+        Command::Import { paths, check_senders } => import(&app, &paths, check_senders).await,
         Command::Status { cycle, as_of, json } => status(&app, cycle, as_of, json).await,
         Command::Items { cycle, department, category, flag, json } => items(&app, cycle, department, category, flag, json).await,
         Command::Quarantine { action } => quarantine(&app, action).await,
@@ -545,8 +545,11 @@ fn links_line(l: &baosong::config::links::LinksConfig) -> String {
 }
 
 
-async fn import(app: &App, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
+async fn import(app: &App, paths: &[std::path::PathBuf], check_senders: bool) -> anyhow::Result<ExitCode> {
     let files::Discovery { found, skipped } = files::discover(paths);
+    // `--check-senders`: the sender policy holds imported mail as it holds IMAP mail.
+    let mut config = app.config.clone();
+    config.sender_auth.check_imports = check_senders;
     let bar = ProgressBar::new(found.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} 导入中 [{bar:30}] {pos}/{len} 封  {msg}")
@@ -554,7 +557,7 @@ async fn import(app: &App, paths: &[std::path::PathBuf]) -> anyhow::Result<ExitC
             .progress_chars("=> "),
     );
     let shutdown = shutdown_on_signal()?;
-    let t = intake::import::import(&app.config, &app.db, &app.store, &found, &shutdown, &mut |department| {
+    let t = intake::import::import(&config, &app.db, &app.store, &found, &shutdown, &mut |department| {
         if let Some(d) = department {
             bar.set_message(d.to_string());
         }
@@ -778,7 +781,8 @@ async fn items(app: &App, cycle: Option<String>, department: Option<String>, cat
         false => Default::default(),
     };
     if json {
-        let rows: Vec<serde_json::Value> = list.iter().map(|l| item_json(app, l, link_of(&links, &l.item))).collect();
+        let auth = db::sender_auth::of_messages(&app.db, &list.iter().map(|l| l.item.message_ref).collect::<Vec<_>>()).await?;
+        let rows: Vec<serde_json::Value> = list.iter().map(|l| item_json(app, l, link_of(&links, &l.item), auth.get(&l.item.message_ref))).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -794,7 +798,7 @@ fn link_of<'a>(links: &'a LinksByItem, i: &db::items::ItemRow) -> Option<&'a db:
 }
 
 /// An item as `items --json` writes it, with its link's state when it shows one.
-fn item_json(app: &App, l: &db::items::ListedItem, link: Option<&db::links::Listed>) -> serde_json::Value {
+fn item_json(app: &App, l: &db::items::ListedItem, link: Option<&db::links::Listed>, auth: Option<&baosong::sender_auth::Evidence>) -> serde_json::Value {
     let i = &l.item;
     serde_json::json!({
         "id": i.id, "package": i.message_ref, "department": l.department, "cycle": l.cycle,
@@ -805,6 +809,7 @@ fn item_json(app: &App, l: &db::items::ListedItem, link: Option<&db::links::List
         "flags": i.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
         "message_flags": l.message_flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
         "sent_on_behalf": l.sent_on_behalf != 0,
+        "sender_auth": auth.map(|e| e.to_json()),
         "url": i.url,
         "link": link.map(|l| links::to_json(app, l)),
         "width": i.width, "height": i.height, "duration_ms": i.duration_ms, "container": i.container, "codec": i.codec,
@@ -869,16 +874,7 @@ fn status_cell(i: &db::items::ItemRow, link: Option<&db::links::Listed>) -> (&'s
 
 async fn quarantine(app: &App, action: QuarantineAction) -> anyhow::Result<ExitCode> {
     match action {
-        QuarantineAction::List => {
-            let held = db::messages::held(&app.db, i64::MAX).await?;
-            if held.is_empty() {
-                println!("没有待审核的邮件。");
-            }
-            for m in held {
-                let guess = if m.guessed_department.is_empty() { "无法判断".into() } else { m.guessed_department };
-                println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::shown_time(m.received_at, &app.config), m.from_addr, m.subject, guess);
-            }
-        }
+        QuarantineAction::List { json } => quarantine_list(app, json).await?,
         QuarantineAction::Approve { id, department, remember_sender } => {
             let name = department_name(app, &department)?;
             let done = corrections::approve(&app.config, &app.db, &app.store, &db::audit::cli_user(), id, &name, remember_sender, now()).await?;
@@ -898,6 +894,40 @@ async fn quarantine(app: &App, action: QuarantineAction) -> anyhow::Result<ExitC
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The review queue: each held message with why it is held and what checking its
+/// sender found.
+async fn quarantine_list(app: &App, json: bool) -> anyhow::Result<()> {
+    let held = db::messages::held(&app.db, i64::MAX).await?;
+    let auth = db::sender_auth::of_messages(&app.db, &held.iter().map(|m| m.id).collect::<Vec<_>>()).await?;
+    if json {
+        let rows: Vec<serde_json::Value> = held
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "id": m.id, "received_at": report::rfc3339(m.received_at, &app.config), "from": m.from_addr, "subject": m.subject,
+                    "guessed_department": m.guessed_department, "reason_code": m.reason_code, "reason": report::held_reason(&m.reason_code),
+                    "flags": m.flags.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+                    "sender_auth": auth.get(&m.id).map(|e| e.to_json()),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if held.is_empty() {
+        println!("没有待审核的邮件。");
+    }
+    for m in held {
+        let guess = if m.guessed_department.is_empty() { "无法判断".into() } else { m.guessed_department };
+        println!("[{}] {}  发件人 {}  主题「{}」  疑似单位：{}", m.id, report::shown_time(m.received_at, &app.config), m.from_addr, m.subject, guess);
+        println!("      原因：{}", report::held_reason(&m.reason_code));
+        if let Some(e) = auth.get(&m.id) {
+            println!("      发件人验证：{}", e.summary());
+        }
+    }
+    Ok(())
 }
 
 async fn reassign(app: &App, package: i64, cycle: &str) -> anyhow::Result<ExitCode> {

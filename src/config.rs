@@ -10,6 +10,7 @@ pub(crate) mod document;
 pub mod imap;
 pub mod links;
 pub mod notify;
+pub mod sender_auth;
 pub mod web;
 
 pub use crate::config_error::{ConfigError, Place};
@@ -81,6 +82,10 @@ struct RawIntake {
     departments_file: String,
     /// Without it, the built-in ten categories (config/categories.toml, embedded).
     categories_file: Option<String>,
+    /// "dmarc" (default), "dkim" or "off": see `config::sender_auth`.
+    sender_auth: Option<String>,
+    /// The DNS servers the sender checks ask; none: the system's.
+    dns_servers: Vec<String>,
 }
 
 impl Default for RawIntake {
@@ -90,6 +95,8 @@ impl Default for RawIntake {
             deadline_day: 25,
             departments_file: "departments.toml".into(),
             categories_file: None,
+            sender_auth: None,
+            dns_servers: Vec::new(),
         }
     }
 }
@@ -160,6 +167,8 @@ pub struct Config {
     pub web: web::WebConfig,
     /// 超大附件 downloads (`[links]`).
     pub links: links::LinksConfig,
+    /// Senders checked as mail is analysed (`[intake] sender_auth`, `dns_servers`).
+    pub sender_auth: crate::sender_auth::Policy,
 }
 
 impl Config {
@@ -254,6 +263,7 @@ impl Config {
             None => None,
         };
         Ok(Config {
+            sender_auth: sender_auth::policy(&origin, raw.intake.sender_auth.as_deref(), &raw.intake.dns_servers)?,
             web,
             links,
             rubric: std::sync::Arc::new(rubric),

@@ -69,6 +69,7 @@ pub mod links;
 pub mod messages;
 pub mod metrics;
 pub mod outbox;
+pub mod sender_auth;
 pub mod senders;
 pub mod users;
 
@@ -106,6 +107,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0014_links.sql",
     "0015_state_checks.sql",
     "0016_journal_state_check.sql",
+    "0017_sender_auth.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,

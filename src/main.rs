@@ -32,6 +32,10 @@ enum Command {
         /// 要导入的文件或文件夹，可写多个。例：baosong import 导出/收件箱 旧邮件.mbox 一封.eml
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// 导入时也按 [intake] sender_auth 验证发件人：冒充单位地址的邮件扣留待审核（与从邮箱收取时相同）。
+        /// 不加此项时只记录验证结果、不扣留（补录旧邮件时签名密钥可能已更换）。例：baosong import --check-senders 收件箱
+        #[arg(long)]
+        check_senders: bool,
     },
     /// 运行收件守护进程：持续读取 [imap] 配置的邮箱，新邮件到达即入库；同时提供网页控制台（[web] listen，默认 127.0.0.1:8080）
     Run,
@@ -362,8 +366,12 @@ enum ExportAction {
 
 #[derive(Subcommand, Debug)]
 enum QuarantineAction {
-    /// 列出待审核邮件
-    List,
+    /// 列出待审核邮件（含扣留原因和发件人验证结果）
+    List {
+        /// 输出 JSON，供其他程序读取。例：baosong quarantine list --json
+        #[arg(long)]
+        json: bool,
+    },
     /// 批准：按原收件时间计入指定单位
     Approve {
         /// 待审核邮件的编号（quarantine list 中方括号里的数字）。例：baosong quarantine approve 5 --department 图克所

@@ -24,7 +24,7 @@ use crate::unpack::{self, Refused, Unpacked, links::ExternalLink};
 mod decide;
 mod record;
 
-use record::record;
+use record::{Sender, record};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -394,9 +394,9 @@ impl Progress {
 
 enum Stage {
     AlreadyHad(AlreadyExists),
-    Fresh { row: MessageRow, analysis: Analysis, sender: Option<String> },
+    Fresh { row: MessageRow, analysis: Analysis, sender: Sender },
     /// A recorded message decided again (`reprocess`); `old` are its items until now.
-    Redo { row: MessageRow, analysis: Analysis, sender: Option<String>, existing: Existing, old: Vec<db::items::ListedItem> },
+    Redo { row: MessageRow, analysis: Analysis, sender: Sender, existing: Existing, old: Vec<db::items::ListedItem> },
 }
 
 /// Everything but the transaction for a message in the journal, whose raw mail is in
@@ -416,7 +416,13 @@ async fn prepare_inner(config: &Config, db: &Db, store: &Store, e: &db::journal:
     if let Some(had) = db::messages::find_existing(db, &raw_sha).await? {
         return Ok(Stage::AlreadyHad(had));
     }
-    let a = analyse_stored(config, store, &e.raw_path, vec![]).await?;
+    // The sender is checked beside analysis, the first time the message is analysed,
+    // while the signing keys are those it was signed with.
+    let from_imap = crate::source::imap_uid(&e.source).is_some();
+    let raw = store.abs(&e.raw_path);
+    let checking = crate::sender_auth::check::check_file(&config.sender_auth, &raw, config.sender_auth.enforced(from_imap), now);
+    let (a, auth) = tokio::join!(analyse_stored(config, store, &e.raw_path, vec![]), checking);
+    let a = a?;
     tracing::Span::current().record("message_id", a.envelope.message_id.as_str());
     // The set of attachments is known only now: a Message-ID seen before is a
     // re-delivery only from the same sender with the same files.
@@ -445,7 +451,7 @@ async fn prepare_inner(config: &Config, db: &Db, store: &Store, e: &db::journal:
         attachments_sha256,
         ..MessageRow::default()
     };
-    let sender = sender_department(config, db, &a.envelope.from).await?;
+    let sender = Sender { department: sender_department(config, db, &a.envelope.from).await?, auth };
     Ok(Stage::Fresh { row, analysis: a, sender })
 }
 
@@ -472,7 +478,7 @@ pub async fn record_failed(db: &Db, store: &Store, e: &crate::db::journal::Entry
         ..MessageRow::default()
     };
     let progress = Progress { journal: Some(e.id) };
-    finish_simple(db, row, None, &progress, |id| Outcome::Failed { id }).await
+    finish_simple(db, row, (None, None), &progress, |id| Outcome::Failed { id }).await
 }
 
 /// Records a prepared message, and ends its journal entry, in one transaction.
@@ -505,7 +511,8 @@ pub async fn approve(config: &Config, db: &Db, store: &Store, id: i64, departmen
     let a = analyse_stored(config, store, &row.raw_path, originals_of(db, store, id).await?).await?;
     let row = MessageRow { processed_at: now, decided_by: DecidedBy::Approved, ..row };
     let existing = Existing { id, approved: Some(department.to_string()), ..Existing::default() };
-    record(config, db, store, row, a, None, Some(&existing), &Progress::default()).await
+    let sender = Sender { department: None, auth: db::sender_auth::get(db, id).await? };
+    record(config, db, store, row, a, sender, Some(&existing), &Progress::default()).await
 }
 
 /// Prepares a recorded message (`message_ref`) to be decided again by the current
@@ -516,10 +523,11 @@ pub async fn prepare_redo(config: &Config, db: &Db, store: &Store, message_ref: 
     let span = info_span!("reprocess", message_id = message_ref, department = %row.department, cycle = %row.cycle);
     let old = items_of(db, message_ref).await?;
     let analysis = analyse_stored(config, store, &row.raw_path, originals_of(db, store, message_ref).await?).await?;
-    let sender = sender_department(config, db, &analysis.envelope.from).await?;
+    // What was found about the sender when it was first analysed; never checked again.
+    let sender = Sender { department: sender_department(config, db, &analysis.envelope.from).await?, auth: db::sender_auth::get(db, message_ref).await? };
     // Counted mail from a sender the roster does not know was approved by a person,
     // even if it was approved before approvals were marked.
-    let approved = row.decided_by == DecidedBy::Approved || (row.disposition == Disposition::Package && sender.is_none());
+    let approved = row.decided_by == DecidedBy::Approved || (row.disposition == Disposition::Package && sender.department.is_none());
     let existing = Existing {
         id: row.id,
         approved: approved.then(|| row.department.clone()),
@@ -610,16 +618,23 @@ pub struct Existing {
     pub before: Option<db::items::Before>,
 }
 
-/// Inserts the message, or rewrites the recorded one (`existing`) and removes its
-/// items, which are recorded again in the same transaction.
-async fn write_message(tx: &mut Tx<'_>, row: &MessageRow, existing: Option<i64>) -> anyhow::Result<Result<i64, AlreadyExists>> {
+/// Inserts the message with what checking its sender found (`auth`), or rewrites the
+/// recorded one (`existing`) and removes its items, which are recorded again in the
+/// same transaction; its sender's evidence stays as first recorded.
+async fn write_message(tx: &mut Tx<'_>, row: &MessageRow, existing: Option<i64>, auth: Option<&crate::sender_auth::Evidence>) -> anyhow::Result<Result<i64, AlreadyExists>> {
     match existing {
         Some(id) => {
             db::messages::update_decision(tx, id, row).await?;
             db::items::delete_for_message(tx, id).await?;
             Ok(Ok(id))
         }
-        None => db::messages::insert(tx, row).await,
+        None => {
+            let id = db::messages::insert(tx, row).await?;
+            if let (Ok(id), Some(e)) = (&id, auth) {
+                db::sender_auth::put(tx, *id, e).await?;
+            }
+            Ok(id)
+        }
     }
 }
 
@@ -655,9 +670,9 @@ async fn already_had(mut tx: Tx<'_>, progress: &Progress, had: AlreadyExists) ->
     Ok(Outcome::AlreadyHad(had))
 }
 
-async fn finish_simple(db: &Db, row: MessageRow, existing: Option<i64>, progress: &Progress, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
+async fn finish_simple(db: &Db, row: MessageRow, (existing, auth): (Option<i64>, Option<&crate::sender_auth::Evidence>), progress: &Progress, outcome: impl FnOnce(i64) -> Outcome) -> anyhow::Result<Outcome> {
     let mut tx = db.begin().await?;
-    let id = match write_message(&mut tx, &row, existing).await? {
+    let id = match write_message(&mut tx, &row, existing, auth).await? {
         Ok(id) => id,
         Err(had) => return already_had(tx, progress, had).await,
     };

@@ -119,6 +119,17 @@ pub struct ReviewEntry {
     pub subject: String,
     pub received_at: String,
     pub guessed_department: String,
+    /// Why it is held (`rejection::HeldReason`), '' for a sender not on the roster.
+    pub reason_code: String,
+    /// The same in Chinese.
+    pub reason: String,
+    /// What checking its sender found, in Chinese; '' when it was never checked.
+    pub sender_auth: String,
+}
+
+/// Why held mail with `reason_code` is held, in Chinese.
+pub fn held_reason(reason_code: &str) -> &'static str {
+    crate::rejection::HeldReason::from_code(reason_code).map_or("发件地址不在单位名单中，需确认是哪个单位所发", |r| r.reason())
 }
 
 /// A time for tools: RFC 3339 in the configured time zone (every `--json` output).
@@ -277,8 +288,9 @@ fn add_items(r: &mut DepartmentRow, c: &db::items::BoardCount, first: &mut HashM
 }
 
 async fn review_queue(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<Vec<ReviewEntry>> {
-    Ok(db::messages::held(db, as_of)
-        .await?
+    let held = db::messages::held(db, as_of).await?;
+    let auth = db::sender_auth::of_messages(db, &held.iter().map(|m| m.id).collect::<Vec<_>>()).await?;
+    Ok(held
         .into_iter()
         .map(|m| ReviewEntry {
             id: m.id.to_string(),
@@ -286,6 +298,9 @@ async fn review_queue(db: &Db, config: &Config, as_of: i64) -> anyhow::Result<Ve
             subject: m.subject,
             received_at: rfc3339(m.received_at, config),
             guessed_department: m.guessed_department,
+            reason: held_reason(&m.reason_code).to_string(),
+            sender_auth: auth.get(&m.id).map(|e| e.summary()).unwrap_or_default(),
+            reason_code: m.reason_code,
         })
         .collect())
 }
@@ -556,6 +571,12 @@ fn review_list(queue: &[ReviewEntry]) -> String {
     for r in queue {
         let guess = if r.guessed_department.is_empty() { "无法判断".to_string() } else { r.guessed_department.clone() };
         out += &format!("  [{}] {}  {}  「{}」  疑似：{}\n", r.id, shown(&r.received_at), r.from, r.subject, guess);
+        if !r.reason_code.is_empty() {
+            out += &format!("      原因：{}\n", r.reason);
+        }
+        if !r.sender_auth.is_empty() {
+            out += &format!("      发件人验证：{}\n", r.sender_auth);
+        }
     }
     out
 }

@@ -153,6 +153,9 @@ pub struct Evidence {
     /// The mode it was judged under.
     #[serde(skip)]
     pub mode: Mode,
+    /// Whether the policy could hold it (IMAP, `import --check-senders`).
+    #[serde(skip)]
+    pub enforced: bool,
     /// How many times the DNS was asked (more than once after a temporary failure).
     pub tries: u32,
     /// When it was checked (Unix seconds).

@@ -9,7 +9,7 @@ use crate::categories::{Categories, CategoryNo};
 use crate::cycle::{self, Cycle};
 use crate::db::messages::CycleRule;
 use crate::inspect::{self, Kind};
-use crate::rejection::{Flag, Rejection};
+use crate::rejection::{Flag, HeldReason, Rejection};
 use crate::resolve::Decision;
 use crate::unpack;
 
@@ -22,13 +22,15 @@ pub enum Route {
     Correspondence,
     /// Material, but nobody's package.
     Unrelated,
-    /// Someone's package, perhaps: for the office to approve.
-    Held { guess: String },
+    /// Someone's package, perhaps: for the office to approve. `reason` when there is
+    /// more to say than an unknown sender (a roster address that failed its check).
+    Held { guess: String, reason: Option<HeldReason> },
     Package { department: String, on_behalf: bool },
 }
 
-/// The message's route from its analysis and whose it is.
-pub fn route(message_rejection: Option<Rejection>, is_package: bool, whose: Decision) -> Route {
+/// The message's route from its analysis and whose it is. `held_for`: why a package
+/// of a known department is held all the same (its sender's check failed).
+pub fn route(message_rejection: Option<Rejection>, is_package: bool, whose: Decision, held_for: Option<HeldReason>) -> Route {
     if let Some(r) = message_rejection {
         return Route::Rejected(r);
     }
@@ -37,7 +39,8 @@ pub fn route(message_rejection: Option<Rejection>, is_package: bool, whose: Deci
     }
     match whose {
         Decision::Unrelated => Route::Unrelated,
-        Decision::Held { guess } => Route::Held { guess },
+        Decision::Held { guess } => Route::Held { guess, reason: None },
+        Decision::Department { name, .. } if held_for.is_some() => Route::Held { guess: name, reason: held_for },
         Decision::Department { name, on_behalf } => Route::Package { department: name, on_behalf },
     }
 }
@@ -253,11 +256,16 @@ mod tests {
     #[test]
     fn routes() {
         let dept = Decision::Department { name: "嘎鲁图派出所".into(), on_behalf: false };
-        assert_eq!(route(Some(Rejection::TooLarge), true, dept.clone()), Route::Rejected(Rejection::TooLarge));
-        assert_eq!(route(None, false, dept.clone()), Route::Correspondence);
-        assert_eq!(route(None, true, Decision::Unrelated), Route::Unrelated);
-        assert_eq!(route(None, true, Decision::Held { guess: "图克派出所".into() }), Route::Held { guess: "图克派出所".into() });
-        assert_eq!(route(None, true, dept), Route::Package { department: "嘎鲁图派出所".into(), on_behalf: false });
+        assert_eq!(route(Some(Rejection::TooLarge), true, dept.clone(), None), Route::Rejected(Rejection::TooLarge));
+        assert_eq!(route(None, false, dept.clone(), None), Route::Correspondence);
+        assert_eq!(route(None, true, Decision::Unrelated, None), Route::Unrelated);
+        assert_eq!(route(None, true, Decision::Held { guess: "图克派出所".into() }, None), Route::Held { guess: "图克派出所".into(), reason: None });
+        assert_eq!(route(None, true, dept.clone(), None), Route::Package { department: "嘎鲁图派出所".into(), on_behalf: false });
+        // A roster address whose check failed: held for the office, its department guessed.
+        let forged = route(None, true, dept.clone(), Some(HeldReason::SenderAuthFailed));
+        assert_eq!(forged, Route::Held { guess: "嘎鲁图派出所".into(), reason: Some(HeldReason::SenderAuthFailed) });
+        // A reply from it carries nothing to count: not held.
+        assert_eq!(route(None, false, dept, Some(HeldReason::SenderAuthFailed)), Route::Correspondence);
     }
 
     #[test]

@@ -16,30 +16,41 @@ use crate::cycle::Cycle;
 use crate::db::items::{Before, ItemRow, Kind as ItemKind, Status as ItemStatus};
 use crate::db::messages::{Disposition, MessageRow};
 use crate::db::{self, Tx};
-use crate::rejection::Flag;
+use crate::rejection::{Flag, HeldReason};
+use crate::sender_auth::Evidence;
 use crate::resolve::{self, Decision};
 use crate::store::Store;
 
+/// Who sent a message: the department its address belongs to (roster or remembered),
+/// and what checking the sender found (none when never checked).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sender {
+    pub department: Option<String>,
+    pub auth: Option<Evidence>,
+}
+
 /// Decides and records one analysed message; `existing` when it was recorded before.
-pub(super) async fn record(config: &Config, db: &Db, store: &Store, mut row: MessageRow, a: Analysis, sender: Option<String>, existing: Option<&Existing>, progress: &Progress) -> anyhow::Result<Outcome> {
+pub(super) async fn record(config: &Config, db: &Db, store: &Store, mut row: MessageRow, a: Analysis, sender: Sender, existing: Option<&Existing>, progress: &Progress) -> anyhow::Result<Outcome> {
     // What preparing the message found about its envelope stays; the rest is decided here.
     let mut flags: Vec<Flag> = Flag::parse_list(&row.flags).into_iter().filter(|f| matches!(f, Flag::BadDate | Flag::MessageIdCollision)).collect();
     if a.unknown_charset {
         flags.push(Flag::UnknownCharset);
     }
     let texts: Vec<&str> = std::iter::once(row.subject.as_str()).chain(a.names.iter().map(String::as_str)).collect();
-    let whose = match existing.and_then(|e| e.approved.clone()) {
+    let approved = existing.and_then(|e| e.approved.clone());
+    let held_for = checked_sender(config, &sender, approved.is_some(), &mut flags);
+    let whose = match approved {
         Some(name) => Decision::Department { name, on_behalf: false },
-        None => resolve::department(&config.roster, sender.as_deref(), &texts),
+        None => resolve::department(&config.roster, sender.department.as_deref(), &texts),
     };
     if let Decision::Department { name, .. } = &whose {
         row.department = name.clone();
     }
     row.flags = Flag::join(&flags);
     let existing_id = existing.map(|e| e.id);
-    let (department, on_behalf) = match decide::route(a.message_rejection, a.is_package, whose) {
+    let (department, on_behalf) = match decide::route(a.message_rejection, a.is_package, whose, held_for) {
         Route::Package { department, on_behalf } => (department, on_behalf),
-        other => return record_other(db, store, other, row, &a, existing_id, progress).await,
+        other => return record_other(db, store, other, row, &a, (existing_id, sender.auth.as_ref()), progress).await,
     };
     debug_assert!(a.parsed);
     if on_behalf {
@@ -66,7 +77,7 @@ pub(super) async fn record(config: &Config, db: &Db, store: &Store, mut row: Mes
     row.sent_on_behalf = i64::from(on_behalf);
     row.flags = Flag::join(&flags);
     tracing::Span::current().record("cycle", row.cycle.as_str());
-    let message_ref = match write_message(&mut tx, &row, existing_id).await? {
+    let message_ref = match write_message(&mut tx, &row, existing_id, sender.auth.as_ref()).await? {
         Ok(id) => id,
         Err(had) => return already_had(tx, progress, had).await,
     };
@@ -100,24 +111,46 @@ pub(super) async fn record(config: &Config, db: &Db, store: &Store, mut row: Mes
     Ok(Outcome::Package { id: message_ref, department, cycle: row.cycle, accepted, duplicates, refused, links })
 }
 
+/// What checking the sender does to the message (`sender_auth::verdict`): flags added
+/// to `flags`, and the reason to hold it, if any. The policy is today's; whether it
+/// applies (IMAP, `import --check-senders`) was recorded with the evidence. Mail a
+/// person approved is never held again: a failed check stays visible as a flag.
+fn checked_sender(config: &Config, sender: &Sender, approved: bool, flags: &mut Vec<Flag>) -> Option<HeldReason> {
+    let enforced = sender.auth.as_ref().is_some_and(|e| e.enforced);
+    let c = crate::sender_auth::verdict::consequence(sender.auth.as_ref(), config.sender_auth.mode, enforced);
+    flags.extend(c.flags);
+    match c.held {
+        Some(_) if approved => {
+            flags.push(Flag::SenderAuthFailed);
+            None
+        }
+        held => held,
+    }
+}
+
 /// A message that is no package: rejected, correspondence, unrelated or held. Blobs
-/// written for mail that carries no package are removed again.
-async fn record_other(db: &Db, store: &Store, route: Route, row: MessageRow, a: &Analysis, existing_id: Option<i64>, progress: &Progress) -> anyhow::Result<Outcome> {
+/// written for mail that carries no package are removed again. `(existing_id, auth)`:
+/// the message's row when recorded before, and the evidence about its sender.
+async fn record_other(db: &Db, store: &Store, route: Route, row: MessageRow, a: &Analysis, (existing_id, auth): (Option<i64>, Option<&Evidence>), progress: &Progress) -> anyhow::Result<Outcome> {
     let simple = |disposition: Disposition, reason: &str| MessageRow { disposition, reason_code: reason.into(), ..row.clone() };
+    let prior = (existing_id, auth);
     match route {
         Route::Rejected(r) => {
             let rejected = MessageRow { detail: a.detail.clone(), ..simple(Disposition::Rejected, r.code()) };
-            finish_simple(db, rejected, existing_id, progress, |id| Outcome::Rejected { id, rejection: r }).await
+            finish_simple(db, rejected, prior, progress, |id| Outcome::Rejected { id, rejection: r }).await
         }
-        Route::Held { guess } => {
-            let held = MessageRow { guessed_department: guess.clone(), ..simple(Disposition::Held, "") };
-            finish_simple(db, held, existing_id, progress, |id| Outcome::Held { id, guess: guess.clone() }).await
+        Route::Held { guess, reason } => {
+            let held = MessageRow { guessed_department: guess.clone(), ..simple(Disposition::Held, reason.map_or("", HeldReason::code)) };
+            if let Some(r) = reason {
+                warn!(guess, reason = r.code(), "发件人验证未通过，扣留待审核，不发回执");
+            }
+            finish_simple(db, held, prior, progress, |id| Outcome::Held { id, guess: guess.clone() }).await
         }
         Route::Package { .. } => anyhow::bail!("程序错误：报送包不由 record_other 记录"),
         Route::Correspondence | Route::Unrelated => {
             let unrelated = route == Route::Unrelated;
             let disposition = if unrelated { Disposition::Unrelated } else { Disposition::Correspondence };
-            let outcome = finish_simple(db, simple(disposition, ""), existing_id, progress, |id| if unrelated { Outcome::Unrelated { id } } else { Outcome::Correspondence { id } }).await?;
+            let outcome = finish_simple(db, simple(disposition, ""), prior, progress, |id| if unrelated { Outcome::Unrelated { id } } else { Outcome::Correspondence { id } }).await?;
             forget_blobs(db, store, &a.kept).await;
             Ok(outcome)
         }

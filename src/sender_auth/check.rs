@@ -212,3 +212,32 @@ impl ResolverCache<Box<str>, Txt> for TxtCache {
         entries.insert(name, (value, valid_until));
     }
 }
+
+/// Checks the sender of the raw mail stored at `path`, unless the checks are off.
+/// `enforced`: whether the policy may hold it (see `Policy::enforced`). A check that
+/// cannot even start (no DNS configuration, the file unreadable) is recorded as
+/// temperror: counted and flagged, never held.
+pub async fn check_file(policy: &Policy, path: &std::path::Path, enforced: bool, now: i64) -> Option<Evidence> {
+    if policy.mode == super::Mode::Off {
+        return None;
+    }
+    let checked = match std::fs::File::open(path) {
+        // SAFETY: raw mail in the store is written once, fsynced and never changed; the
+        // map is read here and dropped before this returns. Large messages are not
+        // read into memory for their body hash.
+        Ok(f) => match unsafe { memmap2::Mmap::map(&f) } {
+            Ok(map) => check(policy, &map, now).await,
+            Err(e) => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    };
+    let mut e = checked.unwrap_or_else(|err| {
+        tracing::warn!(error = %format!("{err:#}"), "无法验证发件人，记为未能验证");
+        let mut e = Evidence { spf: "not_checked".into(), dmarc: "temperror".into(), tries: 0, checked_at: now, mode: policy.mode, ..Evidence::default() };
+        e.verdict = super::Verdict::TempError;
+        e
+    });
+    e.enforced = enforced;
+    tracing::info!(verdict = e.verdict.code(), from_domain = %e.from_domain, "发件人验证：{}", e.summary());
+    Some(e)
+}

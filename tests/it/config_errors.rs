@@ -35,7 +35,7 @@ fn an_unknown_key_names_its_table_and_suggests_the_closest_key() {
             "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 3 行第 1 列的 `intake.deadlineday`：[intake] 中没有 `deadlineday` 这一项",
             "  3 | deadlineday = 25",
             "    | ^^^^^^^^^^^",
-            "  修改方法 (fix): 你是不是想写 `deadline_day`？请改正拼写。[intake] 中可写的键：timezone、deadline_day、departments_file、categories_file",
+            "  修改方法 (fix): 你是不是想写 `deadline_day`？请改正拼写。[intake] 中可写的键：timezone、deadline_day、departments_file、categories_file、sender_auth、dns_servers",
         ])
     );
     assert_eq!(

@@ -21,8 +21,16 @@ impl App {
         Self::with_config("")
     }
 
-    /// `extra` is appended to baosong.toml (e.g. a `[limits]` table).
+    /// `extra` is appended to baosong.toml (e.g. a `[limits]` table). Senders are not
+    /// checked (`sender_auth = "off"`): the tests of the checks use `with_intake` and a
+    /// loopback DNS server (`dns.rs`), and no test asks the machine's DNS.
     pub fn with_config(extra: &str) -> App {
+        Self::with_intake("sender_auth = \"off\"", extra)
+    }
+
+    /// `intake` is written into `[intake]` (e.g. `sender_auth` and `dns_servers`),
+    /// `extra` appended to baosong.toml.
+    pub fn with_intake(intake: &str, extra: &str) -> App {
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for f in ["departments.toml", "categories.toml"] {
@@ -30,7 +38,7 @@ impl App {
         }
         std::fs::write(
             dir.path().join("baosong.toml"),
-            format!("[intake]\ntimezone = \"Asia/Shanghai\"\ndeadline_day = 25\n\n[storage]\ndata_dir = \"data\"\n\n{extra}\n"),
+            format!("[intake]\ntimezone = \"Asia/Shanghai\"\ndeadline_day = 25\n{intake}\n\n[storage]\ndata_dir = \"data\"\n\n{extra}\n"),
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("inbox")).unwrap();
@@ -40,13 +48,18 @@ impl App {
     /// An installation reading the test Dovecot's mailbox. `tls`: through the TLS
     /// listener with the test CA; otherwise plain (for the recording proxy).
     pub fn with_imap(port: u16, tls: bool, extra: &str) -> App {
+        Self::with_imap_intake(port, tls, "sender_auth = \"off\"", extra)
+    }
+
+    /// `with_imap` with `intake` written into `[intake]`.
+    pub fn with_imap_intake(port: u16, tls: bool, intake: &str, extra: &str) -> App {
         let transport = if tls {
             format!("tls = \"tls\"\nca_file = \"{}\"", crate::dovecot::certs().dir.join("ca.pem").display())
         } else {
             "tls = \"plain\"\nallow_insecure = true".to_string()
         };
         let password = if extra.contains("password_") { "" } else { "password_env = \"BAOSONG_TEST_IMAP_PASSWORD\"\n" };
-        App::with_config(&format!(
+        App::with_intake(intake, &format!(
             "[imap]\nhost = \"localhost\"\nport = {port}\n{transport}\nuser = \"{}\"\n{password}timeout = \"10s\"\n{extra}\n",
             crate::dovecot::USER
         ))
