@@ -110,8 +110,8 @@ fn finish(policy: &Policy, mut e: Evidence, header: Option<&AuthResults>) -> Evi
             e.spf = h.method("spf").map_or_else(|| "none".to_string(), |m| m.result.clone());
             if let Some(d) = h.method("dmarc") {
                 // What we verified ourselves stands: an aligned valid signature passes
-                // DMARC whatever the server said.
-                if e.aligned_pass().is_none() {
+                // DMARC whatever the server said; a result we cannot read leaves ours.
+                if e.aligned_pass().is_none() && matches!(d.result.as_str(), "pass" | "fail" | "temperror" | "permerror") {
                     e.dmarc = d.result.clone();
                 }
                 if e.policy.is_empty() {

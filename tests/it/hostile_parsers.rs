@@ -251,3 +251,39 @@ fn missing_closing_boundary_is_kept_and_truncated_base64_is_refused() {
     let refused = items.iter().find(|i| i["name"] == "截断.jpg").expect("the cut photo");
     assert_eq!(refused["rejection"], "broken_base64", "{refused}");
 }
+
+/// Authentication-Results and DKIM-Signature headers a forger controls (issue 24): a
+/// 2 MB header, 200,000 unclosed parentheses, an unclosed quote, 5,000 headers claiming
+/// mx.qq.com below a topmost one of another authserv-id, NUL and 8-bit bytes, and a
+/// DKIM-Signature of garbage. Each is read in bounded time, none passes as verified,
+/// and every one of them (an unsigned mail from a roster address) is held.
+#[test]
+fn hostile_authentication_headers_are_read_in_bounded_time_and_never_verify() {
+    let dns = crate::dns::Dns::qq();
+    let app = App::with_intake(&dns.intake("dmarc"), "");
+    let base = Mail::new("tkpcs@qq.com", "图克所3月素材", MAR19).attach("a.jpg", &jpeg(60)).build();
+    let pass = "mx.qq.com; spf=pass smtp.mailfrom=tkpcs@qq.com; dkim=pass header.d=qq.com; dmarc=pass header.from=qq.com";
+    let hostile: Vec<(&str, String)> = vec![
+        ("huge", format!("Authentication-Results: mx.qq.com; dmarc=fail {}\r\n", "x=y ".repeat(500_000))),
+        ("parens", format!("Authentication-Results: mx.qq.com; dmarc=fail (p=quarantine {}\r\n", "(".repeat(200_000))),
+        ("quote", "Authentication-Results: mx.qq.com; dmarc=\"pass\r\n\tdkim=pass\r\n".to_string()),
+        ("stacked", format!("Authentication-Results: relay.evil.test; none\r\n{}", format!("Authentication-Results: {pass}\r\n").repeat(5_000))),
+        ("bytes", "Authentication-Results: mx.qq.com\0; dmarc=pass\u{ff}\r\n".to_string()),
+        ("dkim_garbage", format!("DKIM-Signature: v=1; a=rsa-sha256; d=qq.com; s=s201512; c=relaxed/relaxed; h=From; bh={}; b=!!!\r\n", "A".repeat(100_000))),
+    ];
+    let dir = app.dir.path().join("auth");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, headers) in &hostile {
+        std::fs::write(dir.join(format!("{name}.eml")), crate::dns::on_top(headers, &base)).unwrap();
+    }
+    let run = import_within(&app, &[Path::new("--check-senders"), &dir], Duration::from_secs(120), false);
+    assert!(run.ok, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(app.row("2024-03", AS_OF, "图克派出所")["photos"], 0, "{}", run.stdout);
+    let held: serde_json::Value = serde_json::from_str(&app.ok(&["quarantine", "list", "--json"])).unwrap();
+    let held = held.as_array().unwrap();
+    assert_eq!(held.len(), hostile.len(), "{held:?}");
+    for m in held {
+        assert_eq!(m["reason_code"], "sender_auth_failed", "{m}");
+        assert_ne!(m["sender_auth"]["verdict"], "pass", "{m}");
+    }
+}
