@@ -24,7 +24,7 @@ cd "$(dirname "$0")"
 
 DURATION=${1:-1200}
 shift || true
-ALL=(zip_reader header_decoding mbox_split boxes message)
+ALL=(zip_reader header_decoding mbox_split boxes auth_results message)
 TARGETS=("${@:-${ALL[@]}}")
 JOBS=${JOBS:-2}
 SANITIZER=${SANITIZER:-address}

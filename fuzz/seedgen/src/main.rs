@@ -169,5 +169,19 @@ fn main() {
     out.put("mbox_split", "single", format!("{}{}", from_line(0), lf(&mails[0].1)).as_bytes());
     out.put("mbox_split", "empty_messages", format!("{}\n{}\n{}", from_line(0), from_line(1), from_line(2)).as_bytes());
 
+    // auth_results: Authentication-Results values as QQ's inbound server and forgers write them.
+    let auth: [(&str, &str); 7] = [
+        ("qq_pass", "mx.qq.com; spf=pass smtp.mailfrom=tkpcs@qq.com;\r\n\tdkim=pass header.d=qq.com header.s=s201512;\r\n\tdmarc=pass (p=QUARANTINE sp=QUARANTINE dis=NONE) header.from=qq.com"),
+        ("qq_fail", "mx.qq.com; spf=fail smtp.mailfrom=evil.test; dkim=none; dmarc=fail (p=QUARANTINE) header.from=qq.com"),
+        ("none", "mx.qq.com 1; none"),
+        ("comments_quotes", "mx.qq.com; spf = pass (sender (nested) ok) smtp.mailfrom = \"a b\"@qq.com ; dkim/1=fail reason=\"bad sig\""),
+        ("other_id", "mail.evil.test; dmarc=pass header.from=qq.com"),
+        ("unclosed", "mx.qq.com; dmarc=\"pass (p=reject"),
+        ("netease", "mx.163.com; dkim=pass header.i=@163.com; spf=softfail smtp.mailfrom=gltpcs@163.com; dmarc=none header.from=163.com"),
+    ];
+    for (name, value) in auth {
+        out.put("auth_results", name, value.as_bytes());
+    }
+
     println!("wrote {} seeds under {}", out.count, out.root.display());
 }
