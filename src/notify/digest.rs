@@ -53,6 +53,10 @@ pub struct Review {
     pub subject: String,
     pub received_at: String,
     pub guess: String,
+    /// Why it is held, when there is more to say than an unknown sender ('' otherwise).
+    pub reason: String,
+    /// What checking its sender found, in Chinese ('' when never checked).
+    pub sender_auth: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,7 +179,7 @@ pub fn sample() -> Context {
             summary: "按时 1 个，待报 19 个".into(),
             rows: vec![Row { department: "嘎鲁图派出所".into(), state_label: "按时".into(), detail: String::new(), packages: 1, photos: 4, videos: 0, categories: "①2 ⑤2".into() }],
         },
-        review: vec![Review { id: "5".into(), from: "x@qq.com".into(), subject: "图克所3月".into(), received_at: "03-19 11:00".into(), guess: "图克派出所".into() }],
+        review: vec![Review { id: "5".into(), from: "x@qq.com".into(), subject: "图克所3月".into(), received_at: "03-19 11:00".into(), guess: "图克派出所".into(), reason: crate::rejection::HeldReason::SenderAuthFailed.reason().into(), sender_auth: "发件人地址可能被冒充：没有有效签名，qq.com 要求签名".into() }],
         rejected: vec![Refused { department: "拘留所".into(), name: "a.jpg".into(), reason: "可执行程序，已拒收".into() }],
         flagged: vec![Flagged { department: "嘎鲁图派出所".into(), items: vec![FlaggedItem { name: "①党建.jpg".into(), flags: "旧图、模糊".into() }] }],
         links: vec![Expiring {
@@ -413,6 +417,8 @@ fn review(board: &report::Board) -> Vec<Review> {
             subject: r.subject.clone(),
             received_at: r.received_at.get(5..16).unwrap_or(&r.received_at).replace('T', " "),
             guess: if r.guessed_department.is_empty() { "无法判断".into() } else { r.guessed_department.clone() },
+            reason: if r.reason_code.is_empty() { String::new() } else { r.reason.clone() },
+            sender_auth: r.sender_auth.clone(),
         })
         .collect()
 }
