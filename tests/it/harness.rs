@@ -67,12 +67,7 @@ impl App {
 
     /// An installation that sends mail through the test relay; `notify` is added to `[notify]`.
     pub fn with_smtp(relay_port: u16, notify: &str) -> App {
-        App::with_config(&format!(
-            "[smtp]\nhost = \"localhost\"\nport = {relay_port}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BAOSONG_TEST_SMTP_PASSWORD\"\nfrom = \"乌审旗公安局宣传工作领导小组办公室 <{}>\"\ntimeout = \"10s\"\n\n[notify]\nquiet_hours = \"none\"\n{notify}\n",
-            crate::dovecot::certs().dir.join("ca.pem").display(),
-            crate::dovecot::SMTP_USER,
-            crate::dovecot::SMTP_USER
-        ))
+        App::with_config(&smtp_config(relay_port, notify))
     }
 
     /// Replaces the roster.
@@ -296,4 +291,14 @@ pub fn signal(child: &std::process::Child, sig: i32) {
     unsafe {
         libc::kill(child.id() as i32, sig);
     }
+}
+
+/// `[smtp]` through the test relay and `[notify]` with `notify` added (see `App::with_smtp`).
+pub fn smtp_config(relay_port: u16, notify: &str) -> String {
+    format!(
+        "[smtp]\nhost = \"localhost\"\nport = {relay_port}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BAOSONG_TEST_SMTP_PASSWORD\"\nfrom = \"乌审旗公安局宣传工作领导小组办公室 <{}>\"\ntimeout = \"10s\"\n\n[notify]\nquiet_hours = \"none\"\n{notify}\n",
+        crate::dovecot::certs().dir.join("ca.pem").display(),
+        crate::dovecot::SMTP_USER,
+        crate::dovecot::SMTP_USER
+    )
 }

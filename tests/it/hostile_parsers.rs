@@ -256,12 +256,12 @@ fn missing_closing_boundary_is_kept_and_truncated_base64_is_refused() {
 /// 2 MB header, 200,000 unclosed parentheses, an unclosed quote, 5,000 headers claiming
 /// mx.qq.com below a topmost one of another authserv-id, NUL and 8-bit bytes, and a
 /// DKIM-Signature of garbage. Each is read in bounded time, none passes as verified,
-/// and every one of them (an unsigned mail from a roster address) is held.
+/// none is counted: each (an unsigned mail from a roster address) is held, or refused
+/// whole when its header is too large to be a mail's.
 #[test]
 fn hostile_authentication_headers_are_read_in_bounded_time_and_never_verify() {
     let dns = crate::dns::Dns::qq();
     let app = App::with_intake(&dns.intake("dmarc"), "");
-    let base = Mail::new("tkpcs@qq.com", "图克所3月素材", MAR19).attach("a.jpg", &jpeg(60)).build();
     let pass = "mx.qq.com; spf=pass smtp.mailfrom=tkpcs@qq.com; dkim=pass header.d=qq.com; dmarc=pass header.from=qq.com";
     let hostile: Vec<(&str, String)> = vec![
         ("huge", format!("Authentication-Results: mx.qq.com; dmarc=fail {}\r\n", "x=y ".repeat(500_000))),
@@ -274,6 +274,8 @@ fn hostile_authentication_headers_are_read_in_bounded_time_and_never_verify() {
     let dir = app.dir.path().join("auth");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, headers) in &hostile {
+        // Each its own message (a Message-ID of its own), or the rest are re-deliveries.
+        let base = Mail::new("tkpcs@qq.com", "图克所3月素材", MAR19).attach("a.jpg", &jpeg(60)).build();
         std::fs::write(dir.join(format!("{name}.eml")), crate::dns::on_top(headers, &base)).unwrap();
     }
     let run = import_within(&app, &[Path::new("--check-senders"), &dir], Duration::from_secs(120), false);
@@ -281,7 +283,10 @@ fn hostile_authentication_headers_are_read_in_bounded_time_and_never_verify() {
     assert_eq!(app.row("2024-03", AS_OF, "图克派出所")["photos"], 0, "{}", run.stdout);
     let held: serde_json::Value = serde_json::from_str(&app.ok(&["quarantine", "list", "--json"])).unwrap();
     let held = held.as_array().unwrap();
-    assert_eq!(held.len(), hostile.len(), "{held:?}");
+    // A header block past what a message may carry besides its attachments is refused
+    // whole (too_large); the rest wait for the office.
+    assert_eq!(held.len() + summary_count(&run.stdout, "整封拒收"), hostile.len(), "{}\n{held:?}", run.stdout);
+    assert!(held.len() >= hostile.len() - 1, "{}", run.stdout);
     for m in held {
         assert_eq!(m["reason_code"], "sender_auth_failed", "{m}");
         assert_ne!(m["sender_auth"]["verdict"], "pass", "{m}");

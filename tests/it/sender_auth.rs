@@ -54,7 +54,7 @@ fn a_signed_roster_mail_is_counted_and_shown_verified() {
 #[test]
 fn unsigned_or_altered_mail_from_a_roster_address_is_held_with_the_reason_and_approval_counts_it() {
     let dns = Dns::qq();
-    let app = App::with_intake(&dns.intake("dmarc"), "");
+    let app = App::with_intake(&dns.intake("dmarc"), "[notify]\noffice = [\"1605739848@qq.com\"]\n");
     import_checked(&app, "unsigned.eml", &package(2));
     // Signed, then a word of the body changed on the way.
     let signed = qq_signed(&package(3));
@@ -80,6 +80,8 @@ fn unsigned_or_altered_mail_from_a_roster_address_is_held_with_the_reason_and_ap
     assert!(list.contains("原因：发件人地址可能被冒充") && list.contains("发件人验证：发件人地址可能被冒充：没有有效签名，qq.com 要求签名"), "{list}");
     let status = app.ok(&["status", "--cycle", "2024-03", "--as-of", AS_OF]);
     assert!(status.contains("原因：发件人地址可能被冒充"), "{status}");
+    let digest = app.ok(&["digest", "--date", "2024-03-20", "--print"]);
+    assert!(digest.contains("待审核：2 封") && digest.contains("原因：发件人地址可能被冒充") && digest.contains("发件人验证：发件人地址可能被冒充：没有有效签名"), "{digest}");
     let board = app.status("2024-03", AS_OF);
     assert_eq!(board["review_queue"][0]["reason_code"], "sender_auth_failed");
     // The office approves the first: counted, audited, the failed check still visible.
@@ -209,4 +211,36 @@ fn a_real_signature_is_verified_through_the_imap_path_and_a_forgery_is_held() {
     let q = held(&app);
     assert_eq!(q.len(), 1);
     assert_eq!(q[0]["sender_auth"]["summary"], "发件人地址可能被冒充：没有有效签名，qq.com 要求签名");
+}
+
+/// Subjects of the mail that reached the test mailbox (receipts come back to it).
+fn receipts(d: &Dovecot) -> Vec<String> {
+    d.client()
+        .messages("INBOX")
+        .iter()
+        .filter_map(|raw| mail_parser::MessageParser::default().parse(raw).and_then(|m| m.subject().map(str::to_string)))
+        .filter(|s| s.starts_with("【回执】"))
+        .collect()
+}
+
+#[test]
+fn a_held_forgery_gets_no_receipt_and_approval_sends_it() {
+    let dns = Dns::qq();
+    let d = Dovecot::start();
+    let relay = crate::dovecot::Relay::start(&d);
+    let app = App::with_intake(&dns.intake("dmarc"), &crate::harness::smtp_config(relay.port, ""));
+    // Receipts go out for mail processed in the last two days.
+    let date = (chrono::Utc::now() - chrono::Duration::hours(2)).with_timezone(&chrono_tz::Asia::Shanghai).to_rfc2822();
+    let forged = Mail::new("tkpcs@qq.com", "图克所本月素材", &date).attach("a.jpg", &jpeg(20)).build();
+    let out = import_checked(&app, "forged.eml", &forged);
+    assert!(!out.contains("回执"), "{out}");
+    assert!(receipts(&d).is_empty(), "a forger learns nothing");
+    let id = held(&app)[0]["id"].as_i64().unwrap().to_string();
+    app.ok(&["quarantine", "approve", &id, "--department", "图克派出所"]);
+    // The next round of notices sends the receipt of the approved mail, as for any.
+    let again = import_checked(&app, "forged.eml", &forged);
+    assert!(again.contains("回执 1 封"), "{again}");
+    let got = receipts(&d);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("图克派出所"), "{got:?}");
 }
