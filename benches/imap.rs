@@ -12,14 +12,18 @@
 //!   `vipsthumbnail -s 320` over every photo (libvips decodes JPEG at reduced DCT scale);
 //! - the floor: mbsync, then `djpeg -scale 1/2` over every photo (libjpeg-turbo).
 //! Then peak RSS of baosong on a 100 MiB and a 300 MiB message, and an idle daemon's
-//! RSS and CPU use. Run with `cargo bench --bench imap` (`BENCH_PART=throughput`,
-//! `rss` or `idle` for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
+//! RSS and CPU use; and what checking senders costs (issue 24): `poll --once` of the
+//! same 200 packages signed as 163.com signs (DKIM, a loopback DNS server with the
+//! key and DMARC record, the cache warm after the first message) with
+//! `sender_auth = "dmarc"` against `"off"`, alternated. Run with `cargo bench --bench
+//! imap` (`BENCH_PART=throughput`, `rss`, `idle` or `sender_auth` for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
 //! and djpeg (libjpeg-turbo-progs).
 //!
 //! Goals: the fetch path alone ≥ 1.0× mbsync's throughput; full ingest ≥ 1.25× the
 //! office's reference and ≥ 0.8× the floor (issue 21; the old goal of 0.8× mbsync alone
 //! was retired: mbsync decodes nothing); under 64 MiB peak RSS for a 300 MiB message;
-//! an idle daemon under 30 MiB RSS and using no CPU.
+//! an idle daemon under 30 MiB RSS and using no CPU; checking senders adds < 5 % to
+//! full ingest.
 
 #[path = "../tests/it/dovecot.rs"]
 #[allow(dead_code)]
@@ -27,6 +31,9 @@ mod dovecot;
 #[path = "../tests/it/fixtures.rs"]
 #[allow(dead_code)]
 mod fixtures;
+#[path = "../tests/it/dns.rs"]
+#[allow(dead_code)]
+mod dns;
 
 use std::path::Path;
 use std::process::Command;
@@ -43,7 +50,14 @@ fn photo(seed: u32) -> Vec<u8> {
     fixtures::with_exif(&fixtures::encode_jpeg(&fixtures::texture(1280, 960, seed), 80), 1, None, "HUAWEI", "HUAWEI P40")
 }
 
+/// A configuration reading `folders`, with the sender checks off (the throughput,
+/// RSS and idle figures are those of the intake itself).
 fn config(dir: &Path, d: &dovecot::Dovecot, folders: &str) -> std::path::PathBuf {
+    config_with(dir, d, folders, "sender_auth = \"off\"")
+}
+
+/// `config` with `intake` written into `[intake]`.
+fn config_with(dir: &Path, d: &dovecot::Dovecot, folders: &str, intake: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     for f in ["departments.toml", "categories.toml"] {
         std::fs::copy(root.join(f), dir.join(f)).unwrap();
@@ -52,7 +66,7 @@ fn config(dir: &Path, d: &dovecot::Dovecot, folders: &str) -> std::path::PathBuf
     std::fs::write(
         &p,
         format!(
-            "[storage]\ndata_dir = \"data\"\n[imap]\nhost = \"localhost\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BENCH_PW\"\nscan_junk = false\nfolders = {folders}\n",
+            "[intake]\n{intake}\n[storage]\ndata_dir = \"data\"\n[imap]\nhost = \"localhost\"\nport = {}\ntls = \"tls\"\nca_file = \"{}\"\nuser = \"{}\"\npassword_env = \"BENCH_PW\"\nscan_junk = false\nfolders = {folders}\n",
             d.tls_port,
             dovecot::certs().dir.join("ca.pem").display(),
             dovecot::USER
@@ -186,6 +200,56 @@ fn main() {
     if only.is_empty() || only == "idle" {
         idle(&d);
     }
+    if only.is_empty() || only == "sender_auth" {
+        sender_auth(&d);
+    }
+}
+
+/// What checking senders adds to full ingest: the same 200 packages, each signed with
+/// a test key as 163.com signs (rsa-sha256, relaxed/relaxed), in a folder of their own,
+/// taken in by `poll --once` with `sender_auth = "dmarc"` (a loopback DNS server holds
+/// the key and `_dmarc.163.com`; each process asks it once per name, then its cache
+/// answers) and with `"off"`, alternated after a warm-up.
+fn sender_auth(d: &dovecot::Dovecot) {
+    let dns = dns::Dns::start();
+    dns.txt("s110527._domainkey.163.com", &dns::key_record());
+    dns.txt("_dmarc.163.com", "v=DMARC1; p=quarantine");
+    {
+        let mut c = d.client();
+        c.create("Signed");
+        for i in 0..MESSAGES {
+            let archive = zip(&[ZipEntry::utf8("①党建/a.jpg", &photo(i * 3)), ZipEntry::utf8("⑤反诈/b.jpg", &photo(i * 3 + 1)), ZipEntry::utf8("⑩点滴/c.jpg", &photo(i * 3 + 2))]);
+            let raw = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach("素材.zip", &archive).build();
+            c.append("Signed", "19-Mar-2024 10:00:00 +0800", &dns::sign(&raw, "163.com", "s110527"));
+        }
+    }
+    let run = |intake: &str, verified: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = config_with(dir.path(), d, "[\"Signed\"]", intake);
+        let r = measure(Command::new(env!("CARGO_BIN_EXE_baosong")).arg("--config").arg(&conf).args(["poll", "--once"]).env("BENCH_PW", dovecot::PASSWORD).env("BAOSONG_LOG", "warn"));
+        let items = Command::new(env!("CARGO_BIN_EXE_baosong")).arg("--config").arg(&conf).args(["items", "--json"]).output().unwrap();
+        let items = serde_json::from_slice::<serde_json::Value>(&items.stdout).unwrap();
+        let items = items.as_array().unwrap();
+        assert_eq!(items.len(), MESSAGES as usize * 3, "every photo counted");
+        assert!(items.iter().all(|i| (i["sender_auth"]["verdict"] == "pass") == verified), "every sender verified when checked");
+        r.0
+    };
+    let checked = format!("sender_auth = \"dmarc\"\ndns_servers = [\"{}\"]", dns.addr);
+    let (off, on) = (|| run("sender_auth = \"off\"", false), || run(&checked, true));
+    off();
+    on();
+    let queries = dns.queries();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        a.push(off());
+        b.push(on());
+    }
+    let show = |v: &[f64]| v.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" ");
+    let (ma, mb) = (median(a.clone()), median(b.clone()));
+    println!("poll --once, 200 signed packages, sender_auth = \"off\"   runs: {}  median {ma:.2}s", show(&a));
+    println!("poll --once, 200 signed packages, sender_auth = \"dmarc\" runs: {}  median {mb:.2}s", show(&b));
+    println!("DNS queries per checked run: {} (the rest from the cache)", (dns.queries() - queries) / RUNS);
+    println!("checking senders adds {:+.1} % to full ingest (goal < 5 %)", (mb / ma - 1.0) * 100.0);
 }
 
 fn walk_count(dir: &Path) -> usize {
