@@ -944,7 +944,11 @@ async fn recategorize(app: &App, item: i64, category: u8) -> anyhow::Result<Exit
     for e in &done.tree_errors {
         eprintln!("警告：{e}");
     }
-    println!("已将文件 {item}「{}」改为 {}。", done.name, done.label);
+    if done.changed {
+        println!("已将文件 {item}「{}」改为 {}。", done.name, done.label);
+    } else {
+        println!("文件 {item}「{}」本来就是 {}，没有改动。", done.name, done.label);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -72,6 +72,9 @@ pub struct Reassigned {
 pub async fn reassign(config: &Config, db: &Db, store: &Store, who: &str, package: i64, cycle: Cycle, now: i64) -> anyhow::Result<Reassigned> {
     let cycle = cycle.to_string();
     let m = db::messages::get(db, package).await?.with_context(|| format!("没有编号为 {package} 的邮件"))?;
+    if m.cycle == cycle && m.disposition == Disposition::Package {
+        bail!("邮件 {package} 本来就计入 {cycle}，没有改动");
+    }
     let filter = db::items::Filter { message_ref: Some(package), ..Default::default() };
     let list = db::items::list(db, &filter).await?;
     let mut tx = db.begin().await?;
@@ -93,6 +96,8 @@ pub struct Recategorized {
     pub name: String,
     pub before: String,
     pub label: String,
+    /// False when it was in that category already: nothing was changed or recorded.
+    pub changed: bool,
     pub tree_errors: Vec<String>,
 }
 
@@ -103,6 +108,9 @@ pub async fn recategorize(config: &Config, db: &Db, store: &Store, who: &str, it
     }
     let li = db::items::get(db, item).await?.with_context(|| format!("没有编号为 {item} 的文件"))?;
     let no = (category > 0).then_some(category);
+    if li.item.category == pipeline::category_code(no) {
+        return Ok(Recategorized { item, name: li.item.shown_name, before: li.item.category, label: config.categories.label(no), changed: false, tree_errors: Vec::new() });
+    }
     let mut tx = db.begin().await?;
     let cycle = li.cycle.clone();
     let moves = replace_items(config, &mut tx, std::slice::from_ref(&li), &cycle, Some(no)).await?;
@@ -111,7 +119,7 @@ pub async fn recategorize(config: &Config, db: &Db, store: &Store, who: &str, it
     db::audit::record(&mut tx, now, &change).await?;
     tx.commit().await?;
     let tree_errors = apply_moves(store, &moves);
-    Ok(Recategorized { item, name: li.item.shown_name, before: li.item.category, label: config.categories.label(no), tree_errors })
+    Ok(Recategorized { item, name: li.item.shown_name, before: li.item.category, label: config.categories.label(no), changed: true, tree_errors })
 }
 
 /// Grants `department` (a roster name) time until `until` (inclusive) for month `cycle`;

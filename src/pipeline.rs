@@ -515,6 +515,39 @@ pub async fn approve(config: &Config, db: &Db, store: &Store, id: i64, departmen
     record(config, db, store, row, a, sender, Some(&existing), &Progress::default()).await
 }
 
+/// One file of a held mail, as the review queue (待审核) shows it before approval.
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    /// Where it was in the mail (`素材.zip/夜巡.jpg`).
+    pub shown: String,
+    pub size: i64,
+    pub is_video: bool,
+    /// The stored 320-px thumbnail (store-relative), or ''.
+    pub thumb: String,
+    /// Why it would be refused, in words; '' for a file that would count.
+    pub refused: String,
+}
+
+/// What held mail `id` holds, analysed again from its raw mail as approval will: each
+/// file it would keep (with the thumbnail intake stored, content-addressed) and each it
+/// would refuse, with the reason. Nothing is recorded.
+pub async fn preview(config: &Config, db: &Db, store: &Store, id: i64) -> anyhow::Result<Vec<Preview>> {
+    let row = db::messages::get(db, id).await?.with_context(|| format!("没有编号为 {id} 的邮件"))?;
+    let a = analyse_stored(config, store, &row.raw_path, originals_of(db, store, id).await?).await?;
+    let mut out: Vec<Preview> = a
+        .kept
+        .iter()
+        .filter(|k| !k.decoration)
+        .map(|k| Preview { shown: k.shown.clone(), size: k.size, is_video: k.kind == Kind::Video, thumb: k.thumb.clone(), refused: String::new() })
+        .collect();
+    out.extend(a.refused.iter().map(|r| Preview {
+        shown: r.shown.clone(),
+        refused: if r.detail.is_empty() { r.rejection.reason().to_string() } else { format!("{}（{}）", r.rejection.reason(), r.detail) },
+        ..Preview::default()
+    }));
+    Ok(out)
+}
+
 /// Prepares a recorded message (`message_ref`) to be decided again by the current
 /// rules from its raw mail: what people decided about it stands (see `Existing`),
 /// and its lookups see only mail received before it, as intake did.

@@ -5,16 +5,19 @@
 //!
 //! Routes by page: auth (login, sessions, CSRF, roles — the one guard every request
 //! passes), board, gallery (a department's month, one item), files (thumbnails and
-//! originals, by item id only), review (the forms), status (audit, outbox and mailbox,
-//! /healthz, /metrics), search, download (streamed ZIP), users (the 账号 page, admin
+//! originals, by item id only), review (the forms), audit (审计, in words), status (outbox and mailbox,
+//! /healthz, /metrics), search, download (streamed ZIP), export (导出 Excel: the same
+//! files as `export board|items|scores`), users (the 账号 page, admin
 //! only), links (a 超大附件 link on its item page, and 补交文件: its file uploaded,
 //! streamed to disk). Beside them: accounts (add, role, disable, password: what `baosong user`
 //! calls too) and tls (https served by the console itself).
 
 pub mod accounts;
 pub mod auth;
+mod audit;
 mod board;
 mod download;
+mod export;
 mod files;
 mod gallery;
 mod links;
@@ -44,6 +47,8 @@ pub struct App {
     pub limiter: Mutex<auth::Limiter>,
     /// Boards computed lately, by cycle (see `board::Cache`).
     pub boards: Mutex<board::Cache>,
+    /// What each held mail holds, analysed once for the review queue (see `review::previews`).
+    pub previews: Mutex<std::collections::HashMap<i64, Arc<Vec<crate::pipeline::Preview>>>>,
     /// Cookies carry `Secure`: the console is reached over https (its own, or a
     /// proxy's when `web.base_url` starts with https://).
     pub secure: bool,
@@ -68,7 +73,11 @@ pub fn router(app: Shared) -> Router {
         .route("/files/{id}", get(files::original))
         .route("/download/{cycle}", get(download::month))
         .route("/download/{cycle}/{department}", get(download::department))
+        .route("/export/board.xlsx", get(export::board))
+        .route("/export/items.xlsx", get(export::items))
+        .route("/export/scores.xlsx", get(export::scores))
         .route("/review", get(review::page))
+        .route("/review/{id}/thumbs/{n}", get(review::thumb))
         .route("/review/approve", post(review::approve))
         .route("/review/reject", post(review::reject))
         .route("/review/reassign", post(review::reassign))
@@ -78,7 +87,8 @@ pub fn router(app: Shared) -> Router {
         .route("/items/{id}/attach", post(links::upload))
         .route("/adoptions/{id}/remove", post(scores::unadopt))
         .route("/scores", get(scores::page))
-        .route("/audit", get(status::audit))
+        .route("/scores/add", post(scores::add))
+        .route("/audit", get(audit::page))
         .route("/users", get(users::page))
         .route("/users/add", post(users::add))
         .route("/users/role", post(users::set_role))
@@ -110,7 +120,7 @@ pub async fn serve(app: crate::app::App, mut shutdown: tokio::sync::watch::Recei
     let tls = tls::server_config(&config.origin, &config.web)?;
     let listen = config.web.listen;
     let secure = tls.is_some() || config.web.base_url.starts_with("https://");
-    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), secure, config, db, store });
+    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), previews: Mutex::default(), secure, config, db, store });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
     tracing::info!(%listen, https = tls.is_some(), "控制台已启动：{}", app.config.web.base_url);
     let router = router(app);
@@ -183,5 +193,5 @@ pub type Page = Result<Response, Failure>;
 
 /// What the page header shows of the session: name, role in words, CSRF token.
 pub fn session_view(s: &auth::Session) -> minijinja::Value {
-    minijinja::context! { name => s.name.clone(), role => s.role.label(), csrf => s.csrf.clone(), staff => s.role >= auth::Role::Staff, admin => s.role >= auth::Role::Admin }
+    minijinja::context! { name => s.name.clone(), role => s.role.label(), csrf => s.csrf.clone(), staff => s.role >= auth::Role::Staff, admin => s.role >= auth::Role::Admin, flash => s.flash.clone() }
 }

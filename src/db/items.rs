@@ -360,6 +360,8 @@ pub struct Filter {
     pub flag: Option<String>,
     /// Part of the shown name (the console's search); LIKE wildcards in it match themselves.
     pub name: Option<String>,
+    /// Only items of this status (the console's search).
+    pub status: Option<Status>,
 }
 
 pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
@@ -370,6 +372,7 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
          AND ($4 = 0 OR i.message_ref = $4) AND m.received_at <= $5 \
          AND ($6 = '' OR (',' || i.flags || ',') LIKE ('%,' || $6 || ',%') OR (',' || m.flags || ',') LIKE ('%,' || $6 || ',%')) \
          AND ($7 = '' OR i.shown_name LIKE ('%' || $7 || '%') ESCAPE '\\') \
+         AND ($8 = '' OR i.status = $8) \
          ORDER BY m.received_at, i.id"
     )))
     .bind(f.cycle.clone().unwrap_or_default())
@@ -379,6 +382,7 @@ pub async fn list(db: &Db, f: &Filter) -> anyhow::Result<Vec<ListedItem>> {
     .bind(f.received_by.unwrap_or(i64::MAX))
     .bind(f.flag.clone().unwrap_or_default())
     .bind(f.name.as_deref().unwrap_or_default().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    .bind(f.status.map_or("", Status::code))
     .fetch_all(&db.pool)
     .await?)
 }

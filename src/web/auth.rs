@@ -18,6 +18,8 @@ use super::{Failure, Page, Shared, now};
 use crate::db;
 
 const COOKIE: &str = "baosong_session";
+/// What a change did (已改为④暖警爱警), said once on the page its form goes back to.
+const FLASH_COOKIE: &str = "baosong_flash";
 const LOGIN_COOKIE: &str = "baosong_login";
 /// A session lasts a working day and a half.
 const SESSION_SECONDS: i64 = 12 * 3600;
@@ -77,6 +79,8 @@ pub struct Session {
     pub name: String,
     pub role: Role,
     pub csrf: String,
+    /// The confirmation of the change just made, shown once on this page.
+    pub flash: String,
     token_sha256: String,
 }
 
@@ -217,7 +221,8 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
         return refuse(req, upload, Failure::new(StatusCode::FORBIDDEN, "请先登录（登录已过期）。")).await;
     };
     let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
-    let session = Session { name: user.name, role, csrf, token_sha256 };
+    let flash = cookie(req.headers(), FLASH_COOKIE).map(|v| percent_encoding::percent_decode_str(&v).decode_utf8_lossy().into_owned()).unwrap_or_default();
+    let session = Session { name: user.name, role, csrf, flash, token_sha256 };
     let need = required(req.method(), &path);
     if role < need {
         let f = Failure::new(StatusCode::FORBIDDEN, format!("您的账号是“{}”，不能进行此操作（需要“{}”权限）。", role.label(), need.label()));
@@ -235,8 +240,27 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
         }
         req.extensions_mut().insert(fields);
     }
+    let shown = !session.flash.is_empty() && req.method() == Method::GET;
     req.extensions_mut().insert(session);
-    next.run(req).await
+    let mut r = next.run(req).await;
+    // A page that showed the confirmation forgets it (a redirect passes it on).
+    if shown && !r.status().is_redirection() {
+        if let Ok(v) = set_cookie(FLASH_COOKIE, "", 0, app.secure).parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// A redirect to `to` after a change, carrying `message` (what changed, in words) for
+/// the page it opens.
+pub fn done(app: &Shared, to: &str, message: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
+    let value = percent_encoding::utf8_percent_encode(message, percent_encoding::NON_ALPHANUMERIC).to_string();
+    if let Ok(v) = set_cookie(FLASH_COOKIE, &value, 120, app.secure).parse() {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
 }
 
 const CSRF_FAILED: &str = "表单已过期或来源不明（安全校验未通过），请刷新页面后重新提交。";

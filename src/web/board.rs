@@ -19,6 +19,18 @@ pub struct Params {
     cycle: Option<String>,
 }
 
+/// The month the board shows: the one asked for, else the latest month with mail
+/// (not a future one), else the current month. On the 1st the current month is empty
+/// while the office still works on the last.
+pub async fn shown_cycle(app: &Shared, asked: Option<&str>) -> Result<Cycle, Failure> {
+    if asked.is_some_and(|c| !c.trim().is_empty()) {
+        return cycle_of(app, asked);
+    }
+    let here = Cycle::at(now(), app.config.timezone);
+    let latest = db::messages::cycles(&app.db).await?.iter().filter_map(|c| Cycle::parse(c)).filter(|c| *c <= here).max();
+    Ok(latest.unwrap_or(here))
+}
+
 /// The month asked for (YYYY-MM), or the current one.
 pub fn cycle_of(app: &Shared, asked: Option<&str>) -> Result<Cycle, Failure> {
     match asked.map(str::trim).filter(|c| !c.is_empty()) {
@@ -52,7 +64,23 @@ struct Row {
 #[derive(Serialize)]
 struct Column {
     glyph: char,
+    /// "④暖警爱警", the category's full label (the legend above the table).
     label: String,
+}
+
+/// The totals line, as `status` prints it: 共 20 个单位：按时 4，逾期 1，未报 15; and the
+/// month's photos and videos.
+fn totals(rows: &[DepartmentRow]) -> String {
+    let count = |f: fn(&cycle::State) -> bool| rows.iter().filter(|r| f(&r.state)).count();
+    let parts = [
+        ("按时", count(|s| matches!(s, cycle::State::OnTime))),
+        ("逾期", count(|s| matches!(s, cycle::State::Late { .. }))),
+        ("未报", count(|s| matches!(s, cycle::State::Missing))),
+        ("待报", count(|s| matches!(s, cycle::State::Pending))),
+    ];
+    let states: Vec<String> = parts.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+    let (photos, videos): (i64, i64) = (rows.iter().map(|r| r.photos).sum(), rows.iter().map(|r| r.videos).sum());
+    format!("共 {} 个单位：{}；照片 {photos} 张，视频 {videos} 个", rows.len(), states.join("，"))
 }
 
 /// A department's state in words: 按时 / 逾期 3 天 5 小时 / 未报 / 待报, and 延期至 ….
@@ -141,6 +169,7 @@ async fn compute(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure
     }
     let rows: Vec<Row> = b.departments.iter().map(|r| row(r, last.get(&r.department).map(|l| &l.1))).collect();
     let categories: Vec<Column> = (1..=10u8).map(|n| Column { glyph: CIRCLED[usize::from(n) - 1], label: app.config.categories.label(Some(n)) }).collect();
+    let totals = totals(&b.departments);
     let mut cycles = db::messages::cycles(&app.db).await?;
     let here = Cycle::at(now(), app.config.timezone).to_string();
     for c in [here, cycle.to_string()] {
@@ -152,19 +181,20 @@ async fn compute(app: &Shared, cycle: Cycle) -> Result<minijinja::Value, Failure
     cycles.reverse();
     Ok(minijinja::context! {
         cycle => b.cycle, due_before => report::shown(&b.due_before), as_of => report::shown(&b.as_of),
-        rows => rows, categories => categories, cycles => cycles, held => b.review_queue.len(),
+        rows => rows, categories => categories, cycles => cycles, held => b.review_queue.len(), totals => totals,
+        no_mail => b.no_mail_received,
     })
 }
 
 pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, Query(p): Query<Params>) -> Page {
-    let cycle = cycle_of(&app, p.cycle.as_deref())?;
+    let cycle = shown_cycle(&app, p.cycle.as_deref()).await?;
     let ctx = context(&app, cycle).await?;
     Ok(app.pages.render("board.html", minijinja::context! { session => super::session_view(&s), ..ctx })?.into_response())
 }
 
 /// The table alone, fetched by the page every 30 seconds.
 pub async fn table(State(app): State<Shared>, Query(p): Query<Params>) -> Page {
-    let cycle = cycle_of(&app, p.cycle.as_deref())?;
+    let cycle = shown_cycle(&app, p.cycle.as_deref()).await?;
     let ctx = context(&app, cycle).await?;
     Ok(app.pages.render("board_table.html", ctx)?.into_response())
 }

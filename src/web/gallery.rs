@@ -18,9 +18,12 @@ use crate::report;
 #[derive(Serialize)]
 pub struct Card {
     id: i64,
+    /// The file's name, and where it was in the mail (`素材/3月/夜巡.jpg`).
     name: String,
-    /// The status code, for the card's CSS class.
+    path: String,
+    /// The status code, for the card's CSS class, and in words.
     status: &'static str,
+    status_label: &'static str,
     kind_label: &'static str,
     is_link: bool,
     is_video: bool,
@@ -31,6 +34,8 @@ pub struct Card {
     category: String,
     /// A 超大附件 link's state in words (等待下载 …), '' for other items.
     link_state: String,
+    /// A video without a picture: 视频 0:12 · 1920×1080 · 12.3 MB.
+    video: String,
 }
 
 /// Every flag of an item and of its message, in words.
@@ -40,17 +45,25 @@ pub fn badges(li: &ListedItem) -> Vec<String> {
     all.sort();
     all.dedup();
     let mut out: Vec<String> = all.iter().map(|f| f.label().to_string()).collect();
-    if matches!(li.item.status, Status::Duplicate | Status::Shared) {
+    // A duplicate's flag says 重复 already: the status badge is not said twice.
+    if matches!(li.item.status, Status::Duplicate | Status::Shared) && !out.iter().any(|b| b == li.item.status.label()) {
         out.insert(0, li.item.status.label().into());
     }
     out
 }
 
+/// The file's own name, without the folders of the archive it came in.
+pub fn file_name(shown: &str) -> &str {
+    shown.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or(shown)
+}
+
 pub fn card(app: &Shared, li: &ListedItem) -> Card {
     Card {
         id: li.item.id,
-        name: li.item.shown_name.clone(),
+        name: file_name(&li.item.shown_name).to_string(),
+        path: li.item.shown_name.clone(),
         status: li.item.status.code(),
+        status_label: li.item.status.label(),
         kind_label: li.item.kind.label(),
         is_link: li.item.kind == Kind::Link,
         is_video: li.item.kind == Kind::Video,
@@ -60,6 +73,7 @@ pub fn card(app: &Shared, li: &ListedItem) -> Card {
         cycle: li.cycle.clone(),
         category: app.config.categories.label(li.item.category.parse().ok()),
         link_state: String::new(),
+        video: if li.item.kind == Kind::Video { video_text(li) } else { String::new() },
     }
 }
 
@@ -133,36 +147,83 @@ fn refusal(li: &ListedItem) -> String {
     if it.reason.is_empty() { Rejection::from_code(&it.rejection_code).map_or(it.rejection_code.as_str(), |r| r.reason()).to_string() } else { it.reason.clone() }
 }
 
-fn facts(app: &Shared, li: &ListedItem) -> Vec<(String, String)> {
-    let it = &li.item;
-    let mut f = vec![("文件名".to_string(), it.shown_name.clone()), ("单位".into(), li.department.clone()), ("月份".into(), li.cycle.clone())];
-    f.push(("类别".into(), app.config.categories.label(it.category.parse().ok())));
-    if !it.mime.is_empty() {
-        f.push(("类型".into(), it.mime.clone()));
+/// The months a package may be moved to from `cycle` (改月份): the three before and
+/// the three after.
+fn months_around(cycle: &str) -> Vec<String> {
+    let Some(c) = crate::cycle::Cycle::parse(cycle) else { return Vec::new() };
+    let mut start = c;
+    for _ in 0..3 {
+        start = if start.month == 1 { crate::cycle::Cycle::new(start.year - 1, 12) } else { crate::cycle::Cycle::new(start.year, start.month - 1) }.unwrap_or(start);
     }
-    f.push(("大小".into(), format!("{:.1} MB", it.size as f64 / 1_048_576.0)));
+    let mut out = Vec::new();
+    let mut m = start;
+    for _ in 0..7 {
+        if m != c {
+            out.push(m.to_string());
+        }
+        m = m.next();
+    }
+    out
+}
+
+/// Size in words: 850 KB, 12.3 MB.
+pub fn size_text(bytes: i64) -> String {
+    if bytes < 1_048_576 { format!("{} KB", (bytes + 1023) / 1024) } else { format!("{:.1} MB", bytes as f64 / 1_048_576.0) }
+}
+
+/// A video's length: 0:12, 1:02:03.
+fn duration_text(ms: i64) -> String {
+    let s = (ms + 500) / 1000;
+    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+}
+
+/// What a card without a picture says of a video: 视频 0:12 · 1920×1080 · 12.3 MB.
+fn video_text(li: &ListedItem) -> String {
+    let it = &li.item;
+    let mut parts = vec![if it.duration_ms > 0 { format!("视频 {}", duration_text(it.duration_ms)) } else { "视频".to_string() }];
+    if it.width > 0 {
+        parts.push(format!("{}×{}", it.width, it.height));
+    }
+    parts.push(size_text(it.size));
+    parts.join(" · ")
+}
+
+/// What the office reads of a file, and (behind 详细信息) what only a technician needs.
+fn facts(app: &Shared, li: &ListedItem) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let it = &li.item;
+    let mut f = vec![("文件名".to_string(), file_name(&it.shown_name).to_string()), ("单位".into(), li.department.clone()), ("月份".into(), li.cycle.clone())];
+    f.push(("类别".into(), app.config.categories.label(it.category.parse().ok())));
+    f.push(("状态".into(), it.status.label().to_string()));
+    f.push(("拍摄时间".into(), if it.captured_at > 0 { report::shown_time(it.captured_at, &app.config) } else { "文件中没有记录".into() }));
+    if it.duration_ms > 0 {
+        f.push(("时长".into(), duration_text(it.duration_ms)));
+    }
     if it.width > 0 {
         f.push(("尺寸".into(), format!("{} × {}", it.width, it.height)));
     }
-    if it.duration_ms > 0 {
-        f.push(("时长".into(), format!("{:.1} 秒", it.duration_ms as f64 / 1000.0)));
-    }
-    if !it.codec.is_empty() {
-        f.push(("编码".into(), format!("{} {}", it.container, it.codec)));
-    }
-    if it.captured_at > 0 {
-        f.push(("拍摄时间".into(), report::shown_time(it.captured_at, &app.config)));
-    }
+    f.push(("大小".into(), size_text(it.size)));
     if !it.camera.is_empty() {
         f.push(("相机".into(), it.camera.clone()));
     }
+    f.push(("收到时间".into(), report::shown_time(li.received_at, &app.config)));
+    let mut more = Vec::new();
+    if it.shown_name != file_name(&it.shown_name) {
+        more.push(("邮件中的路径".to_string(), it.shown_name.clone()));
+    }
+    if !it.mime.is_empty() {
+        more.push(("文件格式".into(), it.mime.clone()));
+    }
+    if !it.codec.is_empty() {
+        more.push(("编码".into(), format!("{} {}", it.container, it.codec)));
+    }
     if it.blur_centi > 0 {
-        f.push(("清晰度".into(), format!("{:.2}", it.blur_centi as f64 / 100.0)));
+        more.push(("清晰度（数值越大越清晰）".into(), format!("{:.0}", it.blur_centi as f64 / 100.0)));
     }
     if !it.sha256.is_empty() {
-        f.push(("SHA-256".into(), it.sha256.clone()));
+        more.push(("SHA-256（文件指纹）".into(), it.sha256.clone()));
     }
-    f
+    more.push(("编号".into(), it.id.to_string()));
+    (f, more)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -177,7 +238,7 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let earlier_id = if li.item.similar_to > 0 { li.item.similar_to } else { li.item.duplicate_of };
     let earlier = match earlier_id {
         0 => None,
-        e => db::items::get(&app.db, e).await?.map(|e| minijinja::context! { card => card(&app, &e), facts => facts(&app, &e) }),
+        e => db::items::get(&app.db, e).await?.map(|e| minijinja::context! { card => card(&app, &e), facts => facts(&app, &e).0 }),
     };
     let adoptions: Vec<_> = db::adoptions::touching(&app.db, id)
         .await?
@@ -191,17 +252,22 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let link = super::links::view(&app, &li).await?;
     let attached = q.attached.is_some() && link.as_ref().is_some_and(|l| l.get_attr("has_file").is_ok_and(|v| v.is_true()));
     let mail = db::messages::get(&app.db, li.item.message_ref).await?;
+    let facts = facts(&app, &li);
     let siblings = db::items::list(&app.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
     let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == Status::Rejected).map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
     let mail = mail.map(|m| {
-        minijinja::context! { id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.config), count => siblings.len() }
+        let months = months_around(&m.cycle);
+        minijinja::context! {
+            id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.config), count => siblings.len(),
+            cycle => m.cycle.clone(), months => months, movable => m.disposition == db::messages::Disposition::Package,
+        }
     });
     Ok(app
         .pages
         .render(
             "item.html",
             minijinja::context! {
-                session => session_view(&s), card => card(&app, &li), facts => facts(&app, &li), earlier => earlier,
+                session => session_view(&s), card => card(&app, &li), facts => facts.0, more => facts.1, earlier => earlier,
                 similar => li.item.similar_to > 0, mail => mail, refused => refused, choices => category_choices(&app),
                 adoptions => adoptions, levels => levels, adoptable => li.item.is_counted_work(),
                 link => link, attached => attached,

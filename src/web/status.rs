@@ -1,4 +1,4 @@
-//! What the office checks when something seems wrong: the audit log, the outbox and
+//! What the office checks when something seems wrong: the outbox and
 //! the mailbox (邮箱状态), and for machines /healthz and /metrics.
 
 use std::fmt::Write;
@@ -13,20 +13,6 @@ use super::{Page, Shared, now, session_view};
 use crate::cycle::Cycle;
 use crate::db;
 use crate::report;
-
-pub async fn audit(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
-    let rows = db::audit::list(&app.db, 500).await?;
-    let rows: Vec<_> = rows
-        .into_iter()
-        .map(|r| {
-            minijinja::context! {
-                id => r.id, at => report::shown_time(r.at, &app.config), who => r.who, action => db::audit::action_label(&r.action).to_string(),
-                target => r.target, before => r.before, after => r.after,
-            }
-        })
-        .collect();
-    Ok(app.pages.render("audit.html", minijinja::context! { session => session_view(&s), rows => rows })?.into_response())
-}
 
 /// 发件箱与邮箱状态: the mailbox's last check and errors, the intake backlog, held and
 /// failed mail going out, messages that failed processing.

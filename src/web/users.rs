@@ -4,7 +4,7 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 
 use super::accounts::{self, Outcome};
 use super::auth::{Fields, Role, Session};
@@ -33,32 +33,34 @@ fn name(f: &Fields) -> &str {
     f.get("name").unwrap_or("")
 }
 
-/// Back to the list when done; a refusal as a page that says why.
-fn done<T>(outcome: Outcome<T>) -> Page {
+/// Back to the list when done, saying what changed; a refusal as a page that says why.
+fn done<T>(app: &Shared, outcome: Outcome<T>, said: String) -> Page {
     match outcome? {
-        Ok(_) => Ok(Redirect::to("/users").into_response()),
+        Ok(_) => Ok(super::auth::done(app, "/users", &said)),
         Err(refusal) => Err(Failure::bad(refusal.to_string())),
     }
 }
 
 pub async fn add(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
     let role = role(&f)?;
-    done(accounts::add(&app.db, name(&f), role, f.get("password").unwrap_or(""), &s.who(), now()).await)
+    let said = format!("已新建账号 {}（{}）", name(&f).trim(), role.label());
+    done(&app, accounts::add(&app.db, name(&f), role, f.get("password").unwrap_or(""), &s.who(), now()).await, said)
 }
 
 pub async fn set_role(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
     let role = role(&f)?;
-    done(accounts::set_role(&app.db, name(&f), role, &s.who(), now()).await)
+    let said = format!("账号 {} 的权限已改为“{}”", name(&f).trim(), role.label());
+    done(&app, accounts::set_role(&app.db, name(&f), role, &s.who(), now()).await, said)
 }
 
 pub async fn disable(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    done(accounts::disable(&app.db, name(&f), &s.who(), now()).await)
+    done(&app, accounts::disable(&app.db, name(&f), &s.who(), now()).await, format!("账号 {} 已停用", name(&f).trim()))
 }
 
 pub async fn enable(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    done(accounts::enable(&app.db, name(&f), &s.who(), now()).await)
+    done(&app, accounts::enable(&app.db, name(&f), &s.who(), now()).await, format!("账号 {} 已重新启用", name(&f).trim()))
 }
 
 pub async fn set_password(State(app): State<Shared>, Extension(s): Extension<Session>, Extension(f): Extension<Fields>) -> Page {
-    done(accounts::set_password(&app.db, name(&f), f.get("password").unwrap_or(""), &s.who(), now()).await)
+    done(&app, accounts::set_password(&app.db, name(&f), f.get("password").unwrap_or(""), &s.who(), now()).await, format!("账号 {} 的密码已重置", name(&f).trim()))
 }

@@ -380,7 +380,7 @@ fn console_every_form_is_audited_and_shows_on_the_board() {
     assert!(rows[5].3.contains("无定河派出所") && rows[5].3.contains("\"remember_sender\":true"), "{}", rows[5].3);
     // The 审计 page shows the same rows.
     let page = c.get("/audit", &cookie).text();
-    assert!(page.contains("web:张三") && page.contains("改月份") && page.contains("批准待审核邮件"), "{page}");
+    assert!(page.contains("张三（控制台）") && page.contains("改月份") && page.contains("批准待审核邮件"), "{page}");
 }
 
 #[test]
@@ -499,11 +499,6 @@ fn console_zip_downloads_name_folders_by_category_in_utf8() {
     assert!(empty.text().contains("这个月还没有可下载的文件"));
 }
 
-/// This month as the board names it by default (YYYY-MM, local time).
-fn chrono_month() -> String {
-    chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y-%m").to_string()
-}
-
 /// Waits up to 10 s for `done` (a submitted form's page loads after the click returns).
 fn eventually(what: &str, done: impl Fn() -> bool) {
     let start = Instant::now();
@@ -526,7 +521,7 @@ fn console_in_headless_chromium() {
     b.type_into("input[name=name]", STAFF.0);
     b.type_into("input[name=password]", STAFF.1);
     b.click("form.login button");
-    b.wait_for_title(&format!("看板 {} · 报送", chrono_month()));
+    b.wait_for_title("看板 2024-03 · 报送");
     b.goto(&c.url("/?cycle=2024-03"));
     let words = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
     let before = words(b.text("#board"));
@@ -986,7 +981,7 @@ fn console_upload_in_headless_chromium() {
     b.type_into("input[name=name]", STAFF.0);
     b.type_into("input[name=password]", STAFF.1);
     b.click("form.login button");
-    b.wait_for_title(&format!("看板 {} · 报送", chrono_month()));
+    b.wait_for_title("看板 2024-03 · 报送");
     b.goto(&c.url(&format!("/items/{id}")));
     assert!(b.text("main").contains("等待下载"), "{}", b.text("main"));
     b.type_into("#attach input[type=file]", file.to_str().unwrap());
@@ -1002,4 +997,394 @@ fn console_upload_in_headless_chromium() {
     let v = c.app.items(&[]).into_iter().next().unwrap();
     assert_eq!((v["kind"].as_str(), v["url"].as_str()), (Some("video"), Some(LINK_URL)));
     b.screenshot(&shots.join("attached.png"));
+}
+
+/// Every sheet of an .xlsx as (name, rows of cell texts).
+fn sheets(bytes: &[u8]) -> Vec<(String, Vec<Vec<String>>)> {
+    use calamine::Reader;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an .xlsx");
+    let names = wb.sheet_names();
+    names.into_iter().map(|n| (n.clone(), wb.worksheet_range(&n).unwrap().rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect())).collect()
+}
+
+fn xlsx_file(path: &std::path::Path) -> Vec<(String, Vec<Vec<String>>)> {
+    sheets(&std::fs::read(path).unwrap())
+}
+
+/// 导出 Excel on the board, search and scores pages: the same workbooks as
+/// `export board|items|scores --xlsx`, with the page's filters (a search's department,
+/// month, status and words), named in Chinese, never cached.
+#[test]
+fn console_exports_excel_from_the_board_search_and_scores() {
+    let c = Console::start();
+    let (viewer, _) = c.login(VIEWER);
+    let board = c.get("/?cycle=2024-03", &viewer).text();
+    assert!(board.contains("href=\"/export/board.xlsx?cycle=2024-03\"") && board.contains("导出 Excel"), "{board}");
+    let r = c.get("/export/board.xlsx?cycle=2024-03", &viewer);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"));
+    let disposition = r.header("content-disposition").unwrap();
+    assert!(disposition.starts_with("attachment;") && disposition.contains(&percent("2024-03报送情况.xlsx")), "{disposition}");
+    let cli = c.app.dir.path().join("board.xlsx");
+    c.app.ok(&["export", "board", "--month", "2024-03", "--xlsx", cli.to_str().unwrap()]);
+    let web = sheets(&r.body);
+    assert_eq!(web, xlsx_file(&cli), "the same workbook as export board");
+    let rows = &web[0].1;
+    let g = rows.iter().find(|r| r[0] == "嘎鲁图派出所").unwrap();
+    assert_eq!((g[1].as_str(), g[6].as_str()), ("按时", "2"), "{g:?}");
+
+    // Search: 嘎鲁图 and the month typed in the main box, refused files only.
+    let found = c.get("/search?q=嘎鲁图所+2024-03&status=rejected", &viewer).text();
+    assert!(found.contains("找到 1 个文件") && found.contains("说明.exe") && found.contains("<td class=\"status\">拒收</td>"), "{found}");
+    let at = found.find("/export/items.xlsx?").unwrap();
+    let link = found[at..].split('"').next().unwrap().replace("&amp;", "&");
+    let r = c.get(&link, &viewer);
+    assert_eq!(r.status, 200, "{link}: {}", r.text());
+    assert!(r.header("content-disposition").unwrap().contains(&percent("嘎鲁图派出所2024-03文件清单.xlsx")), "{:?}", r.header("content-disposition"));
+    let web = sheets(&r.body);
+    let rows = &web[0].1;
+    assert_eq!(rows.len(), 2, "the header and the one refused file: {rows:?}");
+    assert!(rows[1].contains(&"说明.exe".to_string()) && rows[1].contains(&"拒收".to_string()), "{:?}", rows[1]);
+    // Without filters, a month's items are export items --month's.
+    let r = c.get("/export/items.xlsx?cycle=2024-03", &viewer);
+    let cli = c.app.dir.path().join("items.xlsx");
+    c.app.ok(&["export", "items", "--month", "2024-03", "--xlsx", cli.to_str().unwrap()]);
+    assert_eq!(sheets(&r.body), xlsx_file(&cli), "the same workbook as export items");
+    let none = c.get("/export/items.xlsx", &viewer);
+    assert_eq!(none.status, 400);
+    assert!(none.text().contains("请先填写搜索条件"), "{}", none.text());
+
+    let scores = c.get("/scores", &viewer).text();
+    assert!(scores.contains("/export/scores.xlsx?year=2024"), "{scores}");
+    let r = c.get("/export/scores.xlsx?year=2024", &viewer);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cli = c.app.dir.path().join("scores.xlsx");
+    c.app.ok(&["export", "scores", "--year", "2024", "--xlsx", cli.to_str().unwrap()]);
+    assert_eq!(sheets(&r.body), xlsx_file(&cli), "the same workbook as export scores");
+    let wrong = c.get("/export/scores.xlsx?year=2023", &viewer);
+    assert!(wrong.status == 400 && wrong.text().contains("考核细则是 2024 年的"), "{}", wrong.text());
+    // Nothing left behind in tmp/.
+    let left: Vec<_> = walk(&c.app.data().join("tmp")).into_iter().filter(|p| p.to_string_lossy().ends_with(".xlsx")).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+impl Console {
+    /// The confirmation a change's redirect carries, as the page it opens shows it
+    /// (once: the next page has none).
+    fn said(&self, r: &Reply, cookie: &str) -> String {
+        assert_eq!(r.status, 303, "{}", r.text());
+        let flash = r.cookie("baosong_flash").unwrap_or_else(|| panic!("no confirmation: {:?}", r.headers));
+        let to = r.header("location").unwrap().to_string();
+        let page = self.get(&to, &format!("{cookie}; {flash}"));
+        assert!(page.cookies().iter().any(|c| c.starts_with("baosong_flash=;")), "the page forgets it: {:?}", page.headers);
+        let html = page.text();
+        let at = html.find("id=\"flash\"").unwrap_or_else(|| panic!("no flash on {to}: {html}"));
+        let p = &html[at..];
+        p[p.find('>').unwrap() + 1..p.find("</p>").unwrap()].to_string()
+    }
+}
+
+/// Each change says what it did on the page it goes back to: a category by name, an
+/// approval with the department and month, a rejection, a new month, an extension, an
+/// adoption; a category set to the one it has is said so and not audited.
+#[test]
+fn console_confirms_each_change_in_words() {
+    let c = Console::start();
+    let (staff, token) = c.login(STAFF);
+    let id = c.item("社区走访.jpg")["id"].to_string();
+    let back = format!("/items/{id}");
+    let r = c.post("/items/recategorize", &staff, &[("item", &id), ("category", "4"), ("csrf", &token), ("back", &back)]);
+    assert_eq!(c.said(&r, &staff), "已改为④暖警爱警");
+    let audited = c.audit().len();
+    let r = c.post("/items/recategorize", &staff, &[("item", &id), ("category", "4"), ("csrf", &token), ("back", &back)]);
+    assert_eq!(c.said(&r, &staff), "「社区走访.jpg」本来就是④暖警爱警，没有改动");
+    assert_eq!(c.audit().len(), audited, "a no-op change is not recorded");
+    let other = c.item("①党建学习.jpg")["id"].to_string();
+    let r = c.post("/items/recategorize", &staff, &[("item", &id), ("item", &other), ("category", "4"), ("csrf", &token)]);
+    assert_eq!(c.said(&r, &staff), "已把 1 个文件改为④暖警爱警（另 1 个本来就是）");
+    assert_eq!(c.audit().len(), audited + 1);
+
+    let held = c.held_id("stranger@163.com");
+    let r = c.post("/review/approve", &staff, &[("id", &held), ("department", "图克所"), ("csrf", &token)]);
+    assert_eq!(c.said(&r, &staff), format!("已批准邮件 {held}，计入图克派出所 2024-03（1 个文件）"));
+    let held = c.held_id("someone@qq.com");
+    let r = c.post("/review/reject", &staff, &[("id", &held), ("csrf", &token)]);
+    assert_eq!(c.said(&r, &staff), format!("已驳回邮件 {held}，不计入任何单位"));
+    let package = c.item("社区走访.jpg")["package"].to_string();
+    let r = c.post("/review/reassign", &staff, &[("id", &package), ("cycle", "2024-04"), ("csrf", &token)]);
+    assert_eq!(c.said(&r, &staff), format!("已把邮件 {package}（嘎鲁图派出所）从 2024-03 改到 2024-04"));
+    let same = c.post("/review/reassign", &staff, &[("id", &package), ("cycle", "2024-04"), ("csrf", &token)]);
+    assert!(same.status == 400 && same.text().contains("本来就计入 2024-04，没有改动"), "{}", same.text());
+    let r = c.post("/review/extend", &staff, &[("department", "图克所"), ("cycle", "2024-03"), ("until", "2024-03-29"), ("csrf", &token)]);
+    assert_eq!(c.said(&r, &staff), "已批准延期：图克派出所 2024-03 的材料延至 2024-03-29 报送");
+    let r = c.post(&format!("/items/{id}/adopt"), &staff, &[("level", "city"), ("date", "2024-04-02"), ("csrf", &token)]);
+    assert_eq!(c.said(&r, &staff), "已登记：2024-04-02被市局采用");
+}
+
+/// The 审计 page in words: people, categories by name, the approval and the adoption as
+/// sentences, roles in Chinese; no JSON, no program text, no codes.
+#[test]
+fn console_audit_page_is_in_plain_chinese() {
+    let c = Console::start();
+    let (staff, token) = c.login(STAFF);
+    let id = c.item("社区走访.jpg")["id"].to_string();
+    assert_eq!(c.post("/items/recategorize", &staff, &[("item", &id), ("category", "4"), ("csrf", &token)]).status, 303);
+    let held = c.held_id("stranger@163.com");
+    assert_eq!(c.post("/review/approve", &staff, &[("id", &held), ("department", "图克所"), ("remember", "1"), ("csrf", &token)]).status, 303);
+    assert_eq!(c.post(&format!("/items/{id}/adopt"), &staff, &[("level", "city"), ("date", "2024-04-02"), ("channel", "市局公众号"), ("csrf", &token)]).status, 303);
+    let (admin, atoken) = c.login(ADMIN);
+    assert_eq!(c.post("/users/role", &admin, &[("name", VIEWER.0), ("role", "staff"), ("csrf", &atoken)]).status, 303);
+    let page = c.get("/audit", &staff).text();
+    let cells = |action: &str| -> Vec<String> {
+        let at = page.find(&format!("<td>{action}</td>")).unwrap_or_else(|| panic!("no {action} in {page}"));
+        let row = &page[page[..at].rfind("<tr>").unwrap()..at + page[at..].find("</tr>").unwrap()];
+        row.split("<td").skip(1).map(|c| c[c.find('>').unwrap() + 1..c.find("</td>").unwrap()].to_string()).collect()
+    };
+    let r = cells("改类别");
+    assert_eq!((r[2].as_str(), r[5].as_str(), r[6].as_str()), ("张三（控制台）", "未分类", "④暖警爱警"), "{r:?}");
+    let r = cells("批准待审核邮件");
+    assert_eq!((r[5].as_str(), r[6].as_str()), ("待审核", "计入图克派出所 2024-03（1 个文件），记住发件人"), "{r:?}");
+    let r = cells("登记采用");
+    assert_eq!((r[5].as_str(), r[6].as_str()), ("—", "2024-04-02 市局采用，渠道：市局公众号"), "{r:?}");
+    let r = cells("更改账号权限");
+    assert_eq!((r[2].as_str(), r[5].as_str(), r[6].as_str()), ("admin（控制台）", "只读", "工作人员"), "{r:?}");
+    for code in ["uncategorized", "Package {", "{&quot;", "staff", "web:", "remember_sender"] {
+        assert!(!page.contains(code), "{code} on the audit page: {page}");
+    }
+}
+
+/// The board opens on the latest month with mail (not an empty current month), names
+/// the categories, and has the totals line of `status`.
+#[test]
+fn console_board_opens_on_the_latest_month_with_totals_and_category_names() {
+    let c = Console::start();
+    let (viewer, _) = c.login(VIEWER);
+    let html = c.get("/", &viewer).text();
+    assert!(html.contains("2024-03 报送看板"), "the latest month with mail: {html}");
+    let at = html.find("id=\"totals\"").unwrap();
+    let totals = &html[at..at + html[at..].find("</p>").unwrap()];
+    assert!(totals.contains("共 20 个单位：按时 1，未报 19；照片 2 张，视频 0 个"), "{totals}");
+    let cli = c.app.ok(&["status", "--cycle", "2024-03"]);
+    assert!(cli.contains("按时 1 个") && cli.contains("未报 19 个"), "the same counts as status: {cli}");
+    for name in ["①党的建设", "④暖警爱警", "⑩民警辅警生活点滴"] {
+        assert!(html.contains(&format!("<span>{name}</span>")), "{name} not on the board: {html}");
+    }
+}
+
+/// The page does not scroll sideways, and the menu is one line: at 390 px (a phone).
+fn fits_a_phone(b: &crate::webdriver::Browser, page: &str) {
+    let wide = b.script("return [document.documentElement.scrollWidth, window.innerWidth, document.querySelector('.top nav').getBoundingClientRect().height]");
+    let (scroll, inner, nav) = (wide[0].as_f64().unwrap(), wide[1].as_f64().unwrap(), wide[2].as_f64().unwrap());
+    assert!(scroll <= inner, "{page}: the page scrolls sideways ({scroll} > {inner})");
+    assert!(nav < 40.0, "{page}: the menu takes {nav} px (more than one line)");
+}
+
+/// The office's day in a real browser, at 1400 px and at 390 px: the board (latest
+/// month, totals, category names) and its 导出 Excel as the browser downloads it; a
+/// recategorization and an approval, each confirmed in words; search by what is typed,
+/// with the status column; scores; the audit page in words. Screenshots of each page at
+/// both widths go under target/tmp/screenshots/.
+#[test]
+fn console_office_day_in_headless_chromium_at_1400_and_390() {
+    let c = Console::start();
+    let b = crate::webdriver::Browser::start();
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    b.resize(1400, 900);
+    b.goto(&c.url("/"));
+    b.type_into("input[name=name]", STAFF.0);
+    b.type_into("input[name=password]", STAFF.1);
+    b.click("form.login button");
+    b.wait_for_title("看板 2024-03 · 报送");
+    assert!(b.text("#totals").contains("共 20 个单位：按时 1，未报 19"), "{}", b.text("#totals"));
+    assert!(b.text("#legend").contains("④暖警爱警"), "{}", b.text("#legend"));
+    b.screenshot(&shots.join("board-1400.png"));
+
+    // 导出 Excel, fetched by the page with its session as a click would download it.
+    let got = b.script_async(
+        "var done = arguments[arguments.length - 1];\
+         fetch(document.getElementById('export').href).then(function (r) { return r.arrayBuffer().then(function (a) {\
+           var s = '', u = new Uint8Array(a); for (var i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);\
+           done([r.status, r.headers.get('content-type'), btoa(s)]); }); });",
+    );
+    assert_eq!(got[0], 200, "{got}");
+    let xlsx = crate::webdriver::decode_base64(got[2].as_str().unwrap());
+    let rows = &sheets(&xlsx)[0].1;
+    assert!(rows.iter().any(|r| r[0] == "嘎鲁图派出所" && r[1] == "按时"), "{rows:?}");
+
+    let id = c.item("社区走访.jpg")["id"].to_string();
+    b.goto(&c.url(&format!("/items/{id}")));
+    b.click("form[action='/items/recategorize'] select[name=category] option[value='4']");
+    b.click("form[action='/items/recategorize'] button");
+    eventually("the change is confirmed", || b.text("main").contains("已改为④暖警爱警"));
+    assert_eq!(b.text("#flash"), "已改为④暖警爱警");
+    b.screenshot(&shots.join("item-1400.png"));
+
+    let held = c.held_id("stranger@163.com");
+    b.goto(&c.url("/review"));
+    let loaded = b.script(&format!("var i = document.querySelector('#held-{held} img'); return i ? i.complete && i.naturalWidth : 0"));
+    assert!(loaded.as_u64().unwrap_or(0) > 0, "the held mail's photo shows before approval: {loaded}");
+    let chosen = b.script(&format!("return document.querySelector('#held-{held} select[name=department]').value")).as_str().unwrap().to_string();
+    assert_eq!(chosen, "图克派出所", "the guess is chosen");
+    b.click(&format!("#held-{held} form[action='/review/approve'] button"));
+    eventually("the approval is confirmed", || b.text("main").contains("已批准邮件"));
+    assert_eq!(b.text("#flash"), format!("已批准邮件 {held}，计入{chosen} 2024-03（1 个文件）"));
+    b.screenshot(&shots.join("review-1400.png"));
+
+    b.goto(&c.url("/search"));
+    b.type_into("input[name=q]", "嘎鲁图所 2024-03");
+    b.click("form.search button");
+    eventually("the results", || b.text("main").contains("找到 3 个文件"));
+    assert_eq!(b.script("return document.querySelector('select[name=department]').value"), "", "the words stay words: {}", b.text("main"));
+    assert!(b.text("#results").contains("说明.exe") && b.text("#results").contains("拒收"), "{}", b.text("#results"));
+    b.screenshot(&shots.join("search-1400.png"));
+
+    b.goto(&c.url("/audit"));
+    let audit = b.text("main");
+    assert!(audit.contains("张三（控制台）") && audit.contains("④暖警爱警") && audit.contains("计入") && !audit.contains("uncategorized"), "{audit}");
+    b.screenshot(&shots.join("audit-1400.png"));
+    b.goto(&c.url("/scores"));
+    b.click("details.dept summary");
+    b.screenshot(&shots.join("scores-1400.png"));
+    b.goto(&c.url("/gallery/2024-03/嘎鲁图派出所"));
+    b.screenshot(&shots.join("gallery-1400.png"));
+
+    // A phone.
+    b.resize(390, 844);
+    let pages = [
+        ("board", "/".to_string()),
+        ("gallery", "/gallery/2024-03/嘎鲁图派出所".to_string()),
+        ("item", format!("/items/{id}")),
+        ("review", "/review".to_string()),
+        ("search", "/search?q=嘎鲁图所+2024-03".to_string()),
+        ("scores", "/scores".to_string()),
+        ("audit", "/audit".to_string()),
+    ];
+    for (name, path) in &pages {
+        b.goto(&c.url(path));
+        b.screenshot(&shots.join(format!("{name}-390.png")));
+        fits_a_phone(&b, path);
+    }
+    b.goto(&c.url("/"));
+    let cell = b.script("return document.querySelector('td.dep').getBoundingClientRect().height").as_f64().unwrap();
+    assert!(cell < 40.0, "department names on one line, not one character per line ({cell} px high)");
+}
+
+/// The gallery and the item page for people: a file from an archive is captioned by its
+/// name (the archive path on hover and under 详细信息), a duplicate says 重复 once, a
+/// video without a picture says its length, size and resolution; the item page shows
+/// 拍摄时间 and keeps the format, sharpness and SHA-256 behind 详细信息.
+#[test]
+fn console_gallery_and_item_page_for_people() {
+    use crate::fixtures::{ZipEntry, mp4_video, zip};
+    let c = Console::start();
+    let archive = zip(&[ZipEntry::utf8("3月素材/巡逻/夜巡.jpg", &jpeg(41))]);
+    c.app.import_one("z.eml", &Mail::new("tkpcs@qq.com", "图克派出所3月素材", MAR19).attach("3月素材.zip", &archive).attach("巡逻.mp4", &mp4_video(72, 1920, 1080, 1_710_813_600)).build());
+    c.app.import_one("d.eml", &Mail::new("tkpcs@qq.com", "图克派出所3月素材补充", "Wed, 20 Mar 2024 10:00:00 +0800").attach("夜巡2.jpg", &jpeg(41)).build());
+    let (viewer, _) = c.login(VIEWER);
+    let gallery = c.get("/gallery/2024-03/图克派出所", &viewer).text();
+    assert!(gallery.contains("title=\"3月素材.zip&#x2f;3月素材&#x2f;巡逻&#x2f;夜巡.jpg\">夜巡.jpg</a>"), "{gallery}");
+    assert!(!gallery.contains(">3月素材.zip"), "{gallery}");
+    let dup = &gallery[gallery.find(">夜巡2.jpg</a>").unwrap()..];
+    let dup = &dup[..dup.find("</figcaption>").unwrap()];
+    assert_eq!(dup.matches("重复").count(), 1, "重复 once: {dup}");
+    assert!(gallery.contains("视频 1:12 · 1920×1080 · "), "{gallery}");
+
+    let id = c.item("3月素材.zip/3月素材/巡逻/夜巡.jpg")["id"].to_string();
+    let page = c.get(&format!("/items/{id}"), &viewer).text();
+    assert!(page.contains("<h1>夜巡.jpg</h1>") && page.contains("<th>拍摄时间</th>"), "{page}");
+    let fold = page.find("<summary>详细信息</summary>").unwrap_or_else(|| panic!("{page}"));
+    for technical in ["image&#x2f;jpeg", "SHA-256", "3月素材.zip&#x2f;3月素材&#x2f;巡逻&#x2f;夜巡.jpg</td>"] {
+        let at = page.find(technical).unwrap_or_else(|| panic!("{technical} not on the page"));
+        assert!(at > fold, "{technical} is behind 详细信息");
+    }
+    let video = c.app.items(&[]).into_iter().find(|i| i["name"] == "巡逻.mp4").unwrap()["id"].to_string();
+    let page = c.get(&format!("/items/{video}"), &viewer).text();
+    assert!(page.contains("<th>时长</th><td>1:12</td>") && page.contains("1920 × 1080") && page.contains("2024-03-19 10:00"), "{page}");
+}
+
+/// 改月份 from the item page: the mail's month and a choice of months around it, no
+/// mail number to type; the page says what moved, and the board follows.
+#[test]
+fn console_moves_a_package_to_another_month_from_the_item_page() {
+    let c = Console::start();
+    let (staff, token) = c.login(STAFF);
+    let item = c.item("社区走访.jpg");
+    let (id, package) = (item["id"].to_string(), item["package"].to_string());
+    let page = c.get(&format!("/items/{id}"), &staff).text();
+    let at = page.find("id=\"reassign\"").unwrap_or_else(|| panic!("{page}"));
+    let form = &page[at..at + page[at..].find("</form>").unwrap()];
+    assert!(form.contains(&format!("name=\"id\" value=\"{package}\"")) && form.contains("这封邮件计入 2024-03；整封（3 个文件）改到"), "{form}");
+    assert!(form.contains("<option selected>2024-04</option>") && form.contains("<option>2023-12</option>") && !form.contains("<option>2024-03</option>"), "{form}");
+    let r = c.post("/review/reassign", &staff, &[("id", &package), ("cycle", "2024-04"), ("back", &format!("/items/{id}")), ("csrf", &token)]);
+    assert_eq!(r.header("location"), Some(format!("/items/{id}").as_str()));
+    assert_eq!(c.said(&r, &staff), format!("已把邮件 {package}（嘎鲁图派出所）从 2024-03 改到 2024-04"));
+    assert_eq!(c.item("社区走访.jpg")["cycle"], "2024-04");
+    let (viewer, _) = c.login(VIEWER);
+    assert!(!c.get(&format!("/items/{id}"), &viewer).text().contains("id=\"reassign\""), "a viewer sees no form");
+}
+
+/// 考核计分: a year picker, each department folded under its rank and total, 已封顶 where
+/// an item reached its maximum, and 登记计分 for staff: the same check and audit as
+/// `score add`, confirmed in words, refused in words.
+#[test]
+fn console_scores_page_with_year_picker_folding_cap_and_entries() {
+    let c = Console::start();
+    let (staff, token) = c.login(STAFF);
+    let page = c.get("/scores", &staff).text();
+    assert!(page.contains("<option value=\"2024\" selected>2024 年</option>") && page.contains("<details class=\"group dept\""), "{page}");
+    assert!(page.contains("id=\"score-add\""), "{page}");
+    let item = c.app.ok(&["score", "list", "--year", "2024"]);
+    assert!(item.contains("没有手工计分登记"), "{item}");
+    // An item that takes entries, as the form offers it.
+    let at = page.find("<select name=\"item\">").unwrap();
+    let value = &page[at..];
+    let value = &value[value.find("value=\"").unwrap() + 7..];
+    let value = value[..value.find('"').unwrap()].to_string();
+    let r = c.post("/scores/add", &staff, &[("department", "图克所"), ("item", &value), ("points", "99"), ("date", "2024-04-12"), ("csrf", &token)]);
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("不能登记："), "{}", r.text());
+    let (viewer, vtoken) = c.login(VIEWER);
+    assert!(!c.get("/scores", &viewer).text().contains("id=\"score-add\""), "a viewer sees no form");
+    assert_eq!(c.post("/scores/add", &viewer, &[("department", "图克所"), ("item", &value), ("points", "0.3"), ("csrf", &vtoken)]).status, 403);
+    let r = c.post("/scores/add", &staff, &[("department", "嘎鲁图所"), ("item", "矩阵响应"), ("points", "-0.2"), ("date", "2024-04-08"), ("note", "转发任务未完成"), ("csrf", &token)]);
+    let said = c.said(&r, &staff);
+    assert!(said.starts_with("已登记计分：2024-04-08 嘎鲁图派出所 矩阵响应 -0.2"), "{said}");
+    let a = &c.audit()[0];
+    assert_eq!((a["who"].as_str(), a["action"].as_str()), (Some("web:张三"), Some("score_add")));
+    assert!(c.app.ok(&["score", "list", "--year", "2024"]).contains("嘎鲁图派出所  矩阵响应"), "the same ledger as score add");
+    let page = c.get("/scores", &staff).text();
+    assert!(page.contains("转发任务未完成"), "the entry is among the department's lines: {page}");
+    let bad_year = c.get("/scores?year=2023", &staff);
+    assert!(bad_year.status == 400 && bad_year.text().contains("考核细则是 2024 年的"), "{}", bad_year.text());
+}
+
+/// 待审核 shows what a held mail holds before it is approved: each file's thumbnail,
+/// name and size, and the files it would refuse with the reason; the thumbnails are
+/// served while the mail is held, and not after.
+#[test]
+fn console_review_shows_the_held_mail_files_before_approval() {
+    let c = Console::start();
+    c.app.import_one("held3.eml", &Mail::new("nobody@126.com", "河南所3月素材", MAR19).attach("巡逻.jpg", &jpeg(51)).attach("工具.exe", b"MZ not a photo").build());
+    let (staff, token) = c.login(STAFF);
+    let held = c.held_id("someone@qq.com");
+    let page = c.get("/review", &staff).text();
+    let at = page.find(&format!("id=\"held-{held}\"")).unwrap_or_else(|| panic!("{page}"));
+    let section = &page[at..at + page[at..].find("</section>").unwrap()];
+    assert!(section.contains(&format!("<img src=\"/review/{held}/thumbs/0\"")) && section.contains("夜巡.jpg · "), "{section}");
+    assert!(page.contains("将拒收：工具.exe：可执行程序"), "{page}");
+    let thumb = c.get(&format!("/review/{held}/thumbs/0"), &staff);
+    assert_eq!((thumb.status, thumb.header("content-type")), (200, Some("image/jpeg")));
+    assert_eq!(&thumb.body[..2], b"\xff\xd8", "a JPEG");
+    assert_eq!(c.get(&format!("/review/{held}/thumbs/9"), &staff).status, 404);
+    assert_eq!(c.post("/review/approve", &staff, &[("id", &held), ("department", "无定河派出所"), ("csrf", &token)]).status, 303);
+    assert_eq!(c.get(&format!("/review/{held}/thumbs/0"), &staff).status, 404, "no longer held");
 }

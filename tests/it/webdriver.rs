@@ -120,6 +120,21 @@ impl Browser {
         }
     }
 
+    /// Sets the window's size (CSS pixels): 1400 for a desk, 390 for a phone.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call("POST", "/window/rect", json!({ "width": width, "height": height }));
+    }
+
+    /// The value of a script run in the page (`return …`).
+    pub fn script(&self, js: &str) -> Value {
+        self.call("POST", "/execute/sync", json!({ "script": js, "args": [] }))
+    }
+
+    /// The value a script hands to its callback (the last argument), for a fetch.
+    pub fn script_async(&self, js: &str) -> Value {
+        self.call("POST", "/execute/async", json!({ "script": js, "args": [] }))
+    }
+
     /// Saves a PNG of the window.
     pub fn screenshot(&self, path: &std::path::Path) {
         let b64 = self.call("GET", "/screenshot", json!({}));
@@ -129,7 +144,7 @@ impl Browser {
     }
 }
 
-fn decode_base64(s: &str) -> Vec<u8> {
+pub fn decode_base64(s: &str) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',
         b'a'..=b'z' => c - b'a' + 26,
