@@ -10,12 +10,14 @@
 //! files as `export board|items|scores`), users (the 账号 page, admin
 //! only), links (a 超大附件 link on its item page, and 补交文件: its file uploaded,
 //! streamed to disk). Beside them: accounts (add, role, disable, password: what `baosong user`
-//! calls too) and tls (https served by the console itself).
+//! calls too), tls (https served by the console itself) and compress (pages gzipped for a
+//! browser that accepts it; downloads and media as they are).
 
 pub mod accounts;
 pub mod auth;
 mod audit;
 mod board;
+mod compress;
 mod download;
 mod export;
 mod files;
@@ -104,6 +106,7 @@ pub fn router(app: Shared) -> Router {
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(|| async { Failure::not_found("没有这个页面") })
         .layer(axum::middleware::from_fn_with_state(app.clone(), auth::guard))
+        .layer(axum::middleware::from_fn(compress::layer))
         .with_state(app)
 }
 

@@ -1388,3 +1388,38 @@ fn console_review_shows_the_held_mail_files_before_approval() {
     assert_eq!(c.post("/review/approve", &staff, &[("id", &held), ("department", "无定河派出所"), ("csrf", &token)]).status, 303);
     assert_eq!(c.get(&format!("/review/{held}/thumbs/0"), &staff).status, 404, "no longer held");
 }
+
+/// Pages go gzipped to a browser that accepts it (and as they are to one that does
+/// not); ZIP downloads, originals, thumbnails and Excel files are never compressed
+/// again and keep their exact Content-Length.
+#[test]
+fn console_compresses_pages_but_not_downloads_or_media() {
+    use std::io::Read as _;
+    let c = Console::start();
+    let (viewer, _) = c.login(VIEWER);
+    let get = |path: &str, encoding: &str| reply(c.agent.get(&c.url(path)).header("Cookie", &viewer).header("Accept-Encoding", encoding).call());
+    let plain = c.get("/?cycle=2024-03", &viewer);
+    assert_eq!(plain.header("content-encoding"), None);
+    for path in ["/?cycle=2024-03", "/static/app.css", "/search?q=嘎鲁图所"] {
+        let r = get(path, "gzip, deflate, br");
+        assert_eq!(r.header("content-encoding"), Some("gzip"), "{path}");
+        assert_eq!(r.header("content-length"), Some(r.body.len().to_string().as_str()), "{path}");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&r.body[..]).read_to_string(&mut text).unwrap();
+        assert!(text.len() > r.body.len(), "{path}: smaller when sent");
+        if path.starts_with("/?") {
+            assert_eq!(board_row(&text, "嘎鲁图派出所"), board_row(&plain.text(), "嘎鲁图派出所"));
+        }
+    }
+    assert_eq!(get("/?cycle=2024-03", "gzip;q=0").header("content-encoding"), None, "refused gzip");
+    let id = c.item("①党建学习.jpg")["id"].to_string();
+    for path in ["/download/2024-03".to_string(), format!("/files/{id}"), format!("/thumbs/{id}"), "/export/board.xlsx?cycle=2024-03".to_string()] {
+        let r = get(&path, "gzip");
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("content-encoding"), None, "{path} is not compressed again");
+        if !path.starts_with("/export") {
+            assert_eq!(r.header("content-length"), Some(r.body.len().to_string().as_str()), "{path}: exact length");
+        }
+    }
+    assert_eq!(unzip(&get("/download/2024-03", "gzip").body).len(), 2);
+}
