@@ -365,7 +365,10 @@ fn people_see_one_time_format_and_tools_get_rfc3339() {
     assert!(line.contains(" 2024-03-19 10:12 "), "{line}");
     assert!(status.contains("  [2] 2024-03-20 09:05  someone@qq.com  「无定河派出所3月素材」  疑似：无定河派出所\n"), "{status}");
     let held = app.ok(&["quarantine", "list"]);
-    assert_eq!(held, "[2] 2024-03-20 09:05  发件人 someone@qq.com  主题「无定河派出所3月素材」  疑似单位：无定河派出所\n");
+    assert_eq!(
+        held,
+        "[2] 2024-03-20 09:05  发件人 someone@qq.com  主题「无定河派出所3月素材」  疑似单位：无定河派出所\n      原因：发件地址不在单位名单中，需确认是哪个单位所发\n"
+    );
     let items = app.ok(&["items"]);
     assert!(items.lines().next().unwrap().contains("收到时间"), "{items}");
     assert!(items.lines().find(|l| l.contains("①党建.jpg")).unwrap().contains(" 2024-03-19 10:12 "), "{items}");
