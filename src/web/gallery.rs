@@ -255,11 +255,13 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let facts = facts(&app, &li);
     let siblings = db::items::list(&app.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
     let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == Status::Rejected).map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
+    let auth = db::sender_auth::of_messages(&app.db, &[li.item.message_ref]).await?.remove(&li.item.message_ref);
     let mail = mail.map(|m| {
         let months = months_around(&m.cycle);
         minijinja::context! {
             id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.config), count => siblings.len(),
             cycle => m.cycle.clone(), months => months, movable => m.disposition == db::messages::Disposition::Package,
+            auth => auth.as_ref().map(|e| e.summary()), forged => auth.as_ref().is_some_and(|e| e.verdict == crate::sender_auth::Verdict::Fail),
         }
     });
     Ok(app

@@ -34,7 +34,9 @@ async fn previews(app: &Shared, id: i64) -> Result<Arc<Vec<Preview>>, Failure> {
 
 pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -> Page {
     let mut shown = Vec::new();
-    for m in db::messages::held(&app.db, i64::MAX).await? {
+    let held = db::messages::held(&app.db, i64::MAX).await?;
+    let auth = db::sender_auth::of_messages(&app.db, &held.iter().map(|m| m.id).collect::<Vec<_>>()).await?;
+    for m in held {
         let files: Vec<_> = previews(&app, m.id)
             .await?
             .iter()
@@ -49,6 +51,8 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>) -
         shown.push(minijinja::context! {
             id => m.id, from => m.from_addr, subject => m.subject, received => report::shown_time(m.received_at, &app.config),
             guess => app.config.roster.by_name(&m.guessed_department).map(|d| d.name.clone()).unwrap_or_default(), files => files,
+            reason => report::held_reason(&m.reason_code), auth => auth.get(&m.id).map(|e| e.summary()),
+            forged => auth.get(&m.id).is_some_and(|e| e.verdict == crate::sender_auth::Verdict::Fail),
         });
     }
     let held = shown;

@@ -13,12 +13,12 @@ use crate::harness::App;
 const AS_OF: &str = "2024-04-30T00:00:00+08:00";
 
 /// 图克派出所's package of March 2024 from its roster address.
-fn package(seed: u32) -> Vec<u8> {
+pub(crate) fn package(seed: u32) -> Vec<u8> {
     Mail::new("tkpcs@qq.com", "图克所3月宣传素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach(&format!("照片{seed}.jpg"), &jpeg(seed)).build()
 }
 
 /// Imports `raw` with the policy applied (as mail taken in over IMAP is).
-fn import_checked(app: &App, name: &str, raw: &[u8]) -> String {
+pub(crate) fn import_checked(app: &App, name: &str, raw: &[u8]) -> String {
     let p = app.eml(name, raw);
     app.ok(&["import", "--check-senders", p.to_str().unwrap()])
 }
