@@ -105,7 +105,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Adopt { items, level, date, channel, url, note } => scoring::adopt(&app, &items, &level, date, channel, url, note).await,
         Command::Unadopt { id } => scoring::unadopt(&app, id).await,
         Command::Score { action: Some(action), .. } => scoring::ledger(&app, action).await,
-        Command::Score { action: None, year, month, department, json, explain } => scoring::score(&app, year, month, department, json, explain).await,
+        Command::Score { action: None, year, month, quarter, half, department, json, explain } => {
+            let span = scoring::span_arg(quarter.as_deref(), half.as_deref())?;
+            scoring::score(&app, year, month, span, department, json, explain).await
+        }
         Command::Export { action } => scoring::export(&app, action).await,
         Command::Audit { limit, json } => scoring::audit(&app, limit, json).await,
         Command::Links { action: Some(LinksAction::Fetch), .. } => links::fetch(&app).await,

@@ -258,6 +258,12 @@ enum Command {
         /// 只算某个月份的采用和登记。例：--month 2024-04
         #[arg(long, value_name = "YYYY-MM")]
         month: Option<String>,
+        /// 某季度的得分：季末的年度累计得分减去季初的，年度封顶照常适用。例：--quarter 2024Q1
+        #[arg(long, value_name = "YYYYQn", conflicts_with_all = ["month", "half", "year"])]
+        quarter: Option<String>,
+        /// 上半年（H1）或下半年（H2）的得分，算法同 --quarter。例：--half 2024H1
+        #[arg(long, value_name = "YYYYHn", conflicts_with_all = ["month", "quarter", "year"])]
+        half: Option<String>,
         /// 只显示某个单位（名称或别名），并列出各项得分。例：--department 嘎鲁图所
         #[arg(long, value_name = "NAME")]
         department: Option<String>,

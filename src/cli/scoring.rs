@@ -9,6 +9,7 @@ use baosong::db;
 use baosong::app::App;
 use baosong::report;
 use baosong::score::compute::{DepartmentScore, Period, Scores, Source};
+use baosong::score::period::Span;
 use baosong::score::record::{self, Details, NewEntry};
 use baosong::score::{Level, centi, number, shown};
 use chrono::NaiveDate;
@@ -163,9 +164,31 @@ fn department_json(d: &DepartmentScore, explain: bool) -> serde_json::Value {
     v
 }
 
-pub async fn score(app: &App, year: Option<i32>, month: Option<String>, department: Option<String>, json: bool, explain: Option<String>) -> anyhow::Result<ExitCode> {
-    let p = period(app, year, month.as_deref())?;
-    let s = compute(app, &p).await?;
+/// The quarter or half asked for on the command line (clap keeps them apart).
+pub fn span_arg(quarter: Option<&str>, half: Option<&str>) -> anyhow::Result<Option<Span>> {
+    let parse = |s: &str, what: &str, example: &str| match Span::parse(s) {
+        Some(span) if span.code().contains(what) => Ok(span),
+        _ => bail!("\"{s}\" 不是{}，应写成 {example}", if what == "Q" { "季度" } else { "半年" }),
+    };
+    match (quarter, half) {
+        (Some(q), _) => parse(q, "Q", "2024Q1（第一季度）到 2024Q4").map(Some),
+        (None, Some(h)) => parse(h, "H", "2024H1（上半年）或 2024H2（下半年）").map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A quarter's or half's scores (the rubric's year only).
+pub async fn span_scores(app: &App, span: Span) -> anyhow::Result<Scores> {
+    year_of(app, Some(span.year()))?;
+    let names: Vec<String> = app.config.roster.departments().iter().map(|d| d.name.clone()).collect();
+    record::span_scores(&app.db, &app.config.rubric, &names, span).await
+}
+
+pub async fn score(app: &App, year: Option<i32>, month: Option<String>, span: Option<Span>, department: Option<String>, json: bool, explain: Option<String>) -> anyhow::Result<ExitCode> {
+    let s = match span {
+        Some(span) => span_scores(app, span).await?,
+        None => compute(app, &period(app, year, month.as_deref())?).await?,
+    };
     let only = match (&explain, &department) {
         (Some(e), _) => Some(department_name(app, e)?),
         (None, Some(d)) => Some(department_name(app, d)?),
@@ -177,17 +200,26 @@ pub async fn score(app: &App, year: Option<i32>, month: Option<String>, departme
         if let Some(m) = s.month {
             v["month"] = json!(format!("{}-{m:02}", s.year));
         }
+        match span {
+            Some(x @ Span::Quarter(..)) => v["quarter"] = json!(x.code()),
+            Some(x @ Span::Half(..)) => v["half"] = json!(x.code()),
+            _ => {}
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
     let rubric = &app.config.rubric;
-    let when = match s.month {
-        Some(m) => format!("{}年{m}月", s.year),
-        None => format!("{}年", s.year),
+    let when = match (s.month, span) {
+        (Some(m), _) => format!("{}年{m}月", s.year),
+        (None, Some(x)) => x.label(),
+        (None, None) => format!("{}年", s.year),
     };
     println!("{when}考核得分（{}，满分 {}）", if rubric.title.is_empty() { "考核细则" } else { &rubric.title }, shown(s.max));
     if s.month.is_some() {
         println!("（只计该月的采用和登记；扣分项从满分扣起，加分项从 0 分加起。）");
+    }
+    if let Some(x) = span {
+        println!("{}", span_note(x));
     }
     let mut header = format!("{}{}", report::pad("名次", 6), report::pad("单位", 20));
     for sec in &rubric.sections {
@@ -227,6 +259,16 @@ pub async fn score(app: &App, year: Option<i32>, month: Option<String>, departme
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How a quarter's or half's points are counted, in words.
+fn span_note(span: Span) -> String {
+    let (first, last) = span.months();
+    if first == 1 {
+        format!("（{} 1–{last} 月的年度累计得分，年度封顶照常适用。）", span.year())
+    } else {
+        format!("（{last} 月底的年度累计得分减去 {} 月底的：年度封顶照常适用，已封顶的项目本期不再加分；本期的扣分显示为负数。）", first - 1)
+    }
 }
 
 pub async fn export(app: &App, action: ExportAction) -> anyhow::Result<ExitCode> {

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::compute::{self, AdoptionFact, EntryFact, Period, Scores};
 use super::ledger::{self, AdoptRefusal, EntryRefusal};
+use super::period::Span;
 use super::rubric::Rubric;
 use super::{Centi, Level, shown};
 use crate::db::adoptions::{Adoption, NewAdoption};
@@ -182,7 +183,20 @@ pub async fn year_facts(db: &Db, year: i32) -> anyhow::Result<(Vec<Adoption>, Ve
 
 /// Every department's scores for `period`, departments in roster order before ranking.
 pub async fn scores(db: &Db, rubric: &Rubric, departments: &[String], period: &Period) -> anyhow::Result<Scores> {
-    let (adoptions, entries) = year_facts(db, period.year).await?;
+    let (adoptions, entries) = facts(db, period.year).await?;
+    Ok(compute::compute(rubric, departments, &adoptions, &entries, period))
+}
+
+/// Every department's points in a quarter, a half or the year (`period::compute`),
+/// departments in roster order before ranking.
+pub async fn span_scores(db: &Db, rubric: &Rubric, departments: &[String], span: Span) -> anyhow::Result<Scores> {
+    let (adoptions, entries) = facts(db, span.year()).await?;
+    Ok(super::period::compute(rubric, departments, &adoptions, &entries, span))
+}
+
+/// A year's adoptions and entries as `compute` takes them.
+async fn facts(db: &Db, year: i32) -> anyhow::Result<(Vec<AdoptionFact>, Vec<EntryFact>)> {
+    let (adoptions, entries) = year_facts(db, year).await?;
     let adoptions: Vec<AdoptionFact> = adoptions
         .iter()
         .filter_map(|a| {
@@ -211,7 +225,7 @@ pub async fn scores(db: &Db, rubric: &Rubric, departments: &[String], period: &P
             note: e.note.clone(),
         })
         .collect();
-    Ok(compute::compute(rubric, departments, &adoptions, &entries, period))
+    Ok((adoptions, entries))
 }
 
 /// The adoptions dated in `cycle`'s month, per department, with what they scored
