@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing baosong needs on a fresh Debian machine:
 # a C/C++ toolchain (the unrar crate builds the UnRAR source), libheif (HEIC photos;
-# it brings the x265 encoder the tests use to write HEIC), Dovecot for the IMAP
+# it brings the x265 encoder the tests use to write HEIC), libturbojpeg (JPEG), Dovecot for the IMAP
 # tests, openssl for their test CA, unzip for the download test, isync (mbsync) for the IMAP benchmark, and
 # aiosmtpd (PyPI) for the SMTP tests, Chromium, chromedriver and a CJK font for the
 # console's browser test.
@@ -14,6 +14,8 @@ command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libheif 2>/dev/null || need+=(libheif-dev)
+# libjpeg-turbo's TurboJPEG API (JPEG decoding at reduced scale, thumbnails), linked, not built.
+pkg-config --exists libturbojpeg 2>/dev/null || need+=(libturbojpeg0-dev)
 if [ "${1:-}" = "build" ]; then
   if [ ${#need[@]} -gt 0 ]; then
     SUDO=""

@@ -20,8 +20,9 @@ pub enum Layout {
     /// and its own full-size copies (TIFF's strip buffer, WebP's RGBA frame).
     Full { bytes_per_pixel: u64, out_bytes_per_pixel: u64 },
     /// JPEG: decoded at a DCT scale (1/1, 1/2, 1/4, 1/8) except lossless, and a
-    /// progressive JPEG keeps every coefficient of the full-size picture.
-    Jpeg { components: u8, progressive: bool, lossless: bool, coefficient_bytes: u64 },
+    /// progressive JPEG keeps every coefficient of the full-size picture. Arithmetic
+    /// coding and a sample precision other than 8 bits are codings no browser shows.
+    Jpeg { components: u8, progressive: bool, lossless: bool, arithmetic: bool, precision: u8, coefficient_bytes: u64 },
 }
 
 /// An image's header facts.
@@ -237,7 +238,9 @@ fn sof(marker: u8, body: &[u8]) -> Option<Bounds> {
     let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
     let coefficient_bytes = if progressive { sampling.iter().map(|&(x, y)| mcu_x * x * mcu_y * y * 64 * 2).sum() } else { 0 };
     let lossless = matches!(marker, 0xC3 | 0xC7 | 0xCB | 0xCF);
-    Some(Bounds { format: Format::Jpeg, width: u32::from(w), height: u32::from(h), layout: Layout::Jpeg { components: n, progressive, lossless, coefficient_bytes } })
+    let arithmetic = marker >= 0xC9;
+    let precision = *body.first()?;
+    Some(Bounds { format: Format::Jpeg, width: u32::from(w), height: u32::from(h), layout: Layout::Jpeg { components: n, progressive, lossless, arithmetic, precision, coefficient_bytes } })
 }
 
 #[cfg(test)]
@@ -319,7 +322,8 @@ mod tests {
         assert!(prog.decode_bytes(8) > 1975 * 1975 * 3 * 128, "{}", prog.decode_bytes(8));
         // 4:2:0: Y at full size, Cb and Cr at a quarter, in 16×16 MCUs.
         let p420 = read(&jpeg_header(0xC2, 4000, 3000, &[0x22, 0x11, 0x11])).unwrap();
-        assert_eq!(p420.layout, Layout::Jpeg { components: 3, progressive: true, lossless: false, coefficient_bytes: 250 * 188 * 6 * 128 });
+        assert_eq!(p420.layout, Layout::Jpeg { components: 3, progressive: true, lossless: false, arithmetic: false, precision: 8, coefficient_bytes: 250 * 188 * 6 * 128 });
+        assert!(matches!(read(&jpeg_header(0xC9, 640, 480, &[0x11])).unwrap().layout, Layout::Jpeg { arithmetic: true, progressive: false, .. }));
         // Markers before the frame are skipped by their length; a scan before it is not a frame.
         assert_eq!(read(&[0xFF, 0xD8, 0xFF, 0xDA, 0, 2]), None);
         assert_eq!(read(&jpeg_header(0xC0, 4000, 3000, &[0x22, 0x11, 0x11])[..15]), None);
