@@ -177,9 +177,9 @@ pub async fn run(config: &Config, db: &Db, store: &Store, wake: &Notify, mut shu
                 _ = wake.notified() => break,
                 _ = &mut waiting => break,
                 _ = shutdown.changed() => return Ok(()),
-                // The database pool closes idle connections after a minute; what they
-                // held goes back too.
-                _ = tokio::time::sleep(Duration::from_secs(65)) => give_back_memory(),
+                // The database pool has closed its idle connections by then (within
+                // 40 s, `db::Db::open`); what they held goes back too.
+                _ = tokio::time::sleep(Duration::from_secs(45)) => give_back_memory(),
             }
         }
         if *shutdown.borrow() {
