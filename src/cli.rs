@@ -23,9 +23,10 @@ use baosong::verify;
 use chrono::DateTime;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{Cli, Command, LinksAction, OutboxAction, QuarantineAction, TreeAction};
+use crate::{Cli, Command, LinksAction, OutboxAction, QuarantineAction, ReportAction, TreeAction};
 
 mod links;
+mod tongbao;
 mod scoring;
 mod users;
 
@@ -109,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let span = scoring::span_arg(quarter.as_deref(), half.as_deref())?;
             scoring::score(&app, year, month, span, department, json, explain).await
         }
+        Command::Report { action: ReportAction::Tongbao { quarter, half, year, docx, as_of } } => tongbao::tongbao(&app, quarter, half, year, docx, as_of).await,
         Command::Export { action } => scoring::export(&app, action).await,
         Command::Audit { limit, json } => scoring::audit(&app, limit, json).await,
         Command::Links { action: Some(LinksAction::Fetch), .. } => links::fetch(&app).await,

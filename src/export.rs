@@ -1,11 +1,13 @@
 //! Spreadsheets for the office's Excel/WPS habit: the monthly board, the files of a
-//! month and the year's scores. Chinese headers, set column widths, a frozen header
+//! month and the year's scores; and Word documents (`docx`, the 通报). Chinese headers, set column widths, a frozen header
 //! row, and numbers written as numbers (no formulas: rust_xlsxwriter does not compute
 //! them, and a formula cell would read back as 0).
 
 pub mod board;
+pub mod docx;
 pub mod items;
 pub mod scores;
+pub mod tongbao;
 
 use std::path::Path;
 

@@ -19,7 +19,7 @@ pub mod inspect; // what a file is, by content; hashes
 pub mod store; // blobs, raw mail and the browsable tree on disk
 pub mod pipeline; // one message through every stage, one transaction
 pub mod links; // 超大附件: the files sent as QQ/163 links, downloaded or taken in by hand
-pub mod report; // the board for a cycle (status, status --json)
+pub mod report; // the board for a cycle (status, status --json); the 通报 of a quarter, half or year
 pub mod notify; // receipts, the daily digest and reminders, rendered into the outbox
 pub mod scheduler; // daily jobs, idempotent per date
 pub mod outbox; // sends what the outbox holds, exactly once per key
@@ -32,7 +32,7 @@ pub mod score; // the year's 考核细则, adoptions and ledger entries, every d
 // Tools over what is stored.
 pub mod reprocess; // the current rules over stored raw mail; what people decided stands
 pub mod verify; // the store re-hashed, damaged blobs restored from raw mail; the tree linked
-pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores
+pub mod export; // .xlsx exports: the monthly board, a month's files, the year's scores; the 通报 as .docx
 
 // What every stage shares: configuration, the rules, the database, small leaves.
 pub mod templates; // the wording of every mail: defaults in config/templates, overridable

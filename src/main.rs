@@ -274,6 +274,11 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         explain: Option<String>,
     },
+    /// 通报：各单位某季度、半年或全年的报送、采用和得分排名，按公文格式（GB/T 9704）写成 Word 文档
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// 导出 Excel 表格（.xlsx，WPS 也能打开）
     Export {
         #[command(subcommand)]
@@ -333,6 +338,28 @@ enum ScoreAction {
         /// 登记编号（score list 中方括号里的数字）。例：baosong score remove 12
         #[arg(value_name = "ID")]
         id: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportAction {
+    /// 新闻宣传工作完成情况通报；不写 --docx 时在终端显示同样的内容。文字来自可修改的模板 tongbao.txt
+    Tongbao {
+        /// 季度。例：baosong report tongbao --quarter 2024Q1 --docx 2024年第一季度通报.docx
+        #[arg(long, value_name = "YYYYQn", required_unless_present_any = ["half", "year"], conflicts_with_all = ["half", "year"])]
+        quarter: Option<String>,
+        /// 半年：H1 上半年，H2 下半年。例：--half 2024H1
+        #[arg(long, value_name = "YYYYHn", conflicts_with = "year")]
+        half: Option<String>,
+        /// 全年（年终通报）。例：--year 2024
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        /// 保存为 Word 文档（.docx，WPS 也能打开）。例：--docx 2024年第一季度通报.docx
+        #[arg(long, value_name = "FILE")]
+        docx: Option<PathBuf>,
+        /// 统计时间：之后收到的邮件不计，成文日期也取这一天（默认：现在）。例：--as-of 2024-04-05
+        #[arg(long, value_name = "TIME")]
+        as_of: Option<String>,
     },
 }
 

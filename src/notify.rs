@@ -97,6 +97,7 @@ pub fn samples() -> Vec<(&'static str, serde_json::Value)> {
         ("digest.html", value(serde_json::to_value(digest::sample()))),
         ("link_result.txt", value(serde_json::to_value(link::result_sample()))),
         ("link_reminder.txt", value(serde_json::to_value(link::reminder_sample()))),
+        ("tongbao.txt", value(serde_json::to_value(crate::report::tongbao::sample()))),
     ]
 }
 

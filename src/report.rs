@@ -1,6 +1,8 @@
 //! The board for a cycle: every department's state and counts, and the review queue.
 //! `status --json` prints this structure; its field names are fixed for tools.
 
+pub mod tongbao;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -219,7 +221,7 @@ impl Rows {
 
 /// Every department's packages, files by status and kind, categories, flags and
 /// links in `cycle` as received by `as_of`, and its state against its deadline.
-async fn department_rows(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow::Result<Vec<DepartmentRow>> {
+pub async fn department_rows(db: &Db, config: &Config, cycle: Cycle, as_of: i64) -> anyhow::Result<Vec<DepartmentRow>> {
     let cycle_s = cycle.to_string();
     let packages = db::messages::packages(db, &cycle_s, as_of).await?;
     let counts = db::items::board_counts(db, &cycle_s, as_of).await?;

@@ -27,7 +27,8 @@ pub async fn enqueue(db: &Db, config: &Config, d: &Draft, now: i64) -> anyhow::R
     Ok(!matches!(db::outbox::enqueue(db, &row).await?, Err(AlreadyExists(_))))
 }
 
-fn office_name(config: &Config) -> String {
+/// Who the office signs as: the sending account's display name, else 宣传工作领导小组办公室.
+pub fn office_name(config: &Config) -> String {
     config
         .smtp
         .as_ref()

@@ -1,4 +1,4 @@
-//! The mail templates: defaults shipped in config/templates, overridden file by file
+//! The mail templates, and the 通报's (tongbao.txt): defaults shipped in config/templates, overridden file by file
 //! from `notify.templates_dir`. Their syntax is checked when they are loaded; at
 //! start-up `app::load_config` also renders each with the sample values `notify` gives
 //! (`check`), so a broken template is a configuration error, not a failed send.
@@ -8,13 +8,15 @@ use serde::Serialize;
 
 use crate::config_error::ConfigError;
 
-const DEFAULTS: [(&str, &str); 6] = [
+const DEFAULTS: [(&str, &str); 7] = [
     ("receipt.txt", include_str!("../config/templates/receipt.txt")),
     ("reminder.txt", include_str!("../config/templates/reminder.txt")),
     ("digest.txt", include_str!("../config/templates/digest.txt")),
     ("digest.html", include_str!("../config/templates/digest.html")),
     ("link_result.txt", include_str!("../config/templates/link_result.txt")),
     ("link_reminder.txt", include_str!("../config/templates/link_reminder.txt")),
+    // The 通报's words (report tongbao, the console's 下载通报), checked with the mail templates.
+    ("tongbao.txt", include_str!("../config/templates/tongbao.txt")),
 ];
 
 #[derive(Debug)]

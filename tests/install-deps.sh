@@ -4,7 +4,7 @@
 # it brings the x265 encoder the tests use to write HEIC), libturbojpeg (JPEG), Dovecot for the IMAP
 # tests, openssl for their test CA, unzip for the download test, isync (mbsync) for the IMAP benchmark, and
 # aiosmtpd (PyPI) for the SMTP tests, Chromium, chromedriver and a CJK font for the
-# console's browser test.
+# console's browser test, and LibreOffice, poppler and Noto CJK for the 通报 test.
 # `install-deps.sh build` installs only what building baosong needs (README's run command).
 # Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
@@ -35,6 +35,11 @@ command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
+# The 通报 test: LibreOffice, headless, opens the .docx and converts it to PDF; poppler reads it
+# back (pdftotext, pdfinfo, pdftoppm); Noto CJK stands in for 仿宋_GB2312, 黑体 and 小标宋.
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

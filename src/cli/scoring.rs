@@ -67,7 +67,7 @@ pub async fn unadopt(app: &App, id: i64) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn year_of(app: &App, year: Option<i32>) -> anyhow::Result<i32> {
+pub(super) fn year_of(app: &App, year: Option<i32>) -> anyhow::Result<i32> {
     // Only the rubric's year can be computed; it is the default.
     let r = &app.config.rubric;
     let year = year.unwrap_or(r.year);
@@ -152,7 +152,8 @@ async fn compute(app: &App, p: &Period) -> anyhow::Result<Scores> {
 fn department_json(d: &DepartmentScore, explain: bool) -> serde_json::Value {
     let items: Vec<serde_json::Value> =
         d.items.iter().map(|i| json!({"section": i.section, "item": i.item, "raw": number(i.raw), "points": number(i.points), "max": number(i.max)})).collect();
-    let mut v = json!({"department": d.department, "rank": d.rank, "total": number(d.total), "items": items});
+    let sections: Vec<serde_json::Value> = d.sections.iter().map(|s| json!({"section": s.section, "points": number(s.points), "max": number(s.max)})).collect();
+    let mut v = json!({"department": d.department, "rank": d.rank, "total": number(d.total), "sections": sections, "items": items});
     if explain {
         let lines: Vec<serde_json::Value> = d
             .lines

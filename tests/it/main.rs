@@ -30,6 +30,7 @@ mod operations;
 mod providers;
 mod sample;
 mod sender_auth;
+mod tongbao;
 mod reprocess;
 mod scoring;
 mod unpacking;
