@@ -78,6 +78,7 @@ pub fn router(app: Shared) -> Router {
         .route("/export/board.xlsx", get(export::board))
         .route("/export/items.xlsx", get(export::items))
         .route("/export/scores.xlsx", get(export::scores))
+        .route("/export/tongbao.docx", get(export::tongbao))
         .route("/review", get(review::page))
         .route("/review/{id}/thumbs/{n}", get(review::thumb))
         .route("/review/approve", post(review::approve))

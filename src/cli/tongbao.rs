@@ -6,12 +6,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use baosong::app::App;
 use baosong::export::tongbao as document;
 use baosong::report::tongbao;
 use baosong::score::period::Span;
-use baosong::templates::Templates;
 
 use super::{now, parse_time, scoring};
 
@@ -26,11 +25,7 @@ pub async fn tongbao(app: &App, quarter: Option<String>, half: Option<String>, y
     let as_of = as_of.as_deref().map(|t| parse_time(t, &app.config)).transpose()?.unwrap_or_else(now);
     let office = baosong::scheduler::office_name(&app.config);
     let t = tongbao::gather(&app.db, &app.config, span, as_of, &office).await?;
-    let templates = match &app.config.templates {
-        Some(t) => t.clone(),
-        None => std::sync::Arc::new(Templates::load(None).context("内置模板无法读取")?),
-    };
-    let blocks = document::blocks(&t, &templates)?;
+    let blocks = document::document(&t, &app.config)?;
     match docx {
         Some(path) => {
             baosong::export::docx::write(&blocks, &path)?;

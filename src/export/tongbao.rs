@@ -10,6 +10,15 @@ use crate::templates::Templates;
 /// The template's file name (config/templates, or `notify.templates_dir`).
 pub const TEMPLATE: &str = "tongbao.txt";
 
+/// The 通报 as blocks, with the configured templates (`notify.templates_dir`), or the
+/// shipped ones when there is no [notify].
+pub fn document(t: &Tongbao, config: &crate::config::Config) -> anyhow::Result<Vec<Block>> {
+    match &config.templates {
+        Some(templates) => blocks(t, templates),
+        None => blocks(t, &Templates::load(None).map_err(|e| anyhow::anyhow!("内置模板无法读取：{e}"))?),
+    }
+}
+
 /// The 通报 as blocks: the template rendered, each line one block by its mark
 /// (`# ` title, `## ` heading, `### ` subheading, `< ` flush left, `> ` right,
 /// `[排名表]` the table, anything else a paragraph); empty lines are dropped.

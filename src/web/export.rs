@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use super::{Failure, Page, Shared, now};
 use crate::db;
 use crate::report;
+use crate::score::period::Span;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 /// Runs `write` on a fresh path in the store's scratch folder and answers with the file
 /// as an attachment named `name`.
@@ -23,14 +25,19 @@ async fn send(app: &Shared, name: String, write: impl FnOnce(&std::path::Path) -
     })
     .await
     .map_err(|e| anyhow::anyhow!("导出中断：{e}"))??;
+    Ok(attachment(bytes, XLSX, &name))
+}
+
+/// `bytes` as a download named `name`, never cached.
+fn attachment(bytes: Vec<u8>, content_type: &'static str, name: &str) -> Response {
     let mut r = bytes.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX));
-    if let Ok(v) = HeaderValue::from_str(&super::files::disposition("attachment", &name)) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&super::files::disposition("attachment", name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    r
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -71,4 +78,25 @@ pub async fn scores(State(app): State<Shared>, Query(q): Query<Year>) -> Page {
     let (year, s) = super::scores::compute(&app, q.year.as_deref()).await?;
     let a = app.clone();
     send(&app, format!("{year}年宣传考核.xlsx"), move |path| crate::export::scores::write(&s, &a.config.rubric, path)).await
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct Tongbao {
+    period: Option<String>,
+}
+
+/// 下载通报（Word）: `report tongbao --docx` for a quarter ("2024Q1"), a half ("2024H1")
+/// or the year ("2024"), as of now, named 2024年第一季度通报.docx.
+pub async fn tongbao(State(app): State<Shared>, Query(q): Query<Tongbao>) -> Page {
+    let asked = q.period.unwrap_or_default();
+    let span = Span::parse(&asked).ok_or_else(|| Failure::bad(format!("通报期间 \"{asked}\" 格式不对，应写成 2024Q1（季度）、2024H1（半年）或 2024（全年）")))?;
+    let rubric_year = app.config.rubric.year;
+    if span.year() != rubric_year {
+        return Err(Failure::bad(format!("考核细则是 {rubric_year} 年的，不能计算 {} 年（换年度见 README 的“考核计分”一节）", span.year())));
+    }
+    let office = crate::scheduler::office_name(&app.config);
+    let t = report::tongbao::gather(&app.db, &app.config, span, now(), &office).await?;
+    let blocks = crate::export::tongbao::document(&t, &app.config)?;
+    let bytes = crate::export::docx::bytes(&blocks).map_err(anyhow::Error::from)?;
+    Ok(attachment(bytes, DOCX, &format!("{}通报.docx", t.period)))
 }

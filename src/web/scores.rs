@@ -1,5 +1,6 @@
 //! Scoring on the console (issue 13): the year's scores per department with what is
-//! behind them (考核计分), and the adopt / unadopt buttons of an item. Both call the
+//! behind them (考核计分) and the form that downloads a 通报, and the adopt / unadopt
+//! buttons of an item. Both call the
 //! same `score::record` functions as the CLI, audited as `web:<account>`.
 
 use axum::Extension;
@@ -10,6 +11,7 @@ use serde::Deserialize;
 use super::auth::{Fields, Session, done};
 use super::{Failure, Page, Shared, now, session_view};
 use crate::score::compute::{Period, Scores, Source};
+use crate::score::period::Span;
 use crate::score::record::{self, Details, NewEntry};
 use crate::score::{Level, shown};
 
@@ -78,16 +80,31 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, Q
         .map(|i| minijinja::context! { name => i.name.clone(), label => format!("{} · {}", i.section, i.name), accepted => i.accepted() })
         .collect();
     let names: Vec<String> = app.config.roster.departments().iter().map(|d| d.name.clone()).collect();
+    let now_local = chrono::DateTime::from_timestamp(now(), 0).map(|t| t.with_timezone(&app.config.timezone));
+    let periods = tongbao_periods(year, now_local.map_or((year, 12), |t| (chrono::Datelike::year(&t), chrono::Datelike::month(&t))));
     Ok(app
         .pages
         .render(
             "scores.html",
             minijinja::context! {
-                session => session_view(&s), year => year, years => years, rubric_year => rubric.year, title => title, max => shown(scores.max),
+                session => session_view(&s), year => year, years => years, rubric_year => rubric.year, title => title, max => shown(scores.max), periods => periods,
                 sections => sections, departments => departments, entry_items => entry_items, names => names, today => today(&app),
             },
         )?
         .into_response())
+}
+
+/// The periods 下载通报（Word） offers for `year`: its quarters, halves and the year,
+/// with the latest quarter ended by `today` (year, month) chosen, or the year once it
+/// is over.
+fn tongbao_periods(year: i32, today: (i32, u32)) -> Vec<minijinja::Value> {
+    let chosen = match today {
+        (y, _) if y > year => Span::Year(year),
+        (y, m) if y == year => Span::Quarter(year, ((m - 1) / 3).max(1)),
+        _ => Span::Quarter(year, 1),
+    };
+    let spans = (1..=4).map(|q| Span::Quarter(year, q)).chain((1..=2).map(|h| Span::Half(year, h))).chain([Span::Year(year)]);
+    spans.map(|s| minijinja::context! { code => s.code(), label => s.label(), chosen => s == chosen }).collect()
 }
 
 /// An addition item whose points reached its maximum with more to spare: 已封顶.

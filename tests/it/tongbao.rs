@@ -273,3 +273,75 @@ fn tongbao_of_a_half_and_of_the_year() {
     let none = app.run(&["report", "tongbao"]);
     assert!(!none.ok, "a period is required");
 }
+
+/// 下载通报（Word） on the console's scores page: a quarter chosen from the form, the
+/// same document as `report tongbao --docx`, named in Chinese, never cached; a period
+/// that is not one, or another year, is refused in words.
+#[test]
+fn console_downloads_the_tongbao_the_cli_writes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    let r = app.run_input(&["user", "add", "李四", "--role", "viewer"], "lisi-password-2\n");
+    assert!(r.ok, "{}", r.stderr);
+    first_quarter(&app);
+    let _console = Stop(app.spawn(&["serve"]));
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    let started = Instant::now();
+    while agent.get(&url("/healthz")).call().map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed().as_secs() < 30, "console did not start:\n{}", app.daemon_log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let get = |p: &str, cookie: &str| {
+        let mut r = agent.get(&url(p)).header("Cookie", cookie).call().unwrap();
+        let header = |k: &str| r.headers().get(k).map(|v| v.to_str().unwrap().to_string());
+        let (status, kind, disposition, cache) = (r.status().as_u16(), header("content-type"), header("content-disposition"), header("cache-control"));
+        (status, kind, disposition, cache, r.body_mut().with_config().limit(16 << 20).read_to_vec().unwrap())
+    };
+    // Log in as a browser would: the login page's cookie and token, then the form.
+    let mut page = agent.get(&url("/login")).call().unwrap();
+    let login_cookie = page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string()).find(|c| c.starts_with("baosong_login=")).unwrap();
+    let html = page.body_mut().read_to_string().unwrap();
+    let token = html[html.find("name=\"csrf\" value=\"").unwrap() + 19..].split('"').next().unwrap().to_string();
+    let r = agent.post(&url("/login")).header("Cookie", &login_cookie).send_form([("name", "李四"), ("password", "lisi-password-2"), ("csrf", token.as_str())]).unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string()).find(|c| c.starts_with("baosong_session=")).unwrap();
+
+    let scores = String::from_utf8(get("/scores?year=2024", &session).4).unwrap();
+    assert!(scores.contains(r#"action="/export/tongbao.docx""#) && scores.contains("下载通报（Word）"), "{scores}");
+    assert!(scores.contains(r#"<option value="2024Q1""#) && scores.contains("2024年第一季度") && scores.contains(r#"<option value="2024" selected>2024年</option>"#), "2024 is over: the year is chosen\n{scores}");
+    let (status, kind, disposition, cache, body) = get("/export/tongbao.docx?period=2024Q1", &session);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(kind.as_deref(), Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
+    let disposition = disposition.unwrap();
+    assert!(disposition.starts_with("attachment;") && disposition.contains(&percent_encoded("2024年第一季度通报.docx")), "{disposition}");
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    let dir = app.dir.path().join("web");
+    std::fs::create_dir_all(&dir).unwrap();
+    let web = dir.join("web.docx");
+    std::fs::write(&web, &body).unwrap();
+    let cli = dir.join("cli.docx");
+    app.ok(&["report", "tongbao", "--quarter", "2024Q1", "--docx", cli.to_str().unwrap()]);
+    let xml = |f: &Path| tool(&dir, "unzip", &["-p", f.to_str().unwrap(), "word/document.xml"]);
+    assert_eq!(xml(&web), xml(&cli), "the same document as report tongbao --docx");
+    assert!(xml(&web).contains("嘎鲁图派出所"));
+
+    let (status, _, _, _, body) = get("/export/tongbao.docx?period=2024Q9", &session);
+    assert!(status == 400 && String::from_utf8_lossy(&body).contains("应写成 2024Q1"), "{status}");
+    let (status, _, _, _, body) = get("/export/tongbao.docx?period=2023H1", &session);
+    assert!(status == 400 && String::from_utf8_lossy(&body).contains("考核细则是 2024 年的"), "{status}");
+}
+
+/// Stops the console when the test ends, passed or failed.
+struct Stop(std::process::Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percent_encoded(name: &str) -> String {
+    name.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
