@@ -196,7 +196,7 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     let mut fields = None;
     // An upload (补交文件) is streamed to disk by its handler, never read here: its CSRF
     // token comes in a header instead, and a refusal first reads (and drops) the body.
-    let upload = req.method() == Method::POST && super::links::is_upload(&path);
+    let upload = req.method() == Method::POST && is_upload(&path);
     if req.method() == Method::POST && !upload {
         let (parts, body) = req.into_parts();
         let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
@@ -391,9 +391,23 @@ pub async fn logout(State(app): State<Shared>, axum::Extension(s): axum::Extensi
     Ok(r)
 }
 
+/// The path of an item's upload (补交文件, `/items/<id>/attach`), which the guard leaves
+/// to its handler to stream.
+fn is_upload(path: &str) -> bool {
+    path.strip_prefix("/items/").and_then(|r| r.strip_suffix("/attach")).is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_paths() {
+        assert!(is_upload("/items/12/attach"));
+        for p in ["/items//attach", "/items/x/attach", "/items/12/adopt", "/items/12/attach/", "/items/recategorize", "/attach"] {
+            assert!(!is_upload(p), "{p}");
+        }
+    }
 
     #[test]
     fn five_failures_block_for_the_rest_of_the_window() {

@@ -25,11 +25,6 @@ use crate::corrections::attach::{self, Refusal, Staged, Stager};
 use crate::links::{self, State as LinkState};
 use crate::report;
 
-/// The path of an item's upload: `/items/<id>/attach`.
-pub fn is_upload(path: &str) -> bool {
-    path.strip_prefix("/items/").and_then(|r| r.strip_suffix("/attach")).is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// The file name an upload's `X-File-Name` gives: percent-decoded (UTF-8, lossy), the
 /// last part of a path (a browser may send `C:\fakepath\…`), without control characters.
 pub fn upload_name(header: &str) -> String {
@@ -210,14 +205,6 @@ pub async fn upload(State(app): State<Shared>, Extension(s): Extension<Session>,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn upload_paths() {
-        assert!(is_upload("/items/12/attach"));
-        for p in ["/items//attach", "/items/x/attach", "/items/12/adopt", "/items/12/attach/", "/items/recategorize", "/attach"] {
-            assert!(!is_upload(p), "{p}");
-        }
-    }
 
     #[test]
     fn upload_names_are_decoded_and_kept_to_the_last_part() {
