@@ -227,9 +227,23 @@ fn points(c: crate::score::Centi) -> String {
     shown(c).trim_end_matches(".00").to_string()
 }
 
-/// "1月、3月"
+/// "1月、3月"; three or more months in a row as "1—3月".
 fn month_list(months: &[u32]) -> String {
-    months.iter().map(|m| format!("{m}月")).collect::<Vec<_>>().join("、")
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < months.len() {
+        let mut j = i;
+        while j + 1 < months.len() && months[j + 1] == months[j] + 1 {
+            j += 1;
+        }
+        if j >= i + 2 {
+            parts.push(format!("{}—{}月", months[i], months[j]));
+        } else {
+            parts.extend(months[i..=j].iter().map(|m| format!("{m}月")));
+        }
+        i = j + 1;
+    }
+    parts.join("、")
 }
 
 /// Values for checking the template at start-up: two departments, one late.
@@ -325,6 +339,7 @@ mod tests {
         assert_eq!((t.totals.due, t.totals.reported, t.totals.on_time, t.totals.late, t.totals.missing), (6, 3, 2, 1, 3));
         assert_eq!((t.totals.banner, t.totals.city, t.totals.province), (2, 1, 1));
         assert_eq!(t.pending, "3月");
+        assert_eq!(month_list(&[1, 2, 3, 5, 7, 8, 10, 11, 12]), "1—3月、5月、7月、8月、10—12月");
         assert_eq!(t.top, "", "all three share the first three places");
         assert_eq!(t.period, "2024年第一季度");
         assert!(t.sections[0].starts_with("基础业务（12分）"), "{:?}", t.sections);
