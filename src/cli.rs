@@ -29,6 +29,7 @@ mod links;
 mod tongbao;
 mod scoring;
 mod users;
+mod people;
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -86,6 +87,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run => run_daemon(&app, false).await,
         Command::Serve => serve(app).await,
         Command::User { action } => users::run(&app, action).await,
+        Command::Author { items, people: persons } => people::author(&app, &items, &persons).await,
+        Command::Person { action } => people::run(&app, action).await,
         Command::Poll { once: true, queue_only } => poll_once(&app, !queue_only).await,
         Command::Poll { once: false, .. } => run_daemon(&app, true).await,
         Command::Import { paths, check_senders } => import(&app, &paths, check_senders).await,
@@ -787,7 +790,8 @@ async fn items(app: &App, cycle: Option<String>, department: Option<String>, cat
     };
     if json {
         let auth = db::sender_auth::of_messages(&app.db, &list.iter().map(|l| l.item.message_ref).collect::<Vec<_>>()).await?;
-        let rows: Vec<serde_json::Value> = list.iter().map(|l| item_json(app, l, link_of(&links, &l.item), auth.get(&l.item.message_ref))).collect();
+        let authors = db::authors::of_items(&app.db, &list.iter().map(|l| l.item.id).collect::<Vec<_>>()).await?;
+        let rows: Vec<serde_json::Value> = list.iter().map(|l| with_authors(item_json(app, l, link_of(&links, &l.item), auth.get(&l.item.message_ref)), authors.get(&l.item.id))).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -800,6 +804,17 @@ type LinksByItem = std::collections::HashMap<(i64, String), db::links::Listed>;
 
 fn link_of<'a>(links: &'a LinksByItem, i: &db::items::ItemRow) -> Option<&'a db::links::Listed> {
     links.get(&(i.message_ref, i.url.clone()))
+}
+
+/// An item's `author` (names joined by 、, or null when 未署名), `authors` (each with
+/// their department and share) and `author_source` (`none` when 未署名).
+fn with_authors(mut item: serde_json::Value, authors: Option<&db::authors::Authors>) -> serde_json::Value {
+    let a = authors.cloned().unwrap_or_default();
+    let share = a.share();
+    item["author"] = if a.authors.is_empty() { serde_json::Value::Null } else { a.names().into() };
+    item["authors"] = a.authors.iter().map(|x| serde_json::json!({"name": x.name, "number": x.number, "department": x.department, "share": share})).collect();
+    item["author_source"] = a.source.map_or("none", |s| s.code()).into();
+    item
 }
 
 /// An item as `items --json` writes it, with its link's state when it shows one.

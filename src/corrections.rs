@@ -5,6 +5,7 @@
 //! (`cli:<unix user>` or `web:<account>`), in the same transaction as the change.
 
 pub mod attach; // a 超大附件 link's file taken in by hand
+pub mod author; // authors of works assigned by hand
 
 use anyhow::{Context, bail};
 

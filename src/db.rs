@@ -61,6 +61,7 @@ macro_rules! text_column {
 
 pub mod adoptions;
 pub mod audit;
+pub mod authors;
 pub mod cursors;
 pub mod items;
 pub mod journal;
@@ -108,6 +109,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0015_state_checks.sql",
     "0016_journal_state_check.sql",
     "0017_sender_auth.sql",
+    "0018_item_authors.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,

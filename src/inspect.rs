@@ -106,6 +106,8 @@ pub struct Media {
     /// EXIF DateTimeOriginal (read as local time) or the video's creation time.
     pub captured_at: Option<i64>,
     pub camera: Option<String>,
+    /// EXIF Artist and XPAuthor, as written.
+    pub authors: Vec<String>,
     pub phash: Option<String>,
     pub blur: Option<f64>,
     pub thumbnail: Option<Vec<u8>>,
@@ -175,6 +177,7 @@ pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfi
                 height: (p.height > 0).then_some(p.height),
                 captured_at,
                 camera: p.exif.camera,
+                authors: p.exif.authors,
                 phash: p.phash,
                 blur: p.blur,
                 thumbnail: p.thumbnail,

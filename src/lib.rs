@@ -14,6 +14,7 @@ pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
 pub mod parse; // mail-parser plus Chinese header repair
 pub mod sender_auth; // who really sent it: DKIM verified, SPF/DMARC from mx.qq.com's header, the verdict under the policy
 pub mod resolve; // pure: whose package it is, which month it names
+pub mod attribution; // pure: who made a work, from the file name, EXIF or the sender
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
 pub mod inspect; // what a file is, by content; hashes
 pub mod store; // blobs, raw mail and the browsable tree on disk
@@ -27,6 +28,7 @@ pub mod outbox; // sends what the outbox holds, exactly once per key
 // People's decisions, audited alike from the CLI and the console; the year's scores.
 pub mod web; // the office console: board, gallery, review forms, audit, status; logins and roles
 pub mod corrections; // manual corrections (approve, reject, reassign, recategorize, extend), audited alike from CLI and console
+pub mod people; // the roster's people and the works credited to them
 pub mod score; // the year's 考核细则, adoptions and ledger entries, every department's points
 
 // Tools over what is stored.

@@ -110,6 +110,20 @@ enum Command {
         #[arg(value_name = "N")]
         category: u8,
     },
+    /// 手工指定作品的作者（可一次指定多个文件；几人合作的作品写多个 --person，积分平分）。重新处理时保留
+    Author {
+        /// 文件编号（items 中显示的编号），可写多个。例：baosong author 120 121 --person 张三
+        #[arg(required = true, value_name = "ITEM")]
+        items: Vec<i64>,
+        /// 作者：姓名、“姓名@单位”（两个单位有同名人员时）或警号。例：--person 张三 --person 150621
+        #[arg(long = "person", required = true, value_name = "P")]
+        people: Vec<String>,
+    },
+    /// 人员（departments.toml 各单位的 people）
+    Person {
+        #[command(subcommand)]
+        action: PersonAction,
+    },
     /// 浏览目录树（data/tree）的维护
     Tree {
         #[command(subcommand)]
@@ -438,6 +452,19 @@ enum OutboxAction {
     },
     /// 立即发送待发的通知
     Flush,
+}
+
+#[derive(Subcommand, Debug)]
+enum PersonAction {
+    /// 列出名单中的人员及其作品数。例：baosong person list --department 嘎鲁图派出所
+    List {
+        /// 只列这个单位的人员
+        #[arg(long, value_name = "D")]
+        department: Option<String>,
+        /// 以 JSON 输出
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -16,6 +16,8 @@ use crate::cycle::Stamp;
 pub struct Envelope {
     pub message_id: String,
     pub from: String,
+    /// The From display name, as decoded ('' when none): a clue to the author.
+    pub from_name: String,
     pub subject: String,
     /// The date of the topmost `Received:` header.
     pub received_header: Stamp,
@@ -206,6 +208,7 @@ pub fn envelope(msg: &Message<'_>) -> Envelope {
         .and_then(|a| a.address())
         .map(|a| a.trim().to_lowercase())
         .unwrap_or_default();
+    let from_name = msg.from().and_then(|a| a.first()).and_then(|a| a.name()).map(|n| n.trim().to_string()).unwrap_or_default();
     // received() is the last Received field; the topmost is the first in order.
     let received_header = msg.received_all().next().and_then(|r| r.date.as_ref()).map_or(Stamp::Absent, stamp);
     // A Date header that mail-parser cannot read at all is unreadable, not absent.
@@ -217,6 +220,7 @@ pub fn envelope(msg: &Message<'_>) -> Envelope {
     Envelope {
         message_id: msg.message_id().unwrap_or_default().trim().to_string(),
         from,
+        from_name,
         subject: subject.text.trim().to_string(),
         received_header,
         date_header,

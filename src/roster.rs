@@ -1,4 +1,5 @@
-//! Departments, their aliases and senders, and how a name in free text maps to one.
+//! Departments, their aliases and senders, their people, and how a name in free text
+//! maps to one.
 //!
 //! Names are normalised before matching: 乌审旗/公安局/旗局 prefixes go, 镇/苏木/乡
 //! before 派出所 go, 派出所 becomes 所, 交警/交通管理 become 交管, 刑事侦查 becomes 刑侦
@@ -29,6 +30,40 @@ struct RawDepartment {
     contacts: Vec<String>,
     #[serde(default)]
     escalation: Vec<String>,
+    #[serde(default)]
+    people: Vec<RawPerson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPerson {
+    name: String,
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    senders: Vec<String>,
+}
+
+/// One of a department's people. Known by the police number (警号) when given, and
+/// otherwise by name within the department: only a number keeps a person's history
+/// when they move to another department.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    /// The 警号, '' when none was given.
+    pub number: String,
+    pub aliases: Vec<String>,
+    /// Addresses they send from, lower case; also addresses of their department.
+    pub senders: Vec<String>,
+}
+
+impl Person {
+    /// The name and the aliases, as written.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +74,7 @@ pub struct Department {
     pub contacts: Vec<String>,
     /// Copied from the second overdue reminder on (the department head).
     pub escalation: Vec<String>,
+    pub people: Vec<Person>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,7 +97,7 @@ impl Roster {
         for (i, d) in raw.department.into_iter().enumerate() {
             building.add(file, i, d)?;
         }
-        let Building { departments, by_sender, key_owner } = building;
+        let Building { departments, by_sender, key_owner, .. } = building;
         let mut keys: Vec<(String, usize)> = key_owner.into_iter().map(|(k, (i, _, _))| (k, i)).collect();
         keys.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
         Ok(Roster { departments, by_sender, keys })
@@ -78,6 +114,42 @@ impl Roster {
     pub fn by_name(&self, name: &str) -> Option<&Department> {
         let k = normalize(name);
         self.keys.iter().find(|(key, _)| *key == k).map(|&(_, i)| &self.departments[i])
+    }
+
+    /// The person with this police number, and their department.
+    pub fn by_number(&self, number: &str) -> Option<(&Department, &Person)> {
+        let number = number.trim();
+        if number.is_empty() {
+            return None;
+        }
+        self.people().find(|(_, p)| p.number == number)
+    }
+
+    /// Every person, with their department, in roster order.
+    pub fn people(&self) -> impl Iterator<Item = (&Department, &Person)> {
+        self.departments.iter().flat_map(|d| d.people.iter().map(move |p| (d, p)))
+    }
+
+    /// The people `spec` names: a police number, `name@单位`, or a name or alias (in
+    /// any department: the caller says when more than one answers).
+    pub fn find_people(&self, spec: &str) -> Vec<(&Department, &Person)> {
+        let spec = spec.trim();
+        if let Some(found) = self.by_number(spec) {
+            return vec![found];
+        }
+        let (name, department) = match spec.split_once(['@', '＠']) {
+            Some((n, d)) => (n.trim(), self.by_name(d)),
+            None => (spec, None),
+        };
+        if spec.contains(['@', '＠']) && department.is_none() {
+            return Vec::new();
+        }
+        let named = |p: &Person| p.names().any(|n| n == name);
+        let exact: Vec<_> = self.people().filter(|(d, p)| department.is_none_or(|x| x.name == d.name) && p.name == name).collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        self.people().filter(|(d, p)| department.is_none_or(|x| x.name == d.name) && named(p)).collect()
     }
 
     /// Every department named in `text`, in roster order, without repeats.
@@ -108,6 +180,8 @@ struct Building {
     by_sender: HashMap<String, usize>,
     /// Normalised name or alias → (department index, as written, whether it is the name).
     key_owner: HashMap<String, (usize, String, bool)>,
+    /// Police number → (department index, person's name).
+    numbers: HashMap<String, (usize, String)>,
 }
 
 impl Building {
@@ -134,7 +208,9 @@ impl Building {
             }
         }
         let contacts = if d.contacts.is_empty() { senders.clone() } else { d.contacts.clone() };
-        self.departments.push(Department { name, aliases: d.aliases, senders, contacts, escalation: d.escalation });
+        let (people, their_senders) = self.people(file, i, &name, &senders, d.people)?;
+        let senders = senders.into_iter().chain(their_senders).collect();
+        self.departments.push(Department { name, aliases: d.aliases, senders, contacts, escalation: d.escalation, people });
         Ok(())
     }
 
@@ -199,6 +275,88 @@ impl Building {
             }
         }
         Ok(senders)
+    }
+}
+
+impl Building {
+    /// Checks department `i`'s people: a name each, no name or alias twice in the
+    /// department, a police number and an address for one person only. Their sender
+    /// addresses become the department's (returned, those not already in `own`).
+    fn people(&mut self, file: &str, i: usize, department: &str, own: &[String], raw: Vec<RawPerson>) -> Result<(Vec<Person>, Vec<String>), ConfigError> {
+        let nth = i + 1;
+        let mut people: Vec<Person> = Vec::new();
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut addresses: HashMap<String, String> = HashMap::new();
+        let mut added = Vec::new();
+        for (k, p) in raw.into_iter().enumerate() {
+            let key = format!("department[{i}].people[{k}]");
+            let name = p.name.trim().to_string();
+            if name.is_empty() {
+                return Err(ConfigError::new(file, &format!("{key}.name"), format!("第 {nth} 个单位“{department}”的第 {} 个人员姓名为空", k + 1), "填写姓名，例如 name = \"张三\""));
+            }
+            let written = std::iter::once((format!("{key}.name"), name.clone())).chain(p.aliases.iter().enumerate().map(|(a, s)| (format!("{key}.aliases[{a}]"), s.trim().to_string())));
+            for (path, text) in written {
+                if text.is_empty() {
+                    return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{department}”的人员“{name}”有一个空的别名"), "删去空的别名 \"\""));
+                }
+                if let Some(other) = names.insert(text.clone(), name.clone()) {
+                    let problem = if other == name && path.ends_with(".name") {
+                        format!("第 {nth} 个单位“{department}”的人员“{name}”写了两次")
+                    } else if other == name {
+                        format!("第 {nth} 个单位“{department}”的人员“{name}”的别名“{text}”写了两次")
+                    } else {
+                        format!("第 {nth} 个单位“{department}”的人员“{name}”的“{text}”与人员“{other}”的姓名或别名重复")
+                    };
+                    return Err(ConfigError::new(file, &path, problem, "同一单位内，姓名和别名只能属于一个人：删去重复的一个；同名的两人请写警号并用不同的别名区分"));
+                }
+            }
+            let number = p.number.as_deref().unwrap_or("").trim().to_string();
+            if p.number.is_some() && (number.is_empty() || !number.chars().all(|c| c.is_ascii_alphanumeric())) {
+                return Err(ConfigError::new(file, &format!("{key}.number"), format!("第 {nth} 个单位“{department}”的人员“{name}”的警号“{number}”不对"), "警号只写数字或字母，例如 number = \"150621\"；没有警号就删去这一项"));
+            }
+            if !number.is_empty()
+                && let Some((j, other)) = self.numbers.insert(number.clone(), (i, name.clone()))
+            {
+                let theirs = if j == i { department.to_string() } else { departments_name(&self.departments, j) };
+                return Err(ConfigError::new(
+                    file,
+                    &format!("{key}.number"),
+                    format!("第 {nth} 个单位“{department}”的人员“{name}”的警号 {number} 已属于第 {} 个单位“{theirs}”的“{other}”", j + 1),
+                    "一个警号只能属于一个人；调动的人员只写在新单位，从原单位删去",
+                ));
+            }
+            let mut senders = Vec::new();
+            for (a, s) in p.senders.iter().enumerate() {
+                let path = format!("{key}.senders[{a}]");
+                let s = s.trim().to_lowercase();
+                if let Err((problem, fix)) = crate::address::check_address(&s) {
+                    return Err(ConfigError::new(file, &path, format!("第 {nth} 个单位“{department}”的人员“{name}”的发件地址 {problem}"), fix));
+                }
+                if let Some(other) = addresses.insert(s.clone(), name.clone()) {
+                    let problem = if other == name {
+                        format!("第 {nth} 个单位“{department}”的人员“{name}”的发件地址 {s} 写了两次")
+                    } else {
+                        format!("第 {nth} 个单位“{department}”的人员“{name}”的发件地址 {s} 已属于人员“{other}”")
+                    };
+                    return Err(ConfigError::new(file, &path, problem, "一个邮箱只能属于一个人：删去其中一个"));
+                }
+                if !own.contains(&s) {
+                    if let Some(j) = self.by_sender.insert(s.clone(), i) {
+                        return Err(ConfigError::new(
+                            file,
+                            &path,
+                            format!("第 {nth} 个单位“{department}”的人员“{name}”的发件地址 {s} 已属于第 {} 个单位“{}”", j + 1, departments_name(&self.departments, j)),
+                            "人员的发件地址也是其所在单位的发件地址，一个邮箱只能属于一个单位",
+                        ));
+                    }
+                    added.push(s.clone());
+                }
+                senders.push(s);
+            }
+            let aliases = p.aliases.iter().map(|a| a.trim().to_string()).collect();
+            people.push(Person { name, number, aliases, senders });
+        }
+        Ok((people, added))
     }
 }
 

@@ -28,6 +28,7 @@ pub fn action_label(code: &str) -> &str {
         "score_remove" => "删除计分登记",
         "reassign" => "改月份",
         "recategorize" => "改类别",
+        "author" => "指定作者",
         "extend" => "延期",
         "quarantine_approve" => "批准待审核邮件",
         "quarantine_reject" => "驳回待审核邮件",

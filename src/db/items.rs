@@ -299,6 +299,7 @@ impl Before {
 /// an adopted file the rules no longer keep fails the commit and changes nothing.
 pub async fn delete_for_message(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
     sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx).await?;
+    super::authors::delete_for_message(tx, message_ref).await?;
     sqlx::query("DELETE FROM items WHERE message_ref = $1").bind(message_ref).execute(&mut **tx).await?;
     Ok(())
 }

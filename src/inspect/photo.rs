@@ -24,6 +24,9 @@ pub struct Exif {
     /// DateTimeOriginal, as written (local time of the camera), "YYYY-MM-DD HH:MM:SS".
     pub taken: Option<String>,
     pub camera: Option<String>,
+    /// Artist and XPAuthor (Windows' 作者), as written: who took it, if the camera or
+    /// the office's software says.
+    pub authors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -59,7 +62,21 @@ pub fn read_exif(data: &[u8]) -> Exif {
         (Some(m), Some(n)) => Some(format!("{m} {n}")),
         (a, b) => a.or(b),
     };
+    // Artist is ASCII by the standard, but Chinese cameras and Windows write UTF-8 there;
+    // XPAuthor (0x9C9D) is UTF-16LE bytes, as Windows' file properties write it.
+    let artist = e.get_field(exif::Tag::Artist, exif::In::PRIMARY).and_then(|f| match &f.value {
+        exif::Value::Ascii(v) => v.first().map(|a| String::from_utf8_lossy(a).trim_matches(char::from(0)).trim().to_string()),
+        _ => None,
+    });
+    let xp_author = e.get_field(exif::Tag(exif::Context::Tiff, 0x9C9D), exif::In::PRIMARY).and_then(|f| match &f.value {
+        exif::Value::Byte(b) => {
+            let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|&u| u != 0).collect();
+            Some(String::from_utf16_lossy(&units).trim().to_string())
+        }
+        _ => None,
+    });
     Exif {
+        authors: [artist, xp_author].into_iter().flatten().filter(|s| !s.is_empty()).collect(),
         present: true,
         orientation: e.get_field(exif::Tag::Orientation, exif::In::PRIMARY).and_then(|f| f.value.get_uint(0)).unwrap_or(1),
         taken: taken.map(|t| format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year, t.month, t.day, t.hour, t.minute, t.second)),

@@ -9,6 +9,7 @@ use tracing::{info, warn};
 
 use super::decide::{self, Counted, Known, Ref, Route, Status};
 use super::{Analysis, Existing, Kept, Outcome, Progress, already_had, category_code, finish_simple, flag_codes, forget_blobs, write_message};
+use crate::attribution::{self, Author};
 use crate::config::Config;
 use crate::db::Db;
 use crate::categories::CategoryNo;
@@ -94,7 +95,8 @@ pub(super) async fn record(config: &Config, db: &Db, store: &Store, mut row: Mes
     };
     let decided = decide::files(&facts, &known, &rules);
     let paths = place(&mut tx, &decided, &config.categories, &row.cycle, &department).await?;
-    let tree = write(&mut tx, &a, &decided, &paths, message_ref, existing).await?;
+    let authors = authors(config, &a, &row, existing);
+    let tree = write(&mut tx, &a, (&decided, &authors), &paths, message_ref, existing).await?;
     write_links(&mut tx, config, &a, &row, message_ref).await?;
     progress.mark(&mut tx, message_ref).await?;
     tx.commit().await?;
@@ -216,16 +218,36 @@ async fn place(tx: &mut Tx<'_>, decided: &[decide::File], categories: &crate::ca
     Ok(out)
 }
 
-/// The rows of the package's files and refused files; returns (blob, tree path) of
-/// what goes in the tree once committed.
-async fn write(tx: &mut Tx<'_>, a: &Analysis, decided: &[decide::File], paths: &[Option<String>], message_ref: i64, existing: Option<&Existing>) -> anyhow::Result<Vec<(String, String)>> {
+/// A file's authors and where they were found (none: 未署名).
+type Attributed = (Vec<Author>, Option<attribution::Source>);
+
+/// Who made each kept file (`attribution::attribute`), under the package's department
+/// (`row.department`): what a person assigned before stands.
+fn authors(config: &Config, a: &Analysis, row: &MessageRow, existing: Option<&Existing>) -> Vec<Attributed> {
+    let department = config.roster.by_name(&row.department).filter(|d| d.name == row.department);
+    a.kept
+        .iter()
+        .map(|k| {
+            if k.decoration {
+                return (Vec::new(), None);
+            }
+            let manual = existing.and_then(|e| e.authors.get(&k.sha256)).map(Vec::as_slice);
+            let clues = attribution::Clues { name: &k.name, folders: &k.folders, exif: &k.media.authors, from_addr: &row.from_addr, from_name: &a.envelope.from_name };
+            attribution::attribute(manual, department, &clues)
+        })
+        .collect()
+}
+
+/// The rows of the package's files (with their authors) and refused files; returns
+/// (blob, tree path) of what goes in the tree once committed.
+async fn write(tx: &mut Tx<'_>, a: &Analysis, (decided, authors): (&[decide::File], &[Attributed]), paths: &[Option<String>], message_ref: i64, existing: Option<&Existing>) -> anyhow::Result<Vec<(String, String)>> {
     let mut ids: Vec<i64> = Vec::with_capacity(decided.len());
     let mut tree = Vec::new();
     let id_of = |r: Ref, ids: &[i64]| match r {
         Ref::Item(id) => id,
         Ref::InMessage(i) => ids[i],
     };
-    for ((k, d), path) in a.kept.iter().zip(decided).zip(paths) {
+    for (((k, d), path), (who, source)) in a.kept.iter().zip(decided).zip(paths).zip(authors) {
         let mut item = kept_item(k, message_ref, d.category);
         item.category_manual = i64::from(d.category_manual);
         item.flags = flag_codes(&d.flags);
@@ -253,6 +275,9 @@ async fn write(tx: &mut Tx<'_>, a: &Analysis, decided: &[decide::File], paths: &
         }
         let id = db::items::insert(tx, &item).await?;
         ids.push(id);
+        if let Some(source) = source {
+            db::authors::put(tx, id, who, *source).await?;
+        }
         if let (Some(&old), false) = (existing.and_then(|e| e.old_items.get(&k.sha256)), k.decoration) {
             db::items::repoint(tx, old, id).await?;
         }

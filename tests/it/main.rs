@@ -27,6 +27,7 @@ mod ingest;
 mod media;
 mod notices;
 mod operations;
+mod people;
 mod providers;
 mod sample;
 mod sender_auth;
