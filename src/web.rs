@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod auth;
 mod audit;
+mod authors;
 mod board;
 mod compress;
 mod download;
@@ -87,6 +88,7 @@ pub fn router(app: Shared) -> Router {
         .route("/review/extend", post(review::extend))
         .route("/items/recategorize", post(review::recategorize))
         .route("/items/{id}/adopt", post(scores::adopt))
+        .route("/items/{id}/author", post(authors::assign))
         .route("/items/{id}/attach", post(links::upload))
         .route("/adoptions/{id}/remove", post(scores::unadopt))
         .route("/scores", get(scores::page))

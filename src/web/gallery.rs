@@ -36,6 +36,16 @@ pub struct Card {
     link_state: String,
     /// A video without a picture: 视频 0:12 · 1920×1080 · 12.3 MB.
     video: String,
+    /// 作者：张三 or 未署名, where the page shows authors ('' elsewhere).
+    pub author: String,
+}
+
+/// The author line a page shows: 作者：张三、李四, or 未署名.
+pub fn author_line(authors: Option<&db::authors::Authors>) -> String {
+    match authors.filter(|a| !a.authors.is_empty()) {
+        Some(a) => format!("作者：{}", a.names()),
+        None => "未署名".into(),
+    }
 }
 
 /// Every flag of an item and of its message, in words.
@@ -74,6 +84,7 @@ pub fn card(app: &Shared, li: &ListedItem) -> Card {
         category: app.config.categories.label(li.item.category.parse().ok()),
         link_state: String::new(),
         video: if li.item.kind == Kind::Video { video_text(li) } else { String::new() },
+        author: String::new(),
     }
 }
 
@@ -111,6 +122,7 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let states: HashMap<(i64, String), crate::links::State> =
         db::links::list(&app.db, Some(&cycle)).await?.into_iter().map(|l| ((l.link.message_ref, l.link.url), l.link.state)).collect();
     let skip = superseded(&list);
+    let authors = db::authors::of_items(&app.db, &list.iter().map(|li| li.item.id).collect::<Vec<_>>()).await?;
     let mut groups: BTreeMap<(u8, String), Vec<Card>> = BTreeMap::new();
     let mut refused = Vec::new();
     let mut total = 0;
@@ -125,6 +137,9 @@ pub async fn page(State(app): State<Shared>, Extension(s): Extension<Session>, U
         }
         let no: Option<u8> = li.item.category.parse().ok();
         let mut c = card(&app, li);
+        if li.item.kind != Kind::Link {
+            c.author = author_line(authors.get(&li.item.id));
+        }
         if let Some(st) = (!li.item.url.is_empty()).then(|| states.get(&(li.item.message_ref, li.item.url.clone()))).flatten() {
             c.link_state = if li.item.kind == Kind::Link { st.label().to_string() } else { format!("超大附件{}", st.label()) };
         }
@@ -252,7 +267,16 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
     let link = super::links::view(&app, &li).await?;
     let attached = q.attached.is_some() && link.as_ref().is_some_and(|l| l.get_attr("has_file").is_ok_and(|v| v.is_true()));
     let mail = db::messages::get(&app.db, li.item.message_ref).await?;
-    let facts = facts(&app, &li);
+    let mut facts = facts(&app, &li);
+    let authors = db::authors::of_item(&app.db, id).await?;
+    let mut card = card(&app, &li);
+    card.author = author_line(Some(&authors));
+    let whom = match (&authors.source, authors.authors.is_empty()) {
+        (Some(src), false) => format!("{}（{}）", authors.names(), src.label()),
+        _ => "未署名".into(),
+    };
+    facts.0.insert(1, ("作者".into(), whom));
+    let people: Vec<String> = app.config.roster.by_name(&li.department).map(|d| d.people.iter().map(|p| p.name.clone()).collect()).unwrap_or_default();
     let siblings = db::items::list(&app.db, &db::items::Filter { message_ref: Some(li.item.message_ref), ..Default::default() }).await?;
     let refused: Vec<_> = siblings.iter().filter(|x| x.item.status == Status::Rejected).map(|x| minijinja::context! { name => x.item.shown_name.clone(), reason => refusal(x) }).collect();
     let auth = db::sender_auth::of_messages(&app.db, &[li.item.message_ref]).await?.remove(&li.item.message_ref);
@@ -269,7 +293,7 @@ pub async fn item(State(app): State<Shared>, Extension(s): Extension<Session>, U
         .render(
             "item.html",
             minijinja::context! {
-                session => session_view(&s), card => card(&app, &li), facts => facts.0, more => facts.1, earlier => earlier,
+                session => session_view(&s), card => card, facts => facts.0, people => people, authors => authors.names(), more => facts.1, earlier => earlier,
                 similar => li.item.similar_to > 0, mail => mail, refused => refused, choices => category_choices(&app),
                 adoptions => adoptions, levels => levels, adoptable => li.item.is_counted_work(),
                 link => link, attached => attached,

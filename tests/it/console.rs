@@ -1,6 +1,7 @@
 //! The office console over HTTP: `baosong serve` on a free loopback port, driven by a
 //! plain HTTP client as a browser would (cookies and CSRF tokens carried by hand).
 
+mod people;
 mod sender;
 mod server;
 
