@@ -345,3 +345,25 @@ impl Drop for Stop {
 fn percent_encoded(name: &str) -> String {
     name.bytes().map(|b| if b.is_ascii_alphanumeric() || b == b'.' { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+/// The office rewrites the 通报 in `templates_dir/tongbao.txt` and the document follows;
+/// a template naming a value the 通报 does not have is a configuration error as soon as
+/// the configuration is read.
+#[test]
+fn the_office_edits_the_tongbao_template() {
+    let app = App::with_config("[notify]\ntemplates_dir = \"tpl\"\n");
+    let tpl = app.dir.path().join("tpl");
+    std::fs::create_dir_all(&tpl).unwrap();
+    let mine = "# 乌审旗公安局{{ period }}宣传工作通报\n< 各派出所：\n本期共{{ departments }}个单位，照片{{ totals.photos }}张。\n## 一、排名\n[排名表]\n> 旗公安局政治工作办公室\n> {{ date }}\n";
+    std::fs::write(tpl.join("tongbao.txt"), mine).unwrap();
+    let text = app.ok(&["report", "tongbao", "--quarter", "2024Q2", "--as-of", "2024-07-05"]);
+    assert!(text.contains("乌审旗公安局2024年第二季度宣传工作通报") && text.contains("本期共20个单位，照片0张。"), "{text}");
+    assert!(text.contains("旗公安局政治工作办公室") && text.contains("2024年7月5日") && !text.contains("有关要求"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.trim_start().starts_with('1') && l.trim_end().ends_with("0.00")).count(), 20, "20 departments ranked, all first at 0.00 in Q2:\n{text}");
+    std::fs::write(tpl.join("tongbao.txt"), "# {{ peroid }}通报\n").unwrap();
+    // Checked when the configuration is read, by every command.
+    for args in [&["status"][..], &["report", "tongbao", "--year", "2024"]] {
+        let r = app.run(args);
+        assert!(!r.ok && r.stderr.contains("tongbao.txt") && r.stderr.contains("peroid"), "{args:?}: {}", r.stderr);
+    }
+}
