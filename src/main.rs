@@ -311,6 +311,22 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum ScoreAction {
+    /// 个人积分：每人被采用作品的得分（每件作品按全年最高级别计一次，几人合作平分，不封顶），
+    /// 以及按积分排出的优秀宣传员候选（前五名）。例：baosong score people --year 2024
+    People {
+        /// 年度（默认今年；须与考核细则的年度相同）。例：--year 2024
+        #[arg(long, value_name = "YYYY")]
+        year: Option<i32>,
+        /// 只算某个月份。例：--month 2024-04
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+        /// 只列某个单位的人员（名称或别名）。例：--department 嘎鲁图所
+        #[arg(long, value_name = "NAME")]
+        department: Option<String>,
+        /// 输出 JSON。例：baosong score people --year 2024 --json
+        #[arg(long)]
+        json: bool,
+    },
     /// 手工计分登记（不经邮箱的考核项：矩阵响应、创佳绩、政务新媒体、典型选树、公安文化、外宣刊稿等）
     Add {
         /// 单位名称或别名（写错时列出全部单位）。例：baosong score add 嘎鲁图所 --item 矩阵响应 --points -0.2 --date 2024-04-08 --note "转发任务未完成"

@@ -1,8 +1,11 @@
 //! The roster's people and what they are credited with: their counted works, found
 //! by police number wherever they were sent from, or else by name in their department.
 
+use std::collections::HashMap;
+
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::score::people::{Facts, Period, Person, PersonScore};
 
 /// One person as `person list` and the console show them.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -37,4 +40,40 @@ pub async fn list(config: &Config, db: &Db, department: Option<&str>) -> anyhow:
         });
     }
     Ok(out)
+}
+
+/// How scoring knows `a`: by police number (shown as the roster has them now), or by
+/// name in the department the work was sent under.
+fn scored(config: &Config, a: &crate::attribution::Author) -> Person {
+    if !a.number.is_empty() {
+        let (name, department) = config.roster.by_number(&a.number).map_or((a.name.clone(), a.department.clone()), |(d, p)| (p.name.clone(), d.name.clone()));
+        return Person { key: format!("#{}", a.number), name, number: a.number.clone(), department };
+    }
+    Person { key: format!("{}@{}", a.name, a.department), name: a.name.clone(), number: String::new(), department: a.department.clone() }
+}
+
+/// 个人积分 for `period`, ranked (`score::people::compute`): the roster's people, and
+/// anyone credited with a work who is no longer on it.
+pub async fn scores(config: &Config, db: &Db, period: Period) -> anyhow::Result<Vec<PersonScore>> {
+    let (adoptions, _) = crate::score::record::facts(db, period.year).await?;
+    let mut people: Vec<Person> = config
+        .roster
+        .people()
+        .map(|(d, p)| scored(config, &crate::attribution::Author::of(d, p)))
+        .collect();
+    let works: Vec<i64> = adoptions.iter().map(|a| a.work).collect();
+    let mut authors: HashMap<i64, Vec<String>> = HashMap::new();
+    let add = |people: &mut Vec<Person>, p: Person| {
+        if !people.iter().any(|x| x.key == p.key) {
+            people.push(p.clone());
+        }
+        p.key
+    };
+    for (work, a) in db::authors::of_items(db, &works).await? {
+        let keys = a.authors.iter().map(|x| add(&mut people, scored(config, x))).collect();
+        authors.insert(work, keys);
+    }
+    let counted: Vec<(String, String)> = db::authors::counted_in_year(db, period.year).await?.into_iter().map(|(a, month)| (add(&mut people, scored(config, &a)), month)).collect();
+    let facts = Facts { people: &people, adoptions: &adoptions, authors: &authors, counted: &counted };
+    Ok(crate::score::people::compute(&config.rubric, &facts, period))
 }

@@ -4,6 +4,7 @@
 
 pub mod compute;
 pub mod ledger;
+pub mod people;
 pub mod period;
 pub mod record;
 pub mod rubric;

@@ -141,3 +141,17 @@ fn gather(rows: Vec<sqlx::any::AnyRow>) -> anyhow::Result<HashMap<i64, Authors>>
     }
     Ok(out)
 }
+
+/// Every author of a counted work (accepted file of a counted package) of `year`'s
+/// months, with the work's month ("2024-03").
+pub async fn counted_in_year(db: &Db, year: i32) -> anyhow::Result<Vec<(Author, String)>> {
+    let rows = sqlx::query(
+        "SELECT a.item_ref, a.name, a.number, a.department, m.cycle FROM item_authors a JOIN items i ON i.id = a.item_ref JOIN messages m ON m.id = i.message_ref \
+         WHERE m.disposition = 'package' AND i.status = 'accepted' AND m.cycle >= $1 AND m.cycle < $2 ORDER BY a.item_ref, a.position",
+    )
+    .bind(format!("{year:04}-01"))
+    .bind(format!("{:04}-01", year + 1))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| Ok((author(r)?, r.try_get("cycle")?))).collect()
+}

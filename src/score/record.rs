@@ -195,7 +195,7 @@ pub async fn span_scores(db: &Db, rubric: &Rubric, departments: &[String], span:
 }
 
 /// A year's adoptions and entries as `compute` takes them.
-async fn facts(db: &Db, year: i32) -> anyhow::Result<(Vec<AdoptionFact>, Vec<EntryFact>)> {
+pub async fn facts(db: &Db, year: i32) -> anyhow::Result<(Vec<AdoptionFact>, Vec<EntryFact>)> {
     let (adoptions, entries) = year_facts(db, year).await?;
     let adoptions: Vec<AdoptionFact> = adoptions
         .iter()

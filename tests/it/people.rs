@@ -218,3 +218,61 @@ fn mistakes_in_the_people_list_are_config_errors_with_line_and_column() {
         "错误：配置错误 (config error): 文件 DIR/departments.toml 第 7 行第 37 列的 `department.people.senders`：第 2 个单位“嘎鲁图派出所”的人员“张三”的发件地址 tkpcs@qq.com 已属于第 1 个单位“图克派出所”"
     );
 }
+
+/// The points worked by hand from the 2024 rubric (图片视频报送: 旗局 0.1, 市局 0.2, 公安厅 0.3;
+/// each work once at its highest level), shared evenly and summed exactly.
+#[test]
+fn score_people_gives_each_person_their_share_of_adopted_works_and_the_candidates() {
+    let app = app();
+    let apr = "Wed, 10 Apr 2024 10:00:00 +0800";
+    let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所4月素材", apr)
+        .attach("张三、李四摄.jpg", &jpeg(71))
+        .attach("王五摄.jpg", &jpeg(72))
+        .attach("张三摄.jpg", &jpeg(73))
+        .attach("张三、李四、王五摄.jpg", &jpeg(74));
+    app.import_one("a.eml", &mail.build());
+    let id = |name: &str| item(&app, name)["id"].as_i64().unwrap().to_string();
+    for (name, level, date) in [
+        ("张三、李四摄.jpg", "banner", "2024-04-12"),
+        ("张三、李四摄.jpg", "city", "2024-04-20"),
+        ("王五摄.jpg", "province", "2024-05-03"),
+        ("张三摄.jpg", "banner", "2024-04-15"),
+        ("张三、李四、王五摄.jpg", "banner", "2024-04-16"),
+    ] {
+        app.ok(&["adopt", &id(name), "--level", level, "--date", date]);
+    }
+    let year: Value = serde_json::from_str(&app.ok(&["score", "people", "--year", "2024", "--json"])).unwrap();
+    assert_eq!(year["year"], 2024);
+    let row = |v: &Value, name: &str| v["people"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} not in {v}")).clone();
+    // 王五 0.3 + 0.1/3; 张三 0.2/2 + 0.1 + 0.1/3; 李四 0.2/2 + 0.1/3.
+    let points = |v: &Value| ["王五", "张三", "李四", "赵六"].map(|n| (row(v, n)["points"].as_f64().unwrap(), row(v, n)["rank"].as_u64().unwrap()));
+    assert_eq!(points(&year), [(0.33, 1), (0.23, 2), (0.13, 3), (0.0, 4)]);
+    assert_eq!(row(&year, "张三")["department"], "嘎鲁图派出所");
+    assert_eq!(row(&year, "张三")["counted_works"], 3);
+    let works: Vec<(String, String, f64)> = row(&year, "张三")["works"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["name"].as_str().unwrap().to_string(), w["level"].as_str().unwrap().to_string(), w["points"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        works,
+        [("张三摄.jpg".to_string(), "banner".to_string(), 0.1), ("张三、李四、王五摄.jpg".into(), "banner".into(), 0.03), ("张三、李四摄.jpg".into(), "city".into(), 0.1)]
+    );
+    let list: Value = serde_json::from_str(&app.ok(&["person", "list", "--json"])).unwrap();
+    assert_eq!(list["people"][0]["points"], 0.23, "person list gives 张三's points too: {list}");
+    let candidates: Vec<&str> = year["candidates"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(candidates, ["王五", "张三", "李四"], "赵六 earned nothing and is no candidate");
+
+    // April alone: 王五's 公安厅 adoption is May's.
+    let april: Value = serde_json::from_str(&app.ok(&["score", "people", "--month", "2024-04", "--json"])).unwrap();
+    assert_eq!(row(&april, "张三")["points"], 0.23);
+    assert_eq!(row(&april, "王五")["points"], 0.03);
+
+    let text = app.ok(&["score", "people", "--year", "2024"]);
+    assert!(text.contains("优秀宣传员候选") && text.contains("1. 王五（嘎鲁图派出所）0.33 分，作品 2 件，采用 2 次"), "{text}");
+    let only: Value = serde_json::from_str(&app.ok(&["score", "people", "--department", "图克所", "--json"])).unwrap();
+    let names: Vec<&str> = only["people"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["赵六"]);
+    assert_eq!(only["candidates"].as_array().unwrap().len(), 3, "the candidates are the whole bureau's");
+}
