@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::DepartmentRow;
@@ -84,7 +85,8 @@ pub struct Tongbao {
     pub first: bool,
     /// "1—3月"
     pub months: String,
-    /// The span's last month, "2024年3月".
+    /// How far the scores go: the span's end, "2024年3月底", or the day the 通报 is made
+    /// when that is earlier, "2024年3月20日".
     pub through: String,
     /// Months whose deadline had not passed, so not counted in the submissions ("3月").
     pub pending: String,
@@ -123,13 +125,13 @@ pub async fn gather(db: &Db, config: &Config, span: Span, as_of: i64, office: &s
         }
         months.push((c, super::department_rows(db, config, c, as_of).await?));
     }
-    let date = crate::cycle::local(as_of, config.timezone).format("%Y年%-m月%-d日").to_string();
-    Ok(assemble(span, &config.rubric, &scores, &months, office, &date))
+    let today = crate::cycle::local(as_of, config.timezone).date_naive();
+    Ok(assemble(span, &config.rubric, &scores, &months, office, today))
 }
 
 /// Pure: the 通报's numbers from the span's `scores` and each month's board rows (a month
-/// with no rows, or whose rows are pending, is not yet due).
-pub fn assemble(span: Span, rubric: &Rubric, scores: &Scores, months: &[(Cycle, Vec<DepartmentRow>)], office: &str, date: &str) -> Tongbao {
+/// with no rows, or whose rows are pending, is not yet due), signed by `office` on `today`.
+pub fn assemble(span: Span, rubric: &Rubric, scores: &Scores, months: &[(Cycle, Vec<DepartmentRow>)], office: &str, today: NaiveDate) -> Tongbao {
     let mut late: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     let mut missing: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     let mut pending = Vec::new();
@@ -205,7 +207,9 @@ pub fn assemble(span: Span, rubric: &Rubric, scores: &Scores, months: &[(Cycle, 
         year_end: matches!(span, Span::Year(_)),
         first: first == 1,
         months: format!("{first}—{last}月"),
-        through: format!("{}年{last}月", span.year()),
+        // The scores hold what was recorded by today: a 通报 made before the span ends
+        // says so.
+        through: if (today.year(), today.month()) <= (span.year(), last) { label(today) } else { format!("{}年{last}月底", span.year()) },
         pending: month_list(&pending),
         departments: rows.len(),
         rubric: if rubric.title.is_empty() { "考核细则".into() } else { rubric.title.clone() },
@@ -218,8 +222,13 @@ pub fn assemble(span: Span, rubric: &Rubric, scores: &Scores, months: &[(Cycle, 
         candidates: Vec::new(),
         rows,
         office: office.to_string(),
-        date: date.to_string(),
+        date: label(today),
     }
+}
+
+/// "2024年4月5日"
+fn label(day: NaiveDate) -> String {
+    format!("{}年{}月{}日", day.year(), day.month(), day.day())
 }
 
 /// A maximum as written in the rubric: "12", "0.5".
@@ -269,7 +278,7 @@ pub fn sample() -> Tongbao {
         year_end: true,
         first: false,
         months: "1—3月".into(),
-        through: "2024年3月".into(),
+        through: "2024年3月底".into(),
         pending: "3月".into(),
         departments: 2,
         rubric: "2024年新闻宣传工作绩效考核细则".into(),
@@ -313,6 +322,10 @@ mod tests {
         DepartmentScore { department: name.into(), rank, total, items: vec![], sections: vec![SectionScore { section: "基础业务".into(), points: total, max: 1200 }], lines }
     }
 
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
     fn board_row(name: &str, state: State, photos: i64) -> DepartmentRow {
         DepartmentRow { department: name.into(), state, photos, videos: 1, ..Default::default() }
     }
@@ -331,7 +344,7 @@ mod tests {
             (c(2), vec![board_row("甲", State::OnTime, 3), board_row("乙", State::Missing, 0), board_row("丙", State::Missing, 0)]),
             (c(3), vec![board_row("甲", State::Pending, 1), board_row("乙", State::Pending, 0), board_row("丙", State::Pending, 0)]),
         ];
-        let t = assemble(Span::Quarter(2024, 1), &rubric(), &scores, &months, "办公室", "2024年4月5日");
+        let t = assemble(Span::Quarter(2024, 1), &rubric(), &scores, &months, "办公室", day(2024, 4, 5));
         assert_eq!(t.rows[0], Row { rank: 1, department: "甲".into(), reported: 2, on_time: 2, late: 0, missing: 0, photos: 9, videos: 3, banner: 2, city: 1, province: 0, sections: vec!["6.50".into()], total: "6.50".into() });
         assert_eq!((t.rows[1].reported, t.rows[1].late, t.rows[1].missing), (1, 1, 1));
         assert_eq!(t.late, vec![Named { department: "乙".into(), months: "1月".into() }]);
@@ -339,6 +352,9 @@ mod tests {
         assert_eq!((t.totals.due, t.totals.reported, t.totals.on_time, t.totals.late, t.totals.missing), (6, 3, 2, 1, 3));
         assert_eq!((t.totals.banner, t.totals.city, t.totals.province), (2, 1, 1));
         assert_eq!(t.pending, "3月");
+        assert_eq!((t.through.as_str(), t.date.as_str()), ("2024年3月底", "2024年4月5日"));
+        let early = assemble(Span::Quarter(2024, 1), &rubric(), &scores, &months, "办公室", day(2024, 3, 20));
+        assert_eq!(early.through, "2024年3月20日", "made before the quarter ends");
         assert_eq!(month_list(&[1, 2, 3, 5, 7, 8, 10, 11, 12]), "1—3月、5月、7月、8月、10—12月");
         assert_eq!(t.top, "", "all three share the first three places");
         assert_eq!(t.period, "2024年第一季度");
