@@ -3,7 +3,7 @@
 //! Only people on the department's roster are ever named, so that a folder called
 //! 主题党日 never becomes a person.
 
-use crate::roster::{Department, Person};
+use crate::roster::{Department, Person, Roster};
 
 /// Where an attribution came from. No author at all is `None` (未署名), not a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,14 @@ pub fn attribute(manual: Option<&[Author]>, department: Option<&Department>, clu
         }
     }
     (Vec::new(), None)
+}
+
+/// Whether authors found before (`before`, credited under the department the work was
+/// sent under) all moved to another department with their police number: reprocess
+/// cannot find them on the sending department's roster any more, and keeps them, so
+/// that their history follows them. A person without a number is not followed.
+pub fn moved_away(before: &[Author], roster: &Roster) -> bool {
+    !before.is_empty() && before.iter().all(|a| roster.by_number(&a.number).is_some_and(|(d, _)| d.name != a.department))
 }
 
 /// Words that say who took a photo when they follow a name (张三摄, 张三 拍摄).
@@ -250,6 +258,21 @@ mod tests {
         assert_eq!(got(&c), (vec![], None));
         let manual = [Author { name: "王五".into(), number: String::new(), department: d.name.clone() }];
         assert_eq!(attribute(Some(&manual), Some(&d), &Clues { name: "张三摄.jpg", ..c }).1, Some(Source::Manual));
+    }
+
+    #[test]
+    fn only_people_who_moved_with_a_police_number_keep_their_credit() {
+        let raw: crate::roster::RawRoster = toml::from_str(
+            "[[department]]\nname='甲所'\nsenders=['a@b.cn']\npeople=[{name='张三', number='1'}]\n[[department]]\nname='乙所'\nsenders=['c@d.cn']\npeople=[{name='李四', number='2'}, {name='王五'}]\n",
+        )
+        .unwrap();
+        let roster = Roster::from_raw("t", raw).unwrap();
+        let a = |name: &str, number: &str| Author { name: name.into(), number: number.into(), department: "乙所".into() };
+        assert!(moved_away(&[a("张三", "1")], &roster), "乙所's work of 张三, now at 甲所");
+        assert!(!moved_away(&[a("李四", "2")], &roster), "still at 乙所: the rules decide");
+        assert!(!moved_away(&[a("赵六", "")], &roster), "no number");
+        assert!(!moved_away(&[a("张三", "1"), a("赵六", "")], &roster));
+        assert!(!moved_away(&[], &roster));
     }
 
     #[test]

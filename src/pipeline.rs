@@ -566,7 +566,7 @@ pub async fn prepare_redo(config: &Config, db: &Db, store: &Store, message_ref: 
         approved: approved.then(|| row.department.clone()),
         cycle: (row.cycle_rule == CycleRule::Manual).then(|| row.cycle.clone()),
         categories: old.iter().filter(|i| i.item.category_manual == 1).map(|i| (i.item.sha256.clone(), i.item.category.clone())).collect(),
-        authors: db::authors::manual_of_message(db, message_ref).await?,
+        authors: db::authors::of_message(db, message_ref).await?,
         old_items: first_by_sha(&old),
         before: Some(db::items::Before { received_at: row.received_at, id: row.id }),
     };
@@ -645,8 +645,9 @@ pub struct Existing {
     pub cycle: Option<String>,
     /// Categories people chose, by file SHA-256 (`recategorize`).
     pub categories: HashMap<String, String>,
-    /// Authors people assigned (`author`), by file SHA-256.
-    pub authors: HashMap<String, Vec<crate::attribution::Author>>,
+    /// Authors as recorded so far, by file SHA-256: those a person assigned (`author`)
+    /// stand, and so does a moved person's credit (`attribution::moved_away`).
+    pub authors: HashMap<String, db::authors::Authors>,
     /// Its items as recorded so far, by file SHA-256: what pointed at them points at
     /// the new rows.
     pub old_items: HashMap<String, i64>,

@@ -71,26 +71,28 @@ pub async fn of_items(db: &Db, items: &[i64]) -> anyhow::Result<HashMap<i64, Aut
     Ok(out)
 }
 
-/// The authors people assigned to message `message_ref`'s files, by file SHA-256:
-/// what `reprocess` keeps.
-pub async fn manual_of_message(db: &Db, message_ref: i64) -> anyhow::Result<HashMap<String, Vec<Author>>> {
+/// The authors of message `message_ref`'s files as recorded, by file SHA-256: what
+/// `reprocess` keeps (a person's assignment; a moved person's credit).
+pub async fn of_message(db: &Db, message_ref: i64) -> anyhow::Result<HashMap<String, Authors>> {
     let rows = sqlx::query(
         "SELECT a.item_ref, a.name, a.number, a.department, a.source, i.sha256 FROM item_authors a JOIN items i ON i.id = a.item_ref \
-         WHERE i.message_ref = $1 AND a.source = 'manual' ORDER BY a.item_ref, a.position",
+         WHERE i.message_ref = $1 ORDER BY a.item_ref, a.position",
     )
     .bind(message_ref)
     .fetch_all(&db.pool)
     .await?;
-    let mut out: HashMap<String, Vec<Author>> = HashMap::new();
-    let mut first_item: HashMap<String, i64> = HashMap::new();
-    for r in rows {
-        let sha: String = r.try_get("sha256")?;
-        let item: i64 = r.try_get("item_ref")?;
-        // The same file twice in a message: the first row's authors.
-        if *first_item.entry(sha.clone()).or_insert(item) != item {
-            continue;
+    let mut sha_of: HashMap<i64, String> = HashMap::new();
+    for r in &rows {
+        sha_of.insert(r.try_get("item_ref")?, r.try_get("sha256")?);
+    }
+    let mut out: HashMap<String, Authors> = HashMap::new();
+    let mut by_item: Vec<(i64, Authors)> = gather(rows)?.into_iter().collect();
+    // The same file twice in a message: the first row's authors.
+    by_item.sort_by_key(|(id, _)| std::cmp::Reverse(*id));
+    for (id, a) in by_item {
+        if let Some(sha) = sha_of.get(&id) {
+            out.insert(sha.clone(), a);
         }
-        out.entry(sha).or_default().push(author(&r)?);
     }
     Ok(out)
 }

@@ -231,9 +231,13 @@ fn authors(config: &Config, a: &Analysis, row: &MessageRow, existing: Option<&Ex
             if k.decoration {
                 return (Vec::new(), None);
             }
-            let manual = existing.and_then(|e| e.authors.get(&k.sha256)).map(Vec::as_slice);
+            let before = existing.and_then(|e| e.authors.get(&k.sha256));
+            let manual = before.filter(|b| b.source == Some(attribution::Source::Manual)).map(|b| b.authors.as_slice());
             let clues = attribution::Clues { name: &k.name, folders: &k.folders, exif: &k.media.authors, from_addr: &row.from_addr, from_name: &a.envelope.from_name };
-            attribution::attribute(manual, department, &clues)
+            match (attribution::attribute(manual, department, &clues), before) {
+                ((_, None), Some(b)) if attribution::moved_away(&b.authors, &config.roster) => (b.authors.clone(), b.source),
+                (found, _) => found,
+            }
         })
         .collect()
 }

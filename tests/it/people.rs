@@ -187,6 +187,13 @@ people = [{ name = "赵六" }, { name = "张三", number = "150621" }, { name = 
     assert_eq!(i["authors"][0]["department"], "嘎鲁图派出所");
     assert_eq!(app.row("2024-03", AS_OF, "嘎鲁图派出所")["photos"], 2);
     assert_eq!(app.row("2024-03", AS_OF, "图克派出所")["photos"], 0);
+    // reprocess cannot find them on 嘎鲁图派出所's roster any more: 张三's credit follows his
+    // number; 李四's work, without one, is 未署名 now.
+    app.ok(&["reprocess", "--all"]);
+    assert_eq!(author(&app, "张三摄.jpg"), ("张三".into(), "file_name".into()));
+    assert_eq!(item(&app, "张三摄.jpg")["authors"][0]["department"], "嘎鲁图派出所");
+    assert_eq!(author(&app, "李四摄.jpg"), (Value::Null, "none".into()));
+    assert!(people(&app).contains(&("张三".into(), "图克派出所".into(), 1)));
 }
 
 /// check-config's first line, with the test folder written as DIR.
