@@ -287,7 +287,8 @@ pub async fn export(app: &App, action: ExportAction) -> anyhow::Result<ExitCode>
             let filter = db::items::Filter { cycle: Some(cycle.to_string()), ..Default::default() };
             let list = db::items::list(&app.db, &filter).await?;
             let config = &app.config;
-            baosong::export::items::write(&list, &config.categories, &|t| report::shown_time(t, config), &xlsx)?;
+            let authors = db::authors::of_items(&app.db, &list.iter().map(|l| l.item.id).collect::<Vec<_>>()).await?;
+            baosong::export::items::write(&list, &authors, &config.categories, &|t| report::shown_time(t, config), &xlsx)?;
             println!("已导出 {cycle} 的文件清单（{} 个文件）：{}", list.len(), xlsx.display());
         }
         ExportAction::Scores { year, xlsx } => {

@@ -1,17 +1,20 @@
 //! `export items`: every file of a month, one row each.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rust_xlsxwriter::Workbook;
 
 use super::{Cell, Column, save, sheet};
 use crate::categories::Categories;
+use crate::db::authors::Authors;
 use crate::db::items::ListedItem;
 use crate::rejection::Flag;
 use crate::report;
 
-/// `shown_time` of the configured time zone, passed in so this stays free of Config.
-pub fn write(list: &[ListedItem], categories: &Categories, shown_time: &dyn Fn(i64) -> String, path: &Path) -> anyhow::Result<()> {
+/// `shown_time` of the configured time zone, passed in so this stays free of Config;
+/// `authors` of the items that have any (the others are 未署名).
+pub fn write(list: &[ListedItem], authors: &HashMap<i64, Authors>, categories: &Categories, shown_time: &dyn Fn(i64) -> String, path: &Path) -> anyhow::Result<()> {
     let headers = [
         ("编号", 8.0),
         ("邮件编号", 10.0),
@@ -31,6 +34,7 @@ pub fn write(list: &[ListedItem], categories: &Categories, shown_time: &dyn Fn(i
         ("相似于编号", 12.0),
         ("拒收原因", 30.0),
         ("目录树路径", 50.0),
+        ("作者", 16.0),
     ];
     let rows: Vec<Vec<Cell>> = list
         .iter()
@@ -59,6 +63,11 @@ pub fn write(list: &[ListedItem], categories: &Categories, shown_time: &dyn Fn(i
                 if i.similar_to != 0 { Cell::int(i.similar_to) } else { Cell::text("") },
                 Cell::text(&i.reason),
                 Cell::text(&i.tree_path),
+                Cell::text(match authors.get(&i.id) {
+                    _ if i.sha256.is_empty() => String::new(),
+                    Some(a) if !a.authors.is_empty() => a.names(),
+                    _ => "未署名".into(),
+                }),
             ]
         })
         .collect();

@@ -64,8 +64,9 @@ pub async fn items(State(app): State<Shared>, Query(p): Query<super::search::Par
         name.push_str(&part);
     }
     name.push_str("文件清单.xlsx");
+    let authors = db::authors::of_items(&app.db, &list.iter().map(|l| l.item.id).collect::<Vec<_>>()).await?;
     let a = app.clone();
-    send(&app, name, move |path| crate::export::items::write(&list, &a.config.categories, &|t| report::shown_time(t, &a.config), path)).await
+    send(&app, name, move |path| crate::export::items::write(&list, &authors, &a.config.categories, &|t| report::shown_time(t, &a.config), path)).await
 }
 
 #[derive(serde::Deserialize, Default)]

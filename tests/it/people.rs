@@ -118,6 +118,16 @@ fn every_work_gets_its_author_from_the_file_name_exif_or_sender_and_only_people_
         people(&app),
         [("张三".into(), "嘎鲁图派出所".into(), 2), ("李四".into(), "嘎鲁图派出所".into(), 2), ("王五".into(), "嘎鲁图派出所".into(), 2), ("赵六".into(), "图克派出所".into(), 0)]
     );
+    // The month's file list (export items) has the author of each file.
+    let xlsx = app.dir.path().join("items.xlsx");
+    app.ok(&["export", "items", "--month", "2024-03", "--xlsx", xlsx.to_str().unwrap()]);
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = calamine::Reader::worksheet_range(&mut wb, "文件清单").unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    let col = rows[0].iter().position(|h| h == "作者").expect("an 作者 column");
+    let name = rows[0].iter().position(|h| h == "文件名").unwrap();
+    let author_of = |file: &str| rows.iter().find(|r| r[name] == file).unwrap_or_else(|| panic!("{file} not exported"))[col].clone();
+    assert_eq!((author_of("摄影：李四.jpg"), author_of("主题党日.jpg")), ("李四".to_string(), "未署名".to_string()));
     let text = app.ok(&["person", "list", "--department", "嘎鲁图所"]);
     assert!(text.contains("张三") && text.contains("150621") && !text.contains("赵六") && text.contains("共 3 人"), "{text}");
 }
