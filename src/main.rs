@@ -320,6 +320,12 @@ enum ScoreAction {
         /// 只算某个月份。例：--month 2024-04
         #[arg(long, value_name = "YYYY-MM")]
         month: Option<String>,
+        /// 某季度的积分：季末的年度累计积分减去季初的。例：--quarter 2024Q1
+        #[arg(long, value_name = "YYYYQn", conflicts_with_all = ["month", "half", "year"])]
+        quarter: Option<String>,
+        /// 上半年（H1）或下半年（H2）的积分，算法同 --quarter。例：--half 2024H1
+        #[arg(long, value_name = "YYYYHn", conflicts_with_all = ["month", "quarter", "year"])]
+        half: Option<String>,
         /// 只列某个单位的人员（名称或别名）。例：--department 嘎鲁图所
         #[arg(long, value_name = "NAME")]
         department: Option<String>,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::score::period::Span;
 use crate::score::people::{Facts, Period, Person, PersonScore};
 
 /// One person as `person list` and the console show them.
@@ -52,10 +53,26 @@ fn scored(config: &Config, a: &crate::attribution::Author) -> Person {
     Person { key: format!("{}@{}", a.name, a.department), name: a.name.clone(), number: String::new(), department: a.department.clone() }
 }
 
-/// 个人积分 for `period`, ranked (`score::people::compute`): the roster's people, and
-/// anyone credited with a work who is no longer on it.
-pub async fn scores(config: &Config, db: &Db, period: Period) -> anyhow::Result<Vec<PersonScore>> {
-    let (adoptions, _) = crate::score::record::facts(db, period.year).await?;
+/// What `score people` is asked for: a year or a month of it, or a quarter or half.
+#[derive(Debug, Clone, Copy)]
+pub enum When {
+    Period(Period),
+    Span(Span),
+}
+
+impl When {
+    pub fn year(self) -> i32 {
+        match self {
+            When::Period(p) => p.year,
+            When::Span(s) => s.year(),
+        }
+    }
+}
+
+/// 个人积分 for `when`, ranked (`score::people::compute`, `compute_span`): the roster's
+/// people, and anyone credited with a work who is no longer on it.
+pub async fn scores(config: &Config, db: &Db, when: When) -> anyhow::Result<Vec<PersonScore>> {
+    let (adoptions, _) = crate::score::record::facts(db, when.year()).await?;
     let mut people: Vec<Person> = config
         .roster
         .people()
@@ -73,7 +90,10 @@ pub async fn scores(config: &Config, db: &Db, period: Period) -> anyhow::Result<
         let keys = a.authors.iter().map(|x| add(&mut people, scored(config, x))).collect();
         authors.insert(work, keys);
     }
-    let counted: Vec<(String, String)> = db::authors::counted_in_year(db, period.year).await?.into_iter().map(|(a, month)| (add(&mut people, scored(config, &a)), month)).collect();
+    let counted: Vec<(String, String)> = db::authors::counted_in_year(db, when.year()).await?.into_iter().map(|(a, month)| (add(&mut people, scored(config, &a)), month)).collect();
     let facts = Facts { people: &people, adoptions: &adoptions, authors: &authors, counted: &counted };
-    Ok(crate::score::people::compute(&config.rubric, &facts, period))
+    Ok(match when {
+        When::Period(period) => crate::score::people::compute(&config.rubric, &facts, period),
+        When::Span(span) => crate::score::people::compute_span(&config.rubric, &facts, span),
+    })
 }

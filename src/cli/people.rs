@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use baosong::app::App;
 use baosong::corrections::author;
 use baosong::report::pad;
+use baosong::people::When;
 use baosong::score::people::{Period, PersonScore};
+use baosong::score::period::Span;
 use baosong::{db, people};
 
 use crate::PersonAction;
@@ -20,7 +22,7 @@ async fn list(app: &App, department: Option<&str>, json: bool) -> anyhow::Result
     let listed = people::list(&app.config, &app.db, department).await?;
     // 个人积分 of the rubric's year, as score people gives them.
     let year = app.config.rubric.year;
-    let scores = people::scores(&app.config, &app.db, Period { year, month: None }).await?;
+    let scores = people::scores(&app.config, &app.db, When::Period(Period { year, month: None })).await?;
     let points = |p: &people::Listed| scores.iter().find(|s| s.person.name == p.name && s.person.department == p.department && s.person.number == p.number).map_or_else(Default::default, |s| s.points);
     if json {
         let people: Vec<serde_json::Value> = listed
@@ -64,7 +66,7 @@ pub async fn author(app: &App, items: &[i64], persons: &[String]) -> anyhow::Res
 }
 
 /// `score people`: 个人积分 and the 优秀宣传员 candidates.
-pub async fn score(app: &App, year: Option<i32>, month: Option<&str>, department: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn score(app: &App, (year, month, span): (Option<i32>, Option<&str>, Option<Span>), department: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
     let period = match month {
         Some(m) => {
             let c = super::parse_cycle(m)?;
@@ -76,7 +78,14 @@ pub async fn score(app: &App, year: Option<i32>, month: Option<&str>, department
         None => Period { year: super::scoring::year_of(app, year)?, month: None },
     };
     let only = department.map(|d| super::department_name(app, d)).transpose()?;
-    let ranked = people::scores(&app.config, &app.db, period).await?;
+    let when = match span {
+        Some(s) => {
+            super::scoring::year_of(app, Some(s.year()))?;
+            When::Span(s)
+        }
+        None => When::Period(period),
+    };
+    let ranked = people::scores(&app.config, &app.db, when).await?;
     let candidates = baosong::score::people::candidates(&ranked);
     let shown: Vec<&PersonScore> = ranked.iter().filter(|s| only.as_ref().is_none_or(|o| &s.person.department == o)).collect();
     if json {
@@ -92,14 +101,19 @@ pub async fn score(app: &App, year: Option<i32>, month: Option<&str>, department
             })
         };
         let mut v = serde_json::json!({"year": period.year, "people": shown.iter().map(|s| person(s)).collect::<Vec<_>>(), "candidates": candidates.iter().map(|s| person(s)).collect::<Vec<_>>()});
-        if let Some(m) = period.month {
-            v["month"] = serde_json::json!(format!("{}-{m:02}", period.year));
+        match (span, period.month) {
+            (Some(s), _) => v[if s.code().contains('Q') { "quarter" } else { "half" }] = serde_json::json!(s.code()),
+            (None, Some(m)) => v["month"] = serde_json::json!(format!("{}-{m:02}", period.year)),
+            (None, None) => {}
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let when = period.month.map_or(format!("{} 年", period.year), |m| format!("{} 年 {m} 月", period.year));
-    println!("{when}个人积分（被采用作品每件按最高级别计一次，几人合作平分，不封顶）");
+    let said = match span {
+        Some(s) => format!("{}（年度累计：期末减期初）", s.label()),
+        None => period.month.map_or(format!("{} 年", period.year), |m| format!("{} 年 {m} 月", period.year)),
+    };
+    println!("{said}个人积分（被采用作品每件按最高级别计一次，几人合作平分，不封顶）");
     println!("{}{}{}{}{}采用", pad("排名", 6), pad("姓名", 10), pad("单位", 20), pad("积分", 8), pad("作品", 6));
     for s in &shown {
         println!("{}{}{}{}{}{}", pad(&s.rank.to_string(), 6), pad(&s.person.name, 10), pad(&s.person.department, 20), pad(&s.points.shown(), 8), pad(&s.counted_works.to_string(), 6), s.adoptions);
@@ -111,7 +125,7 @@ pub async fn score(app: &App, year: Option<i32>, month: Option<&str>, department
     if shown.is_empty() {
         println!("没有人员。在 departments.toml 的单位下写 people = [{{ name = \"张三\" }}]");
     }
-    if period.month.is_none() {
+    if period.month.is_none() && span.is_none() {
         println!();
         println!("优秀宣传员候选（按积分，同分看计入的作品数，再看采用次数；由办公室决定）：");
         if candidates.is_empty() {

@@ -79,7 +79,10 @@ pub(super) fn year_of(app: &App, year: Option<i32>) -> anyhow::Result<i32> {
 
 pub async fn ledger(app: &App, action: ScoreAction) -> anyhow::Result<ExitCode> {
     match action {
-        ScoreAction::People { year, month, department, json } => return super::people::score(app, year, month.as_deref(), department.as_deref(), json).await,
+        ScoreAction::People { year, month, quarter, half, department, json } => {
+            let span = span_arg(quarter.as_deref(), half.as_deref())?;
+            return super::people::score(app, (year, month.as_deref(), span), department.as_deref(), json).await;
+        }
         ScoreAction::Add { department, item, points, date, negative_opinion, work, note } => {
             let department = department_name(app, &department)?;
             let value: f64 = points.trim().parse().ok().filter(|v: &f64| v.is_finite()).with_context(|| format!("分值 \"{points}\" 不是数字，应写成 -0.2、0.3 这样的分值"))?;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use super::compute::AdoptionFact;
+use super::period::Span;
 use super::rubric::Rubric;
 use super::{Centi, Level, shown};
 
@@ -54,6 +55,14 @@ impl std::ops::Add for Exact {
 
     fn add(self, o: Exact) -> Exact {
         Exact { num: self.num * o.den + o.num * self.den, den: self.den * o.den }.reduced()
+    }
+}
+
+impl std::ops::Sub for Exact {
+    type Output = Exact;
+
+    fn sub(self, o: Exact) -> Exact {
+        self + Exact { num: -o.num, den: o.den }
     }
 }
 
@@ -181,6 +190,47 @@ pub fn compute(rubric: &Rubric, facts: &Facts<'_>, period: Period) -> Vec<Person
     scores
 }
 
+/// Everyone's points in a quarter or half (`span`): the year-to-date points at the end of
+/// its last month minus those at the end of the month before it (nothing before the
+/// year), as departments' are; a work that rose a level in the span gains the difference.
+pub fn compute_span(rubric: &Rubric, facts: &Facts<'_>, span: Span) -> Vec<PersonScore> {
+    let (first, last) = span.months();
+    let year = span.year();
+    let upto = |through: u32| {
+        let within = |date: &str| Period { year, month: None }.holds(date) && date.get(5..7).and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m <= through);
+        let adoptions: Vec<AdoptionFact> = facts.adoptions.iter().filter(|a| within(&a.date)).cloned().collect();
+        let counted: Vec<(String, String)> = facts.counted.iter().filter(|(_, month)| within(month)).cloned().collect();
+        compute(rubric, &Facts { people: facts.people, adoptions: &adoptions, authors: facts.authors, counted: &counted }, Period { year, month: None })
+    };
+    let end = upto(last);
+    let start = if first > 1 { upto(first - 1) } else { Vec::new() };
+    let mut out: Vec<PersonScore> = end
+        .into_iter()
+        .map(|mut e| {
+            let before = start.iter().find(|s| s.person.key == e.person.key);
+            if let Some(b) = before {
+                e.points = e.points - b.points;
+                e.counted_works -= b.counted_works.min(e.counted_works);
+                e.adoptions -= b.adoptions.min(e.adoptions);
+                for w in &mut e.works {
+                    if let Some(old) = b.works.iter().find(|o| o.item == w.item) {
+                        w.points = w.points - old.points;
+                    }
+                }
+                e.works.retain(|w| w.points != Exact::default());
+            }
+            e
+        })
+        .collect();
+    // Roster order first, as `compute` starts, then ranked by the span's numbers.
+    out.sort_by_key(|s| facts.people.iter().position(|p| p.key == s.person.key).unwrap_or(usize::MAX));
+    out.sort_by(|a, b| b.points.cmp(&a.points).then(b.counted_works.cmp(&a.counted_works)).then(b.adoptions.cmp(&a.adoptions)));
+    for (n, s) in out.iter_mut().enumerate() {
+        s.rank = n + 1;
+    }
+    out
+}
+
 /// The 优秀宣传员 candidates: the first five of `ranked` who earned points.
 pub fn candidates(ranked: &[PersonScore]) -> Vec<&PersonScore> {
     ranked.iter().filter(|s| s.points > Exact::default()).take(5).collect()
@@ -232,6 +282,20 @@ mod tests {
         assert_eq!(march.iter().find(|p| p.person.name == "张三").unwrap().points, Exact::default());
         let april = compute(&r, &facts, Period { year: 2024, month: Some(4) });
         assert_eq!(april[0].points.shown(), "0.10");
+    }
+
+    #[test]
+    fn a_quarter_is_the_year_to_date_at_its_end_less_its_start() {
+        let r = rubric();
+        let people = [person("张三")];
+        // 旗局 in March (0.1), 市局 in May: Q2 gains the difference, 0.1; the year is 0.2.
+        let adoptions = [adoption(1, 10, Level::Banner, "2024-03-02"), adoption(2, 10, Level::City, "2024-05-01")];
+        let authors: HashMap<i64, Vec<String>> = [(10, vec!["张三".to_string()])].into();
+        let facts = Facts { people: &people, adoptions: &adoptions, authors: &authors, counted: &[] };
+        let q = |n: u32| compute_span(&r, &facts, Span::Quarter(2024, n))[0].points.shown();
+        assert_eq!([q(1), q(2), q(3)], ["0.10", "0.10", "0.00"]);
+        assert_eq!(compute_span(&r, &facts, Span::Half(2024, 1))[0].points.shown(), "0.20");
+        assert_eq!(compute_span(&r, &facts, Span::Quarter(2024, 2))[0].works[0].level, Level::City);
     }
 
     #[test]

@@ -286,6 +286,13 @@ fn score_people_gives_each_person_their_share_of_adopted_works_and_the_candidate
     assert_eq!(row(&april, "张三")["points"], 0.23);
     assert_eq!(row(&april, "王五")["points"], 0.03);
 
+    // Quarters: the year-to-date at the quarter's end less at its start.
+    let q2: Value = serde_json::from_str(&app.ok(&["score", "people", "--quarter", "2024Q2", "--json"])).unwrap();
+    assert_eq!((q2["quarter"].as_str(), points(&q2)), (Some("2024Q2"), points(&year)));
+    let q3: Value = serde_json::from_str(&app.ok(&["score", "people", "--quarter", "2024Q3", "--json"])).unwrap();
+    assert_eq!(row(&q3, "王五")["points"], 0.0);
+    assert!(q3["candidates"].as_array().unwrap().is_empty());
+
     let text = app.ok(&["score", "people", "--year", "2024"]);
     assert!(text.contains("优秀宣传员候选") && text.contains("1. 王五（嘎鲁图派出所）0.33 分，作品 2 件，采用 2 次"), "{text}");
     let only: Value = serde_json::from_str(&app.ok(&["score", "people", "--department", "图克所", "--json"])).unwrap();
