@@ -244,3 +244,25 @@ fn a_held_forgery_gets_no_receipt_and_approval_sends_it() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("图克派出所"), "{got:?}");
 }
+
+#[test]
+fn a_colleague_s_mail_forwarded_by_the_department_passes_on_the_outer_signature() {
+    let dns = Dns::qq();
+    let app = App::with_intake(&dns.intake("dmarc"), "");
+    // A colleague's package, unsigned, with a failing verdict of its own inside.
+    let inner = on_top(
+        "Authentication-Results: mx.qq.com; spf=fail smtp.mailfrom=colleague@163.com; dmarc=fail (p=QUARANTINE) header.from=qq.com\r\n",
+        &Mail::new("colleague@163.com", "3月素材", "Mon, 18 Mar 2024 09:00:00 +0800").attach("巡逻.jpg", &jpeg(21)).build(),
+    );
+    let forwarded = Mail::new("tkpcs@qq.com", "转发：图克所3月宣传素材", "Tue, 19 Mar 2024 10:00:00 +0800").part(crate::fixtures::Part::forwarded(&inner)).build();
+    let out = import_checked(&app, "forwarded.eml", &qq_signed(&forwarded));
+    assert!(out.contains("计入报送    1 封"), "{out}");
+    assert!(held(&app).is_empty());
+    assert_eq!(app.photos("图克派出所"), 1, "the forwarded photo counts for the department that forwarded it");
+    let a = item_auth(&app);
+    assert_eq!((a["verdict"].as_str(), a["source"].as_str()), (Some("pass"), Some("computed")), "{a}");
+    assert_eq!(a["summary"], "发件人已验证（qq.com 签名有效）");
+    // The same forward, unsigned: the department's own address is what is judged.
+    let out = import_checked(&app, "forwarded-unsigned.eml", &Mail::new("tkpcs@qq.com", "转发：图克所3月素材（补）", "Tue, 19 Mar 2024 11:00:00 +0800").part(crate::fixtures::Part::forwarded(&inner)).build());
+    assert!(out.contains("待审核      1 封"), "{out}");
+}
