@@ -24,6 +24,7 @@ mod export;
 mod files;
 mod gallery;
 mod links;
+mod people;
 mod review;
 mod scores;
 mod search;
@@ -92,6 +93,7 @@ pub fn router(app: Shared) -> Router {
         .route("/items/{id}/attach", post(links::upload))
         .route("/adoptions/{id}/remove", post(scores::unadopt))
         .route("/scores", get(scores::page))
+        .route("/people", get(people::page))
         .route("/scores/add", post(scores::add))
         .route("/audit", get(audit::page))
         .route("/users", get(users::page))

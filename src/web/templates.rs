@@ -5,7 +5,7 @@ use minijinja::Environment;
 
 use super::Failure;
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("base.html", include_str!("templates/base.html")),
     ("login.html", include_str!("templates/login.html")),
     ("board.html", include_str!("templates/board.html")),
@@ -18,6 +18,7 @@ const TEMPLATES: [(&str, &str); 12] = [
     ("audit.html", include_str!("templates/audit.html")),
     ("users.html", include_str!("templates/users.html")),
     ("scores.html", include_str!("templates/scores.html")),
+    ("people.html", include_str!("templates/people.html")),
 ];
 
 pub struct Pages {

@@ -46,3 +46,31 @@ fn console_shows_each_works_author_and_staff_assign_one_on_the_item_page() {
     assert_eq!(c.post(&format!("/items/{id}/author"), &viewer, &[("csrf", &vtoken), ("people", "张三")]).status, 403);
     assert_eq!(c.item("主题党日.jpg")["author"], "李四、王五");
 }
+
+#[test]
+fn console_people_page_shows_points_works_and_candidates() {
+    let port = free_port();
+    let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    app.set_roster(ROSTER);
+    accounts(&app);
+    app.import_one("a.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("夜巡（张三）.jpg", &jpeg(63)).attach("张三、李四摄.jpg", &jpeg(64)).build());
+    let id = |name: &str| app.items(&[]).into_iter().find(|i| i["name"] == name).unwrap()["id"].as_i64().unwrap().to_string();
+    app.ok(&["adopt", &id("夜巡（张三）.jpg"), "--level", "city", "--date", "2024-03-20"]);
+    app.ok(&["adopt", &id("张三、李四摄.jpg"), "--level", "banner", "--date", "2024-03-21"]);
+    let c = Console::serving(app, &["serve"], port);
+    let (cookie, _) = c.login(VIEWER);
+
+    let page = c.get("/people?year=2024", &cookie).text();
+    assert!(page.contains("<a href=\"/people\">人员</a>"), "the menu leads here");
+    let candidates = &page[page.find("id=\"candidates\"").expect("candidates")..];
+    let candidates = &candidates[..candidates.find("</ol>").unwrap()];
+    assert!(candidates.contains("<li>张三（嘎鲁图派出所）0.25 分，作品 2 件，采用 2 次</li>"), "0.2 + 0.1/2: {candidates}");
+    assert!(candidates.contains("<li>李四（嘎鲁图派出所）0.05 分，作品 1 件，采用 1 次</li>"), "{candidates}");
+    assert!(!candidates.contains("王五"), "no points, no candidate");
+    let table = &page[page.find("id=\"people\"").unwrap()..];
+    assert!(table.contains("<td>1</td><td>张三</td><td>150621</td><td>嘎鲁图派出所</td><td>0.25</td>"), "{table}");
+    assert!(table.contains("2024-03-21 旗局采用（2 人合作） +0.05"), "{table}");
+    let only = c.get("/people?year=2024&department=%E5%9B%BE%E5%85%8B%E6%89%80", &cookie).text();
+    assert!(only.contains("<td>赵六</td>") && !only.contains("<td>张三</td>"), "{only}");
+    assert_eq!(c.get("/people?year=2023", &cookie).status, 400);
+}
