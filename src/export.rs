@@ -6,6 +6,7 @@
 pub mod board;
 pub mod docx;
 pub mod items;
+pub mod people;
 pub mod scores;
 pub mod tongbao;
 

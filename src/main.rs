@@ -332,6 +332,9 @@ enum ScoreAction {
         /// 输出 JSON。例：baosong score people --year 2024 --json
         #[arg(long)]
         json: bool,
+        /// 同时保存为 Excel 表格（个人积分、得分作品、优秀宣传员候选三张表）。例：--xlsx 2024年个人积分.xlsx
+        #[arg(long, value_name = "FILE")]
+        xlsx: Option<PathBuf>,
     },
     /// 手工计分登记（不经邮箱的考核项：矩阵响应、创佳绩、政务新媒体、典型选树、公安文化、外宣刊稿等）
     Add {

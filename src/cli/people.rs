@@ -66,7 +66,7 @@ pub async fn author(app: &App, items: &[i64], persons: &[String]) -> anyhow::Res
 }
 
 /// `score people`: 个人积分 and the 优秀宣传员 candidates.
-pub async fn score(app: &App, (year, month, span): (Option<i32>, Option<&str>, Option<Span>), department: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn score(app: &App, (year, month, span): (Option<i32>, Option<&str>, Option<Span>), department: Option<&str>, json: bool, xlsx: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let period = match month {
         Some(m) => {
             let c = super::parse_cycle(m)?;
@@ -88,6 +88,14 @@ pub async fn score(app: &App, (year, month, span): (Option<i32>, Option<&str>, O
     let ranked = people::scores(&app.config, &app.db, when).await?;
     let candidates = baosong::score::people::candidates(&ranked);
     let shown: Vec<&PersonScore> = ranked.iter().filter(|s| only.as_ref().is_none_or(|o| &s.person.department == o)).collect();
+    if let Some(path) = xlsx {
+        let title = match span {
+            Some(s) => s.label(),
+            None => period.month.map_or(format!("{}年", period.year), |m| format!("{}年{m}月", period.year)),
+        };
+        baosong::export::people::write(&ranked, &shown, &title, path)?;
+        eprintln!("已导出{title}个人积分（{} 人）：{}", shown.len(), path.display());
+    }
     if json {
         let person = |s: &PersonScore| {
             let works: Vec<serde_json::Value> = s

@@ -79,9 +79,9 @@ pub(super) fn year_of(app: &App, year: Option<i32>) -> anyhow::Result<i32> {
 
 pub async fn ledger(app: &App, action: ScoreAction) -> anyhow::Result<ExitCode> {
     match action {
-        ScoreAction::People { year, month, quarter, half, department, json } => {
+        ScoreAction::People { year, month, quarter, half, department, json, xlsx } => {
             let span = span_arg(quarter.as_deref(), half.as_deref())?;
-            return super::people::score(app, (year, month.as_deref(), span), department.as_deref(), json).await;
+            return super::people::score(app, (year, month.as_deref(), span), department.as_deref(), json, xlsx.as_deref()).await;
         }
         ScoreAction::Add { department, item, points, date, negative_opinion, work, note } => {
             let department = department_name(app, &department)?;

@@ -293,6 +293,14 @@ fn score_people_gives_each_person_their_share_of_adopted_works_and_the_candidate
     assert_eq!(row(&q3, "王五")["points"], 0.0);
     assert!(q3["candidates"].as_array().unwrap().is_empty());
 
+    let xlsx = app.dir.path().join("people.xlsx");
+    app.ok(&["score", "people", "--year", "2024", "--xlsx", xlsx.to_str().unwrap()]);
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(calamine::Reader::sheet_names(&wb), ["2024年个人积分", "得分作品", "优秀宣传员候选"]);
+    let sheet = calamine::Reader::worksheet_range(&mut wb, "2024年个人积分").unwrap();
+    let first: Vec<String> = sheet.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(first, ["1", "王五", "", "嘎鲁图派出所", "0.33", "2", "2"]);
+
     let text = app.ok(&["score", "people", "--year", "2024"]);
     assert!(text.contains("优秀宣传员候选") && text.contains("1. 王五（嘎鲁图派出所）0.33 分，作品 2 件，采用 2 次"), "{text}");
     let only: Value = serde_json::from_str(&app.ok(&["score", "people", "--department", "图克所", "--json"])).unwrap();
