@@ -34,7 +34,7 @@ impl Source {
         match self {
             Source::Manual => "人工指定",
             Source::FileName => "文件名",
-            Source::Exif => "照片信息（EXIF）",
+            Source::Exif => "照片或视频中的作者信息",
             Source::Sender => "发件人",
         }
     }

@@ -106,7 +106,7 @@ pub struct Media {
     /// EXIF DateTimeOriginal (read as local time) or the video's creation time.
     pub captured_at: Option<i64>,
     pub camera: Option<String>,
-    /// EXIF Artist and XPAuthor, as written.
+    /// EXIF Artist and XPAuthor of a photo, the author tags of a video, as written.
     pub authors: Vec<String>,
     pub phash: Option<String>,
     pub blur: Option<f64>,
@@ -201,6 +201,7 @@ pub fn examine(kind: Kind, mime: &str, name: &str, data: &[u8], cfg: &MediaConfi
                 container: Some(v.container),
                 codec: v.codec,
                 captured_at: v.created_at,
+                authors: v.authors,
                 ..Media::default()
             })
         }

@@ -25,6 +25,8 @@ pub struct VideoInfo {
     pub media_bytes: u64,
     /// Fragmented MP4 (moov/mvex): samples are described in the fragments instead.
     pub fragmented: bool,
+    /// The author tags (©ART, ©aut) as written: who filmed it, if the phone or editor says.
+    pub authors: Vec<String>,
 }
 
 /// Why a video cannot be played, in words for the sender; `None` if it can.
@@ -92,6 +94,31 @@ fn child<'a>(data: &'a [u8], kind: &[u8]) -> Option<&'a [u8]> {
     boxes(data).find(|(k, _)| *k == kind).map(|(_, b)| b)
 }
 
+/// The author tags of moov/udta: iTunes-style (meta/ilst/©ART/data, as phones and
+/// editors write it) and QuickTime's own (©ART or ©aut: a 16-bit length, a language,
+/// then the text).
+fn author_tags(udta: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let ilst = child(udta, b"meta").and_then(|m| m.get(4..)).and_then(|m| child(m, b"ilst"));
+    for (kind, body) in ilst.into_iter().flat_map(boxes) {
+        if (kind == b"\xa9ART" || kind == b"\xa9aut")
+            && let Some(text) = child(body, b"data").and_then(|d| d.get(8..))
+        {
+            out.push(String::from_utf8_lossy(text).trim_matches(char::from(0)).trim().to_string());
+        }
+    }
+    for (kind, body) in boxes(udta) {
+        let len = body.get(..2).map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+        if (kind == b"\xa9ART" || kind == b"\xa9aut")
+            && let Some(text) = body.get(4..4 + len)
+        {
+            out.push(String::from_utf8_lossy(text).trim_matches(char::from(0)).trim().to_string());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
 pub fn read(data: &[u8]) -> VideoInfo {
     let mut info = VideoInfo { container: "mp4".into(), ..Default::default() };
     if let Some(ftyp) = child(data, b"ftyp") {
@@ -107,6 +134,7 @@ pub fn read(data: &[u8]) -> VideoInfo {
     info.media_bytes = media_bytes(data);
     let Some(moov) = child(data, b"moov") else { return info };
     info.fragmented = child(moov, b"mvex").is_some();
+    info.authors = child(moov, b"udta").map(author_tags).unwrap_or_default();
     if let Some(mvhd) = child(moov, b"mvhd") {
         let v1 = mvhd.first() == Some(&1);
         let (created, timescale, duration) = if v1 {
@@ -170,6 +198,21 @@ mod tests {
         assert!(unplayable(&VideoInfo { sample_bytes: None, media_bytes: 0, ..playable() }).is_some());
         // Fragmented MP4 describes its samples in the fragments.
         assert_eq!(unplayable(&VideoInfo { fragmented: true, sample_bytes: Some(0), ..playable() }), None);
+    }
+
+    fn mp4_box(kind: &[u8], body: &[u8]) -> Vec<u8> {
+        [((body.len() + 8) as u32).to_be_bytes().as_slice(), kind, body].concat()
+    }
+
+    #[test]
+    fn author_tags_are_read_in_both_forms() {
+        let data = [b"\x00\x00\x00\x01\x00\x00\x00\x00".as_slice(), "张三".as_bytes()].concat();
+        let ilst = mp4_box(b"ilst", &mp4_box(b"\xa9ART", &mp4_box(b"data", &data)));
+        let meta = mp4_box(b"meta", &[&[0u8; 4][..], &mp4_box(b"hdlr", &[0u8; 25]), &ilst].concat());
+        let qt = mp4_box(b"\xa9aut", &[&(("李四".len() as u16).to_be_bytes())[..], &[0x55, 0xC4], "李四".as_bytes()].concat());
+        let moov = mp4_box(b"moov", &mp4_box(b"udta", &[meta, qt].concat()));
+        assert_eq!(read(&moov).authors, ["张三", "李四"]);
+        assert!(read(&mp4_box(b"moov", &[])).authors.is_empty());
     }
 
     #[test]

@@ -72,6 +72,23 @@ fn with_artist(jpeg: &[u8], artist: &str) -> Vec<u8> {
     out
 }
 
+/// An MP4 whose moov carries a QuickTime author tag (udta/©aut), as phones write it.
+fn with_video_author(mp4: &[u8], author: &str) -> Vec<u8> {
+    let at = mp4.windows(4).position(|w| w == b"moov").unwrap() - 4;
+    let size = u32::from_be_bytes(mp4[at..at + 4].try_into().unwrap()) as usize;
+    let mut tag = (author.len() as u16).to_be_bytes().to_vec();
+    tag.extend([0x55, 0xC4]);
+    tag.extend(author.as_bytes());
+    let aut = [((tag.len() + 8) as u32).to_be_bytes().as_slice(), b"\xa9aut", &tag].concat();
+    let udta = [((aut.len() + 8) as u32).to_be_bytes().as_slice(), b"udta", &aut].concat();
+    let mut out = mp4[..at].to_vec();
+    out.extend(((size + udta.len()) as u32).to_be_bytes());
+    out.extend(&mp4[at + 4..at + size]);
+    out.extend(udta);
+    out.extend(&mp4[at + size..]);
+    out
+}
+
 /// A mail whose From display name is `name` (the fixtures write 宣传员).
 fn from_named(mail: &Mail, name: &str) -> Vec<u8> {
     let raw = String::from_utf8(mail.build()).unwrap();
@@ -88,6 +105,7 @@ fn every_work_gets_its_author_from_the_file_name_exif_or_sender_and_only_people_
         .attach("赵六摄.jpg", &jpeg(34))
         .attach("IMG_0001.jpg", &with_artist(&jpeg(35), "王五"))
         .attach("IMG_0002.jpg", &with_artist(&jpeg(36), "Canon"))
+        .attach("VID_0001.mp4", &with_video_author(&crate::fixtures::mp4_video(12, 1920, 1080, 1_710_813_600), "李四"))
         .attach("素材.zip", &folder);
     app.import_one("a.eml", &mail.build());
     // 张三's own address counts for his department, and names him.
@@ -97,6 +115,7 @@ fn every_work_gets_its_author_from_the_file_name_exif_or_sender_and_only_people_
 
     assert_eq!(author(&app, "摄影：李四.jpg"), ("李四".into(), "file_name".into()));
     assert_eq!(author(&app, "IMG_0001.jpg"), ("王五".into(), "exif".into()));
+    assert_eq!(author(&app, "VID_0001.mp4"), ("李四".into(), "exif".into()), "a video's author tag");
     assert_eq!(author(&app, "IMG_0003.jpg"), ("张三".into(), "sender".into()));
     assert_eq!(author(&app, "IMG_0004.jpg"), ("王五".into(), "sender".into()));
     // Words that are not a person of the department: 未署名. 赵六 is 图克派出所's.
@@ -116,7 +135,7 @@ fn every_work_gets_its_author_from_the_file_name_exif_or_sender_and_only_people_
 
     assert_eq!(
         people(&app),
-        [("张三".into(), "嘎鲁图派出所".into(), 2), ("李四".into(), "嘎鲁图派出所".into(), 2), ("王五".into(), "嘎鲁图派出所".into(), 2), ("赵六".into(), "图克派出所".into(), 0)]
+        [("张三".into(), "嘎鲁图派出所".into(), 2), ("李四".into(), "嘎鲁图派出所".into(), 3), ("王五".into(), "嘎鲁图派出所".into(), 2), ("赵六".into(), "图克派出所".into(), 0)]
     );
     // The month's file list (export items) has the author of each file.
     let xlsx = app.dir.path().join("items.xlsx");
