@@ -60,6 +60,8 @@ fn console_people_page_shows_points_works_and_candidates() {
     let c = Console::serving(app, &["serve"], port);
     let (cookie, _) = c.login(VIEWER);
 
+    let scores = c.get("/scores?year=2024", &cookie).text();
+    assert!(scores.contains("<a id=\"people-scores\" href=\"/people?year=2024\">个人积分和优秀宣传员候选 →</a>"), "the scores page leads to the people's");
     let page = c.get("/people?year=2024", &cookie).text();
     assert!(page.contains("<a href=\"/people\">人员</a>"), "the menu leads here");
     let candidates = &page[page.find("id=\"candidates\"").expect("candidates")..];
