@@ -103,7 +103,7 @@ pub struct Tongbao {
     pub top: String,
     pub late: Vec<Named>,
     pub missing: Vec<Named>,
-    /// 优秀宣传员候选: empty until people are scored (see `Candidate`).
+    /// 优秀宣传员候选, in a year's 通报 only (`score people`'s candidates); empty otherwise.
     pub candidates: Vec<Candidate>,
     pub office: String,
     /// "2024年4月5日"
@@ -126,7 +126,27 @@ pub async fn gather(db: &Db, config: &Config, span: Span, as_of: i64, office: &s
         months.push((c, super::department_rows(db, config, c, as_of).await?));
     }
     let today = crate::cycle::local(as_of, config.timezone).date_naive();
-    Ok(assemble(span, &config.rubric, &scores, &months, office, today))
+    let mut tongbao = assemble(span, &config.rubric, &scores, &months, office, today);
+    if let Span::Year(year) = span {
+        let ranked = crate::people::scores(config, db, crate::people::When::Period(crate::score::people::Period { year, month: None })).await?;
+        tongbao.candidates = candidates(&ranked);
+    }
+    Ok(tongbao)
+}
+
+/// The year's 优秀宣传员 candidates (`score::people::candidates`: the top five by
+/// 个人积分, then counted works, then adoptions), with the numbers behind each.
+fn candidates(ranked: &[crate::score::people::PersonScore]) -> Vec<Candidate> {
+    crate::score::people::candidates(ranked)
+        .into_iter()
+        .map(|s| Candidate {
+            name: s.person.name.clone(),
+            department: s.person.department.clone(),
+            points: s.points.shown(),
+            works: s.counted_works as i64,
+            adoptions: s.adoptions as i64,
+        })
+        .collect()
 }
 
 /// Pure: the 通报's numbers from the span's `scores` and each month's board rows (a month

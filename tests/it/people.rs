@@ -326,4 +326,13 @@ fn score_people_gives_each_person_their_share_of_adopted_works_and_the_candidate
     let names: Vec<&str> = only["people"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["赵六"]);
     assert_eq!(only["candidates"].as_array().unwrap().len(), 3, "the candidates are the whole bureau's");
+
+    // The year-end 通报 names them with the numbers behind each; a quarter's does not.
+    let tongbao = app.ok(&["report", "tongbao", "--year", "2024", "--as-of", "2025-01-05"]);
+    let flat: String = tongbao.split_whitespace().collect();
+    assert!(flat.contains("优秀宣传员候选"), "{tongbao}");
+    assert!(flat.contains("1.王五（嘎鲁图派出所），个人积分0.33分，报送作品2件，被采用2次。"), "{tongbao}");
+    assert!(flat.contains("3.李四（嘎鲁图派出所），个人积分0.13分"), "{tongbao}");
+    let quarter = app.ok(&["report", "tongbao", "--quarter", "2024Q2", "--as-of", "2024-07-05"]);
+    assert!(!quarter.contains("优秀宣传员"), "{quarter}");
 }
