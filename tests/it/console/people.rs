@@ -61,9 +61,10 @@ fn console_people_page_shows_points_works_and_candidates() {
     let (cookie, _) = c.login(VIEWER);
 
     let scores = c.get("/scores?year=2024", &cookie).text();
-    assert!(scores.contains("<a id=\"people-scores\" href=\"/people?year=2024\">个人积分和优秀宣传员候选 →</a>"), "the scores page leads to the people's");
+    assert!(scores.contains("<span class=\"tab current\">单位积分</span><a class=\"tab\" id=\"people-scores\" href=\"/people?year=2024\">个人积分</a>"), "the scores page has a 个人积分 tab: {scores}");
     let page = c.get("/people?year=2024", &cookie).text();
     assert!(page.contains("<a href=\"/people\">人员</a>"), "the menu leads here");
+    assert!(page.contains("<a class=\"tab\" href=\"/scores?year=2024\">单位积分</a><span class=\"tab current\">个人积分</span>"), "and back to the departments' tab");
     let candidates = &page[page.find("id=\"candidates\"").expect("candidates")..];
     let candidates = &candidates[..candidates.find("</ol>").unwrap()];
     assert!(candidates.contains("<li>张三（嘎鲁图派出所）0.25 分，作品 2 件，采用 2 次</li>"), "0.2 + 0.1/2: {candidates}");
