@@ -192,16 +192,18 @@ pub async fn guard(State(app): State<Shared>, mut req: Request, next: Next) -> R
     }
     // A POST's form is read before any answer, refusals included: answered while its
     // body is still arriving, hyper closes the connection with the body unread, and
-    // the browser (or client) still sending it gets a reset instead of the page.
+    // the browser (or client) still sending it gets a reset instead of the page. A form
+    // over the limit is drained for the same reason.
     let mut fields = None;
     // An upload (补交文件) is streamed to disk by its handler, never read here: its CSRF
     // token comes in a header instead, and a refusal first reads (and drops) the body.
     let upload = req.method() == Method::POST && is_upload(&path);
     if req.method() == Method::POST && !upload {
         let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
-            Ok(b) => b,
-            Err(_) => return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "提交的内容太大（表单最多 256 KiB），无法处理。请减少一次选择的文件数后再提交。").into_response(),
+        let bytes = match form(body).await {
+            FormBody::Read(b) => b,
+            FormBody::TooLarge => return Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "提交的内容太大（表单最多 256 KiB），无法处理。请减少一次选择的文件数后再提交。").into_response(),
+            FormBody::Broken => return Failure::new(StatusCode::BAD_REQUEST, "提交的内容没有完整送达，请刷新页面后重新提交。").into_response(),
         };
         fields = Some(Fields(form_urlencoded::parse(&bytes).into_owned().collect()));
         req = Request::from_parts(parts, axum::body::Body::from(bytes));
@@ -272,13 +274,41 @@ const DRAIN_LIMIT: u64 = 64 << 20;
 
 /// Reads and drops up to `DRAIN_LIMIT` bytes of a body nobody will use.
 pub async fn drain(body: axum::body::Body) {
+    drain_rest(body.into_data_stream(), 0).await;
+}
+
+async fn drain_rest(mut stream: axum::body::BodyDataStream, mut read: u64) {
     use futures::TryStreamExt;
-    let mut stream = body.into_data_stream();
-    let mut read = 0u64;
     while read < DRAIN_LIMIT {
         match stream.try_next().await {
             Ok(Some(b)) => read += b.len() as u64,
             _ => break,
+        }
+    }
+}
+
+/// What came of reading a form's body.
+enum FormBody {
+    Read(axum::body::Bytes),
+    /// Over `MAX_FORM`: the rest was drained (see `DRAIN_LIMIT`) so the page arrives.
+    TooLarge,
+    /// The body stopped arriving or was cut.
+    Broken,
+}
+
+async fn form(body: axum::body::Body) -> FormBody {
+    use futures::TryStreamExt;
+    let mut stream = body.into_data_stream();
+    let mut got = Vec::new();
+    loop {
+        match stream.try_next().await {
+            Ok(Some(b)) if got.len() + b.len() > MAX_FORM => {
+                drain_rest(stream, (got.len() + b.len()) as u64).await;
+                return FormBody::TooLarge;
+            }
+            Ok(Some(b)) => got.extend_from_slice(&b),
+            Ok(None) => return FormBody::Read(got.into()),
+            Err(_) => return FormBody::Broken,
         }
     }
 }

@@ -103,8 +103,16 @@ pub async fn read<T: AsyncRead + Unpin>(io: &mut T, timeout: Duration) -> Result
     }
 }
 
-/// Answers a refused head with a small page in Chinese and closes.
-pub async fn answer<T: AsyncWrite + Unpin>(io: &mut T, r: Refused) {
+/// How long, and how much, a refused client's remaining request is read and thrown
+/// away after its page (a lingering close, as web servers do): closing a socket with
+/// unread bytes makes the kernel reset the connection, and the client (still sending
+/// its 90 KB address) then sees "connection reset" instead of the page.
+pub const LINGER: Duration = Duration::from_secs(2);
+pub const LINGER_BYTES: usize = 1 << 20;
+
+/// Answers a refused head with a small page in Chinese, closes the sending side and
+/// reads what the client still sends, within `LINGER` and `LINGER_BYTES`.
+pub async fn answer<T: AsyncRead + AsyncWrite + Unpin>(io: &mut T, r: Refused) {
     let body = super::super::page_html("无法处理这个请求", r.message());
     let head = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -115,6 +123,17 @@ pub async fn answer<T: AsyncWrite + Unpin>(io: &mut T, r: Refused) {
     let _ = io.write_all(head.as_bytes()).await;
     let _ = io.write_all(body.as_bytes()).await;
     let _ = io.shutdown().await;
+    let draining = async {
+        let mut chunk = [0u8; 8192];
+        let mut read = 0;
+        while read < LINGER_BYTES {
+            match io.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => read += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, draining).await;
 }
 
 /// A stream with bytes already read from it put back in front.
