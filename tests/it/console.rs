@@ -1232,8 +1232,10 @@ fn console_office_day_in_headless_chromium_at_1400_and_390() {
 
     let held = c.held_id("stranger@163.com");
     b.goto(&c.url("/review"));
-    let loaded = b.script(&format!("var i = document.querySelector('#held-{held} img'); return i ? i.complete && i.naturalWidth : 0"));
-    assert!(loaded.as_u64().unwrap_or(0) > 0, "the held mail's photo shows before approval: {loaded}");
+    // The thumbnail is a lazy image, fetched after the page itself has loaded.
+    let loaded = || b.script(&format!("var i = document.querySelector('#held-{held} img'); return i && i.complete ? i.naturalWidth : 0")).as_u64().unwrap_or(0);
+    eventually("the held mail's photo shows before approval", || loaded() > 0);
+    assert_eq!(loaded(), 320, "a 320 px thumbnail");
     let chosen = b.script(&format!("return document.querySelector('#held-{held} select[name=department]').value")).as_str().unwrap().to_string();
     assert_eq!(chosen, "图克派出所", "the guess is chosen");
     b.click(&format!("#held-{held} form[action='/review/approve'] button"));
