@@ -23,6 +23,18 @@ fn connect(c: &Console) -> TcpStream {
     s
 }
 
+/// Sends `request` as a slow line delivers it, in pieces of `piece` bytes with `pause`
+/// between them, then returns the answer. A write that fails (the console reset the
+/// connection) fails the test, naming the piece.
+fn send_slowly(c: &Console, request: &str, piece: usize, pause: Duration) -> String {
+    let mut s = connect(c);
+    for (n, p) in request.as_bytes().chunks(piece).enumerate() {
+        s.write_all(p).unwrap_or_else(|e| panic!("piece {n} of the request: {e} (the console reset the connection)"));
+        std::thread::sleep(pause);
+    }
+    answer(&mut s)
+}
+
 /// Everything the server sends until it closes (or 30 s pass).
 fn answer(s: &mut TcpStream) -> String {
     let mut out = Vec::new();
@@ -58,7 +70,7 @@ fn a_slow_client_that_finishes_its_head_in_time_is_served() {
 #[test]
 fn a_90_kb_search_and_a_300_kb_form_get_chinese_pages() {
     let c = bare();
-    let (cookie, _) = c.login(ADMIN);
+    let (cookie, token) = c.login(ADMIN);
     let long = "%E5%98%8E".repeat(10_000); // 嘎 × 10 000, as a browser sends it: 90 KB
     let (status, text) = c.raw_get(&format!("/search?q={long}"), &cookie);
     assert_eq!(status, 414, "{text}");
@@ -67,31 +79,35 @@ fn a_90_kb_search_and_a_300_kb_form_get_chinese_pages() {
     // arrives. The rest is still taken (the CI run of 79b86ae saw the write fail with
     // a broken pipe there), and the page still comes.
     let request = format!("GET /search?q={long} HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
-    let mut s = connect(&c);
-    for (n, piece) in request.as_bytes().chunks(10 << 10).enumerate() {
-        s.write_all(piece).unwrap_or_else(|e| panic!("piece {n} of the address: {e} (the console reset the connection)"));
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let text = answer(&mut s);
+    let text = send_slowly(&c, &request, 10 << 10, Duration::from_millis(200));
     assert!(text.starts_with("HTTP/1.1 414") && text.contains("网址太长"), "{text}");
     let big = "x".repeat(300 << 10);
     let r = c.post("/items/recategorize", &cookie, &[("items", &big)]);
     assert_eq!(r.status, 413, "{}", r.text());
     assert!(r.text().contains("提交的内容太大"), "{}", r.text());
     // The same form over a slow line: refused at 256 KiB while the rest still comes.
-    let (_, token) = c.login(ADMIN);
-    let body = format!("csrf={token}&items={big}");
-    let request = format!(
-        "POST /items/recategorize HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut s = connect(&c);
-    for (n, piece) in request.as_bytes().chunks(16 << 10).enumerate() {
-        s.write_all(piece).unwrap_or_else(|e| panic!("piece {n} of the form: {e} (the console reset the connection)"));
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    let text = answer(&mut s);
+    let text = send_slowly(&c, &form_post(&cookie, &format!("csrf={token}&items={big}"), None), 16 << 10, Duration::from_millis(30));
     assert!(text.starts_with("HTTP/1.1 413") && text.contains("提交的内容太大"), "{text}");
+}
+
+/// A recategorize form's request with this body; `length` claims another length.
+fn form_post(cookie: &str, body: &str, length: Option<usize>) -> String {
+    format!(
+        "POST /items/recategorize HTTP/1.1\r\nHost: localhost\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        length.unwrap_or(body.len())
+    )
+}
+
+#[test]
+fn a_form_cut_short_is_told_it_did_not_arrive_whole() {
+    let c = bare();
+    let (cookie, token) = c.login(ADMIN);
+    // 1000 bytes announced, a few sent, then the client stops sending.
+    let mut s = connect(&c);
+    s.write_all(form_post(&cookie, &format!("csrf={token}&items=1"), Some(1000)).as_bytes()).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let text = answer(&mut s);
+    assert!(text.starts_with("HTTP/1.1 400") && text.contains("没有完整送达"), "{text}");
 }
 
 #[test]
