@@ -274,28 +274,35 @@ impl<'l, 's> Walk<'l, 's> {
         spool.skeleton.segments(offset + part.raw_body_offset() as usize..offset + part.raw_end_offset() as usize)
     }
 
-    /// A part whose body is (partly) in the spool file: decoded from it into a
-    /// temporary file, which is mapped and handed over like any part.
+    /// A part whose body is (partly) in the spool file, or left out of a small
+    /// message's skeleton: decoded from it into a temporary file, which is mapped, or
+    /// into memory, and handed over like any part.
     fn spooled_part(&mut self, part: &MessagePart<'_>, raw: &[u8], named: Option<crate::parse::header::Decoded>, segments: &[crate::parse::skeleton::Segment]) {
-        let (name, flags) = self.file_name(part, named);
+        let Some(spool) = self.spool else { return };
         let cte = raw_header(part, raw, &HeaderName::ContentTransferEncoding).map(|v| String::from_utf8_lossy(v).trim().to_ascii_lowercase()).unwrap_or_default();
         let transfer = match cte.as_str() {
             "base64" => spooled::Transfer::Base64,
             "" | "7bit" | "8bit" | "binary" => spooled::Transfer::AsIs,
             other => {
+                let (name, _) = self.file_name(part, named);
                 let detail = format!("超过 {} MiB 的部分只收 base64 编码，这一部分是 {other}", crate::parse::mail::WHOLE_UP_TO >> 20);
                 return self.refuse(name, Rejection::TooLarge, &detail);
             }
         };
-        let Some(spool) = self.spool else { return };
+        if spool.in_memory() {
+            let body = match spooled::decode_in_memory(spool, segments, transfer) {
+                Ok(b) => b,
+                Err(failure) => return self.spool_failed(named, failure),
+            };
+            let (name, flags) = self.file_name(part, named);
+            let inline = self.is_inline(part, raw);
+            return self.file(vec![], name, &body, 0, flags, inline);
+        }
         let decoded = match spooled::decode(spool, segments, transfer, self.tmp) {
             Ok(d) => d,
-            Err(spooled::Failure::Broken(_)) => return self.refuse(name, Rejection::BrokenBase64, ""),
-            Err(spooled::Failure::Disk(e)) => {
-                self.out.disk_error = Some(e);
-                return;
-            }
+            Err(failure) => return self.spool_failed(named, failure),
         };
+        let (name, flags) = self.file_name(part, named);
         if decoded.len == 0 {
             return self.refuse(name, Rejection::EmptyFile, "");
         }
@@ -311,6 +318,15 @@ impl<'l, 's> Walk<'l, 's> {
         self.on_disk = Some(spooled::OnDisk { path: decoded.file.path().to_path_buf(), sha256: decoded.sha256.clone() });
         self.file(vec![], name, &map, 0, flags, inline);
         self.on_disk = None;
+    }
+
+    /// A spooled body that could not be decoded: refused as a broken base64 body is
+    /// when read whole (shown by its name, or as the body), or a disk error.
+    fn spool_failed(&mut self, named: Option<crate::parse::header::Decoded>, failure: spooled::Failure) {
+        match failure {
+            spooled::Failure::Broken(_) => self.refuse(named.map(|n| n.text).unwrap_or_else(|| "（正文）".into()), Rejection::BrokenBase64, ""),
+            spooled::Failure::Disk(e) => self.out.disk_error = Some(e),
+        }
     }
 
     fn refuse(&mut self, shown: String, rejection: Rejection, detail: &str) {
@@ -570,5 +586,92 @@ fn ext_for(part: &MessagePart<'_>) -> &'static str {
         Some((t, s)) if t == "image" && s == "png" => ".png",
         Some((t, _)) if t == "video" => ".mp4",
         _ => ".bin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::mail::Mail;
+    use base64::Engine as _;
+
+    /// What unpacking hands over and refuses, with each file's bytes hashed.
+    fn unpacked(mail: &Mail, tmp: &Path) -> String {
+        let msg = crate::parse::parse(mail.bytes()).expect("parses");
+        let mut files = vec![];
+        let out = unpack(&msg, mail.spooled(), &Limits::default(), chrono_tz::Asia::Shanghai, tmp, &mut |f| {
+            files.push(format!("{:?} {} {} {} {:?} {}", f.folders, f.name, f.shown, crate::hash::sha256_hex(f.data), f.flags, f.inline));
+        });
+        format!("{files:#?}\n{:?}\n{:?}\n{:?}\n{:?}", out.refused, out.names, out.links, out.message_rejection)
+    }
+
+    fn b64(data: &[u8]) -> String {
+        let text = base64::engine::general_purpose::STANDARD.encode(data);
+        text.as_bytes().chunks(76).map(|l| format!("{}\r\n", std::str::from_utf8(l).unwrap())).collect()
+    }
+
+    /// A package with every kind of part a small message's skeleton must leave to
+    /// mail-parser, or decode the same as mail-parser would.
+    fn package() -> String {
+        let bytes = |n: usize, seed: u32| -> Vec<u8> { (0..n as u32).map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 11) as u8).collect() };
+        let text: String = "四月份素材，请查收。".repeat(800);
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        let html = format!("<html><body><p>{}</p><img src=\"cid:logo@x\"></body></html>", text.repeat(2));
+        let good = b64(&bytes(30_000, 1));
+        let broken = good.replacen('Q', "*", 1).replacen("\r\n", "\r\n*", 200);
+        let stray = format!("{}QQ==\r\n{}", &good[..good.len() / 2 / 78 * 78], b64(&bytes(9000, 2)));
+        let inner = format!(
+            "From: a@b.c\r\nSubject: =?UTF-8?B?{}?=\r\nContent-Type: multipart/mixed; boundary=\"in\"\r\n\r\n--in\r\nContent-Type: image/jpeg; name=\"转发.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}--in--\r\n",
+            base64::engine::general_purpose::STANDARD.encode("转发的素材"),
+            b64(&bytes(12_000, 3))
+        );
+        let part = |headers: &str, body: &str| format!("--b\r\n{headers}\r\n\r\n{body}\r\n");
+        [
+            "From: =?GBK?B?vbvN?= <jg@qq.com>\r\nTo: x@qq.com\r\nSubject: 4月 交管大队\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n".to_string(),
+            part("Content-Type: text/plain; charset=\"gbk\"\r\nContent-Transfer-Encoding: base64", &b64(&gbk)),
+            part("Content-Type: text/html; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64", &b64(html.as_bytes())),
+            part("Content-Type: image/jpeg; name=\"1.jpg\"\r\nContent-Disposition: attachment; filename=\"1.jpg\"\r\nContent-Transfer-Encoding: base64", &good),
+            part("Content-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Transfer-Encoding: base64", &b64(&bytes(20_000, 4))),
+            part("Content-Type: application/octet-stream; name=\"坏.jpg\"\r\nContent-Transfer-Encoding: base64", &broken),
+            part("Content-Type: application/octet-stream; name=\"截断.jpg\"\r\nContent-Transfer-Encoding: base64", &good[..good.len() - 7]),
+            part("Content-Type: application/octet-stream; name=\"中间有等号.jpg\"\r\nContent-Transfer-Encoding: base64", &stray),
+            part("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64", &b64(&bytes(10_000, 5))),
+            part("Content-Type: text/plain; name=\"名单.txt\"\r\nContent-Disposition: attachment; filename=\"名单.txt\"\r\nContent-Transfer-Encoding: base64", &b64(&gbk)),
+            part("Content-Type: application/octet-stream; name=\"8bit.dat\"\r\nContent-Transfer-Encoding: 8bit", &good),
+            part("Content-Type: message/rfc822", &inner),
+            part("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64", &b64(inner.as_bytes())),
+            // The last part loses its closing boundary.
+            format!("--b\r\nContent-Type: image/jpeg; name=\"末尾.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}", b64(&bytes(16_000, 6))),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn a_small_message_unpacks_the_same_with_its_files_left_out_of_the_skeleton() {
+        let tmp = tempfile::tempdir().unwrap();
+        let package = package();
+        let samples = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sample-mailbox")).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap());
+        let mut spooled = 0;
+        for raw in std::iter::once(package.clone().into_bytes()).chain(samples) {
+            let whole = unpacked(&Mail::Whole(raw.clone()), tmp.path());
+            let mail = Mail::in_memory(raw);
+            if let Some(s) = mail.spooled() {
+                spooled += 1;
+                assert!(s.in_memory());
+            }
+            assert_eq!(unpacked(&mail, tmp.path()), whole);
+        }
+        assert!(spooled >= 3, "{spooled} of the messages had files left out of their skeleton");
+        // In the package, only the base64 files' bodies are holes: not the text, the
+        // HTML, the 名单.txt attachment, the 8bit part or the attached messages. The
+        // part that lost its closing boundary is left to mail-parser too.
+        let Mail::Spooled(s) = Mail::in_memory(package.into_bytes()) else { panic!("the package's files are decoded outside mail-parser") };
+        let types: Vec<String> = s.skeleton.holes.iter().map(|h| {
+            let before = String::from_utf8_lossy(&s.skeleton.bytes[..h.at]);
+            before.rsplit("Content-Type: ").next().unwrap().lines().next().unwrap().to_string()
+        }).collect();
+        let want = ["image/jpeg; name=\"1.jpg\"", "image/png", "application/octet-stream; name=\"截断.jpg\"", "application/octet-stream; name=\"中间有等号.jpg\"", "application/octet-stream"];
+        assert_eq!(types, want);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "nothing is written for a small message");
     }
 }

@@ -49,39 +49,67 @@ pub fn decode(spool: &Spooled, segments: &[Segment], transfer: Transfer, tmp: &P
     let mut file = tempfile::NamedTempFile::new_in(tmp).map_err(Failure::Disk)?;
     let mut hash = Sha256::new();
     let mut len = 0u64;
-    let mut decoder = Decoder::default();
-    let mut out = Vec::new();
-    let last = segments.len().saturating_sub(1);
-    let mut each = |piece: &[u8], out: &mut Vec<u8>, file: &mut tempfile::NamedTempFile| -> io::Result<()> {
-        let bytes: &[u8] = match transfer {
-            Transfer::Base64 => {
-                out.clear();
-                decoder.feed(piece, out);
-                out
-            }
-            Transfer::AsIs => piece,
-        };
+    pieces(spool, segments, transfer, &mut |bytes| {
         hash.update(bytes);
         len += bytes.len() as u64;
         file.write_all(bytes)
-    };
+    })?;
+    file.flush().map_err(Failure::Disk)?;
+    Ok(Decoded { file, sha256: hex::encode(hash.finalize()), len })
+}
+
+/// Decodes the body made of `segments` of a message held in memory, into memory.
+pub fn decode_in_memory(spool: &Spooled, segments: &[Segment], transfer: Transfer) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    let mut decoder = Decoder::default();
+    texts(spool, segments, transfer, &mut |text| {
+        match transfer {
+            Transfer::Base64 => decoder.feed(text, &mut body),
+            Transfer::AsIs => body.extend_from_slice(text),
+        }
+        Ok(())
+    })
+    .map_err(Failure::Disk)?;
+    finished(&decoder, transfer)?;
+    Ok(body)
+}
+
+/// Hands the decoded body to `each` piece by piece.
+fn pieces(spool: &Spooled, segments: &[Segment], transfer: Transfer, each: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> Result<(), Failure> {
+    let mut decoder = Decoder::default();
+    let mut out = Vec::new();
+    texts(spool, segments, transfer, &mut |text| match transfer {
+        Transfer::Base64 => {
+            out.clear();
+            decoder.feed(text, &mut out);
+            each(&out)
+        }
+        Transfer::AsIs => each(text),
+    })
+    .map_err(Failure::Disk)?;
+    finished(&decoder, transfer)
+}
+
+/// Hands the body's text (as encoded) to `each` piece by piece.
+fn texts(spool: &Spooled, segments: &[Segment], transfer: Transfer, each: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
+    let last = segments.len().saturating_sub(1);
     for (i, s) in segments.iter().enumerate() {
         match s {
             Segment::Skeleton(r) => {
                 let text = &spool.skeleton.bytes[r.clone()];
                 // What ends a base64 body (a boundary that lost its end) is not data.
-                let text = if transfer == Transfer::Base64 && i == last { base64_data(text) } else { text };
-                each(text, &mut out, &mut file).map_err(Failure::Disk)?;
+                each(if transfer == Transfer::Base64 && i == last { base64_data(text) } else { text })?;
             }
-            Segment::File(r) => spool.read_range(r.clone(), &mut |piece| each(piece, &mut out, &mut file)).map_err(Failure::Disk)?,
+            Segment::File(r) => spool.read_range(r.clone(), each)?,
         }
     }
-    if transfer == Transfer::Base64 {
-        match decoder.finish() {
-            Base64State::Intact => {}
-            bad => return Err(Failure::Broken(bad)),
-        }
+    Ok(())
+}
+
+/// A base64 body must end whole.
+fn finished(decoder: &Decoder, transfer: Transfer) -> Result<(), Failure> {
+    match (transfer, decoder.finish()) {
+        (Transfer::Base64, bad @ (Base64State::Truncated | Base64State::Broken)) => Err(Failure::Broken(bad)),
+        _ => Ok(()),
     }
-    file.flush().map_err(Failure::Disk)?;
-    Ok(Decoded { file, sha256: hex::encode(hash.finalize()), len })
 }
