@@ -6,6 +6,7 @@
 //! again later with growing waits; after `MAX_TRIES` its message is recorded as
 //! failed with the error, and nothing behind it ever waits for it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -25,16 +26,6 @@ pub const MAX_TRIES: i64 = 3;
 const BATCH: i64 = 64;
 /// MiB of raw mail under analysis at once (a larger message runs alone).
 const ANALYSIS_BUDGET: u32 = 96;
-/// Entries taken out of the journal ahead of the next to be recorded: analysed (at
-/// most `in_flight` at once), then waiting for their turn. A long analysis at the head
-/// no longer holds the cores idle while the ones behind it wait, done, to be recorded.
-const WINDOW: usize = 16;
-
-/// What analyses share: the raw mail's MiB, and the places to run.
-struct Slots {
-    memory: Semaphore,
-    running: Semaphore,
-}
 
 /// The wait before try `tries + 1`: 1 s, 2 s, 4 s … (at most about 2 min).
 pub fn retry_wait(tries: i64) -> i64 {
@@ -69,7 +60,7 @@ pub async fn drain(
     shutdown: &watch::Receiver<bool>,
     each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
 ) -> anyhow::Result<usize> {
-    let budget = Slots { memory: Semaphore::new(ANALYSIS_BUDGET as usize), running: Semaphore::new(in_flight()) };
+    let budget = Arc::new(Semaphore::new(ANALYSIS_BUDGET as usize));
     let mut handled = 0;
     loop {
         if *shutdown.borrow() {
@@ -98,7 +89,7 @@ pub async fn drain(
 async fn process(
     config: &Config, db: &Db, store: &Store,
     first: Vec<Entry>,
-    budget: &Slots,
+    budget: &Arc<Semaphore>,
     shutdown: &watch::Receiver<bool>,
     each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
 ) -> anyhow::Result<usize> {
@@ -128,7 +119,7 @@ async fn process(
                 let r = prepare(config, db, store, &e, budget).await;
                 (e, r)
             })
-            .buffered(WINDOW);
+            .buffered(in_flight());
         let mut prepared = std::pin::pin!(prepared);
         while let Some(done) = prepared.next().await {
             if *shutdown.borrow() || tx.send(done).await.is_err() {
@@ -164,11 +155,10 @@ async fn process(
 /// Analyses an entry's raw mail, within the memory budget. A large message is read
 /// as a skeleton with its attachments streamed from the file (`parse::mail`), so it
 /// is charged as much as the largest message read whole, not its size.
-async fn prepare(config: &Config, db: &Db, store: &Store, e: &Entry, budget: &Slots) -> anyhow::Result<pipeline::Prepared> {
-    let _running = budget.running.acquire().await.context("分析队列已关闭")?;
+async fn prepare(config: &Config, db: &Db, store: &Store, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Result<pipeline::Prepared> {
     let size = std::fs::metadata(store.abs(&e.raw_path)).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
     let mib = u32::try_from(size.min(2 * crate::parse::mail::WHOLE_UP_TO) >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
-    let _permit = budget.memory.acquire_many(mib).await.context("分析队列已关闭")?;
+    let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
     if e.redo != 0 {
         return Ok(pipeline::prepare_redo(config, db, store, e.message_ref, now()).await?.journaled(e.id));
     }
