@@ -119,15 +119,14 @@ pub async fn give_up(db: &Db, id: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Up to `limit` entries due at `now` after entry `after` (0: from the first), oldest first.
-pub async fn due(db: &Db, now: i64, after: i64, limit: i64) -> anyhow::Result<Vec<Entry>> {
+/// Up to `limit` entries due at `now`, oldest first.
+pub async fn due(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Entry>> {
     Ok(sqlx::query_as(
         "SELECT id, raw_sha256, raw_path, source, received_at, tries, redo, message_ref FROM journal \
-         WHERE state = $1 AND next_attempt_at <= $2 AND id > $3 ORDER BY id LIMIT $4",
+         WHERE state = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
     )
     .bind(State::Queued.code())
     .bind(now)
-    .bind(after)
     .bind(limit)
     .fetch_all(&db.pool)
     .await?)

@@ -22,7 +22,7 @@ use crate::pipeline::{self, Outcome};
 
 /// Tries before a message is recorded as failed.
 pub const MAX_TRIES: i64 = 3;
-/// Entries read from the journal at a time.
+/// Entries claimed at a time.
 const BATCH: i64 = 64;
 /// MiB of raw mail under analysis at once (a larger message runs alone).
 const ANALYSIS_BUDGET: u32 = 96;
@@ -66,7 +66,7 @@ pub async fn drain(
         if *shutdown.borrow() {
             break;
         }
-        let batch = db::journal::due(db, now(), 0, BATCH).await?;
+        let batch = db::journal::due(db, now(), BATCH).await?;
         if batch.is_empty() {
             let next = if until_empty { db::journal::next_retry_at(db).await? } else { None };
             let Some(at) = next else { break };
@@ -78,49 +78,28 @@ pub async fn drain(
             }
             continue;
         }
-        handled += process(config, db, store, batch, &budget, shutdown, each).await?;
+        handled += batch.len();
+        process(config, db, store, batch, &budget, shutdown, each).await?;
     }
     Ok(handled)
 }
 
-/// Analyses `first` and the entries due after it concurrently, and records them in
-/// order. The next batch is read as the last of the one before goes into analysis, so
-/// the cores never wait at a batch's end. Returns how many were handled.
+/// Analyses `batch` concurrently and records it in order.
 async fn process(
     config: &Config, db: &Db, store: &Store,
-    first: Vec<Entry>,
+    batch: Vec<Entry>,
     budget: &Arc<Semaphore>,
     shutdown: &watch::Receiver<bool>,
     each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::mpsc::channel(workers());
-    // Entries in journal order, the next batch read once the last of the one before
-    // is taken. A failed read ends the run there; `drain` reads again from the first.
-    let (entries_tx, mut entries) = tokio::sync::mpsc::channel::<Entry>(1);
-    let reader = async move {
-        let mut batch = first;
-        loop {
-            let (full, last) = (batch.len() == BATCH as usize, batch.last().map(|e| e.id));
-            for e in batch {
-                if entries_tx.send(e).await.is_err() {
-                    return;
-                }
-            }
-            let Some(last) = last.filter(|_| full) else { return };
-            match db::journal::due(db, now(), last, BATCH).await {
-                Ok(next) if !next.is_empty() => batch = next,
-                _ => return,
-            }
-        }
-    };
     let producer = async move {
-        let prepared = futures::stream::poll_fn(|cx| entries.poll_recv(cx))
+        let mut prepared = futures::stream::iter(batch)
             .map(|e| async move {
                 let r = prepare(config, db, store, &e, budget).await;
                 (e, r)
             })
             .buffered(in_flight());
-        let mut prepared = std::pin::pin!(prepared);
         while let Some(done) = prepared.next().await {
             if *shutdown.borrow() || tx.send(done).await.is_err() {
                 break;
@@ -130,9 +109,7 @@ async fn process(
     let consumer = async move {
         // Owned here, so that the producer stops as soon as this stops.
         let mut rx = rx;
-        let mut handled = 0;
         while let Some((entry, prepared)) = rx.recv().await {
-            handled += 1;
             let result = match prepared {
                 Ok(p) => pipeline::commit(config, db, store, p).await,
                 Err(e) => Err(e),
@@ -146,9 +123,9 @@ async fn process(
                 break;
             }
         }
-        Ok::<usize, anyhow::Error>(handled)
+        Ok::<(), anyhow::Error>(())
     };
-    let ((), (), consumed) = tokio::join!(reader, producer, consumer);
+    let ((), consumed) = tokio::join!(producer, consumer);
     consumed
 }
 
