@@ -2,7 +2,7 @@
 
 use chrono::Datelike;
 
-use crate::fixtures::{Mail, jpeg};
+use crate::fixtures::{Mail, jpeg, jpeg_sized};
 use crate::harness::App;
 use crate::ingest::AS_OF;
 
@@ -52,6 +52,25 @@ fn a_late_second_package_without_a_month_goes_to_the_next_month() {
     // A first package after the deadline stays in its month, late.
     app.import_one("c.eml", &Mail::new("wdhpcs@163.com", "素材", "Thu, 28 Mar 2024 10:00:00 +0800").attach("c.jpg", &jpeg(7)).build());
     assert_eq!(app.row("2024-03", "2024-04-01T00:00:00+08:00", "无定河派出所")["state"], "late");
+}
+
+/// Analysis runs ahead of recording (`intake::worker`, up to 16 entries, 4 at once):
+/// a quick second package is analysed while a slow first one still is, but waits for
+/// it, so the first is still the one that stays in its month and the second still
+/// rolls over.
+#[test]
+fn a_slow_first_package_is_still_decided_before_a_quick_second_one() {
+    let app = App::new();
+    let mut first = Mail::new("gltpcs@163.com", "素材", "Tue, 26 Mar 2024 10:00:00 +0800");
+    for i in 0..16 {
+        first = first.attach(&format!("a{i}.jpg"), &jpeg_sized(200 + i, 1600, 1200));
+    }
+    app.eml("1.eml", &first.build());
+    app.eml("2.eml", &Mail::new("gltpcs@163.com", "素材", "Wed, 27 Mar 2024 10:00:00 +0800").attach("b.jpg", &jpeg(11)).build());
+    app.ok(&["import", app.dir.path().join("inbox").to_str().unwrap()]);
+    let mar = app.row("2024-03", "2024-04-01T00:00:00+08:00", "嘎鲁图派出所");
+    assert_eq!((mar["state"].as_str(), mar["photos"].as_i64()), (Some("late"), Some(16)), "{mar}");
+    assert_eq!(app.row("2024-04", "2024-04-01T00:00:00+08:00", "嘎鲁图派出所")["photos"], 1);
 }
 
 #[test]
