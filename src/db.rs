@@ -67,6 +67,7 @@ pub mod items;
 pub mod journal;
 pub mod ledger;
 pub mod links;
+pub mod login_failures;
 pub mod messages;
 pub mod metrics;
 pub mod outbox;
@@ -110,6 +111,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
     "0016_journal_state_check.sql",
     "0017_sender_auth.sql",
     "0018_item_authors.sql",
+    "0019_login_failures.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,

@@ -48,7 +48,6 @@ pub struct App {
     pub db: crate::db::Db,
     pub store: crate::store::Store,
     pub pages: templates::Pages,
-    pub limiter: Mutex<auth::Limiter>,
     /// Boards computed lately, by cycle (see `board::Cache`).
     pub boards: Mutex<board::Cache>,
     /// What each held mail holds, analysed once for the review queue (see `review::previews`).
@@ -128,7 +127,7 @@ pub async fn serve(app: crate::app::App, mut shutdown: tokio::sync::watch::Recei
     let tls = tls::server_config(&config.origin, &config.web)?;
     let listen = config.web.listen;
     let secure = tls.is_some() || config.web.base_url.starts_with("https://");
-    let app = Arc::new(App { pages: templates::Pages::new()?, limiter: Mutex::new(auth::Limiter::default()), boards: Mutex::default(), previews: Mutex::default(), secure, config, db, store });
+    let app = Arc::new(App { pages: templates::Pages::new()?, boards: Mutex::default(), previews: Mutex::default(), secure, config, db, store });
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("控制台无法监听 {listen}（web.listen）：端口可能已被占用"))?;
     tracing::info!(%listen, https = tls.is_some(), "控制台已启动：{}", app.config.web.base_url);
     let router = router(app);

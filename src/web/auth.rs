@@ -113,33 +113,20 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// Login failures per key (an IP, or a user name) in a sliding window.
-#[derive(Debug, Default)]
-pub struct Limiter {
-    failures: HashMap<String, Vec<i64>>,
-}
-
 /// At most this many failures per IP and per name within `WINDOW` seconds.
 pub const MAX_FAILURES: usize = 5;
 pub const WINDOW: i64 = 15 * 60;
 
-impl Limiter {
-    /// Seconds until `key` may try again, if it is blocked at `now`.
-    pub fn blocked(&mut self, key: &str, now: i64) -> Option<i64> {
-        let list = self.failures.get_mut(key)?;
-        list.retain(|&t| t > now - WINDOW);
-        (list.len() >= MAX_FAILURES).then(|| list[0] + WINDOW - now)
-    }
-    pub fn fail(&mut self, key: &str, now: i64) {
-        if self.failures.len() > 100_000 {
-            // A flood of names: forget the oldest entries rather than grow without bound.
-            self.failures.retain(|_, v| v.iter().any(|&t| t > now - WINDOW));
-        }
-        self.failures.entry(key.to_string()).or_default().push(now);
-    }
-    pub fn clear(&mut self, key: &str) {
-        self.failures.remove(key);
-    }
+/// Seconds until a key whose failures within the window were at `failures` (oldest
+/// first) may try again, if it is blocked at `now`.
+pub fn wait(failures: &[i64], now: i64) -> Option<i64> {
+    let recent: Vec<i64> = failures.iter().copied().filter(|&t| t > now - WINDOW).collect();
+    (recent.len() >= MAX_FAILURES).then(|| recent[0] + WINDOW - now)
+}
+
+/// How long `key` must wait, from the failures every console instance recorded.
+async fn blocked(db: &crate::db::Db, key: &str, now: i64) -> anyhow::Result<Option<i64>> {
+    Ok(wait(&db::login_failures::since(db, key, now - WINDOW).await?, now))
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -369,10 +356,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     let name = f.name.trim().to_string();
     let (ip_key, user_key) = (format!("ip:{}", client_ip(peer, &headers)), format!("user:{name}"));
     let t = now();
-    let wait = {
-        let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        l.blocked(&ip_key, t).max(l.blocked(&user_key, t))
-    };
+    let wait = blocked(&app.db, &ip_key, t).await?.max(blocked(&app.db, &user_key, t).await?);
     if let Some(wait) = wait {
         let minutes = (wait + 59) / 60;
         tracing::warn!(user = %name, address = %client_ip(peer, &headers), "控制台登录被暂时阻止：失败次数过多");
@@ -386,10 +370,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
     let known = user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        let mut l = app.limiter.lock().unwrap_or_else(|e| e.into_inner());
-        l.fail(&ip_key, t);
-        l.fail(&user_key, t);
-        drop(l);
+        db::login_failures::add(&app.db, &[&ip_key, &user_key], t, t - WINDOW).await?;
         // Who tried and from where, never what was typed as the password.
         tracing::warn!(user = %name, address = %client_ip(peer, &headers), known, "控制台登录失败：用户名或密码不正确");
         return login_form(&app, &headers, StatusCode::UNAUTHORIZED, &name, "用户名或密码不正确。");
@@ -399,7 +380,7 @@ pub async fn login(State(app): State<Shared>, ConnectInfo(peer): ConnectInfo<Soc
         tracing::warn!(user = %name, address = %client_ip(peer, &headers), "控制台登录失败：账号已停用");
         return login_form(&app, &headers, StatusCode::FORBIDDEN, &name, "这个账号已被管理员停用，不能登录。如需继续使用，请联系管理员重新启用。");
     }
-    app.limiter.lock().unwrap_or_else(|e| e.into_inner()).clear(&user_key);
+    db::login_failures::clear(&app.db, &user_key).await?;
     let token = random_token();
     db::users::create_session(&app.db, &sha256_hex(&token), user.id, &random_token(), t, t + SESSION_SECONDS).await?;
     tracing::info!(user = %user.name, "控制台登录");
@@ -441,14 +422,14 @@ mod tests {
 
     #[test]
     fn five_failures_block_for_the_rest_of_the_window() {
-        let mut l = Limiter::default();
+        let mut failures = vec![];
         for t in 0..5 {
-            assert_eq!(l.blocked("ip:1", 100 + t), None);
-            l.fail("ip:1", 100 + t);
+            assert_eq!(wait(&failures, 100 + t), None);
+            failures.push(100 + t);
         }
-        assert_eq!(l.blocked("ip:1", 110), Some(100 + WINDOW - 110));
-        assert_eq!(l.blocked("ip:2", 110), None, "another key is not blocked");
-        assert_eq!(l.blocked("ip:1", 100 + WINDOW + 5), None, "the window has passed");
+        assert_eq!(wait(&failures, 110), Some(100 + WINDOW - 110));
+        assert_eq!(wait(&failures[..4], 110), None, "four are not enough");
+        assert_eq!(wait(&failures, 100 + WINDOW + 5), None, "the window has passed");
     }
 
     #[test]

@@ -132,7 +132,11 @@ impl Console {
 
     fn answering(app: App, args: &[&str], port: u16, base: String, agent: ureq::Agent) -> Console {
         let child = app.spawn(args);
-        let c = Console { app, child, port, base, agent };
+        Console::once_answering(Console { app, child, port, base, agent })
+    }
+
+    /// `c` once its console answers.
+    fn once_answering(c: Console) -> Console {
         let start = Instant::now();
         loop {
             if let Ok(r) = c.agent.get(&c.url("/healthz")).call()
@@ -286,6 +290,29 @@ fn console_serves_https_itself_and_its_cookies_are_secure() {
     assert!(client().build().new_agent().get(&format!("http://127.0.0.1:{port}/healthz")).call().is_err());
 
     c.terminate();
+}
+
+/// Issue 25: the login limit was one process's memory, so a second console instance on
+/// the same database (behind one address) let a guesser start again. Now five failures
+/// at one instance make the sixth try wait at the other too.
+#[test]
+fn two_consoles_on_one_database_share_the_login_limit() {
+    let c = Console::start();
+    let dir = c.app.dir.path();
+    let port = free_port();
+    let config = std::fs::read_to_string(dir.join("baosong.toml")).unwrap().replace(&format!("127.0.0.1:{}", c.port), &format!("127.0.0.1:{port}"));
+    std::fs::write(dir.join("second.toml"), config).unwrap();
+    let log = std::fs::File::create(dir.join("second.log")).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_baosong")).arg("--config").arg(dir.join("second.toml")).arg("serve").stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap();
+    let second = Console::once_answering(Console { app: App::with_config(""), child, port, base: format!("http://127.0.0.1:{port}"), agent: client().build().into() });
+    for _ in 0..5 {
+        assert_eq!(c.login_reply((VIEWER.0, "guess")).status, 401);
+    }
+    let r = second.login_reply(VIEWER);
+    assert_eq!(r.status, 429, "the other instance knows of the five failures: {}", r.text());
+    assert!(r.text().contains("登录失败次数过多，请 15 分钟后再试"), "{}", r.text());
+    // From the same address, another name waits as well (the limit is per address and per name).
+    assert_eq!(second.login_reply(STAFF).status, 429);
 }
 
 #[test]
