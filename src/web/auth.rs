@@ -2,7 +2,6 @@
 //! decides who may do what: a viewer reads, staff review and correct, an admin also
 //! manages accounts.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use argon2::Argon2;
