@@ -56,9 +56,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baosong::web::tls::server_config(&config.origin, &config.web)?;
             println!("控制台 https：证书 {} 和私钥可以使用。", cert.display());
         }
+        let database = check_database(&config).await;
         let imap = check_mailbox(&config).await?;
         let smtp = check_smtp(&config).await;
-        if imap && smtp {
+        if database && imap && smtp {
             println!("配置检查通过。");
             return Ok(ExitCode::SUCCESS);
         }
@@ -131,6 +132,30 @@ fn imap_config(config: &Config) -> anyhow::Result<(&ImapConfig, String)> {
 }
 
 /// Logs in to the IMAP mailbox, as `run` will; true when that worked (or there is none).
+/// `check-config`: PostgreSQL is connected to and asked its version and how far its
+/// schema is; a SQLite file is made at the first start and needs no check.
+async fn check_database(config: &Config) -> bool {
+    if baosong::db::Backend::of(&config.database_url) != Some(baosong::db::Backend::Postgres) {
+        return true;
+    }
+    match baosong::db::probe(&config.database_url).await {
+        Ok(p) => {
+            let schema = match p.applied {
+                None => "库中还没有 baosong 的表，首次启动时自动建立".to_string(),
+                Some(v) if v == p.latest => format!("表结构已是最新（第 {v} 版）"),
+                Some(v) if v < p.latest => format!("表结构为第 {v} 版，启动时自动升级到第 {} 版", p.latest),
+                Some(v) => format!("表结构为第 {v} 版，比本程序认识的第 {} 版新：请先升级 baosong", p.latest),
+            };
+            println!("数据库连接成功：PostgreSQL {}；{schema}。", p.version);
+            p.applied.is_none_or(|v| v <= p.latest)
+        }
+        Err(e) => {
+            println!("{e:#}\n  检查 database_url（或环境变量 BAOSONG_DATABASE_URL）中的主机、端口、用户名、密码和库名，以及 PostgreSQL 是否允许本机连接（pg_hba.conf）。");
+            false
+        }
+    }
+}
+
 async fn check_mailbox(config: &Config) -> anyhow::Result<bool> {
     let Some(cfg) = config.imap.as_ref() else {
         println!("未配置 [imap]：只能用 baosong import 导入邮件。");
@@ -521,7 +546,7 @@ fn describe(c: &Config) -> String {
         c.timezone,
         c.deadline_day,
         c.data_dir.display(),
-        c.database_url,
+        baosong::db::shown(&c.database_url),
         c.roster.departments().len(),
         c.categories.len(),
         c.rubric.year,

@@ -250,7 +250,11 @@ impl Config {
             ));
         }
         let data_dir = absolute_under(base, &raw.storage.data_dir);
-        let database_url = database_url(&origin, base, &data_dir, raw.storage.database_url)?;
+        let from_env = std::env::var(DATABASE_URL_ENV).ok().filter(|u| !u.trim().is_empty());
+        let database_url = match from_env {
+            Some(url) => database_url(&origin, DATABASE_URL_ENV, base, &data_dir, Some(url.trim().to_string()))?,
+            None => database_url(&origin, "storage.database_url", base, &data_dir, raw.storage.database_url)?,
+        };
         let limits = limits(&origin, &raw.limits)?;
         let imap = raw.imap.map(|r| ImapConfig::from_raw(&origin, base, r, timezone)).transpose()?;
         let smtp = raw.smtp.map(|r| SmtpConfig::from_raw(&origin, base, r)).transpose()?;
@@ -284,17 +288,25 @@ impl Config {
     }
 }
 
-/// `storage.database_url`: SQLite only, relative to `base`; without it,
-/// `baosong.db` in the data directory.
-fn database_url(origin: &str, base: &Path, data_dir: &Path, url: Option<String>) -> Result<String, ConfigError> {
+/// The environment variable that, when set, takes the place of `storage.database_url`
+/// (so that a password need not be written in the file).
+pub const DATABASE_URL_ENV: &str = "BAOSONG_DATABASE_URL";
+
+/// `storage.database_url` (or `BAOSONG_DATABASE_URL`, named by `key`): a SQLite file,
+/// relative to `base`, or a PostgreSQL database; without it, `baosong.db` in the data
+/// directory.
+fn database_url(origin: &str, key: &str, base: &Path, data_dir: &Path, url: Option<String>) -> Result<String, ConfigError> {
     match url {
-        Some(url) if url.starts_with("sqlite:") => Ok(sqlite_under(base, &url)),
-        Some(url) => Err(ConfigError::new(
-            origin,
-            "storage.database_url",
-            format!("暂不支持的数据库地址 \"{url}\""),
-            "目前只支持 SQLite：删去此项（默认 data_dir/baosong.db），或写成 \"sqlite://路径\"",
-        )),
+        Some(url) => match crate::db::Backend::of(&url) {
+            Some(crate::db::Backend::Sqlite) => Ok(sqlite_under(base, &url)),
+            Some(crate::db::Backend::Postgres) => Ok(url),
+            None => Err(ConfigError::new(
+                origin,
+                key,
+                format!("无法识别的数据库地址 \"{}\"", crate::db::shown(&url)),
+                "写成 \"sqlite://路径\"（单机，默认 data_dir/baosong.db），或 \"postgres://用户:密码@主机:端口/库名\"（PostgreSQL）",
+            )),
+        },
         None => Ok(format!("sqlite://{}", data_dir.join("baosong.db").display())),
     }
 }

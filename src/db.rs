@@ -1,21 +1,23 @@
 //! The database: an sqlx pool, its migrations, and one module per table. All SQL
 //! lives under db/. Queries are written to run on PostgreSQL too: i64 Unix-second
 //! timestamps, `$N` placeholders, ON CONFLICT … DO and RETURNING, no SQLite-only
-//! functions. The SQLite-only SQL is in these places:
-//! - migrations/sqlite, which uses SQLite's dialect;
-//! - `Db::open` and `Db::begin`, where it runs only when the backend is SQLite: the
-//!   PRAGMAs turn on foreign keys, a busy timeout and WAL, and BEGIN IMMEDIATE takes
-//!   the write lock at the start;
-//! - `Db::copy_to`: VACUUM INTO, the consistent copy of the file that the reprocess
-//!   dry run works on;
-//! - `items::delete_for_message`: `PRAGMA defer_foreign_keys`, so that reprocess can
-//!   delete items that adoptions still name until `repoint` moves them. It runs on
-//!   every backend, so PostgreSQL will need its own way to do this.
+//! functions. What differs between the backends is in these places:
+//! - migrations/sqlite and migrations/postgres, one file of each per schema change;
+//! - `Db::open` and `Db::begin`: on SQLite, PRAGMAs turn on foreign keys, a busy
+//!   timeout and WAL, BEGIN IMMEDIATE takes the write lock at the start, and the
+//!   process's writers take turns (`Db::turn`);
+//! - `Tx::defer_foreign_keys`, for reprocess, which deletes items that adoptions still
+//!   name until `repoint` moves them;
+//! - `Db::copy_to`: SQLite's VACUUM INTO, the consistent copy of the file that the
+//!   reprocess dry run works on (refused on PostgreSQL).
 
-/// `[(file name, its text)]` for files of migrations/sqlite.
+/// `SQLITE_MIGRATIONS` and `POSTGRES_MIGRATIONS`: `[(file name, its text)]` of
+/// migrations/sqlite and migrations/postgres. Each schema change is one file name,
+/// written once for each backend: a file missing from either folder does not compile.
 macro_rules! migrations {
     ($($file:literal),* $(,)?) => {
-        &[$(($file, include_str!(concat!("../migrations/sqlite/", $file)))),*]
+        const SQLITE_MIGRATIONS: &[(&str, &str)] = &[$(($file, include_str!(concat!("../migrations/sqlite/", $file)))),*];
+        const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[$(($file, include_str!(concat!("../migrations/postgres/", $file)))),*];
     };
 }
 
@@ -82,18 +84,67 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, SqlStr};
 
-pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+/// A write transaction (`Db::begin`). It reads as the connection it runs on, as sqlx's
+/// transaction does (`&mut **tx` is the executor), and holds this process's write turn
+/// until it is committed or dropped.
+pub struct Tx<'a> {
+    tx: sqlx::Transaction<'a, sqlx::Any>,
+    backend: Backend,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx<'_> {
+    /// Foreign keys are checked at commit instead of at each statement, until the end
+    /// of this transaction (SQLite's `defer_foreign_keys`; on PostgreSQL the keys are
+    /// declared DEFERRABLE and deferred here).
+    pub async fn defer_foreign_keys(&mut self) -> anyhow::Result<()> {
+        let sql = match self.backend {
+            Backend::Sqlite => "PRAGMA defer_foreign_keys = ON",
+            Backend::Postgres => "SET CONSTRAINTS ALL DEFERRED",
+        };
+        sqlx::query(sql).execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
 
 #[derive(Clone)]
 pub struct Db {
     pub pool: AnyPool,
-    sqlite: bool,
+    pub backend: Backend,
+    /// SQLite: whose turn it is to write, among this process's connections. SQLite
+    /// lets one connection write at a time and makes the others wait by sleeping
+    /// 1, 2, 5, 10, 15 … ms between tries; in `poll --once` the intake's recorder and
+    /// the fetch's journal slept 1.7 s that way (strace), with the lock long free.
+    /// Waiting here in turn instead wakes the next writer the moment the last one
+    /// commits. Other processes still wait on `busy_timeout`.
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-/// The files of migrations/sqlite, in order. A new migration is one more line here;
-/// `every_migration_file_is_listed` fails when a file in the folder is missing from it.
-/// (This list replaces sqlx's `migrate!`, whose proc-macro build compiled SQLite a second time.)
-const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
+// The migrations, in order. A new one is one more line here and a file in each folder;
+// `every_migration_file_is_listed` fails when a file in a folder is missing from it.
+// (This list replaces sqlx's `migrate!`, whose proc-macro build compiled SQLite a second time.)
+migrations![
     "0001_init.sql",
     "0002_imap.sql",
     "0003_outbox.sql",
@@ -117,8 +168,34 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = migrations![
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,
 /// SQL and checksum (SHA-384 of the text, computed by `Migration::new`) are the same, so a
 /// database migrated by an older build opens without a checksum mismatch.
-fn migrator() -> Migrator {
-    Migrator::with_migrations(SQLITE_MIGRATIONS.iter().map(|&(file, sql)| migration(file, sql)).collect())
+fn migrator(backend: Backend) -> Migrator {
+    let files = match backend {
+        Backend::Sqlite => SQLITE_MIGRATIONS,
+        Backend::Postgres => POSTGRES_MIGRATIONS,
+    };
+    Migrator::with_migrations(files.iter().map(|&(file, sql)| migration(file, sql)).collect())
+}
+
+/// Which database engine a `Db` runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, one machine.
+    Sqlite,
+    /// A server shared by instances on several machines.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a `database_url` names, if any.
+    pub fn of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 /// One migration from its file name (`<version>_<description>.sql`) and text, read as
@@ -130,6 +207,47 @@ fn migration(file: &'static str, sql: &'static str) -> Migration {
     let kind = MigrationType::from_filename(rest);
     let description = rest.trim_end_matches(kind.suffix()).replace('_', " ");
     Migration::new(version, description.into(), kind, SqlStr::from_static(sql), sql.starts_with("-- no-transaction"))
+}
+
+/// `url` as it may be shown or logged: a PostgreSQL password is replaced by `***`.
+pub fn shown(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let name = user.split(':').next().unwrap_or("");
+            format!("{scheme}://{name}:***@{host}{tail}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// What a PostgreSQL server says before anything is written to it (`check-config`).
+pub struct Probe {
+    /// `server_version`, e.g. "15.8 (Debian 15.8-0+deb12u1)".
+    pub version: String,
+    /// The last migration applied; `None` on a database baosong has not set up yet.
+    pub applied: Option<i64>,
+    /// The last migration this build knows.
+    pub latest: i64,
+}
+
+/// Connects to the PostgreSQL database at `url` and reads its version and how far its
+/// schema is migrated, changing nothing.
+pub async fn probe(url: &str) -> anyhow::Result<Probe> {
+    use sqlx::Connection;
+    install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.with_context(|| format!("无法连接数据库 {}", shown(url)))?;
+    let (version,): (String,) = sqlx::query_as("SELECT current_setting('server_version')").fetch_one(&mut conn).await?;
+    let (tables,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'").fetch_one(&mut conn).await?;
+    let applied = match tables {
+        0 => None,
+        _ => sqlx::query_as::<_, (Option<i64>,)>("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(&mut conn).await?.0,
+    };
+    let _ = conn.close().await;
+    let latest = migrator(Backend::Postgres).iter().map(|m| m.version).max().unwrap_or(0);
+    Ok(Probe { version, applied, latest })
 }
 
 /// Rows written at once never duplicate: a second copy of a message is this, not an error.
@@ -149,18 +267,22 @@ impl Db {
         self.pool.close().await;
     }
 
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
-    /// Callers hold `lock::MigrationLock`, so that two processes never migrate at once.
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date:
+    /// a SQLite file, or a PostgreSQL database (which must exist). Callers hold
+    /// `lock::MigrationLock`, so that two processes of one machine never migrate at once;
+    /// sqlx's migrator also takes an advisory lock on PostgreSQL, for other machines.
     pub async fn open(url: &str) -> anyhow::Result<Db> {
         install_default_drivers();
-        let url = if let Some(path) = url.strip_prefix("sqlite://") {
-            let path = path.split('?').next().unwrap_or(path);
-            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("无法创建数据库目录 {}", dir.display()))?;
+        let backend = Backend::of(url).with_context(|| format!("不支持的数据库地址 {}：只支持 sqlite:// 和 postgres://", shown(url)))?;
+        let url = match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let path = path.split('?').next().unwrap_or(path);
+                if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).with_context(|| format!("无法创建数据库目录 {}", dir.display()))?;
+                }
+                if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") }
             }
-            if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") }
-        } else {
-            url.to_string()
+            None => url.to_string(),
         };
         let pool = AnyPoolOptions::new()
             .max_connections(4)
@@ -169,9 +291,9 @@ impl Db {
             // within 40 s (`intake::worker` hands the memory back after 45 s).
             .min_connections(0)
             .idle_timeout(Some(std::time::Duration::from_secs(20)))
-            .after_connect(|conn, _| {
+            .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                    if backend == Backend::Sqlite {
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                     }
@@ -180,22 +302,24 @@ impl Db {
             })
             .connect(&url)
             .await
-            .with_context(|| format!("无法打开数据库 {url}"))?;
-        if url.starts_with("sqlite:") {
+            .with_context(|| format!("无法打开数据库 {}", shown(&url)))?;
+        if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await.context("无法设置 WAL 模式")?;
         }
-        migrator().run(&pool).await.context("数据库迁移失败")?;
-        Ok(Db { pool, sqlite: url.starts_with("sqlite:") })
+        migrator(backend).run(&pool).await.context("数据库迁移失败")?;
+        Ok(Db { pool, backend, turn: Default::default() })
     }
 
     /// A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so
     /// that it waits on `busy_timeout` behind another process's writes instead of
     /// failing with "database is locked" when a read would turn into a write.
     pub async fn begin(&self) -> anyhow::Result<Tx<'static>> {
-        if self.sqlite {
-            return Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        let backend = self.backend;
+        if backend == Backend::Sqlite {
+            let turn = self.turn.clone().lock_owned().await;
+            return Ok(Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, backend, _turn: Some(turn) });
         }
-        Ok(self.pool.begin().await?)
+        Ok(Tx { tx: self.pool.begin().await?, backend, _turn: None })
     }
 }
 
@@ -203,18 +327,52 @@ impl Db {
 mod tests {
     use super::*;
 
-    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite");
-
     #[test]
     fn every_migration_file_is_listed() {
-        let mut files: Vec<String> = std::fs::read_dir(DIR)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|name| name.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let listed: Vec<&str> = SQLITE_MIGRATIONS.iter().map(|&(file, _)| file).collect();
-        assert_eq!(listed, files, "SQLITE_MIGRATIONS in src/db.rs must list every file of migrations/sqlite, in order");
+        for (folder, listed) in [("sqlite", SQLITE_MIGRATIONS), ("postgres", POSTGRES_MIGRATIONS)] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(folder);
+            let mut files: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            files.sort();
+            let listed: Vec<&str> = listed.iter().map(|&(file, _)| file).collect();
+            assert_eq!(listed, files, "migrations![…] in src/db.rs must list every file of migrations/{folder}, in order");
+        }
+    }
+
+    #[test]
+    fn a_shown_address_hides_the_password() {
+        assert_eq!(shown("postgres://baosong:s3cr@t@db.example:5432/baosong"), "postgres://baosong:***@db.example:5432/baosong");
+        assert_eq!(shown("postgres://baosong@db.example/baosong"), "postgres://baosong@db.example/baosong");
+        assert_eq!(shown("sqlite:///srv/baosong/data/baosong.db"), "sqlite:///srv/baosong/data/baosong.db");
+    }
+
+    /// Writers of one process take turns (`Db::turn`): the second waits while the first
+    /// is open, and goes on as soon as the first ends, here by being dropped without a
+    /// commit, whose changes are then gone. A turn that a dropped transaction kept would
+    /// stop every later write of the process.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_take_turns_and_a_dropped_transaction_hands_its_turn_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let mut first = db.begin().await.unwrap();
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES ('first', 1)").execute(&mut *first).await.unwrap();
+        let second = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.unwrap();
+                sqlx::query("INSERT INTO login_failures (key, at) VALUES ('second', 2)").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(!second.is_finished(), "the second writer waits while the first is open");
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(5), second).await.expect("the second writer goes on once the first is dropped").unwrap();
+        let keys: Vec<(String,)> = sqlx::query_as("SELECT key FROM login_failures").fetch_all(&db.pool).await.unwrap();
+        assert_eq!(keys, [("second".to_string(),)]);
     }
 
     /// 0015 rebuilds messages, items and outbox with CHECKs on their state columns (0016
@@ -245,7 +403,7 @@ mod tests {
         ] {
             pool.execute(sql).await.unwrap();
         }
-        migrator().run(&pool).await.unwrap();
+        migrator(Backend::Sqlite).run(&pool).await.unwrap();
         let messages: Vec<(i64, String, String, String)> =
             sqlx::query_as("SELECT id, disposition, cycle_rule, decided_by FROM messages ORDER BY id").fetch_all(&pool).await.unwrap();
         assert_eq!(messages, [(7, "package".into(), "manual".into(), "approved".into()), (8, "held".into(), "".into(), "".into())]);
@@ -266,12 +424,14 @@ mod tests {
     /// match it field for field, checksums included.
     #[tokio::test]
     async fn migrations_are_what_sqlx_reads_from_the_folder() {
-        let folder = Migrator::new(Path::new(DIR)).await.unwrap();
-        let ours = migrator();
-        let fields = |m: &Migration| (m.version, m.description.to_string(), m.migration_type, m.sql.as_str().to_string(), m.checksum.to_vec(), m.no_tx);
-        let folder: Vec<_> = folder.iter().map(fields).collect();
-        let ours: Vec<_> = ours.iter().map(fields).collect();
-        assert_eq!(ours, folder);
-        assert_eq!(ours.len(), SQLITE_MIGRATIONS.len());
+        for (backend, name) in [(Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {
+            let folder = Migrator::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(name)).await.unwrap();
+            let ours = migrator(backend);
+            let fields = |m: &Migration| (m.version, m.description.to_string(), m.migration_type, m.sql.as_str().to_string(), m.checksum.to_vec(), m.no_tx);
+            let folder: Vec<_> = folder.iter().map(fields).collect();
+            let ours: Vec<_> = ours.iter().map(fields).collect();
+            assert_eq!(ours, folder);
+            assert_eq!(ours.len(), SQLITE_MIGRATIONS.len());
+        }
     }
 }

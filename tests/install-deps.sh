@@ -4,7 +4,8 @@
 # it brings the x265 encoder the tests use to write HEIC), libturbojpeg (JPEG), Dovecot for the IMAP
 # tests, openssl for their test CA, unzip for the download test, isync (mbsync) for the IMAP benchmark, and
 # aiosmtpd (PyPI) for the SMTP tests, Chromium, chromedriver and a CJK font for the
-# console's browser test, and LibreOffice, poppler and Noto CJK for the 通报 test.
+# console's browser test, LibreOffice, poppler and Noto CJK for the 通报 test, and
+# PostgreSQL 15 for the tests on PostgreSQL.
 # `install-deps.sh build` installs only what building baosong needs (README's run command).
 # Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
@@ -40,6 +41,9 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 [ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+# The PostgreSQL tests start a throwaway PostgreSQL 15 cluster of their own (initdb and
+# pg_ctl in a temporary folder, on a free port); the package's own service is not used.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""

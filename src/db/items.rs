@@ -298,7 +298,7 @@ impl Before {
 /// to them (adoptions) is checked at commit, after `repoint` moved it to the new rows:
 /// an adopted file the rules no longer keep fails the commit and changes nothing.
 pub async fn delete_for_message(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
-    sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut **tx).await?;
+    tx.defer_foreign_keys().await?;
     super::authors::delete_for_message(tx, message_ref).await?;
     sqlx::query("DELETE FROM items WHERE message_ref = $1").bind(message_ref).execute(&mut **tx).await?;
     Ok(())
@@ -429,7 +429,7 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<ListedItem>> {
 /// Files an item under `category` at `tree_path`; `chosen` when a person chose the
 /// category (kept by `reprocess`).
 pub async fn set_placement(tx: &mut Tx<'_>, id: i64, category: &str, tree_path: &str, chosen: bool) -> anyhow::Result<()> {
-    sqlx::query("UPDATE items SET category = $1, tree_path = $2, category_manual = MAX(category_manual, $3) WHERE id = $4")
+    sqlx::query("UPDATE items SET category = $1, tree_path = $2, category_manual = CASE WHEN category_manual > $3 THEN category_manual ELSE $3 END WHERE id = $4")
         .bind(category)
         .bind(tree_path)
         .bind(i64::from(chosen))

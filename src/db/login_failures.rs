@@ -12,7 +12,7 @@ pub async fn since(db: &Db, key: &str, since: i64) -> anyhow::Result<Vec<i64>> {
 /// Records a failure of each of `keys` at `at`, and forgets every failure at or before
 /// `forget_before`, in one transaction.
 pub async fn add(db: &Db, keys: &[&str], at: i64, forget_before: i64) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query("DELETE FROM login_failures WHERE at <= $1").bind(forget_before).execute(&mut *tx).await?;
     for key in keys {
         sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)").bind(key).bind(at).execute(&mut *tx).await?;

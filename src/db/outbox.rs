@@ -223,14 +223,14 @@ pub async fn release(db: &Db, account: &str) -> anyhow::Result<bool> {
 /// A claimed mail handed back untouched (the account is on hold): pending again, and
 /// the attempt not counted.
 pub async fn unclaim(db: &Db, id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE outbox SET state = 'pending', attempts = MAX(attempts - 1, 0) WHERE id = $1 AND state = 'sending'").bind(id).execute(&db.pool).await?;
+    sqlx::query("UPDATE outbox SET state = 'pending', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $1 AND state = 'sending'").bind(id).execute(&db.pool).await?;
     Ok(())
 }
 
 /// How many mails wait to be sent, and whether one of them is due by `due_by`.
 pub async fn pending(db: &Db, due_by: i64) -> anyhow::Result<(i64, bool)> {
     let (n, due): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(MAX(next_attempt_at <= $1), 0) FROM outbox WHERE state IN ('pending', 'sending')",
+        "SELECT COUNT(*), COALESCE(MAX(CASE WHEN next_attempt_at <= $1 THEN 1 ELSE 0 END), 0) FROM outbox WHERE state IN ('pending', 'sending')",
     )
     .bind(due_by)
     .fetch_one(&db.pool)

@@ -115,7 +115,12 @@ fn the_shipped_sample_is_what_the_generator_makes() {
 
 #[test]
 fn the_sample_mailbox_shows_the_board() {
-    let app = App::new();
+    sample_mailbox_shows_the_board(&App::new());
+}
+
+/// Imports the sample mailbox into `app` and checks the board (also on PostgreSQL,
+/// `on_postgres`).
+pub fn sample_mailbox_shows_the_board(app: &App) {
     let out = app.ok(&["import", sample_dir().to_str().unwrap()]);
     assert!(out.contains("共 9 封邮件"), "{out}");
     assert_eq!(summary_count(&out, "计入报送"), 6, "{out}");

@@ -81,16 +81,21 @@ fn eighty_banner_adoptions_cap_at_seven() {
 
 #[test]
 fn a_work_adopted_at_banner_and_city_scores_point_two_once_and_every_change_is_audited() {
-    let app = App::new();
+    adopted_at_banner_and_city_scores_once_and_is_audited(&App::new());
+}
+
+/// On `app` (also on PostgreSQL, `on_postgres`): a work adopted at banner and city
+/// level scores 0.2 once; withdrawing one leaves the other; every change is audited.
+pub fn adopted_at_banner_and_city_scores_once_and_is_audited(app: &App) {
     app.import_one("a.eml", &Mail::new("tkpcs@qq.com", "图克派出所4月素材", APR10).attach("①党建.jpg", &jpeg(1)).attach("②练兵.jpg", &jpeg(2)).build());
-    let work = id_of(&app, "①党建.jpg");
+    let work = id_of(app, "①党建.jpg");
     let tester = [("USER", "zhangsan")];
     let r = app.run_env(&["adopt", &work, "--level", "banner", "--date", "2024-04-12"], &tester);
     assert!(r.ok, "{}", r.stderr);
     let r = app.run_env(&["adopt", &work, "--level", "city", "--date", "2024-04-20", "--url", "https://mp.weixin.qq.com/s/x"], &tester);
     assert!(r.ok, "{}", r.stderr);
     assert!(r.stdout.contains("该作品此前已登记：2024-04-12 旗局采用"), "{}", r.stdout);
-    let s = scores(&app, &[]);
+    let s = scores(app, &[]);
     assert_eq!(item(&s, "图克派出所", "图片视频报送"), (0.2, 0.2, 7.0));
     assert_eq!(total(&s, "图克派出所"), NOTHING + 0.2);
 
@@ -99,7 +104,7 @@ fn a_work_adopted_at_banner_and_city_scores_point_two_once_and_every_change_is_a
     assert!(ex.contains("图克派出所 得分明细（2 条）"), "{ex}");
     assert!(ex.contains(&format!("作品 {work}「①党建.jpg」被旗局采用，图片视频报送 +0.10；同一作品只计分一次，取最高分")), "{ex}");
     assert!(ex.contains(&format!("作品 {work}「①党建.jpg」被市局采用，图片视频报送 +0.20")), "{ex}");
-    let j = scores(&app, &["--explain", "图克派出所"]);
+    let j = scores(app, &["--explain", "图克派出所"]);
     let lines = department(&j, "图克派出所")["lines"].as_array().unwrap().clone();
     assert_eq!(lines.iter().map(|l| l["counted"].as_f64().unwrap()).collect::<Vec<_>>(), [0.0, 0.2]);
 
@@ -107,7 +112,7 @@ fn a_work_adopted_at_banner_and_city_scores_point_two_once_and_every_change_is_a
     let city_id = lines[1]["source"]["id"].as_i64().unwrap().to_string();
     let r = app.run_env(&["unadopt", &city_id], &tester);
     assert!(r.ok && r.stdout.contains(&format!("已撤销采用 {city_id}")), "{}{}", r.stdout, r.stderr);
-    assert_eq!(item(&scores(&app, &[]), "图克派出所", "图片视频报送").1, 0.1);
+    assert_eq!(item(&scores(app, &[]), "图克派出所", "图片视频报送").1, 0.1);
     assert!(!app.run(&["unadopt", &city_id]).ok);
 
     // The audit log: who, what, before and after, newest first.
