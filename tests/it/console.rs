@@ -19,7 +19,7 @@ const ADMIN: (&str, &str) = ("admin", "管理员的密码2024");
 const STAFF: (&str, &str) = ("张三", "zhangsan-密码-1");
 const VIEWER: (&str, &str) = ("李四", "lisi-password-2");
 
-struct Console {
+pub struct Console {
     app: App,
     child: Child,
     port: u16,
@@ -110,8 +110,16 @@ impl Console {
     }
 
     fn start() -> Console {
+        Console::start_on(None)
+    }
+
+    /// `start` with the books in the database at `database_url` (PostgreSQL, `on_postgres`).
+    pub fn start_on(database_url: Option<&str>) -> Console {
         let port = free_port();
         let app = App::with_config(&format!("[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+        if let Some(url) = database_url {
+            app.set_database(url);
+        }
         accounts(&app);
         with_mail(&app);
         Console::serving(app, &["serve"], port)
@@ -227,7 +235,11 @@ fn board_row(html: &str, department: &str) -> String {
 
 #[test]
 fn console_login_cookie_and_board() {
-    let c = Console::start();
+    login_cookie_and_board(&Console::start());
+}
+
+/// The login, its cookie and the board, on `c` (also on PostgreSQL, `on_postgres`).
+pub fn login_cookie_and_board(c: &Console) {
     assert_eq!(c.get("/", "").status, 303, "no session: to the login page");
     assert_eq!(c.get("/", "").header("location"), Some("/login"));
     let bad = c.login_reply((STAFF.0, "wrong password"));
@@ -297,7 +309,12 @@ fn console_serves_https_itself_and_its_cookies_are_secure() {
 /// at one instance make the sixth try wait at the other too.
 #[test]
 fn two_consoles_on_one_database_share_the_login_limit() {
-    let c = Console::start();
+    two_consoles_share_the_login_limit(&Console::start());
+}
+
+/// A second `serve` on `c`'s database (also on PostgreSQL, where the instances may be
+/// on two machines) knows of the failures at the first.
+pub fn two_consoles_share_the_login_limit(c: &Console) {
     let dir = c.app.dir.path();
     let port = free_port();
     let config = std::fs::read_to_string(dir.join("baosong.toml")).unwrap().replace(&format!("127.0.0.1:{}", c.port), &format!("127.0.0.1:{port}"));
@@ -364,7 +381,12 @@ fn console_csrf_and_roles() {
 
 #[test]
 fn console_every_form_is_audited_and_shows_on_the_board() {
-    let c = Console::start();
+    every_form_is_audited_and_shows_on_the_board(&Console::start());
+}
+
+/// Each form of the review and item pages changes the books, shows on the board and is
+/// audited, on `c` (also on PostgreSQL, `on_postgres`).
+pub fn every_form_is_audited_and_shows_on_the_board(c: &Console) {
     let (cookie, token) = c.login(STAFF);
     let held = c.held_id("someone@qq.com");
     let r = c.post("/review/approve", &cookie, &[("id", &held), ("department", "无定河派出所"), ("remember", "1"), ("csrf", &token)]);
@@ -649,7 +671,11 @@ fn console_item_page_shows_the_earlier_similar_photo_beside_it() {
 
 #[test]
 fn console_adopts_from_the_item_page_and_shows_the_scores() {
-    let c = Console::start();
+    adopts_from_the_item_page_and_shows_the_scores(&Console::start());
+}
+
+/// Adoption from the item page and the scores page, on `c` (also on PostgreSQL).
+pub fn adopts_from_the_item_page_and_shows_the_scores(c: &Console) {
     let item = c.item("①党建学习.jpg");
     let id = item["id"].to_string();
     let (viewer, vtoken) = c.login(VIEWER);

@@ -70,6 +70,15 @@ impl App {
         App::with_config(&smtp_config(relay_port, notify))
     }
 
+    /// Keeps the books in the database at `url` (`[storage] database_url`) instead of
+    /// the SQLite file in the data directory.
+    pub fn set_database(&self, url: &str) {
+        let config = std::fs::read_to_string(self.config()).unwrap();
+        let with = config.replacen("data_dir = \"data\"\n", &format!("data_dir = \"data\"\ndatabase_url = \"{url}\"\n"), 1);
+        assert_ne!(with, config, "baosong.toml has its [storage] data_dir line");
+        std::fs::write(self.config(), with).unwrap();
+    }
+
     /// Replaces the roster.
     pub fn set_roster(&self, toml: &str) {
         std::fs::write(self.dir.path().join("departments.toml"), toml).unwrap();

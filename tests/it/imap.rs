@@ -232,6 +232,13 @@ fn check_config_logs_in_and_lists_folders() {
 
 #[test]
 fn kill_9_at_random_moments_counts_every_message_exactly_once() {
+    kill_9_at_random_moments_counts_once(None);
+}
+
+/// 200 messages taken in by `run`s killed with SIGKILL at random moments, then one run
+/// to the end: each message is counted exactly once. The books are in SQLite, or in
+/// the database at `database_url` (PostgreSQL, `on_postgres`).
+pub fn kill_9_at_random_moments_counts_once(database_url: Option<&str>) {
     let d = Dovecot::start();
     {
         let mut c = d.client();
@@ -244,6 +251,9 @@ fn kill_9_at_random_moments_counts_every_message_exactly_once() {
         }
     }
     let app = App::with_imap(d.tls_port, true, "scan_junk = false\nidle = false\npoll_interval = \"1s\"\nchunk_size = \"1MiB\"");
+    if let Some(url) = database_url {
+        app.set_database(url);
+    }
     let seed = fastrand::u64(..);
     let mut rng = fastrand::Rng::with_seed(seed);
     let count = |app: &App| app.items(&[]).len();

@@ -1,7 +1,8 @@
 //! The same books on PostgreSQL (issue 25, point 1): `[storage] database_url =
 //! "postgres://…"` or `BAOSONG_DATABASE_URL` runs everything on a throwaway
 //! PostgreSQL 15 cluster (`postgres`), and the scenarios that matter (intake of the
-//! sample mailbox, scoring, reprocess) pass with the very checks they pass on SQLite.
+//! sample mailbox and over IMAP with kill -9, scoring, reprocess, the console) pass
+//! with the very checks they pass on SQLite.
 
 use crate::harness::App;
 use crate::postgres::Postgres;
@@ -33,6 +34,30 @@ fn adoptions_score_and_are_audited_on_postgresql() {
 fn a_rule_fix_reaches_a_past_month_on_postgresql() {
     let pg = Postgres::start();
     crate::reprocess::rule_fix_reaches_a_past_month(&on(&pg, "fix"), false);
+}
+
+#[test]
+fn kill_9_at_random_moments_counts_every_message_once_on_postgresql() {
+    let pg = Postgres::start();
+    crate::imap::kill_9_at_random_moments_counts_once(Some(&pg.database("kill")));
+    assert_eq!(pg.query("kill", "SELECT count(*) FROM messages"), ["200"]);
+}
+
+#[test]
+fn the_console_on_postgresql() {
+    let pg = Postgres::start();
+    let c = crate::console::Console::start_on(Some(&pg.database("console")));
+    crate::console::login_cookie_and_board(&c);
+    crate::console::every_form_is_audited_and_shows_on_the_board(&c);
+    crate::console::adopts_from_the_item_page_and_shows_the_scores(&c);
+    assert!(pg.query("console", "SELECT count(*) FROM sessions")[0].parse::<i64>().unwrap() > 0, "the sessions are in PostgreSQL");
+}
+
+#[test]
+fn two_consoles_on_one_postgresql_database_share_the_login_limit() {
+    let pg = Postgres::start();
+    crate::console::two_consoles_share_the_login_limit(&crate::console::Console::start_on(Some(&pg.database("limit"))));
+    assert!(pg.query("limit", "SELECT count(*) FROM login_failures")[0].parse::<i64>().unwrap() >= 5);
 }
 
 /// `BAOSONG_DATABASE_URL` takes the place of the file's `database_url`, and
