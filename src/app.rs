@@ -7,7 +7,7 @@ use anyhow::Context;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Backend, Db, writer_lock};
 use crate::lock::{MigrationLock, WriterLock};
 use crate::store::Store;
 
@@ -28,6 +28,8 @@ pub struct App {
     pub store: Store,
     /// Held by writers (`run`, `poll`, `import`) for as long as they run.
     pub writer: Option<WriterLock>,
+    /// On PostgreSQL, the writer's lock on the database, for writers on other machines.
+    pub database_writer: Option<crate::db::writer_lock::DatabaseLock>,
 }
 
 impl App {
@@ -36,7 +38,7 @@ impl App {
     pub async fn open(config: Config) -> anyhow::Result<App> {
         let store = open_store(&config)?;
         let db = open_db(&config).await?;
-        Ok(App { config, db, store, writer: None })
+        Ok(App { config, db, store, writer: None, database_writer: None })
     }
 
     /// For the one writer of a data directory: takes its lock (or says in Chinese
@@ -51,7 +53,21 @@ impl App {
             Err(e) => warn!(error = %e, "无法清理临时目录 tmp"),
         }
         let db = open_db(&config).await?;
-        Ok(App { config, db, store, writer: Some(lock) })
+        let database_writer = match db.backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => match writer_lock::try_acquire(&config.database_url).await? {
+                Some(held) => Some(held),
+                None => {
+                    let at = writer_lock::holder(&db).await.ok().flatten().unwrap_or_else(|| "未知".to_string());
+                    anyhow::bail!(
+                        "数据库 {} 正被另一个 baosong 进程写入（它的连接来自 {at}）。同一个库同一时间只能有一个收件或导入进程\
+                         （run、poll、import），无论在哪台机器上；请等它结束，或先停止它（systemctl stop baosong）再试。查看报表、审核等命令不受影响。",
+                        crate::db::shown(&config.database_url)
+                    );
+                }
+            },
+        };
+        Ok(App { config, db, store, writer: Some(lock), database_writer })
     }
 }
 

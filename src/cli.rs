@@ -26,6 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::{Cli, Command, LinksAction, OutboxAction, QuarantineAction, ReportAction, TreeAction};
 
 mod links;
+mod migrate_db;
 mod tongbao;
 mod scoring;
 mod users;
@@ -81,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { .. } => App::open_writer(config, "import").await?,
         Command::Retry { .. } => App::open_writer(config, "retry").await?,
         Command::Reprocess { dry_run: false, .. } => App::open_writer(config, "reprocess").await?,
+        Command::MigrateDb { .. } => App::open_writer(config, "migrate-db").await?,
         Command::Links { action: Some(LinksAction::Fetch), .. } => App::open_writer(config, "links fetch").await?,
         _ => App::open(config).await?,
     };
@@ -100,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recategorize { item, category } => recategorize(&app, item, category).await,
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&app).await,
         Command::Verify { repair } => verify(&app, repair).await,
+        Command::MigrateDb { to, check } => migrate_db::run(&app, &to, check).await,
         Command::Retry { ids } => retry(&app, &ids).await,
         Command::Reprocess { cycle, all, dry_run } => reprocess(app, cycle, all, dry_run).await,
         Command::Digest { date, print, send } => digest(&app, date, print || !send).await,

@@ -74,6 +74,8 @@ pub mod messages;
 pub mod metrics;
 pub mod outbox;
 pub mod sender_auth;
+pub mod transfer;
+pub mod writer_lock;
 pub mod senders;
 pub mod users;
 

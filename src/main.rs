@@ -148,6 +148,16 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// 把单机版（SQLite）的全部数据复制到一个空的 PostgreSQL 库：逐表复制，在同一事务中提交（中断后目标库仍为空，可重新运行），完成后逐表核对行数和校验和。
+    /// 复制期间请停止 baosong（本命令持有写入锁）。存档文件仍在 data_dir 中，不复制。
+    MigrateDb {
+        /// 目标库的地址（须为新建的空库）。例：--to postgres://baosong:密码@db.example:5432/baosong
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// 只核对：不复制，逐表比较源库与已迁移的目标库的行数和校验和。例：--check
+        #[arg(long)]
+        check: bool,
+    },
     /// 校验存档：重新计算每个存档文件和原始邮件的哈希，找出损坏或缺失的文件和被改动的目录树文件
     Verify {
         /// 修复：从原始邮件恢复损坏的存档文件，恢复目录树，把存档文件改为只读。例：baosong verify --repair

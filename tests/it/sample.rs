@@ -7,7 +7,7 @@ use crate::fixtures::{Mail, NameStyle, Part, ZipEntry, b64, jpeg, mp4, png, seve
 use crate::harness::{App, summary_count};
 use crate::ingest::AS_OF;
 
-fn sample_dir() -> PathBuf {
+pub fn sample_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-mailbox")
 }
 
