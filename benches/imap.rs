@@ -15,8 +15,10 @@
 //! RSS and CPU use; and what checking senders costs (issue 24): `poll --once` of the
 //! same 200 packages signed as 163.com signs (DKIM, a loopback DNS server with the
 //! key and DMARC record, the cache warm after the first message) with
-//! `sender_auth = "dmarc"` against `"off"`, alternated. Run with `cargo bench --bench
-//! imap` (`BENCH_PART=throughput`, `rss`, `idle` or `sender_auth` for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
+//! `sender_auth = "dmarc"` against `"off"`, alternated; and full ingest with the books
+//! in a local PostgreSQL 15 against SQLite, alternated (issue 25). Run with `cargo bench
+//! --bench imap` (`BENCH_PART=throughput`, `rss`, `idle`, `sender_auth` or `postgres`
+//! for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
 //! and djpeg (libjpeg-turbo-progs).
 //!
 //! Goals: the fetch path alone ≥ 1.0× mbsync's throughput; full ingest ≥ 1.25× the
@@ -34,6 +36,9 @@ mod fixtures;
 #[path = "../tests/it/dns.rs"]
 #[allow(dead_code)]
 mod dns;
+#[path = "../tests/it/postgres.rs"]
+#[allow(dead_code)]
+mod postgres;
 
 use std::path::Path;
 use std::process::Command;
@@ -203,6 +208,51 @@ fn main() {
     if only.is_empty() || only == "sender_auth" {
         sender_auth(&d);
     }
+    if only.is_empty() || only == "postgres" {
+        on_postgres(&d, mb);
+    }
+}
+
+/// Full ingest with the books in PostgreSQL against SQLite (issue 25): the same 200
+/// packages taken in by `poll --once`, alternated after a warm-up, the store a local
+/// folder in both. PostgreSQL 15 runs on this machine with its default, durable
+/// settings (every commit flushed), a fresh database each run.
+fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
+    let pg = postgres::Postgres::start_with(true);
+    let mut n = 0;
+    let mut run = |on_postgres: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = config(dir.path(), d, "[\"INBOX\"]");
+        let url = on_postgres.then(|| {
+            n += 1;
+            pg.database(&format!("bench{n}"))
+        });
+        let baosong = |args: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_baosong"));
+            cmd.arg("--config").arg(&conf).args(args).env("BENCH_PW", dovecot::PASSWORD).env("BAOSONG_LOG", "warn");
+            if let Some(url) = &url {
+                cmd.env("BAOSONG_DATABASE_URL", url);
+            }
+            cmd
+        };
+        let r = measure(&mut baosong(&["poll", "--once"]));
+        let items = baosong(&["items", "--json"]).output().unwrap();
+        let count = serde_json::from_slice::<serde_json::Value>(&items.stdout).unwrap().as_array().unwrap().len();
+        assert_eq!(count, MESSAGES as usize * 3, "every photo counted");
+        r.0
+    };
+    run(false);
+    run(true);
+    let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        sqlite.push(run(false));
+        postgres.push(run(true));
+    }
+    let show = |v: &[f64]| v.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" ");
+    let (a, b) = (median(sqlite.clone()), median(postgres.clone()));
+    println!("poll --once on SQLite     runs: {}  median {a:.2}s  {:.0} MB/s", show(&sqlite), mb / a);
+    println!("poll --once on PostgreSQL runs: {}  median {b:.2}s  {:.0} MB/s", show(&postgres), mb / b);
+    println!("full ingest on PostgreSQL: {:.2}x SQLite's throughput (goal >= 0.80x; the store is a local folder in both)", a / b);
 }
 
 /// What checking senders adds to full ingest: the same 200 packages, each signed with

@@ -30,13 +30,20 @@ fn as_root() -> bool {
 }
 
 impl Postgres {
+    /// A cluster for tests: nothing is flushed to disk (fsync off).
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// `durable`: PostgreSQL's default settings, every commit flushed (for benches).
+    pub fn start_with(durable: bool) -> Postgres {
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let pg = Postgres { dir, port: crate::dovecot::free_port(), bin: bin_dir() };
         let data = pg.data();
         pg.run("initdb", &["-D", data.to_str().unwrap(), "-U", "baosong", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
-        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", pg.port, pg.dir.path().display());
+        let relaxed = if durable { "" } else { " -c fsync=off -c full_page_writes=off" };
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1{relaxed}", pg.port, pg.dir.path().display());
         let log = pg.dir.path().join("postgres.log");
         pg.run("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-o", &options, "-w", "-t", "60", "start"]);
         pg
