@@ -43,10 +43,20 @@ impl App {
 
     /// For the one writer of a data directory: takes its lock (or says in Chinese
     /// which process holds it), then opens and migrates the database under it.
+    ///
+    /// On PostgreSQL the writer lock is the database's own (`db::writer_lock`), for
+    /// writers on every machine, and the data directory may be a folder all of them
+    /// share: no flock on data/lock then. `run` takes the database's lock itself, as
+    /// the mailbox reader or a standby (`failover`); the other writers take it here.
     pub async fn open_writer(config: Config, command: &str) -> anyhow::Result<App> {
-        let lock = WriterLock::acquire(&config.data_dir, command, chrono::Utc::now().timestamp())?;
+        let postgres = Backend::of(&config.database_url) == Some(Backend::Postgres);
+        let lock = match postgres {
+            false => Some(WriterLock::acquire(&config.data_dir, command, chrono::Utc::now().timestamp())?),
+            true => None,
+        };
         let store = open_store(&config)?;
-        // Under the writer lock: what earlier processes killed mid-way left in tmp/.
+        // What earlier processes killed mid-way left in tmp/: only folders whose
+        // flock nobody holds, so never a live process's, wherever it runs.
         match store.remove_leftovers() {
             Ok(0) => {}
             Ok(n) => info!(folders = n, "已删除此前中断的进程留下的临时文件"),
@@ -54,8 +64,7 @@ impl App {
         }
         let db = open_db(&config).await?;
         let database_writer = match db.backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => match writer_lock::try_acquire(&config.database_url).await? {
+            Backend::Postgres if command != "run" => match writer_lock::try_acquire(&config.database_url).await? {
                 Some(held) => Some(held),
                 None => {
                     let at = writer_lock::holder(&db).await.ok().flatten().unwrap_or_else(|| "未知".to_string());
@@ -66,8 +75,9 @@ impl App {
                     );
                 }
             },
+            _ => None,
         };
-        Ok(App { config, db, store, writer: Some(lock), database_writer })
+        Ok(App { config, db, store, writer: lock, database_writer })
     }
 }
 

@@ -417,16 +417,34 @@ async fn run_daemon(app: &App, force_poll: bool) -> anyhow::Result<ExitCode> {
     // A certificate that cannot be used is a configuration error at start-up, like a
     // missing 授权码; a console that cannot listen (the port is taken) is only logged.
     baosong::web::tls::server_config(&app.config.origin, &app.config.web)?;
-    sync_tree(app).await?;
-    let ingested = tokio::sync::Notify::new();
     // The console reads and corrects through its own connections, as a manual command
-    // alongside the writer would; it stops with intake on SIGTERM.
+    // alongside the writer would; it stops with intake on SIGTERM. It runs on a
+    // standby too.
     let web = baosong::web::serve(App::open(app.config.clone()).await?, rx.clone());
     let mut console = tokio::spawn(async move {
         if let Err(e) = web.await {
             tracing::error!(error = %format!("{e:#}"), "控制台未能运行；收件照常进行");
         }
     });
+    let active = |rx| read_mailbox(app, &cfg, &password, rx);
+    let ended = match app.db.backend {
+        db::Backend::Sqlite => active(rx.clone()).await,
+        db::Backend::Postgres => baosong::failover::lead(&app.db, &app.config.database_url, rx.clone(), active).await,
+    };
+    // On SIGTERM the console finishes its requests; if intake stopped for another reason,
+    // the console stops with it.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut console).await.is_err() {
+        console.abort();
+    }
+    ended?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The mailbox reader's work: the tree brought in line with the books, then intake,
+/// link downloads, the daily jobs and the outbox, until `rx` turns true.
+async fn read_mailbox(app: &App, cfg: &ImapConfig, password: &str, rx: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<()> {
+    sync_tree(app).await?;
+    let ingested = tokio::sync::Notify::new();
     let links = match app.config.links.fetch {
         true => Some(baosong::links::queue::Queue::new(app.db.clone(), app.store.clone(), &app.config.links)?),
         false => None,
@@ -434,15 +452,9 @@ async fn run_daemon(app: &App, force_poll: bool) -> anyhow::Result<ExitCode> {
     if let Some(w) = app.config.links.test_overrides() {
         tracing::warn!("{w}");
     }
-    let (intake, notices) = tokio::join!(daemon::run(&app.config, &app.db, &app.store, &cfg, &password, rx.clone(), &ingested, links.as_ref()), baosong::outbox::run(&app.db, &app.config, &app.store, rx, &ingested, now));
-    // On SIGTERM the console finishes its requests; if intake stopped for another reason,
-    // the console stops with it.
-    if tokio::time::timeout(std::time::Duration::from_secs(5), &mut console).await.is_err() {
-        console.abort();
-    }
+    let (intake, notices) = tokio::join!(daemon::run(&app.config, &app.db, &app.store, cfg, password, rx.clone(), &ingested, links.as_ref()), baosong::outbox::run(&app.db, &app.config, &app.store, rx, &ingested, now));
     intake?;
-    notices?;
-    Ok(ExitCode::SUCCESS)
+    notices
 }
 
 /// `baosong serve`: the console alone, until SIGTERM or Ctrl-C.

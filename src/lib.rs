@@ -11,6 +11,7 @@ pub mod source; // where raw mail comes from: files and IMAP
 pub mod journal; // raw mail made durable and queued, with the IMAP cursor, in one transaction
 pub mod intake; // workers analyse what the journal queued; offline import
 pub mod daemon; // the IMAP intake loop: passes, IDLE, reconnects, shutdown
+pub mod failover; // run on several machines: one reads the mailbox, the others stand by
 pub mod parse; // mail-parser plus Chinese header repair
 pub mod sender_auth; // who really sent it: DKIM verified, SPF/DMARC from mx.qq.com's header, the verdict under the policy
 pub mod resolve; // pure: whose package it is, which month it names

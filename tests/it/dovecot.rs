@@ -332,33 +332,42 @@ impl Client {
 }
 
 /// A TCP proxy in front of a server: records what the client sends, and can cut
-/// every open connection at once.
+/// every open connection at once (`cut`), or leave the client hanging (`cut_silently`).
 pub struct Proxy {
     pub port: u16,
     pub log: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+    /// (client, server) of every connection.
+    conns: std::sync::Arc<std::sync::Mutex<Vec<(TcpStream, TcpStream)>>>,
+    /// Set by `cut_silently`: nothing passes any more, and clients are never closed.
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Connections held open and silent after `cut_silently`.
+    held: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
 }
 
 impl Proxy {
     pub fn start(upstream: u16) -> Proxy {
+        use std::sync::atomic::Ordering::SeqCst;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let conns: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>> = Default::default();
-        let (l2, c2) = (log.clone(), conns.clone());
+        let p = Proxy { port, log: Default::default(), conns: Default::default(), silent: Default::default(), held: Default::default() };
+        let (l2, c2, silent, held) = (p.log.clone(), p.conns.clone(), p.silent.clone(), p.held.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
+                if silent.load(SeqCst) {
+                    held.lock().unwrap().push(client);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
-                c2.lock().unwrap().extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                c2.lock().unwrap().push((client.try_clone().unwrap(), server.try_clone().unwrap()));
                 let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let (mut s_read, mut c_write) = (server, client);
-                let log = l2.clone();
+                let (log, silent_in, silent_out) = (l2.clone(), silent.clone(), silent.clone());
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 65536];
                     while let Ok(n) = c_read.read(&mut buf) {
-                        if n == 0 || s_write.write_all(&buf[..n]).is_err() {
+                        if n == 0 || silent_in.load(SeqCst) || s_write.write_all(&buf[..n]).is_err() {
                             break;
                         }
                         log.lock().unwrap().extend_from_slice(&buf[..n]);
@@ -366,18 +375,37 @@ impl Proxy {
                     let _ = s_write.shutdown(std::net::Shutdown::Both);
                 });
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut s_read, &mut c_write);
-                    let _ = c_write.shutdown(std::net::Shutdown::Both);
+                    let mut buf = [0u8; 65536];
+                    while let Ok(n) = s_read.read(&mut buf) {
+                        if n == 0 || silent_out.load(SeqCst) || c_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    if !silent_out.load(SeqCst) {
+                        let _ = c_write.shutdown(std::net::Shutdown::Both);
+                    }
                 });
             }
         });
-        Proxy { port, log, conns }
+        p
     }
 
     /// Cuts every connection open now, as a broken network would.
     pub fn cut(&self) {
-        for c in self.conns.lock().unwrap().drain(..) {
+        for (c, s) in self.conns.lock().unwrap().drain(..) {
             let _ = c.shutdown(std::net::Shutdown::Both);
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// From now on nothing passes either way: the server sees every connection closed
+    /// (and ends its sessions), while the clients' sockets stay open and silent, new
+    /// ones included, as for a client whose network went away.
+    pub fn cut_silently(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+        for (c, s) in self.conns.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+            self.held.lock().unwrap().push(c);
         }
     }
 

@@ -91,7 +91,13 @@ impl App {
 
     /// `spawn` with extra environment variables.
     pub fn spawn_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join("daemon.log")).unwrap();
+        self.spawn_logged(args, env, "daemon.log")
+    }
+
+    /// `spawn_env`, logging to `log` in the test folder (one per instance, when several
+    /// run on one configuration).
+    pub fn spawn_logged(&self, args: &[&str], env: &[(&str, &str)], log: &str) -> std::process::Child {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.path().join(log)).unwrap();
         self.command(args)
             .env("BAOSONG_LOG", "info")
             .envs(env.iter().copied())
@@ -102,7 +108,12 @@ impl App {
     }
 
     pub fn daemon_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("daemon.log")).unwrap_or_default()
+        self.log("daemon.log")
+    }
+
+    /// What the instance logging to `name` (`spawn_logged`) has logged so far.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
     /// Accepted and duplicate items, and packages, of one department in March 2024.

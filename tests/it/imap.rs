@@ -240,17 +240,8 @@ fn kill_9_at_random_moments_counts_every_message_exactly_once() {
 /// the database at `database_url` (PostgreSQL, `on_postgres`).
 pub fn kill_9_at_random_moments_counts_once(database_url: Option<&str>) {
     let d = Dovecot::start();
-    {
-        let mut c = d.client();
-        for i in 0..200u32 {
-            // About 60 KB each, so that a batch takes long enough to be interrupted.
-            let mut photo = jpeg(1000 + i);
-            photo.extend(std::iter::repeat_n((i % 251) as u8, 60_000).enumerate().map(|(k, b)| b ^ (k as u8)));
-            let raw = Mail::new("gltpcs@163.com", "3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach(&format!("{i}.jpg"), &photo).build();
-            c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
-        }
-    }
-    let app = App::with_imap(d.tls_port, true, "scan_junk = false\nidle = false\npoll_interval = \"1s\"\nchunk_size = \"1MiB\"");
+    backlog(&d, 200);
+    let app = App::with_imap(d.tls_port, true, BACKLOG_IMAP);
     if let Some(url) = database_url {
         app.set_database(url);
     }
@@ -289,15 +280,36 @@ pub fn kill_9_at_random_moments_counts_once(database_url: Option<&str>) {
     signal(&daemon, libc::SIGTERM);
     assert!(daemon.wait().unwrap().success());
 
+    each_counted_once(&app, 200, seed);
+}
+
+/// `[imap]` for a backlog: polled every second, fetched in 1 MiB chunks.
+pub const BACKLOG_IMAP: &str = "scan_junk = false\nidle = false\npoll_interval = \"1s\"\nchunk_size = \"1MiB\"";
+
+/// `n` packages of 嘎鲁图派出所 in INBOX, one photo of about 60 KB each, so that a batch
+/// takes long enough to be interrupted.
+pub fn backlog(d: &Dovecot, n: u32) {
+    let mut c = d.client();
+    for i in 0..n {
+        let mut photo = jpeg(1000 + i);
+        photo.extend(std::iter::repeat_n((i % 251) as u8, 60_000).enumerate().map(|(k, b)| b ^ (k as u8)));
+        let raw = Mail::new("gltpcs@163.com", "3月素材", "Tue, 19 Mar 2024 10:00:00 +0800").attach(&format!("{i}.jpg"), &photo).build();
+        c.append("INBOX", "19-Mar-2024 10:00:00 +0800", &raw);
+    }
+}
+
+/// The `backlog` of `n` is on the books exactly once: `n` accepted photos in `n`
+/// packages, and the board says so.
+pub fn each_counted_once(app: &App, n: usize, seed: u64) {
     let items = app.items(&[]);
-    assert_eq!(items.len(), 200, "seed {seed}");
+    assert_eq!(items.len(), n, "seed {seed}");
     assert!(items.iter().all(|i| i["status"] == "accepted"), "no duplicates: seed {seed}");
     let mut packages: Vec<i64> = items.iter().map(|i| i["package"].as_i64().unwrap()).collect();
     packages.sort_unstable();
     packages.dedup();
-    assert_eq!(packages.len(), 200, "one package per message, each with its one file");
+    assert_eq!(packages.len(), n, "one package per message, each with its one file");
     let row = app.row("2024-03", "2024-04-30T00:00:00+08:00", "嘎鲁图派出所");
-    assert_eq!((row["packages"].as_i64(), row["photos"].as_i64()), (Some(200), Some(200)), "seed {seed}");
+    assert_eq!((row["packages"].as_i64(), row["photos"].as_i64()), (Some(n as i64), Some(n as i64)), "seed {seed}");
 }
 
 /// Issue 21: with a configured folder the server refuses, `run` logged in 51 times in

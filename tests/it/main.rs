@@ -10,6 +10,7 @@ mod dovecot;
 mod departments;
 mod dns;
 mod encodings;
+mod failover;
 mod fixtures;
 mod harness;
 mod hostile;
