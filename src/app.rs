@@ -75,7 +75,13 @@ impl App {
                     );
                 }
             },
-            _ => None,
+            Backend::Postgres => None,
+            Backend::Sqlite => {
+                // The one process on this database: claims made by one killed earlier
+                // need not wait for their leases.
+                crate::db::journal::release_all(&db).await?;
+                None
+            }
         };
         Ok(App { config, db, store, writer: lock, database_writer })
     }

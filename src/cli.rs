@@ -89,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run => run_daemon(&app, false).await,
         Command::Serve => serve(app).await,
+        Command::Worker => analyse_only(&app).await,
         Command::User { action } => users::run(&app, action).await,
         Command::Author { items, people: persons } => people::author(&app, &items, &persons).await,
         Command::Person { action } => people::run(&app, action).await,
@@ -455,6 +456,19 @@ async fn read_mailbox(app: &App, cfg: &ImapConfig, password: &str, rx: tokio::sy
     let (intake, notices) = tokio::join!(daemon::run(&app.config, &app.db, &app.store, cfg, password, rx.clone(), &ingested, links.as_ref()), baosong::outbox::run(&app.db, &app.config, &app.store, rx, &ingested, now));
     intake?;
     notices
+}
+
+/// `baosong worker`: analysis alone, beside the `run` of another machine, on the
+/// journal they share in PostgreSQL, until SIGTERM or Ctrl-C.
+async fn analyse_only(app: &App) -> anyhow::Result<ExitCode> {
+    if app.db.backend != db::Backend::Postgres {
+        bail!("baosong worker 用于多台机器共用 PostgreSQL 的部署（[storage] database_url = \"postgres://…\"）；使用 SQLite 时 baosong run 自己完成分析，不需要它。");
+    }
+    let rx = shutdown_on_signal()?;
+    tracing::info!(database = %db::shown(&app.config.database_url), "开始分析共用日志中排队的邮件");
+    let wake = tokio::sync::Notify::new();
+    intake::worker::run(&app.config, &app.db, &app.store, &wake, rx, &[], Some(std::time::Duration::from_secs(1))).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `baosong serve`: the console alone, until SIGTERM or Ctrl-C.

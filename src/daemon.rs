@@ -118,7 +118,7 @@ pub async fn run(
         }
     };
     let recorded = [ingested, &new_links];
-    let (intake, analysis, downloads) = tokio::join!(intake(db, store, cfg, password, shutdown.clone(), &wake), worker::run(config, db, store, &wake, shutdown.clone(), &recorded), downloads);
+    let (intake, analysis, downloads) = tokio::join!(intake(db, store, cfg, password, shutdown.clone(), &wake), worker::run(config, db, store, &wake, shutdown.clone(), &recorded, None), downloads);
     intake.and(analysis).and(downloads)
 }
 

@@ -165,6 +165,7 @@ migrations![
     "0017_sender_auth.sql",
     "0018_item_authors.sql",
     "0019_login_failures.sql",
+    "0020_journal_leases.sql",
 ];
 
 /// The migrator `migrate!("migrations/sqlite")` built: each file's version, description,
@@ -188,6 +189,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The database's clock in Unix seconds, as SQL: what leases are measured by, so
+    /// that machines whose clocks differ agree on them.
+    pub fn now_sql(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "CAST(strftime('%s', 'now') AS INTEGER)",
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)",
+        }
+    }
+
     /// The backend a `database_url` names, if any.
     pub fn of(url: &str) -> Option<Backend> {
         if url.starts_with("sqlite:") {

@@ -37,8 +37,11 @@ enum Command {
         #[arg(long)]
         check_senders: bool,
     },
-    /// 运行收件守护进程：持续读取 [imap] 配置的邮箱，新邮件到达即入库；同时提供网页控制台（[web] listen，默认 127.0.0.1:8080）
+    /// 运行收件守护进程：持续读取 [imap] 配置的邮箱，新邮件到达即入库；同时提供网页控制台（[web] listen，默认 127.0.0.1:8080）。
+    /// 使用 PostgreSQL 时可在多台机器上各运行一个：只有一个收件，其余待命，收件的实例停止后 30 秒内自动接手
     Run,
+    /// 只做分析：处理共用的 PostgreSQL 库中排队的邮件，与 baosong run 分担（多台机器时使用，需能读到共用的数据目录）。例：baosong worker
+    Worker,
     /// 只提供网页控制台，不收取邮件（[web] listen，默认 127.0.0.1:8080）。例：baosong serve
     Serve,
     /// 控制台账号：新建、列出
@@ -601,7 +604,7 @@ fn main() -> ExitCode {
     frugal_allocator();
     let cli = Cli::parse();
     // The daemon reports what it does; one-off commands only warn.
-    let default_level = if matches!(cli.command, Command::Run | Command::Serve | Command::Poll { .. }) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Run | Command::Serve | Command::Worker | Command::Poll { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(log_filter(default_level))
         .with_writer(std::io::stderr)

@@ -1,8 +1,34 @@
-//! The journal table: raw mail waiting for analysis. Claiming the next entries is one
-//! small ordered query; on PostgreSQL it would take `FOR UPDATE SKIP LOCKED` so that
-//! workers on several machines can share one journal.
+//! The journal table: raw mail waiting for analysis, shared by the workers of every
+//! process and machine on the database. A worker claims entries for a lease
+//! (`claim`, one query; on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that two
+//! workers never claim one entry), renews it while it works (`renew`), and ends an
+//! entry only while the claim is still its own (`done`); an expired lease lets another
+//! worker take the entry. Lease times are the database's clock (`Backend::now_sql`),
+//! never a machine's.
 
-use super::{Db, Tx};
+use super::{Backend, Db, Tx};
+
+/// How long a claim holds without renewal. A killed worker's entries wait this long
+/// at most before another worker takes them.
+pub const LEASE: i64 = 15;
+/// How often a worker renews its claims.
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The name this process claims entries under: host, process id and a random part,
+/// so that a restarted process never mistakes its predecessor's claims for its own.
+pub fn me() -> &'static str {
+    static ME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ME.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..))
+    })
+}
+
+/// The entry was claimed by another worker meanwhile (its lease had run out): what
+/// this worker did with it is rolled back, and the other worker's result stands.
+#[derive(Debug, thiserror::Error)]
+#[error("日志条目 {0} 已由其他处理进程接手")]
+pub struct LostClaim(pub i64);
 
 /// What the journal state column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,21 +141,101 @@ pub async fn enqueue_redo(tx: &mut Tx<'_>, message_ref: i64, raw_sha256: &str, r
 /// Gives up on deciding a message again after its last try: the entry is done and
 /// the message stays as it was recorded.
 pub async fn give_up(db: &Db, id: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE journal SET state = $1 WHERE id = $2").bind(State::Done.code()).bind(id).execute(&db.pool).await?;
+    sqlx::query("UPDATE journal SET state = $1, claimed_by = '', lease_until = 0 WHERE id = $2").bind(State::Done.code()).bind(id).execute(&db.pool).await?;
     Ok(())
 }
 
-/// Up to `limit` entries due at `now`, oldest first.
-pub async fn due(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Entry>> {
-    Ok(sqlx::query_as(
-        "SELECT id, raw_sha256, raw_path, source, received_at, tries, redo, message_ref FROM journal \
-         WHERE state = $1 AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
-    )
+const ENTRY: &str = "id, raw_sha256, raw_path, source, received_at, tries, redo, message_ref";
+
+/// Claims for this process (`me`) up to `limit` queued entries due at `now` that no
+/// live lease holds, oldest first.
+pub async fn claim(db: &Db, now: i64, limit: i64) -> anyhow::Result<Vec<Entry>> {
+    let clock = db.backend.now_sql();
+    let skip_locked = match db.backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let mut tx = db.begin().await?;
+    let mut claimed: Vec<Entry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE journal SET claimed_by = $1, lease_until = {clock} + $2 WHERE id IN (\
+         SELECT id FROM journal WHERE state = $3 AND next_attempt_at <= $4 AND lease_until < {clock} ORDER BY id LIMIT $5{skip_locked}) \
+         RETURNING {ENTRY}"
+    )))
+    .bind(me())
+    .bind(LEASE)
     .bind(State::Queued.code())
     .bind(now)
     .bind(limit)
-    .fetch_all(&db.pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    claimed.sort_by_key(|e| e.id);
+    Ok(claimed)
+}
+
+/// Renews the lease of every entry this process holds.
+pub async fn renew(db: &Db) -> anyhow::Result<()> {
+    let clock = db.backend.now_sql();
+    let mut tx = db.begin().await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE journal SET lease_until = {clock} + $1 WHERE claimed_by = $2 AND state = $3")))
+        .bind(LEASE)
+        .bind(me())
+        .bind(State::Queued.code())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lets go of every claim, whoever made it: for the one writer of a SQLite database
+/// at its start, when no other process can be working on the journal.
+pub async fn release_all(db: &Db) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE journal SET claimed_by = '', lease_until = 0 WHERE state = $1 AND claimed_by <> ''").bind(State::Queued.code()).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The oldest entry before `id` that is queued and due at `now`: the one an entry
+/// must wait for before it is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ahead {
+    /// None: `id` may be decided.
+    Clear,
+    /// Another worker's live lease holds it.
+    Held(i64),
+    /// Nobody holds it (or this process does): claimed now for this process.
+    Taken(Entry),
+}
+
+/// What `id` waits for (see `Ahead`).
+pub async fn ahead(db: &Db, id: i64, now: i64) -> anyhow::Result<Ahead> {
+    let clock = db.backend.now_sql();
+    let first: Option<(i64, String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, claimed_by, lease_until >= {clock} FROM journal WHERE state = $1 AND next_attempt_at <= $2 AND id < $3 ORDER BY id LIMIT 1"
+    )))
+    .bind(State::Queued.code())
+    .bind(now)
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((first, by, live)) = first else { return Ok(Ahead::Clear) };
+    if live && by != me() {
+        return Ok(Ahead::Held(first));
+    }
+    let mut tx = db.begin().await?;
+    let taken: Option<Entry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE journal SET claimed_by = $1, lease_until = {clock} + $2 WHERE id = $3 AND state = $4 AND (claimed_by = $1 OR lease_until < {clock}) RETURNING {ENTRY}"
+    )))
+    .bind(me())
+    .bind(LEASE)
+    .bind(first)
+    .bind(State::Queued.code())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    // Someone else claimed it meanwhile: wait for them.
+    Ok(taken.map_or(Ahead::Held(first), Ahead::Taken))
 }
 
 /// When the next queued entry that is waiting for a retry becomes due.
@@ -142,26 +248,46 @@ pub async fn next_retry_at(db: &Db) -> anyhow::Result<Option<i64>> {
 }
 
 /// Marks an entry done, in the transaction that recorded its message (whatever became
-/// of it: counted, refused, or failed after every try).
+/// of it: counted, refused, or failed after every try), if this process's claim on it
+/// still stands; otherwise `LostClaim`, and the transaction must not commit.
 pub async fn done(tx: &mut Tx<'_>, id: i64, message_ref: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE journal SET state = $1, message_ref = $2, redo = 0 WHERE id = $3").bind(State::Done.code()).bind(message_ref).bind(id).execute(&mut **tx).await?;
+    // The row stays locked to the end of the transaction: no claim can move meanwhile.
+    let ended = sqlx::query("UPDATE journal SET state = $1, message_ref = $2, redo = 0, claimed_by = '', lease_until = 0 WHERE id = $3 AND state = $4 AND claimed_by = $5")
+        .bind(State::Done.code())
+        .bind(message_ref)
+        .bind(id)
+        .bind(State::Queued.code())
+        .bind(me())
+        .execute(&mut **tx)
+        .await?;
+    if ended.rows_affected() == 0 {
+        return Err(LostClaim(id).into());
+    }
     Ok(())
 }
 
-/// Counts a failed try and sets when to try again; returns the tries so far.
+/// Counts a failed try and sets when to try again; returns the tries so far, or
+/// `LostClaim` when the claim was no longer this process's. The lease ends (anyone may
+/// take the entry once it is due again) but the claim stays this process's until
+/// then, so that after the last try it can still record the message as failed.
 pub async fn retry_later(db: &Db, id: i64, error: &str, next_attempt_at: i64) -> anyhow::Result<i64> {
-    let (tries,): (i64,) = sqlx::query_as("UPDATE journal SET tries = tries + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3 RETURNING tries")
-        .bind(error)
-        .bind(next_attempt_at)
-        .bind(id)
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(tries)
+    let tries: Option<(i64,)> = sqlx::query_as(
+        "UPDATE journal SET tries = tries + 1, last_error = $1, next_attempt_at = $2, lease_until = 0 \
+         WHERE id = $3 AND claimed_by = $4 AND state = $5 RETURNING tries",
+    )
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(id)
+    .bind(me())
+    .bind(State::Queued.code())
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(tries.ok_or(LostClaim(id))?.0)
 }
 
 /// Queues again, with no tries, the entry that became messages row `message_ref`.
 pub async fn requeue(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
-    sqlx::query("UPDATE journal SET state = $1, tries = 0, next_attempt_at = 0, message_ref = 0 WHERE message_ref = $2")
+    sqlx::query("UPDATE journal SET state = $1, tries = 0, next_attempt_at = 0, message_ref = 0, claimed_by = '', lease_until = 0 WHERE message_ref = $2")
         .bind(State::Queued.code())
         .bind(message_ref)
         .execute(&mut **tx)

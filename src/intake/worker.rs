@@ -1,10 +1,21 @@
-//! Analysis from the journal. Entries due now are analysed by a pool of blocking
-//! threads (two more than the cores, `in_flight`, and never more raw mail in analysis
-//! at once than `ANALYSIS_BUDGET`), and recorded one by one in journal order, so that where order
+//! Analysis from the journal. Entries due now are claimed for a lease
+//! (`db::journal::claim`), analysed by a pool of blocking threads (two more than the
+//! cores, `in_flight`, and never more raw mail in analysis at once than
+//! `ANALYSIS_BUDGET`), and recorded one by one in journal order, so that where order
 //! decides an outcome (a department's second package after the deadline rolls over
-//! to the next month) receipt order holds. An entry whose analysis fails is tried
-//! again later with growing waits; after `MAX_TRIES` its message is recorded as
-//! failed with the error, and nothing behind it ever waits for it.
+//! to the next month; the first sender of a shared work gets the credit) receipt
+//! order holds.
+//!
+//! That order holds across every worker of every process on the database: analysis
+//! runs in parallel, but an entry is decided and written only once no older entry
+//! that is due is still queued (`wait_turn`). An older one that another worker holds
+//! is waited for; one nobody holds (its worker died and its lease ran out) is taken
+//! over and finished first, here. Each worker takes its entries oldest first, so the
+//! oldest one queued is always being worked on, and nobody waits in a circle.
+//!
+//! An entry whose analysis fails is tried again later with growing waits, and
+//! nothing behind it waits for it meanwhile; after `MAX_TRIES` its message is
+//! recorded as failed with the error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +28,7 @@ use tracing::{info, warn};
 use crate::config::Config;
 use crate::db::Db;
 use crate::store::Store;
-use crate::db::{self, journal::Entry};
+use crate::db::{self, journal::{Ahead, Entry, LostClaim}};
 use crate::pipeline::{self, Outcome};
 
 /// Tries before a message is recorded as failed.
@@ -66,7 +77,7 @@ pub async fn drain(
         if *shutdown.borrow() {
             break;
         }
-        let batch = db::journal::due(db, now(), BATCH).await?;
+        let batch = db::journal::claim(db, now(), BATCH).await?;
         if batch.is_empty() {
             let next = if until_empty { db::journal::next_retry_at(db).await? } else { None };
             let Some(at) = next else { break };
@@ -84,7 +95,8 @@ pub async fn drain(
     Ok(handled)
 }
 
-/// Analyses `batch` concurrently and records it in order.
+/// Analyses `batch` concurrently and records it in order, renewing its lease
+/// meanwhile.
 async fn process(
     config: &Config, db: &Db, store: &Store,
     batch: Vec<Entry>,
@@ -110,23 +122,78 @@ async fn process(
         // Owned here, so that the producer stops as soon as this stops.
         let mut rx = rx;
         while let Some((entry, prepared)) = rx.recv().await {
-            let result = match prepared {
-                Ok(p) => pipeline::commit(config, db, store, p).await,
-                Err(e) => Err(e),
-            };
-            let result = match result {
-                Ok(o) => Ok(o),
-                Err(e) => failed_try(db, store, &entry, e).await?,
-            };
-            each(&entry, &result);
+            Box::pin(wait_turn(config, db, store, entry.id, budget, each)).await?;
+            Box::pin(finish(config, db, store, &entry, prepared, each)).await?;
             if *shutdown.borrow() {
                 break;
             }
         }
         Ok::<(), anyhow::Error>(())
     };
-    let ((), consumed) = tokio::join!(producer, consumer);
-    consumed
+    let renew = async {
+        loop {
+            tokio::time::sleep(db::journal::RENEW_EVERY).await;
+            if let Err(e) = db::journal::renew(db).await {
+                warn!(error = %format!("{e:#}"), "无法续租正在处理的邮件");
+            }
+        }
+    };
+    tokio::select! {
+        ((), consumed) = async { tokio::join!(producer, consumer) } => consumed,
+        () = renew => unreachable!("renews until the batch is done"),
+    }
+}
+
+/// How often an entry waiting for an older one held by another worker looks again.
+const TURN_POLL: Duration = Duration::from_millis(100);
+
+/// Returns once no entry older than `id` that is due is still queued, finishing here
+/// the older ones nobody holds (see the module's comment).
+async fn wait_turn(
+    config: &Config, db: &Db, store: &Store,
+    id: i64,
+    budget: &Arc<Semaphore>,
+    each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
+) -> anyhow::Result<()> {
+    loop {
+        match db::journal::ahead(db, id, now()).await? {
+            Ahead::Clear => return Ok(()),
+            Ahead::Held(_) => tokio::time::sleep(TURN_POLL).await,
+            Ahead::Taken(older) => {
+                info!(entry = older.id, "接手一封无人处理的较早邮件，先处理它");
+                // Boxed: an analysis's future is large, and this one sits inside another's.
+                let prepared = Box::pin(prepare(config, db, store, &older, budget)).await;
+                Box::pin(finish(config, db, store, &older, prepared, each)).await?;
+            }
+        }
+    }
+}
+
+/// Decides and writes one analysed entry, or counts its failed try; `each` sees the
+/// result. An entry another worker took over meanwhile is left to it.
+async fn finish(
+    config: &Config, db: &Db, store: &Store,
+    entry: &Entry,
+    prepared: anyhow::Result<pipeline::Prepared>,
+    each: &mut (dyn FnMut(&Entry, &anyhow::Result<Outcome>) + Send),
+) -> anyhow::Result<()> {
+    let committed = match prepared {
+        Ok(p) => pipeline::commit(config, db, store, p).await,
+        Err(e) => Err(e),
+    };
+    let result = match committed {
+        Ok(o) => Ok(o),
+        Err(e) => match failed_try(db, store, entry, e).await {
+            Ok(r) => r,
+            Err(e) if e.downcast_ref::<LostClaim>().is_some() => {
+                info!(entry = entry.id, "此邮件已由其他处理进程接手，本进程的结果作废");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    each(entry, &result);
+    Ok(())
 }
 
 /// Analyses an entry's raw mail, within the memory budget. A large message is read
@@ -145,6 +212,9 @@ async fn prepare(config: &Config, db: &Db, store: &Store, e: &Entry, budget: &Ar
 /// Counts a failed try. While tries remain the entry waits and the error is the
 /// result; after the last, the message is recorded as failed and that is the result.
 async fn failed_try(db: &Db, store: &Store, e: &Entry, error: anyhow::Error) -> anyhow::Result<anyhow::Result<Outcome>> {
+    if let Some(lost) = error.downcast_ref::<LostClaim>() {
+        return Err(LostClaim(lost.0).into());
+    }
     let text = format!("{error:#}");
     let tries = db::journal::retry_later(db, e.id, &text, now() + retry_wait(e.tries + 1)).await?;
     if tries < MAX_TRIES {
@@ -161,9 +231,11 @@ async fn failed_try(db: &Db, store: &Store, e: &Entry, error: anyhow::Error) -> 
 }
 
 /// The daemon's worker loop: drains whenever `wake` is notified (after mail is
-/// queued), when a retry falls due, and once at start (what a crash left queued).
-/// Each of `ingested` is notified after mail was recorded (receipts, link downloads).
-pub async fn run(config: &Config, db: &Db, store: &Store, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &[&Notify]) -> anyhow::Result<()> {
+/// queued), when a retry falls due, and once at start (what a crash left queued);
+/// with `poll`, also that often (`baosong worker`, whom another process's intake
+/// cannot wake). Each of `ingested` is notified after mail was recorded (receipts,
+/// link downloads).
+pub async fn run(config: &Config, db: &Db, store: &Store, wake: &Notify, mut shutdown: watch::Receiver<bool>, ingested: &[&Notify], poll: Option<Duration>) -> anyhow::Result<()> {
     loop {
         let mut recorded = 0;
         let done = drain(config, db, store, false, &shutdown, &mut |_, r| recorded += usize::from(r.is_ok())).await;
@@ -179,6 +251,7 @@ pub async fn run(config: &Config, db: &Db, store: &Store, wake: &Notify, mut shu
         }
         give_back_memory();
         let retry = db::journal::next_retry_at(db).await.ok().flatten().map_or(Duration::from_secs(300), |at| Duration::from_secs((at - now()).clamp(1, 300) as u64));
+        let retry = poll.map_or(retry, |p| p.min(retry));
         let waiting = tokio::time::sleep(retry);
         tokio::pin!(waiting);
         let mut idle = false;

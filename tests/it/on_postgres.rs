@@ -78,7 +78,7 @@ fn the_database_address_comes_from_the_environment_and_its_password_is_never_sho
     assert!(pg.query("env", "SELECT count(*) FROM _sqlx_migrations")[0].parse::<i64>().unwrap() > 0, "migrated on PostgreSQL");
     assert!(!app.data().join("baosong.db").exists());
     let r = app.run_env(&["check-config"], &[("BAOSONG_DATABASE_URL", &url)]);
-    assert!(r.ok && r.stdout.contains("表结构已是最新（第 19 版）"), "{}", r.stdout);
+    assert!(r.ok && r.stdout.contains("表结构已是最新（第 20 版）"), "{}", r.stdout);
     let r = app.run_env(&["check-config"], &[("BAOSONG_DATABASE_URL", &url.replace("/env", "/absent"))]);
     assert!(!r.ok && r.stdout.contains("无法连接数据库") && r.stdout.contains("BAOSONG_DATABASE_URL"), "{}", r.stdout);
     assert!(!r.stdout.contains("geheim"), "{}", r.stdout);
