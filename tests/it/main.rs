@@ -40,3 +40,4 @@ mod scoring;
 mod unpacking;
 mod usable;
 mod webdriver;
+mod workers;
