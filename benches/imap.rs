@@ -16,9 +16,10 @@
 //! same 200 packages signed as 163.com signs (DKIM, a loopback DNS server with the
 //! key and DMARC record, the cache warm after the first message) with
 //! `sender_auth = "dmarc"` against `"off"`, alternated; and full ingest with the books
-//! in a local PostgreSQL 15 against SQLite, alternated (issue 25). Run with `cargo bench
-//! --bench imap` (`BENCH_PART=throughput`, `rss`, `idle`, `sender_auth` or `postgres`
-//! for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
+//! in a local PostgreSQL 15 against SQLite, alternated (issue 25); and `cluster`: the
+//! failover time of `run` and `baosong worker`s sharing a journal (issue 25). Run with
+//! `cargo bench --bench imap` (`BENCH_PART=throughput`, `rss`, `idle`, `sender_auth`,
+//! `postgres`, `failover` or `workers` for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
 //! and djpeg (libjpeg-turbo-progs).
 //!
 //! Goals: the fetch path alone ≥ 1.0× mbsync's throughput; full ingest ≥ 1.25× the
@@ -39,6 +40,8 @@ mod dns;
 #[path = "../tests/it/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
+#[path = "imap/cluster.rs"]
+mod cluster;
 
 use std::path::Path;
 use std::process::Command;
@@ -210,6 +213,12 @@ fn main() {
     }
     if only.is_empty() || only == "postgres" {
         on_postgres(&d, mb);
+    }
+    if only.is_empty() || only == "failover" {
+        cluster::failover(&d);
+    }
+    if only.is_empty() || only == "workers" {
+        cluster::workers(&d, MESSAGES as usize);
     }
 }
 
