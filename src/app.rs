@@ -65,7 +65,11 @@ impl App {
         let db = open_db(&config).await?;
         let database_writer = match db.backend {
             Backend::Postgres if command != "run" => match writer_lock::try_acquire(&config.database_url).await? {
-                Some(held) => Some(held),
+                Some(held) => {
+                    // The writer before it is gone: what it claimed is free at once.
+                    crate::db::journal::release_writers(&db).await?;
+                    Some(held)
+                }
                 None => {
                     let at = writer_lock::holder(&db).await.ok().flatten().unwrap_or_else(|| "未知".to_string());
                     anyhow::bail!(

@@ -464,6 +464,7 @@ async fn analyse_only(app: &App) -> anyhow::Result<ExitCode> {
     if app.db.backend != db::Backend::Postgres {
         bail!("baosong worker 用于多台机器共用 PostgreSQL 的部署（[storage] database_url = \"postgres://…\"）；使用 SQLite 时 baosong run 自己完成分析，不需要它。");
     }
+    db::journal::act_as_worker();
     let rx = shutdown_on_signal()?;
     tracing::info!(database = %db::shown(&app.config.database_url), "开始分析共用日志中排队的邮件");
     let wake = tokio::sync::Notify::new();

@@ -28,12 +28,22 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     loop {
-        let Some((lock, taken)) = writer_lock::wait(db, url, &mut shutdown).await? else {
-            return Ok(());
+        let (lock, taken) = match writer_lock::wait(db, url, &mut shutdown).await {
+            Ok(Some(held)) => held,
+            Ok(None) => return Ok(()),
+            // Lost again while waiting out the fence: stand by again.
+            Err(e) => {
+                error!(error = %format!("{e:#}"), "接手未成，继续待命");
+                continue;
+            }
         };
         match taken {
             Taken::Free => info!("已取得数据库写入锁，本实例负责收件、通知和发信"),
             Taken::Over => info!("已接手收件：本实例负责收件、通知和发信"),
+        }
+        // What the last holder was analysing is taken at once, not after its lease.
+        if let Err(e) = crate::db::journal::release_writers(db).await {
+            error!(error = %format!("{e:#}"), "无法放开上一个收件实例领取的邮件；租约过后照常处理");
         }
         tokio::select! {
             ended = active(shutdown.clone()) => return ended,

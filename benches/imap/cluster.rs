@@ -47,6 +47,13 @@ fn items(conf: &Path, url: &str) -> usize {
     serde_json::from_slice::<serde_json::Value>(&out.stdout).map_or(0, |v| v.as_array().map_or(0, Vec::len))
 }
 
+/// VmRSS of process `pid`, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap();
+    kib / 1024.0
+}
+
 fn kill(child: &mut Child) {
     // SAFETY: signalling our own child.
     unsafe {
@@ -91,12 +98,17 @@ pub fn failover(d: &dovecot::Dovecot) {
         started += 1;
         reader = std::mem::replace(&mut standby, next).0;
     }
+    // Both idle now: what a reader and a standby hold (goal: under 30 MiB each).
+    std::thread::sleep(Duration::from_secs(60));
+    let rss = |c: &Child| rss_mib(c.id());
+    let (reader_rss, standby_rss) = (rss(&reader), rss(&standby.0));
     stop(&mut reader);
     stop(&mut standby.0);
     assert_eq!(items(&conf, &url), 10, "each mail once");
     let show = |v: &[f64]| v.iter().map(|s| format!("{s:.1}s")).collect::<Vec<_>>().join(" ");
     let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     println!("failover, reader killed (10 runs): taken over after {}", show(&took_over));
+    println!("  idle 60 s after the last takeover: the reader {reader_rss:.1} MiB, the standby {standby_rss:.1} MiB RSS (goal: under 30 MiB)");
     println!("  taken over: median {:.1}s, longest {:.1}s; the mail sent at the kill on the books: median {:.1}s, longest {:.1}s (goal: within 30 s)", median(took_over.clone()), max(&took_over), median(recorded.clone()), max(&recorded));
 }
 

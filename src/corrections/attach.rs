@@ -190,6 +190,7 @@ pub async fn attach(config: &Config, db: &Db, store: &Store, who: &str, item: i6
         return Ok(Err(Refusal::AlreadyIn { item, state: State::TakenIn }));
     }
     let entry = db::journal::enqueue_redo(&mut tx, m.id, &m.raw_sha256, &m.raw_path, now).await?;
+    db::journal::hold(&mut tx, db.backend, entry).await?;
     let after = serde_json::json!({"link": link.link.id, "url": link.link.url, "file": name, "size": staged.size, "sha256": staged.sha256}).to_string();
     let change = db::audit::Change { who, action: "link_attach", target: &format!("文件 {item}"), before: link.link.state.code(), after: &after };
     db::audit::record(&mut tx, now, &change).await?;

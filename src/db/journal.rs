@@ -14,14 +14,30 @@ pub const LEASE: i64 = 15;
 /// How often a worker renews its claims.
 pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The name this process claims entries under: host, process id and a random part,
-/// so that a restarted process never mistakes its predecessor's claims for its own.
+/// The name this process claims entries under: its role, host, process id and a
+/// random part, so that a restarted process never mistakes its predecessor's claims
+/// for its own. The role is `worker` for `baosong worker` (`act_as_worker`), else
+/// `writer`: only the holder of the writer lock analyses among those, so its claims
+/// die with its lock (`release_writers`).
 pub fn me() -> &'static str {
-    static ME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    name(WRITER)
+}
+
+const WRITER: &str = "writer";
+const WORKER: &str = "worker";
+static ME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn name(role: &str) -> &'static str {
     ME.get_or_init(|| {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-        format!("{host}:{}:{:08x}", std::process::id(), fastrand::u32(..))
+        format!("{role}@{host}:{}:{:08x}", std::process::id(), fastrand::u32(..))
     })
+}
+
+/// Claims of this process are a `baosong worker`'s; called before any claim.
+pub fn act_as_worker() {
+    let named = name(WORKER);
+    debug_assert!(named.starts_with(WORKER), "act_as_worker comes before any claim");
 }
 
 /// The entry was claimed by another worker meanwhile (its lease had run out): what
@@ -187,6 +203,36 @@ pub async fn renew(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Claims entry `id` for this process, in the transaction that queued it, for a
+/// caller that records it at once (a file taken in by hand): no worker takes it
+/// meanwhile, and if this process dies first a worker does once the lease runs out.
+pub async fn hold(tx: &mut Tx<'_>, backend: Backend, id: i64) -> anyhow::Result<()> {
+    let clock = backend.now_sql();
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE journal SET claimed_by = $1, lease_until = {clock} + $2 WHERE id = $3")))
+        .bind(me())
+        .bind(LEASE)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Lets go of the claims of writers (`run`, `import` … and their consoles): called by
+/// the one that just took the writer lock, when whichever writer held it before is
+/// gone or has stopped. A `baosong worker`'s claims stand until their lease runs out.
+pub async fn release_writers(db: &Db) -> anyhow::Result<u64> {
+    let mut tx = db.begin().await?;
+    let released = sqlx::query("UPDATE journal SET claimed_by = '', lease_until = 0 WHERE state = $1 AND claimed_by LIKE $2 AND claimed_by <> $3")
+        .bind(State::Queued.code())
+        .bind(format!("{WRITER}@%"))
+        .bind(me())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(released)
+}
+
 /// Lets go of every claim, whoever made it: for the one writer of a SQLite database
 /// at its start, when no other process can be working on the journal.
 pub async fn release_all(db: &Db) -> anyhow::Result<()> {
@@ -211,8 +257,10 @@ pub enum Ahead {
 /// What `id` waits for (see `Ahead`).
 pub async fn ahead(db: &Db, id: i64, now: i64) -> anyhow::Result<Ahead> {
     let clock = db.backend.now_sql();
-    let first: Option<(i64, String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, claimed_by, lease_until >= {clock} FROM journal WHERE state = $1 AND next_attempt_at <= $2 AND id < $3 ORDER BY id LIMIT 1"
+    // (The lease's liveness as 0 or 1: SQLite has no boolean to decode.)
+    let first: Option<(i64, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, claimed_by, CASE WHEN lease_until >= {clock} THEN 1 ELSE 0 END FROM journal \
+         WHERE state = $1 AND next_attempt_at <= $2 AND id < $3 ORDER BY id LIMIT 1"
     )))
     .bind(State::Queued.code())
     .bind(now)
@@ -220,7 +268,7 @@ pub async fn ahead(db: &Db, id: i64, now: i64) -> anyhow::Result<Ahead> {
     .fetch_optional(&db.pool)
     .await?;
     let Some((first, by, live)) = first else { return Ok(Ahead::Clear) };
-    if live && by != me() {
+    if live == 1 && by != me() {
         return Ok(Ahead::Held(first));
     }
     let mut tx = db.begin().await?;
@@ -299,4 +347,59 @@ pub async fn requeue(tx: &mut Tx<'_>, message_ref: i64) -> anyhow::Result<()> {
 pub async fn backlog(db: &Db) -> anyhow::Result<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal WHERE state = $1").bind(State::Queued.code()).fetch_one(&db.pool).await?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn queue(db: &Db, n: usize) -> Vec<i64> {
+        let mut tx = db.begin().await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let sha = format!("{i:064}");
+            let m = New { raw_sha256: &sha, raw_path: "raw/x.eml", source: "test", received_at: Some(1) };
+            let Enqueued::Queued(id) = enqueue(&mut tx, &m, 1).await.unwrap() else { panic!("queued") };
+            ids.push(id);
+        }
+        tx.commit().await.unwrap();
+        ids
+    }
+
+    /// Claims, the turn an entry waits for, and the completion check, on SQLite (the
+    /// PostgreSQL side runs in tests/it/workers.rs): an older entry held by another
+    /// worker is waited for; once its lease runs out it is taken; ending an entry that
+    /// another worker claimed meanwhile fails with `LostClaim`; an entry waiting for a
+    /// retry is not waited for.
+    #[tokio::test]
+    async fn claims_turns_and_the_completion_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        let ids = queue(&db, 3).await;
+        let claimed = claim(&db, 10, 2).await.unwrap();
+        assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..2]);
+        assert_eq!(claim(&db, 10, 5).await.unwrap().iter().map(|e| e.id).collect::<Vec<_>>(), ids[2..], "a live lease is not claimed twice");
+        assert_eq!(ahead(&db, ids[0], 10).await.unwrap(), Ahead::Clear);
+
+        let set = |sql: &'static str| {
+            let db = db.clone();
+            async move { sqlx::query(sql).execute(&db.pool).await.unwrap() }
+        };
+        set("UPDATE journal SET claimed_by = 'other', lease_until = CAST(strftime('%s', 'now') AS INTEGER) + 100 WHERE id = 1").await;
+        assert_eq!(ahead(&db, ids[1], 10).await.unwrap(), Ahead::Held(ids[0]), "another worker's live lease is waited for");
+        let mut tx = db.begin().await.unwrap();
+        let lost = done(&mut tx, ids[0], 0).await.unwrap_err();
+        assert!(lost.downcast_ref::<LostClaim>().is_some(), "{lost}");
+        drop(tx);
+
+        set("UPDATE journal SET lease_until = 0 WHERE id = 1").await;
+        let Ahead::Taken(e) = ahead(&db, ids[1], 10).await.unwrap() else { panic!("an expired lease is taken") };
+        assert_eq!(e.id, ids[0]);
+        assert_eq!(retry_later(&db, ids[0], "失败", 1_000).await.unwrap(), 1);
+        assert_eq!(ahead(&db, ids[1], 10).await.unwrap(), Ahead::Clear, "an entry waiting for its retry is not waited for");
+        let mut tx = db.begin().await.unwrap();
+        done(&mut tx, ids[1], 0).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(backlog(&db).await.unwrap(), 2);
+    }
 }
