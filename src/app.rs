@@ -92,7 +92,11 @@ impl App {
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))
+    let store = Store::open(&config.data_dir).with_context(|| format!("无法创建数据目录 {}", config.data_dir.display()))?;
+    Ok(match &config.s3 {
+        Some(s3) => store.with_remote(crate::store::Remote::open(s3)?),
+        None => store,
+    })
 }
 
 /// Opens the database and brings its schema up to date, one process at a time.

@@ -58,9 +58,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("控制台 https：证书 {} 和私钥可以使用。", cert.display());
         }
         let database = check_database(&config).await;
+        let objects = check_object_store(&config).await;
         let imap = check_mailbox(&config).await?;
         let smtp = check_smtp(&config).await;
-        if database && imap && smtp {
+        if database && objects && imap && smtp {
             println!("配置检查通过。");
             return Ok(ExitCode::SUCCESS);
         }
@@ -155,6 +156,24 @@ async fn check_database(config: &Config) -> bool {
         }
         Err(e) => {
             println!("{e:#}\n  检查 database_url（或环境变量 BAOSONG_DATABASE_URL）中的主机、端口、用户名、密码和库名，以及 PostgreSQL 是否允许本机连接（pg_hba.conf）。");
+            false
+        }
+    }
+}
+
+/// `check-config` with `backend = "s3"`: the keys are read, and the bucket is listed
+/// with them, so a wrong endpoint, key or bucket name is found before `run`.
+async fn check_object_store(config: &Config) -> bool {
+    let Some(s3) = config.s3.clone() else { return true };
+    let probe = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> { Ok(baosong::store::Remote::open(&s3)?.probe()?) }).await;
+    match probe.unwrap_or_else(|e| Err(anyhow::anyhow!("{e}"))) {
+        Ok(n) => {
+            let shown = config.s3.as_ref().map(|s| s.shown()).unwrap_or_default();
+            println!("对象存储连接成功：{shown}，存储桶可以读取（raw/ 下有 {n} 项）。");
+            true
+        }
+        Err(e) => {
+            println!("{e:#}\n  检查 [storage.s3] 的 endpoint、bucket、region，访问密钥（环境变量 BAOSONG_S3_ACCESS_KEY_ID、BAOSONG_S3_SECRET_ACCESS_KEY 或 secret_key_file），以及存储桶是否已建好。");
             false
         }
     }

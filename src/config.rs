@@ -10,6 +10,7 @@ pub(crate) mod document;
 pub mod imap;
 pub mod links;
 pub mod notify;
+pub mod s3;
 pub mod sender_auth;
 pub mod web;
 
@@ -106,11 +107,13 @@ impl Default for RawIntake {
 struct RawStorage {
     data_dir: String,
     database_url: Option<String>,
+    backend: String,
+    s3: Option<s3::RawS3>,
 }
 
 impl Default for RawStorage {
     fn default() -> Self {
-        RawStorage { data_dir: "./data".into(), database_url: None }
+        RawStorage { data_dir: "./data".into(), database_url: None, backend: "local".into(), s3: None }
     }
 }
 
@@ -150,6 +153,9 @@ pub struct Config {
     pub categories: Categories,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// The object store that keeps the archive, with `[storage] backend = "s3"`; without,
+    /// the archive is in `data_dir`.
+    pub s3: Option<s3::S3Config>,
     pub limits: Limits,
     /// The mailbox to watch, when `[imap]` is present.
     pub imap: Option<ImapConfig>,
@@ -255,6 +261,7 @@ impl Config {
             Some(url) => database_url(&origin, DATABASE_URL_ENV, base, &data_dir, Some(url.trim().to_string()))?,
             None => database_url(&origin, "storage.database_url", base, &data_dir, raw.storage.database_url)?,
         };
+        let s3 = s3::S3Config::from_raw(&origin, base, raw.storage.backend.trim(), raw.storage.s3)?;
         let limits = limits(&origin, &raw.limits)?;
         let imap = raw.imap.map(|r| ImapConfig::from_raw(&origin, base, r, timezone)).transpose()?;
         let smtp = raw.smtp.map(|r| SmtpConfig::from_raw(&origin, base, r)).transpose()?;
@@ -283,6 +290,7 @@ impl Config {
             deadline_day: raw.intake.deadline_day as u32,
             data_dir,
             database_url,
+            s3,
             limits,
         })
     }

@@ -74,10 +74,18 @@ pub struct Original {
 /// The originals of a recorded message's links.
 async fn originals_of(db: &Db, store: &Store, message_ref: i64) -> anyhow::Result<Vec<Original>> {
     let rows = db::links::originals(db, message_ref).await?;
-    Ok(rows
-        .into_iter()
-        .map(|l| Original { path: store.abs(&l.original_path), name: if l.file_name.is_empty() { l.name } else { l.file_name }, sha256: l.sha256, url: l.url })
-        .collect())
+    // Downloaded from the object store first where this machine has no copy.
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        rows.into_iter()
+            .map(|l| {
+                let path = store.local(&l.original_path).with_context(|| format!("无法读取链接的原件 {}", l.original_path))?;
+                Ok(Original { path, name: if l.file_name.is_empty() { l.name } else { l.file_name }, sha256: l.sha256, url: l.url })
+            })
+            .collect()
+    })
+    .await
+    .context("读取原件的线程异常退出")?
 }
 
 /// What the blocking stages found, owned, without file contents.
@@ -353,7 +361,7 @@ async fn analyse_stored(config: &Config, store: &Store, rel: &str, originals: Ve
     let store = store.clone();
     let rel = rel.to_string();
     tokio::task::spawn_blocking(move || {
-        let mail = Mail::open(&store.abs(&rel)).with_context(|| format!("无法读取原始邮件 {rel}"))?;
+        let mail = store.local(&rel).and_then(|p| Mail::open(&p)).with_context(|| format!("无法读取原始邮件 {rel}"))?;
         analyse(&mail, &config, &store, &originals)
     })
     .await
@@ -459,7 +467,7 @@ async fn prepare_inner(config: &Config, db: &Db, store: &Store, e: &db::journal:
 /// nothing of it is counted, its raw mail stays in the store, and its journal entry
 /// is done, so that nothing behind it waits.
 pub async fn record_failed(db: &Db, store: &Store, e: &crate::db::journal::Entry, error: &str, now: i64) -> anyhow::Result<Outcome> {
-    let mail = Mail::open(&store.abs(&e.raw_path)).unwrap_or(Mail::Whole(Vec::new()));
+    let mail = store.local(&e.raw_path).and_then(|p| Mail::open(&p)).unwrap_or(Mail::Whole(Vec::new()));
     let envelope = guarded(|| parse::parse(mail.bytes()).map(|m| parse::envelope(&m))).ok().flatten().unwrap_or_default();
     error!(source = %e.source, error, "多次处理失败，记为处理失败（failed），继续处理后面的邮件");
     let (received_at, bad_date) = envelope.receipt_time((e.received_at > 0).then_some(e.received_at), now);

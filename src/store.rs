@@ -4,6 +4,16 @@
 //! read-only for everyone (0444) and directories 0755: office staff open the tree from
 //! a Samba share, and since a tree entry is the archived blob itself, nobody may write
 //! to it. Temporary files live in `tmp/` and nowhere else.
+//!
+//! With an object store (`[storage] backend = "s3"`, `remote`), the archive is the
+//! bucket: every blob, raw mail, original, thumbnail and rendition written here is
+//! uploaded under its relative path before the write returns, so nothing is recorded
+//! that the bucket lacks. The data directory then holds the tree, `tmp/` and a cache:
+//! a file another machine wrote is downloaded the first time it is read ([`Store::local`]),
+//! which is how the instance that holds the reader lock fills its tree.
+
+pub mod remote;
+mod s3_http;
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -12,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+
+pub use remote::Remote;
 
 /// Mode of every stored file: anyone may read, nobody may write (root aside).
 pub const FILE_MODE: u32 = 0o444;
@@ -31,6 +43,8 @@ pub struct Store {
     dry: bool,
     /// This store's own folder under `tmp/`, where all its temporary files go.
     scratch: std::sync::Arc<Scratch>,
+    /// The object store that holds the archive, when there is one.
+    remote: Option<std::sync::Arc<Remote>>,
 }
 
 /// A folder of `tmp/` that one live store owns: `tmp/proc-<pid>-<random>/`, whose
@@ -78,7 +92,7 @@ impl Store {
         if !try_flock(&lock, false) {
             return Err(io::Error::other("无法锁定临时目录"));
         }
-        let store = Store { root: data_dir.to_path_buf(), dry: false, scratch: std::sync::Arc::new(Scratch { dir, _lock: lock }) };
+        let store = Store { root: data_dir.to_path_buf(), dry: false, scratch: std::sync::Arc::new(Scratch { dir, _lock: lock }), remote: None };
         if let Err(e) = store.clean_tmp(STALE_TMP) {
             tracing::warn!(error = %e, "无法清理临时目录 tmp");
         }
@@ -113,6 +127,62 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+
+    /// The same store, with its archive in `remote`.
+    pub fn with_remote(self, remote: Remote) -> Store {
+        Store { remote: Some(std::sync::Arc::new(remote)), ..self }
+    }
+
+    /// The object store that holds the archive, if any.
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_deref()
+    }
+
+    /// The local path of the archived file `rel`, downloading it from the object store
+    /// first when this machine has no copy (a file another instance wrote). Without an
+    /// object store, the path under the data directory, there or not.
+    pub fn local(&self, rel: &str) -> io::Result<PathBuf> {
+        let dest = self.root.join(rel);
+        let Some(remote) = &self.remote else { return Ok(dest) };
+        if dest.is_file() {
+            return Ok(dest);
+        }
+        let tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
+        if !remote.download(rel, tmp.path())? {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("对象存储 {} 中没有 {rel}", remote.shown)));
+        }
+        tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
+        make_dirs(dest.parent().ok_or_else(|| io::Error::other("blob path without parent"))?, DIR_MODE)?;
+        tmp.persist(&dest).map_err(|e| e.error)?;
+        Ok(dest)
+    }
+
+    /// Sends the local file at `rel` to the object store, if there is one. Without
+    /// `overwrite` a key already there is kept: keys are content hashes.
+    fn upload(&self, rel: &str, overwrite: bool) -> io::Result<()> {
+        match &self.remote {
+            Some(remote) if !self.dry => remote.upload(rel, &self.root.join(rel), overwrite).map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The SHA-256 (hex) of the archived file `rel`: the object store's copy when there
+    /// is one (streamed, not kept), else the file on disk.
+    pub fn hash_archived(&self, rel: &str) -> io::Result<String> {
+        match &self.remote {
+            Some(remote) => remote.hash(rel)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("对象存储 {} 中没有 {rel}", remote.shown))),
+            None => self.hash_file(rel),
+        }
+    }
+
+    /// Removes an archived file nothing refers to: from the object store as well.
+    pub fn remove_archived(&self, rel: &str) -> io::Result<()> {
+        self.remove(rel)?;
+        match &self.remote {
+            Some(remote) if !self.dry => remote.delete(rel),
+            _ => Ok(()),
+        }
     }
 
     /// The same store, for a dry run: every read works, every change is skipped.
@@ -270,7 +340,7 @@ impl Store {
         let dest = self.root.join(rel);
         let len = fs::metadata(file)?.len();
         if dest.metadata().is_ok_and(|m| m.len() == len) {
-            return Ok(());
+            return self.upload(rel, false);
         }
         let dir = dest.parent().ok_or_else(|| io::Error::other("blob path without parent"))?;
         make_dirs(dir, DIR_MODE)?;
@@ -283,7 +353,7 @@ impl Store {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        self.upload(rel, false)
     }
 
     /// Temp file, read-only mode, fsync, rename: a crash leaves the old state or the
@@ -295,7 +365,7 @@ impl Store {
         }
         let dest = self.root.join(rel);
         if !overwrite && dest.metadata().is_ok_and(|m| m.len() == data.len() as u64) {
-            return Ok(());
+            return self.upload(rel, false);
         }
         let dir = dest.parent().ok_or_else(|| io::Error::other("blob path without parent"))?;
         make_dirs(dir, DIR_MODE)?;
@@ -307,7 +377,7 @@ impl Store {
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        self.upload(rel, overwrite)
     }
 
     /// The SHA-256 (hex) of a stored file, read in pieces.
@@ -328,6 +398,7 @@ impl Store {
 
     /// Whether the blob at `blob_rel` (named by its SHA-256) still has that content.
     pub fn blob_intact(&self, blob_rel: &str) -> io::Result<bool> {
+        self.local(blob_rel)?;
         let name = blob_rel.rsplit('/').next().unwrap_or_default();
         // A rendition is named "<sha256>.jpg"; a blob has no extension.
         let expected = name.split('.').next().unwrap_or_default();
@@ -371,8 +442,8 @@ impl Store {
         // Stores written before files were made read-only hold 0600 blobs, and the
         // tree entry is the blob itself: fix its mode here. Best effort: a file owned
         // by someone else keeps its mode, and verify --repair reports it.
+        let src = self.local(blob_rel)?;
         let _ = self.make_read_only(blob_rel);
-        let src = self.root.join(blob_rel);
         fs::hard_link(&src, &dest).or_else(|_| {
             fs::copy(&src, &dest)?;
             fs::set_permissions(&dest, fs::Permissions::from_mode(FILE_MODE))

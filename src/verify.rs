@@ -169,14 +169,20 @@ struct Scan {
     modes_fixed: usize,
 }
 
+/// The archive is hashed where it is kept: the object store's copies when there is one
+/// (each streamed through the hash), else the files on disk. Modes are those of the
+/// files on disk (with an object store, the cache and the tree's blobs).
 fn scan(store: &Store, repair: bool, progress: &Progress) -> anyhow::Result<Scan> {
-    let blobs = files_under(store.root(), "blobs")?;
-    let raw = files_under(store.root(), "raw")?;
-    let thumbs = files_under(store.root(), "thumbs")?;
+    let on_disk = |sub: &str| files_under(store.root(), sub);
+    let archived = |sub: &str| match store.remote() {
+        Some(r) => r.list(sub).with_context(|| format!("无法列出对象存储 {} 中的 {sub}/", r.shown)),
+        None => on_disk(sub),
+    };
+    let (blobs, raw) = (archived("blobs")?, archived("raw")?);
     let total = blobs.len() + raw.len();
     let mut s = Scan { raw: raw.len(), ..Scan::default() };
     for (i, rel) in blobs.iter().chain(&raw).enumerate() {
-        match store.hash_file(rel) {
+        match store.hash_archived(rel) {
             Ok(h) if h == file_hash(rel) => {}
             Ok(_) if rel.starts_with("blobs/") => s.damaged_blobs.push(rel.clone()),
             Ok(_) => s.damaged_raw.push(rel.clone()),
@@ -184,7 +190,8 @@ fn scan(store: &Store, repair: bool, progress: &Progress) -> anyhow::Result<Scan
         }
         progress(i + 1, total);
     }
-    for rel in blobs.iter().chain(&raw).chain(&thumbs) {
+    let local = if store.remote().is_some() { [on_disk("blobs")?, on_disk("raw")?].concat() } else { blobs.iter().chain(&raw).cloned().collect() };
+    for rel in local.iter().chain(&on_disk("thumbs")?) {
         let Ok(meta) = std::fs::metadata(store.abs(rel)) else { continue };
         if meta.permissions().mode() & 0o7777 == FILE_MODE {
             continue;
@@ -235,7 +242,7 @@ fn files_under(root: &Path, sub: &str) -> anyhow::Result<Vec<String>> {
 /// Restores one blob from the raw mail of an item that uses it.
 async fn repair_blob(config: &Config, store: &Store, blob: &str, users: &[BlobUser], damaged_raw: &HashSet<String>) -> Repair {
     if users.is_empty() {
-        return match std::fs::remove_file(store.abs(blob)) {
+        return match store.remove_archived(blob) {
             Ok(()) => Repair::Removed,
             Err(e) => Repair::Failed(format!("无法删除：{e}")),
         };
@@ -251,7 +258,9 @@ async fn repair_blob(config: &Config, store: &Store, blob: &str, users: &[BlobUs
             why = format!("原始邮件 {raw} 也已损坏");
             continue;
         }
-        let bytes = match tokio::fs::read(store.abs(&raw)).await {
+        let (s, rel) = (store.clone(), raw.clone());
+        let read = tokio::task::spawn_blocking(move || s.local(&rel).and_then(std::fs::read)).await;
+        let bytes = match read.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
             Ok(b) => b,
             Err(e) => {
                 why = format!("无法读取原始邮件 {raw}（{e}）");

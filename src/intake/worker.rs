@@ -200,7 +200,10 @@ async fn finish(
 /// as a skeleton with its attachments streamed from the file (`parse::mail`), so it
 /// is charged as much as the largest message read whole, not its size.
 async fn prepare(config: &Config, db: &Db, store: &Store, e: &Entry, budget: &Arc<Semaphore>) -> anyhow::Result<pipeline::Prepared> {
-    let size = std::fs::metadata(store.abs(&e.raw_path)).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
+    // A worker on another machine than the reader downloads the raw mail from the object store first.
+    let (s, rel) = (store.clone(), e.raw_path.clone());
+    let raw = tokio::task::spawn_blocking(move || s.local(&rel)).await.context("读取原始邮件的线程异常退出")?;
+    let size = raw.and_then(std::fs::metadata).with_context(|| format!("无法读取原始邮件 {}", e.raw_path))?.len();
     let mib = u32::try_from(size.min(2 * crate::parse::mail::WHOLE_UP_TO) >> 20).unwrap_or(u32::MAX).clamp(1, ANALYSIS_BUDGET);
     let _permit = budget.acquire_many(mib).await.context("分析队列已关闭")?;
     if e.redo != 0 {

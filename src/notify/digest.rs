@@ -395,7 +395,7 @@ fn sheets(store: &crate::store::Store, thumbs: BTreeMap<String, Vec<Thumb>>) -> 
     let mut sheets = Vec::new();
     let mut inline = Vec::new();
     for (n, (department, list)) in thumbs.into_iter().enumerate() {
-        let tiles: Vec<(i64, image::DynamicImage)> = list.iter().filter_map(|t| image::open(store.abs(&t.path)).ok().map(|img| (t.id, img))).take(48).collect();
+        let tiles: Vec<(i64, image::DynamicImage)> = list.iter().filter_map(|t| store.local(&t.path).ok().and_then(|p| image::open(p).ok()).map(|img| (t.id, img))).take(48).collect();
         if tiles.is_empty() {
             continue;
         }

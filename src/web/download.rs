@@ -7,7 +7,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
-use super::files::{disposition, inside};
+use super::files::{disposition, fetched};
 use super::{Failure, Page, Shared};
 use crate::db;
 
@@ -26,7 +26,8 @@ async fn entries(app: &Shared, cycle: &str, department: Option<&str>) -> Result<
     let mut out = Vec::new();
     for li in list {
         let it = &li.item;
-        let (Some(name), Some(path)) = (it.tree_path.strip_prefix(&prefix), inside(app.store.root(), &it.blob_path)) else { continue };
+        let Some(name) = it.tree_path.strip_prefix(&prefix) else { continue };
+        let Some(path) = fetched(&app.store, &it.blob_path).await else { continue };
         out.push(Entry { name: name.to_string(), path, size: it.size.max(0) as u64 });
     }
     Ok(out)

@@ -24,6 +24,14 @@ pub fn inside(root: &Path, rel: &str) -> Option<PathBuf> {
     parts.all(|c| matches!(c, Component::Normal(_))).then(|| root.join(p))
 }
 
+/// The local path of the archived file `rel` (one of `inside`'s), downloaded from the
+/// object store first when this machine has none; None when it is not to be served.
+pub async fn fetched(store: &crate::store::Store, rel: &str) -> Option<PathBuf> {
+    inside(store.root(), rel)?;
+    let (store, rel) = (store.clone(), rel.to_string());
+    tokio::task::spawn_blocking(move || store.local(&rel).ok()).await.ok().flatten()
+}
+
 async fn item(app: &Shared, id: &str) -> Result<db::items::ListedItem, Failure> {
     let id: i64 = id.parse().ok().filter(|n| *n > 0).ok_or_else(|| Failure::not_found("没有这个文件"))?;
     db::items::get(&app.db, id).await?.ok_or_else(|| Failure::not_found(format!("没有编号为 {id} 的文件")))
@@ -66,7 +74,7 @@ pub fn disposition(kind: &str, name: &str) -> String {
 pub async fn thumb(State(app): State<Shared>, UrlPath(id): UrlPath<String>, headers: HeaderMap) -> Page {
     let li = item(&app, &id).await?;
     let it = &li.item;
-    let path = inside(app.store.root(), &it.thumb_path).ok_or_else(|| Failure::not_found("这个文件没有缩略图"))?;
+    let path = fetched(&app.store, &it.thumb_path).await.ok_or_else(|| Failure::not_found("这个文件没有缩略图"))?;
     let etag = format!("\"{}\"", it.sha256);
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
@@ -93,7 +101,7 @@ pub async fn original(State(app): State<Shared>, UrlPath(id): UrlPath<String>) -
     } else {
         (&it.blob_path, it.mime.clone(), it.shown_name.clone())
     };
-    let path = inside(app.store.root(), rel).ok_or_else(|| Failure::not_found("这个文件没有存档（被拒收或是外部链接）"))?;
+    let path = fetched(&app.store, rel).await.ok_or_else(|| Failure::not_found("这个文件没有存档（被拒收或是外部链接）"))?;
     let (body, len) = stream(&path).await?;
     let mut r = Response::new(body);
     let h = r.headers_mut();

@@ -69,7 +69,7 @@ pub async fn thumb(State(app): State<Shared>, UrlPath((id, n)): UrlPath<(String,
     }
     let list = previews(&app, id).await?;
     let rel = list.get(n).map(|p| p.thumb.as_str()).unwrap_or("");
-    let path = super::files::inside(app.store.root(), rel).ok_or_else(|| Failure::not_found("这个文件没有缩略图"))?;
+    let path = super::files::fetched(&app.store, rel).await.ok_or_else(|| Failure::not_found("这个文件没有缩略图"))?;
     let (body, len) = super::files::stream(&path).await?;
     let mut r = axum::response::Response::new(body);
     let h = r.headers_mut();

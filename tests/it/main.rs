@@ -36,6 +36,8 @@ mod sample;
 mod sender_auth;
 mod tongbao;
 mod reprocess;
+mod s3;
+mod seaweed;
 mod scoring;
 mod unpacking;
 mod usable;

