@@ -104,7 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recategorize { item, category } => recategorize(&app, item, category).await,
         Command::Tree { action: TreeAction::Rebuild } => rebuild_tree(&app).await,
         Command::Verify { repair } => verify(&app, repair).await,
-        Command::MigrateDb { to, check } => migrate_db::run(&app, &to, check).await,
+        Command::MigrateDb { to, check, storage } => migrate_db::run(&app, &to, check, storage.is_some()).await,
         Command::Retry { ids } => retry(&app, &ids).await,
         Command::Reprocess { cycle, all, dry_run } => reprocess(app, cycle, all, dry_run).await,
         Command::Digest { date, print, send } => digest(&app, date, print || !send).await,

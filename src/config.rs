@@ -156,6 +156,9 @@ pub struct Config {
     /// The object store that keeps the archive, with `[storage] backend = "s3"`; without,
     /// the archive is in `data_dir`.
     pub s3: Option<s3::S3Config>,
+    /// `[storage.s3]` as written, also with `backend = "local"`: where `migrate-db
+    /// --storage s3` copies a local archive.
+    pub s3_table: Option<s3::S3Config>,
     pub limits: Limits,
     /// The mailbox to watch, when `[imap]` is present.
     pub imap: Option<ImapConfig>,
@@ -261,7 +264,7 @@ impl Config {
             Some(url) => database_url(&origin, DATABASE_URL_ENV, base, &data_dir, Some(url.trim().to_string()))?,
             None => database_url(&origin, "storage.database_url", base, &data_dir, raw.storage.database_url)?,
         };
-        let s3 = s3::S3Config::from_raw(&origin, base, raw.storage.backend.trim(), raw.storage.s3)?;
+        let (s3_table, s3_in_use) = s3::S3Config::from_raw(&origin, base, raw.storage.backend.trim(), raw.storage.s3)?;
         let limits = limits(&origin, &raw.limits)?;
         let imap = raw.imap.map(|r| ImapConfig::from_raw(&origin, base, r, timezone)).transpose()?;
         let smtp = raw.smtp.map(|r| SmtpConfig::from_raw(&origin, base, r)).transpose()?;
@@ -290,7 +293,8 @@ impl Config {
             deadline_day: raw.intake.deadline_day as u32,
             data_dir,
             database_url,
-            s3,
+            s3: s3_table.clone().filter(|_| s3_in_use),
+            s3_table,
             limits,
         })
     }

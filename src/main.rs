@@ -160,6 +160,9 @@ enum Command {
         /// 只核对：不复制，逐表比较源库与已迁移的目标库的行数和校验和。例：--check
         #[arg(long)]
         check: bool,
+        /// 同时把存档文件（原始邮件、照片视频、缩略图）复制到 [storage.s3] 写明的对象存储。例：--storage s3
+        #[arg(long, value_name = "s3", value_parser = ["s3"])]
+        storage: Option<String>,
     },
     /// 校验存档：重新计算每个存档文件和原始邮件的哈希，找出损坏或缺失的文件和被改动的目录树文件
     Verify {

@@ -249,6 +249,36 @@ impl Store {
         Ok(removed)
     }
 
+    /// The archive's folders: what `migrate-db --storage s3` copies.
+    pub const ARCHIVE: [&str; 4] = ["blobs", "raw", "thumbs", "renditions"];
+
+    /// Regular files under `sub` on this machine's disk, as paths relative to the root,
+    /// sorted. Symbolic links are not followed; a missing folder has none.
+    pub fn on_disk(&self, sub: &str) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.root.join(sub)];
+        while let Some(dir) = dirs.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for e in entries {
+                let e = e?;
+                let t = e.file_type()?;
+                if t.is_dir() {
+                    dirs.push(e.path());
+                } else if t.is_file() {
+                    if let Ok(rel) = e.path().strip_prefix(&self.root) {
+                        out.push(rel.to_string_lossy().into_owned());
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// The path of the blob with this SHA-256, relative to the root.
     pub fn blob_rel(sha256: &str) -> String {
         format!("blobs/{}/{}/{}", &sha256[..2], &sha256[2..4], sha256)

@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -173,7 +172,7 @@ struct Scan {
 /// (each streamed through the hash), else the files on disk. Modes are those of the
 /// files on disk (with an object store, the cache and the tree's blobs).
 fn scan(store: &Store, repair: bool, progress: &Progress) -> anyhow::Result<Scan> {
-    let on_disk = |sub: &str| files_under(store.root(), sub);
+    let on_disk = |sub: &str| store.on_disk(sub).with_context(|| format!("无法读取目录 {}", store.abs(sub).display()));
     let archived = |sub: &str| match store.remote() {
         Some(r) => r.list(sub).with_context(|| format!("无法列出对象存储 {} 中的 {sub}/", r.shown)),
         None => on_disk(sub),
@@ -210,33 +209,6 @@ fn scan(store: &Store, repair: bool, progress: &Progress) -> anyhow::Result<Scan
 fn file_hash(rel: &str) -> &str {
     let name = rel.rsplit('/').next().unwrap_or_default();
     name.strip_suffix(".eml").or_else(|| name.strip_suffix(".orig")).unwrap_or(name)
-}
-
-/// Regular files under `root/sub`, as paths relative to `root`, sorted. Symbolic links
-/// are not followed.
-fn files_under(root: &Path, sub: &str) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.join(sub)];
-    while let Some(dir) = dirs.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("无法读取目录 {}", dir.display())),
-        };
-        for e in entries {
-            let e = e.with_context(|| format!("无法读取目录 {}", dir.display()))?;
-            let t = e.file_type()?;
-            if t.is_dir() {
-                dirs.push(e.path());
-            } else if t.is_file() {
-                if let Ok(rel) = e.path().strip_prefix(root) {
-                    out.push(rel.to_string_lossy().into_owned());
-                }
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Restores one blob from the raw mail of an item that uses it.

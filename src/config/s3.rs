@@ -40,11 +40,13 @@ pub struct S3Config {
 }
 
 impl S3Config {
-    /// `backend` as written (`"local"` when absent) and the `[storage.s3]` table.
-    pub(super) fn from_raw(origin: &str, base: &Path, backend: &str, raw: Option<RawS3>) -> Result<Option<S3Config>, ConfigError> {
-        match backend {
-            "local" => return Ok(None),
-            "s3" => {}
+    /// `backend` as written (`"local"` when absent) and the `[storage.s3]` table: the
+    /// table, checked whenever it is written (with `backend = "local"` it is where
+    /// `migrate-db --storage s3` copies the archive), and whether the archive is in it.
+    pub(super) fn from_raw(origin: &str, base: &Path, backend: &str, raw: Option<RawS3>) -> Result<(Option<S3Config>, bool), ConfigError> {
+        let in_use = match backend {
+            "local" => false,
+            "s3" => true,
             other => {
                 return Err(ConfigError::new(
                     origin,
@@ -53,8 +55,11 @@ impl S3Config {
                     "写 \"local\"（默认：文件存在 data_dir）或 \"s3\"（对象存储，另需 [storage.s3] 一节）",
                 ));
             }
-        }
+        };
         let Some(raw) = raw else {
+            if !in_use {
+                return Ok((None, false));
+            }
             return Err(ConfigError::new(
                 origin,
                 "storage.s3",
@@ -81,7 +86,7 @@ impl S3Config {
                 "填已建好的存储桶名：3 到 63 个字符，只含小写字母、数字、点和连字符，例如 \"baosong\"",
             ));
         }
-        Ok(Some(S3Config {
+        Ok((Some(S3Config {
             endpoint,
             bucket,
             region: raw.region.filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "us-east-1".into()),
@@ -90,7 +95,7 @@ impl S3Config {
             secret_key_env: raw.secret_key_env.unwrap_or_else(|| SECRET_KEY_ENV.into()),
             secret_key_file: raw.secret_key_file.map(|p| base.join(p)),
             origin: origin.to_string(),
-        }))
+        }), in_use))
     }
 
     /// The key ID and the secret, read when the store is opened and never logged.
@@ -134,12 +139,18 @@ mod tests {
 
     fn cfg(backend: &str, text: Option<&str>) -> Result<Option<S3Config>, ConfigError> {
         let raw = text.map(|t| toml::from_str::<RawS3>(t).unwrap());
-        S3Config::from_raw("baosong.toml", Path::new("/etc/baosong"), backend, raw)
+        S3Config::from_raw("baosong.toml", Path::new("/etc/baosong"), backend, raw).map(|(table, in_use)| table.filter(|_| in_use))
     }
 
     #[test]
     fn local_needs_nothing_and_s3_needs_its_table() {
         assert!(cfg("local", None).unwrap().is_none());
+        // Written with backend = "local", the table is checked and kept for migrate-db, not used.
+        let table = "endpoint = \"http://127.0.0.1:8333\"\nbucket = \"baosong\"";
+        assert!(cfg("local", Some(table)).unwrap().is_none());
+        let raw = toml::from_str::<RawS3>(table).unwrap();
+        assert!(S3Config::from_raw("baosong.toml", Path::new("/"), "local", Some(raw)).unwrap().0.is_some());
+        assert!(cfg("local", Some("endpoint = \"ftp://x\"\nbucket = \"baosong\"")).is_err());
         let e = cfg("s3", None).unwrap_err().to_string();
         assert!(e.contains("storage.s3") && e.contains("endpoint"), "{e}");
         let e = cfg("S3 ", None).unwrap_err().to_string();

@@ -160,13 +160,19 @@ impl Remote {
 
     /// Every key under `prefix` (`"blobs"`, `"raw"`), sorted.
     pub fn list(&self, prefix: &str) -> io::Result<Vec<String>> {
+        Ok(self.sizes(prefix)?.into_iter().map(|(k, _)| k).collect())
+    }
+
+    /// Every key under `prefix` with its size, sorted by key.
+    pub fn sizes(&self, prefix: &str) -> io::Result<Vec<(String, u64)>> {
         let (s3, p) = (self.s3.clone(), Key::from(prefix));
         let mut keys = self
             .wait(async move {
                 let mut out = Vec::new();
                 let mut listing = s3.list(Some(&p));
                 while let Some(meta) = listing.next().await {
-                    out.push(meta?.location.to_string());
+                    let meta = meta?;
+                    out.push((meta.location.to_string(), meta.size));
                 }
                 Ok(out)
             })

@@ -91,7 +91,7 @@ fn the_database_address_comes_from_the_environment_and_its_password_is_never_sho
 
 /// What a user reads of the books: the board of March 2024, every item, the year's
 /// scores and the audit log.
-fn views(app: &App) -> Vec<serde_json::Value> {
+pub fn views(app: &App) -> Vec<serde_json::Value> {
     let json = |args: &[&str]| serde_json::from_str::<serde_json::Value>(&app.ok(args)).unwrap();
     vec![
         json(&["status", "--cycle", "2024-03", "--as-of", crate::ingest::AS_OF, "--json"]),

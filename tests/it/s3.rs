@@ -202,3 +202,52 @@ fn check_config_finds_a_wrong_secret() {
     assert!(r.stdout.contains("s3://baosong") && r.stdout.contains("BAOSONG_S3_SECRET_ACCESS_KEY"), "{}", r.stdout);
     assert!(r.stderr.contains("配置检查未通过"), "{}", r.stderr);
 }
+
+/// `migrate-db --to postgres://… --storage s3` (issue 25, point 6): a SQLite deployment's
+/// archive goes into the bucket with its books, and a second run after a stop sends
+/// only what is missing; a
+/// new machine on the PostgreSQL books and the bucket, with an empty data directory,
+/// shows the same board, items, scores and audit log, and files the same tree.
+#[test]
+fn migrate_db_moves_the_archive_into_the_bucket_and_the_numbers_stay_the_same() {
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    let app = App::new();
+    app.ok(&["import", crate::sample::sample_dir().to_str().unwrap()]);
+    let photo = app.items(&[]).iter().find(|i| i["status"] == "accepted" && i["kind"] == "photo").unwrap()["id"].to_string();
+    app.ok(&["adopt", &photo, "--level", "city", "--date", "2024-03-22"]);
+    let before = crate::on_postgres::views(&app);
+    let url = pg.database("moved");
+
+    let refused = app.run(&["migrate-db", "--to", &url, "--storage", "s3"]);
+    assert!(!refused.ok && refused.stderr.contains("[storage.s3]"), "{}", refused.stderr);
+    s3.describe(&app);
+    // A first run that stops after the archive (its database is not there), and a
+    // bucket that then lost three files: the second run sends only those three.
+    let stopped = app.run(&["migrate-db", "--to", &format!("{url}_missing"), "--storage", "s3"]);
+    assert!(!stopped.ok && stopped.stdout.contains("存档核对通过"), "{}\n{}", stopped.stdout, stopped.stderr);
+    let first: Vec<String> = s3.objects().into_iter().map(|(k, _)| k).collect();
+    for k in first.iter().filter(|k| k.starts_with("blobs/")).take(3) {
+        s3.delete(k);
+    }
+    let out = app.ok(&["migrate-db", "--to", &url, "--storage", "s3"]);
+    assert!(out.contains("存档核对通过") && out.contains("迁移完成") && out.contains("backend 改为 \"s3\""), "{out}");
+    assert!(out.contains(&format!("新复制 3，存储桶中已有 {}", first.len() - 3)), "{out}");
+    let objects: BTreeMap<String, u64> = s3.objects().into_iter().collect();
+    let on_disk = files(&app.data());
+    let archived: Vec<&String> = on_disk.keys().filter(|k| ["blobs/", "raw/", "thumbs/"].iter().any(|p| k.starts_with(p))).collect();
+    assert!(archived.len() > 10, "{archived:?}");
+    for k in &archived {
+        assert!(objects.contains_key(*k), "{k} was not copied");
+    }
+    let checked = app.ok(&["migrate-db", "--to", &url, "--storage", "s3", "--check"]);
+    assert!(checked.contains("存档核对通过") && checked.contains("核对通过"), "{checked}");
+
+    let moved = App::new();
+    moved.set_database(&url);
+    s3.install(&moved);
+    assert_eq!(crate::on_postgres::views(&moved), before, "the books read the same on PostgreSQL and S3");
+    moved.ok(&["tree", "rebuild"]);
+    assert_eq!(files(&moved.data().join("tree")), files(&app.data().join("tree")));
+    let verified = moved.run(&["verify"]);
+    assert!(verified.ok, "{}\n{}", verified.stdout, verified.stderr);
+}

@@ -114,17 +114,25 @@ impl Seaweed {
     /// Makes `app` keep its archive here: `backend = "s3"` and a `[storage.s3]` table
     /// whose secret is in a file of this server's folder (`s3.secret`).
     pub fn install(&self, app: &crate::harness::App) {
-        let secret = self.dir.path().join("s3.secret");
-        std::fs::write(&secret, SECRET).unwrap();
+        self.describe(app);
         let config = std::fs::read_to_string(app.config()).unwrap();
         let with = config.replacen("data_dir = \"data\"\n", "data_dir = \"data\"\nbackend = \"s3\"\n", 1);
         assert_ne!(with, config, "baosong.toml has its [storage] data_dir line");
+        std::fs::write(app.config(), with).unwrap();
+    }
+
+    /// Writes the `[storage.s3]` table only, the backend staying local (where
+    /// `migrate-db --storage s3` copies to).
+    pub fn describe(&self, app: &crate::harness::App) {
+        let secret = self.dir.path().join("s3.secret");
+        std::fs::write(&secret, SECRET).unwrap();
+        let config = std::fs::read_to_string(app.config()).unwrap();
         let table = format!(
             "\n[storage.s3]\nendpoint = \"{}\"\nbucket = \"{BUCKET}\"\naccess_key_id = \"{KEY_ID}\"\nsecret_key_file = \"{}\"\n",
             self.endpoint(),
             secret.display()
         );
-        std::fs::write(app.config(), with + &table).unwrap();
+        std::fs::write(app.config(), config + &table).unwrap();
     }
 
     fn client(&self) -> object_store::aws::AmazonS3 {
