@@ -16,7 +16,8 @@
 //! same 200 packages signed as 163.com signs (DKIM, a loopback DNS server with the
 //! key and DMARC record, the cache warm after the first message) with
 //! `sender_auth = "dmarc"` against `"off"`, alternated; and full ingest with the books
-//! in a local PostgreSQL 15 against SQLite, alternated (issue 25); and `cluster`: the
+//! in a local PostgreSQL 15, and with the books there and the archive in a local S3
+//! server (SeaweedFS), against SQLite and a local folder, alternated (issue 25); and `cluster`: the
 //! failover time of `run` and `baosong worker`s sharing a journal (issue 25). Run with
 //! `cargo bench --bench imap` (`BENCH_PART=throughput`, `rss`, `idle`, `sender_auth`,
 //! `postgres`, `failover` or `workers` for one part). Needs mbsync (isync), vipsthumbnail (libvips-tools)
@@ -40,6 +41,9 @@ mod dns;
 #[path = "../tests/it/postgres.rs"]
 #[allow(dead_code)]
 mod postgres;
+#[path = "../tests/it/seaweed.rs"]
+#[allow(dead_code)]
+mod seaweed;
 #[path = "imap/cluster.rs"]
 mod cluster;
 
@@ -222,20 +226,25 @@ fn main() {
     }
 }
 
-/// Full ingest with the books in PostgreSQL against SQLite (issue 25): the same 200
-/// packages taken in by `poll --once`, alternated after a warm-up, the store a local
-/// folder in both. PostgreSQL 15 runs on this machine with its default, durable
-/// settings (every commit flushed), a fresh database each run.
+/// Full ingest with the books in PostgreSQL, and with the books there and the archive
+/// in S3, against SQLite and a local folder (issue 25): the same 200 packages taken in
+/// by `poll --once`, the three alternated after a warm-up. PostgreSQL 15 runs on this
+/// machine with its default, durable settings (every commit flushed), a fresh database
+/// each run; SeaweedFS (`weed server -s3`) on this machine too, a fresh bucket each run.
 fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
     let pg = postgres::Postgres::start_with(true);
+    let s3 = seaweed::Seaweed::start();
     let mut n = 0;
-    let mut run = |on_postgres: bool| {
+    let mut run = |on_postgres: bool, on_s3: bool| {
         let dir = tempfile::tempdir().unwrap();
         let conf = config(dir.path(), d, "[\"INBOX\"]");
-        let url = on_postgres.then(|| {
-            n += 1;
-            pg.database(&format!("bench{n}"))
-        });
+        n += 1;
+        let url = on_postgres.then(|| pg.database(&format!("bench{n}")));
+        if on_s3 {
+            let bucket = format!("bench{n}");
+            s3.make_bucket(&bucket);
+            s3.install_in(&conf, &bucket);
+        }
         let baosong = |args: &[&str]| {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_baosong"));
             cmd.arg("--config").arg(&conf).args(args).env("BENCH_PW", dovecot::PASSWORD).env("BAOSONG_LOG", "warn");
@@ -248,20 +257,28 @@ fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
         let items = baosong(&["items", "--json"]).output().unwrap();
         let count = serde_json::from_slice::<serde_json::Value>(&items.stdout).unwrap().as_array().unwrap().len();
         assert_eq!(count, MESSAGES as usize * 3, "every photo counted");
+        if on_s3 {
+            let raw = s3.objects_in(&format!("bench{n}")).iter().filter(|(k, _)| k.starts_with("raw/")).count();
+            assert_eq!(raw, MESSAGES as usize, "every message's raw mail in the bucket");
+        }
         r.0
     };
-    run(false);
-    run(true);
-    let (mut sqlite, mut postgres) = (Vec::new(), Vec::new());
+    run(false, false);
+    run(true, false);
+    run(true, true);
+    let (mut sqlite, mut postgres, mut both) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        sqlite.push(run(false));
-        postgres.push(run(true));
+        sqlite.push(run(false, false));
+        postgres.push(run(true, false));
+        both.push(run(true, true));
     }
     let show = |v: &[f64]| v.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" ");
-    let (a, b) = (median(sqlite.clone()), median(postgres.clone()));
-    println!("poll --once on SQLite     runs: {}  median {a:.2}s  {:.0} MB/s", show(&sqlite), mb / a);
-    println!("poll --once on PostgreSQL runs: {}  median {b:.2}s  {:.0} MB/s", show(&postgres), mb / b);
-    println!("full ingest on PostgreSQL: {:.2}x SQLite's throughput (goal >= 0.80x; the store is a local folder in both)", a / b);
+    let (a, b, c) = (median(sqlite.clone()), median(postgres.clone()), median(both.clone()));
+    println!("poll --once on SQLite + folder       runs: {}  median {a:.2}s  {:.0} MB/s", show(&sqlite), mb / a);
+    println!("poll --once on PostgreSQL + folder   runs: {}  median {b:.2}s  {:.0} MB/s", show(&postgres), mb / b);
+    println!("poll --once on PostgreSQL + S3       runs: {}  median {c:.2}s  {:.0} MB/s", show(&both), mb / c);
+    println!("full ingest on PostgreSQL: {:.2}x SQLite's throughput (the store a local folder in both)", a / b);
+    println!("full ingest on PostgreSQL + S3: {:.2}x SQLite + local folder's throughput (goal >= 0.80x)", a / c);
 }
 
 /// What checking senders adds to full ingest: the same 200 packages, each signed with

