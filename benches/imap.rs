@@ -279,6 +279,11 @@ fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
     println!("poll --once on PostgreSQL + S3       runs: {}  median {c:.2}s  {:.0} MB/s", show(&both), mb / c);
     println!("full ingest on PostgreSQL: {:.2}x SQLite's throughput (the store a local folder in both)", a / b);
     println!("full ingest on PostgreSQL + S3: {:.2}x SQLite + local folder's throughput (goal >= 0.80x)", a / c);
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config(dir.path(), d, "[\"INBOX\"]");
+    s3.make_bucket("idle");
+    s3.install_in(&conf, "idle");
+    idle_daemon(dir.path(), &conf, &[("BAOSONG_DATABASE_URL", pg.database("idle"))], "idle daemon on PostgreSQL + S3");
 }
 
 /// What checking senders adds to full ingest: the same 200 packages, each signed with
@@ -368,19 +373,26 @@ fn throughput(run_mbsync: impl Fn() -> (f64, f64), run_queue_only: impl Fn() -> 
 fn idle(d: &dovecot::Dovecot) {
     let dir = tempfile::tempdir().unwrap();
     let conf = config(dir.path(), d, "[\"INBOX\"]");
+    idle_daemon(dir.path(), &conf, &[], "idle daemon");
+}
+
+/// `run` on `conf` (its data directory in `dir`), measured once it has taken in the
+/// mailbox and sat idle for 70 s.
+fn idle_daemon(dir: &Path, conf: &Path, env: &[(&str, String)], what: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_baosong"))
         .arg("--config")
-        .arg(&conf)
+        .arg(conf)
         .arg("run")
         .env("BENCH_PW", dovecot::PASSWORD)
         .env("BAOSONG_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let pid = child.id();
     // Let it take in the mailbox and settle into IDLE.
     let settle = Instant::now();
-    while walk_count(&dir.path().join("data/raw")) < MESSAGES as usize && settle.elapsed().as_secs() < 120 {
+    while walk_count(&dir.join("data/raw")) < MESSAGES as usize && settle.elapsed().as_secs() < 120 {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     // An idle daemon: a minute after the last message, as it will be most of the month.
@@ -407,7 +419,7 @@ fn idle(d: &dovecot::Dovecot) {
     }
     let _ = child.wait();
     let hz = 100.0; // USER_HZ on Linux
-    println!("idle daemon, 70 s after taking in {MESSAGES} messages: RSS {r0:.1} MiB, then {r1:.1} MiB 20 s later (goal < 30 MiB); CPU over those 20 s: {:.2} s (goal: none)", (t1 - t0) as f64 / hz);
+    println!("{what}, 70 s after taking in {MESSAGES} messages: RSS {r0:.1} MiB, then {r1:.1} MiB 20 s later (goal < 30 MiB); CPU over those 20 s: {:.2} s (goal: none)", (t1 - t0) as f64 / hz);
 }
 
 /// Peak RSS of `poll --once` (chunked IMAP fetch into a spool) and of `import` of the
