@@ -118,6 +118,19 @@ fn measure(cmd: &mut Command) -> (f64, f64) {
     (start.elapsed().as_secs_f64(), usage.ru_maxrss as f64 / 1024.0)
 }
 
+/// `measure`'s wall time, and the CPU time (user + system) the command used.
+fn measure_cpu(cmd: &mut Command) -> (f64, f64) {
+    let start = Instant::now();
+    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0 && status == 0, "{cmd:?} failed ({status})");
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (start.elapsed().as_secs_f64(), secs(usage.ru_utime) + secs(usage.ru_stime))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -235,6 +248,7 @@ fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
     let pg = postgres::Postgres::start_with(true);
     let s3 = seaweed::Seaweed::start();
     let mut n = 0;
+    let (mut cpu_local, mut cpu_s3) = (Vec::new(), Vec::new());
     let mut run = |on_postgres: bool, on_s3: bool| {
         let dir = tempfile::tempdir().unwrap();
         let conf = config(dir.path(), d, "[\"INBOX\"]");
@@ -253,7 +267,13 @@ fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
             }
             cmd
         };
-        let r = measure(&mut baosong(&["poll", "--once"]));
+        let server = s3.cpu_seconds();
+        let (r, cpu) = measure_cpu(&mut baosong(&["poll", "--once"]));
+        if on_s3 {
+            cpu_s3.push((cpu, s3.cpu_seconds() - server));
+        } else if !on_postgres {
+            cpu_local.push(cpu);
+        }
         let items = baosong(&["items", "--json"]).output().unwrap();
         let count = serde_json::from_slice::<serde_json::Value>(&items.stdout).unwrap().as_array().unwrap().len();
         assert_eq!(count, MESSAGES as usize * 3, "every photo counted");
@@ -261,7 +281,7 @@ fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
             let raw = s3.objects_in(&format!("bench{n}")).iter().filter(|(k, _)| k.starts_with("raw/")).count();
             assert_eq!(raw, MESSAGES as usize, "every message's raw mail in the bucket");
         }
-        r.0
+        r
     };
     run(false, false);
     run(true, false);
@@ -279,6 +299,11 @@ fn on_postgres(d: &dovecot::Dovecot, mb: f64) {
     println!("poll --once on PostgreSQL + S3       runs: {}  median {c:.2}s  {:.0} MB/s", show(&both), mb / c);
     println!("full ingest on PostgreSQL: {:.2}x SQLite's throughput (the store a local folder in both)", a / b);
     println!("full ingest on PostgreSQL + S3: {:.2}x SQLite + local folder's throughput (goal >= 0.80x)", a / c);
+    let cpu_base = median(cpu_local.clone());
+    let (mine, server) = (median(cpu_s3.iter().map(|c| c.0).collect()), median(cpu_s3.iter().map(|c| c.1).collect()));
+    println!(
+        "  CPU per run (median): baosong on SQLite + folder {cpu_base:.2}s; on PostgreSQL + S3 baosong {mine:.2}s and the S3 server (SeaweedFS, same machine) {server:.2}s"
+    );
     let dir = tempfile::tempdir().unwrap();
     let conf = config(dir.path(), d, "[\"INBOX\"]");
     s3.make_bucket("idle");

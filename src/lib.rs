@@ -18,7 +18,7 @@ pub mod resolve; // pure: whose package it is, which month it names
 pub mod attribution; // pure: who made a work, from the file name, EXIF or the sender
 pub mod unpack; // attachments, archives, limits, safe names, 超大附件 links
 pub mod inspect; // what a file is, by content; hashes
-pub mod store; // blobs, raw mail and the browsable tree on disk
+pub mod store; // blobs, raw mail and the browsable tree on disk; the archive in S3 with a local cache
 pub mod pipeline; // one message through every stage, one transaction
 pub mod links; // 超大附件: the files sent as QQ/163 links, downloaded or taken in by hand
 pub mod report; // the board for a cycle (status, status --json); the 通报 of a quarter, half or year

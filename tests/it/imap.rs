@@ -232,18 +232,21 @@ fn check_config_logs_in_and_lists_folders() {
 
 #[test]
 fn kill_9_at_random_moments_counts_every_message_exactly_once() {
-    kill_9_at_random_moments_counts_once(None);
+    kill_9_at_random_moments_counts_once(None, None);
 }
 
 /// 200 messages taken in by `run`s killed with SIGKILL at random moments, then one run
 /// to the end: each message is counted exactly once. The books are in SQLite, or in
 /// the database at `database_url` (PostgreSQL, `on_postgres`).
-pub fn kill_9_at_random_moments_counts_once(database_url: Option<&str>) {
+pub fn kill_9_at_random_moments_counts_once(database_url: Option<&str>, s3: Option<&crate::seaweed::Seaweed>) {
     let d = Dovecot::start();
     backlog(&d, 200);
     let app = App::with_imap(d.tls_port, true, BACKLOG_IMAP);
     if let Some(url) = database_url {
         app.set_database(url);
+    }
+    if let Some(s3) = s3 {
+        s3.install(&app.config());
     }
     let seed = fastrand::u64(..);
     let mut rng = fastrand::Rng::with_seed(seed);

@@ -39,7 +39,7 @@ fn a_rule_fix_reaches_a_past_month_on_postgresql() {
 #[test]
 fn kill_9_at_random_moments_counts_every_message_once_on_postgresql() {
     let pg = Postgres::start();
-    crate::imap::kill_9_at_random_moments_counts_once(Some(&pg.database("kill")));
+    crate::imap::kill_9_at_random_moments_counts_once(Some(&pg.database("kill")), None);
     assert_eq!(pg.query("kill", "SELECT count(*) FROM messages"), ["200"]);
 }
 

@@ -81,6 +81,20 @@ fn the_archive_is_in_the_bucket_and_a_second_machine_files_the_tree_from_it() {
     assert!(verified.ok, "the bucket checks out from the second machine too:\n{}\n{}", verified.stdout, verified.stderr);
 }
 
+/// Exactly-once with the archive in S3: `run` on PostgreSQL + S3 killed with SIGKILL at
+/// random moments through a backlog of 200 counts each message once, and the bucket
+/// holds every message's raw mail and every counted photo.
+#[test]
+fn kill_9_at_random_moments_counts_every_message_once_on_postgresql_and_s3() {
+    let (pg, s3) = (Postgres::start(), Seaweed::start());
+    crate::imap::kill_9_at_random_moments_counts_once(Some(&pg.database("kill")), Some(&s3));
+    let objects: BTreeMap<String, u64> = s3.objects().into_iter().collect();
+    for key in pg.query("kill", "SELECT raw_path FROM messages UNION SELECT blob_path FROM items WHERE blob_path <> ''") {
+        assert!(objects.contains_key(&key), "{key} is on the books but not in the bucket");
+    }
+    assert_eq!(pg.query("kill", "SELECT count(*) FROM messages"), ["200"]);
+}
+
 /// A worker on a machine that never saw the mail analyses it from the bucket, and the
 /// reader's machine then files in its tree what the worker stored.
 #[test]
