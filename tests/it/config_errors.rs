@@ -54,7 +54,7 @@ fn an_unknown_key_names_its_table_and_suggests_the_closest_key() {
             "错误：配置错误 (config error): 文件 DIR/baosong.toml 第 2 行第 1 列的 `storage.folder`：[storage] 中没有 `folder` 这一项",
             "  2 | folder = \"data\"",
             "    | ^^^^^^",
-            "  修改方法 (fix): 检查拼写，或删去这一项。[storage] 中可写的键：data_dir、database_url",
+            "  修改方法 (fix): 检查拼写，或删去这一项。[storage] 中可写的键：data_dir、database_url、backend、s3",
         ])
     );
 }

@@ -157,12 +157,15 @@ impl App {
         }
     }
 
-    /// Runs `baosong ARGS` and measures it: the child's own peak RSS in KiB and its
-    /// wall time. The peak is the child's VmHWM, read from /proc while it runs (it only
-    /// grows, so the last reading is the peak). wait4's ru_maxrss cannot be used alone:
-    /// the child is spawned with vfork, and exec records the parent's peak (this test
-    /// process, with every fixture of every test running in it) as the child's. It is
-    /// the fallback only if the child ended before a single reading.
+    /// Runs `baosong ARGS` and measures it: the child's own peak anonymous memory
+    /// (RssAnon: heap and stacks) in KiB, and its wall time. The peak is the largest
+    /// RssAnon read from /proc every 2 ms while it runs. File-backed pages are not
+    /// counted: they are the binary's code (some 20 MiB of a debug build, which grew by
+    /// 2 MiB when the S3 client was linked in) and mail mapped from disk, page cache the
+    /// kernel can drop, not what the input costs. wait4's ru_maxrss cannot be used
+    /// alone: the child is spawned with vfork, and exec records the parent's peak (this
+    /// test process, with every fixture of every test running in it) as the child's. It
+    /// is the fallback only if the child ended before a single reading.
     pub fn run_measured(&self, args: &[&str]) -> (Run, u64, std::time::Duration) {
         use std::io::Read;
         use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,10 +188,10 @@ impl App {
             let mut peak = 0u64;
             // Until the child has closed its pipes; not reaped yet, so the pid is still its.
             while still.load(Ordering::Relaxed) {
-                let hwm = std::fs::read_to_string(&status_path).ok().and_then(|s| {
-                    s.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                let anon = std::fs::read_to_string(&status_path).ok().and_then(|s| {
+                    s.lines().find_map(|l| l.strip_prefix("RssAnon:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
                 });
-                peak = peak.max(hwm.unwrap_or(0));
+                peak = peak.max(anon.unwrap_or(0));
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             peak
