@@ -106,8 +106,8 @@ fn peak_rss(args: &[&std::ffi::OsStr]) -> (f64, f64) {
     (f.next().unwrap(), f.next().unwrap() / 1024.0)
 }
 
-/// Runs a command, returning wall seconds and the child's peak RSS in MiB.
-fn measure(cmd: &mut Command) -> (f64, f64) {
+/// Runs a command to its end: wall seconds and the child's resource usage.
+fn run_to_end(cmd: &mut Command) -> (f64, libc::rusage) {
     let start = Instant::now();
     let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
     let mut status = 0;
@@ -115,20 +115,20 @@ fn measure(cmd: &mut Command) -> (f64, f64) {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert!(pid > 0 && status == 0, "{cmd:?} failed ({status})");
-    (start.elapsed().as_secs_f64(), usage.ru_maxrss as f64 / 1024.0)
+    (start.elapsed().as_secs_f64(), usage)
+}
+
+/// Runs a command, returning wall seconds and the child's peak RSS in MiB.
+fn measure(cmd: &mut Command) -> (f64, f64) {
+    let (wall, usage) = run_to_end(cmd);
+    (wall, usage.ru_maxrss as f64 / 1024.0)
 }
 
 /// `measure`'s wall time, and the CPU time (user + system) the command used.
 fn measure_cpu(cmd: &mut Command) -> (f64, f64) {
-    let start = Instant::now();
-    let child = cmd.stdout(std::process::Stdio::null()).spawn().unwrap();
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert!(pid > 0 && status == 0, "{cmd:?} failed ({status})");
+    let (wall, usage) = run_to_end(cmd);
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (start.elapsed().as_secs_f64(), secs(usage.ru_utime) + secs(usage.ru_stime))
+    (wall, secs(usage.ru_utime) + secs(usage.ru_stime))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
